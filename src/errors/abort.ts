@@ -1,0 +1,8 @@
+import { SurelinkError } from './base.js';
+
+/** The caller aborted the operation through its AbortSignal. */
+export class AbortError extends SurelinkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ABORTED', message, options);
+  }
+}

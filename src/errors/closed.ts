@@ -1,0 +1,8 @@
+import { SurelinkError } from './base.js';
+
+/** The client was closed while the operation was pending. */
+export class ClosedError extends SurelinkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLOSED', message, options);
+  }
+}

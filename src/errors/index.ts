@@ -1,0 +1,11 @@
+export { SurelinkError, isSurelinkError } from './base.js';
+export { TimeoutError } from './timeout.js';
+export { ConnectTimeoutError } from './connect-timeout.js';
+export { AuthError } from './auth.js';
+export { ClosedError } from './closed.js';
+export { AbortError } from './abort.js';
+export { InvalidArgumentError } from './invalid-argument.js';
+export { SessionLostError } from './session-lost.js';
+export { ProtocolError } from './protocol.js';
+export { TransportError, FallbackError } from './transport.js';
+export { RemoteError } from './remote.js';

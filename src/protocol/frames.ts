@@ -1,0 +1,133 @@
+/**
+ * Wire frames of protocol v1 (see PROTOCOL.md). Every frame is one JSON array whose first element
+ * is a one-letter type tag; arrays keep the per-message overhead to a few bytes.
+ */
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Heartbeat settings the server announces in `welcome`. */
+export interface HeartbeatSettings {
+  /** The client sends something (a ping if nothing else) at least this often. */
+  readonly intervalMs: number;
+  /** A ping unanswered for this long means the link is dead. */
+  readonly timeoutMs: number;
+}
+
+/** Client → server, first frame on every connection. */
+export interface HelloFrame {
+  readonly type: 'hello';
+  readonly v: number;
+  readonly auth?: string;
+  /** Resume token of the session to resume; absent for a new session. */
+  readonly resume?: string;
+  /** Highest server sequence number the client has delivered (0 when none). */
+  readonly ack: number;
+}
+
+/** Server → client, answer to `hello`; the connection counts as open only after it. */
+export interface WelcomeFrame {
+  readonly type: 'welcome';
+  readonly v: number;
+  readonly sid: string;
+  readonly resume: string;
+  /** True when the session named in `hello.resume` was found and continues. */
+  readonly resumed: boolean;
+  /** Highest client sequence number the server has delivered (0 when none). */
+  readonly ack: number;
+  readonly hb: HeartbeatSettings;
+}
+
+/** An application event, either direction. */
+export interface EventFrame {
+  readonly type: 'event';
+  readonly seq: number;
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** A request, either direction; answered by exactly one `response` with the same id. */
+export interface RequestFrame {
+  readonly type: 'request';
+  readonly seq: number;
+  readonly id: number;
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** Error carried by a failed response. */
+export interface RemoteError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type ResponseFrame =
+  | { readonly type: 'response'; readonly seq: number; readonly id: number; readonly ok: true; readonly data: unknown }
+  | { readonly type: 'response'; readonly seq: number; readonly id: number; readonly ok: false; readonly error: RemoteError };
+
+/** Cumulative acknowledgement: every sequenced frame up to and including `ack` was delivered. */
+export interface AckFrame {
+  readonly type: 'ack';
+  readonly ack: number;
+}
+
+export interface PingFrame {
+  readonly type: 'ping';
+  /** Sender's clock in ms; echoed in the pong. */
+  readonly ts: number;
+}
+
+export interface PongFrame {
+  readonly type: 'pong';
+  readonly ts: number;
+}
+
+export interface CloseFrame {
+  readonly type: 'close';
+  readonly code: number;
+  readonly reason: string;
+}
+
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | EventFrame
+  | RequestFrame
+  | ResponseFrame
+  | AckFrame
+  | PingFrame
+  | PongFrame
+  | CloseFrame;
+
+export type FrameType = Frame['type'];
+
+/** Frames that carry a per-direction sequence number and are re-sent until acknowledged. */
+export type SequencedFrame = EventFrame | RequestFrame | ResponseFrame;
+
+export function isSequenced(frame: Frame): frame is SequencedFrame {
+  return frame.type === 'event' || frame.type === 'request' || frame.type === 'response';
+}
+
+/**
+ * Event names that belong to the client's lifecycle. An application event map may not use them
+ * and a server frame carrying one is a protocol error.
+ */
+export const RESERVED_EVENTS = [
+  'open',
+  'close',
+  'state',
+  'reconnecting',
+  'error',
+  'message',
+  'transport',
+  'queue:overflow',
+  'queue:expired',
+] as const;
+
+export type ReservedEvent = (typeof RESERVED_EVENTS)[number];
+
+const reserved: ReadonlySet<string> = new Set(RESERVED_EVENTS);
+
+export function isReservedEvent(name: string): name is ReservedEvent {
+  return reserved.has(name);
+}

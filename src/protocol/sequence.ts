@@ -1,0 +1,130 @@
+/**
+ * Per-direction sequencing shared by client and server (PROTOCOL.md, "Sequence numbers and acks").
+ * The sender numbers every event/request/response from 1 and keeps its encoded text until the peer
+ * acknowledges it cumulatively; the receiver delivers each number once, in order.
+ */
+import type { Clock } from '../util/clock.js';
+import { Timer } from '../util/clock.js';
+
+interface Sent {
+  readonly seq: number;
+  readonly text: string;
+}
+
+/** Sender side: allocates sequence numbers and holds what the peer has not acknowledged. */
+export class Outbox {
+  #next = 1;
+  #unacked: Sent[] = [];
+  #head = 0;
+
+  /** The number the next sequenced frame gets. */
+  get nextSeq(): number {
+    return this.#next;
+  }
+
+  /** Highest number handed out so far (0 when none). */
+  get lastSeq(): number {
+    return this.#next - 1;
+  }
+
+  /** How many frames wait for an ack. */
+  get size(): number {
+    return this.#unacked.length - this.#head;
+  }
+
+  /** Records the frame that was just given `nextSeq`, keeping its text for a resend. */
+  record(text: string): number {
+    const seq = this.#next++;
+    this.#unacked.push({ seq, text });
+    return seq;
+  }
+
+  /**
+   * Drops everything up to and including `ack`. Returns false when `ack` names a frame never sent
+   * (a protocol violation by the peer).
+   */
+  ack(ack: number): boolean {
+    if (ack > this.lastSeq) return false;
+    while (this.#head < this.#unacked.length && (this.#unacked[this.#head] as Sent).seq <= ack) this.#head++;
+    // Compact now and then instead of shifting on every ack.
+    if (this.#head > 1024 && this.#head * 2 > this.#unacked.length) {
+      this.#unacked = this.#unacked.slice(this.#head);
+      this.#head = 0;
+    }
+    return true;
+  }
+
+  /** Texts of the unacknowledged frames, oldest first: what a resume re-sends. */
+  pending(): string[] {
+    return this.#unacked.slice(this.#head).map((s) => s.text);
+  }
+}
+
+export type Verdict = 'deliver' | 'duplicate' | 'gap';
+
+/** Receiver side: delivers each sequence number once and in order. */
+export class Inbox {
+  #delivered = 0;
+
+  constructor(delivered = 0) {
+    this.#delivered = delivered;
+  }
+
+  /** Highest number delivered: what this side acknowledges. */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /**
+   * `deliver` for the next number (and records it), `duplicate` for one already delivered (a
+   * resend after a resume), `gap` when numbers were skipped: the peer lost frames, a protocol error.
+   */
+  accept(seq: number): Verdict {
+    if (seq <= this.#delivered) return 'duplicate';
+    if (seq !== this.#delivered + 1) return 'gap';
+    this.#delivered = seq;
+    return 'deliver';
+  }
+}
+
+/**
+ * Batches cumulative acks: one ack frame after `everyFrames` deliveries or `delayMs`, whichever
+ * comes first, so a flood costs one ack per batch instead of one per message.
+ */
+export class AckScheduler {
+  readonly #timer: Timer;
+  readonly #send: (ack: number) => void;
+  readonly #inbox: Inbox;
+  readonly #everyFrames: number;
+  readonly #delayMs: number;
+  #acked = 0;
+
+  constructor(opts: { clock: Clock; inbox: Inbox; send: (ack: number) => void; everyFrames?: number; delayMs?: number }) {
+    this.#timer = new Timer(opts.clock);
+    this.#inbox = opts.inbox;
+    this.#send = opts.send;
+    this.#everyFrames = opts.everyFrames ?? 64;
+    this.#delayMs = opts.delayMs ?? 50;
+  }
+
+  /** Call after each delivery. */
+  delivered(): void {
+    const owed = this.#inbox.delivered - this.#acked;
+    if (owed >= this.#everyFrames) this.flush();
+    else if (owed > 0 && !this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
+  }
+
+  /** Sends the ack now if one is owed. */
+  flush(): void {
+    this.#timer.stop();
+    if (this.#inbox.delivered === this.#acked) return;
+    this.#acked = this.#inbox.delivered;
+    this.#send(this.#acked);
+  }
+
+  /** Forgets the pending timer (connection gone); `ackedUpTo` is what the peer now knows. */
+  reset(ackedUpTo: number): void {
+    this.#timer.stop();
+    this.#acked = ackedUpTo;
+  }
+}
