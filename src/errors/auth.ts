@@ -1,8 +1,15 @@
 import { SurelinkError } from './base.js';
 
-/** The server rejected the credentials; the client stops reconnecting. */
+/**
+ * Authentication failed. With a `closeCode` (4401, 4403) the server rejected the credentials and
+ * the client stops reconnecting; without one, the `auth` callback itself failed and the client
+ * retries with backoff.
+ */
 export class AuthError extends SurelinkError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly closeCode: number | undefined;
+
+  constructor(message: string, closeCode?: number, options?: { cause?: unknown }) {
     super('AUTH_REJECTED', message, options);
+    this.closeCode = closeCode;
   }
 }

@@ -9,3 +9,5 @@ export { SessionLostError } from './session-lost.js';
 export { ProtocolError } from './protocol.js';
 export { TransportError, FallbackError } from './transport.js';
 export { RemoteError } from './remote.js';
+export { NotConnectedError } from './not-connected.js';
+export { QueueFullError } from './queue-full.js';

@@ -11,6 +11,9 @@ export interface DecodeLimits {
 /** 1 MiB of text by default; the server lowers it through its own option. */
 export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: 1 << 20 };
 
+/** Longest close reason, as in a WebSocket close frame. */
+const MAX_REASON_CHARS = 123;
+
 /** Encodes one frame as its wire text. Never throws for frames built by this library. */
 export function encodeFrame(frame: Frame): string {
   return JSON.stringify(toWire(frame));
@@ -27,7 +30,8 @@ function toWire(f: Frame): unknown[] {
     case 'request':
       return withData(['q', f.seq, f.id, f.event], f.data);
     case 'response':
-      return f.ok ? withData(['r', f.seq, f.id, 1], f.data) : ['r', f.seq, f.id, 0, f.error];
+      // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
+      return f.ok ? withData(['r', f.seq, f.id, 1], f.data) : ['r', f.seq, f.id, 0, { code: f.error.code, message: f.error.message }];
     case 'ack':
       return ['a', f.ack];
     case 'ping':
@@ -35,8 +39,16 @@ function toWire(f: Frame): unknown[] {
     case 'pong':
       return ['o', f.ts];
     case 'close':
-      return ['c', f.code, f.reason];
+      return ['c', f.code, truncateReason(f.reason)];
   }
+}
+
+/** Reasons are often error messages; the decoder rejects more than 123 chars, so cut them here. */
+function truncateReason(reason: string): string {
+  if (reason.length <= MAX_REASON_CHARS) return reason;
+  const cut = reason.slice(0, MAX_REASON_CHARS);
+  // Do not leave half a surrogate pair at the end.
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
@@ -94,7 +106,7 @@ function fromWire(w: [string, ...unknown[]]): Frame | undefined {
     case 'o':
       return w.length === 2 && isFiniteNumber(a) ? { type: tag === 'p' ? 'ping' : 'pong', ts: a } : undefined;
     case 'c':
-      return w.length === 3 && isCloseCode(a) && typeof b === 'string' && b.length <= 123
+      return w.length === 3 && isCloseCode(a) && typeof b === 'string' && b.length <= MAX_REASON_CHARS
         ? { type: 'close', code: a, reason: b }
         : undefined;
     default:

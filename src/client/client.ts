@@ -1,0 +1,207 @@
+import { AbortError } from '../errors/abort.js';
+import { ClosedError } from '../errors/closed.js';
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { NotConnectedError } from '../errors/not-connected.js';
+import type { ProtocolError } from '../errors/protocol.js';
+import { SessionLostError } from '../errors/session-lost.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { encodeFrame } from '../protocol/codec.js';
+import { resolveTransports } from '../transports/registry.js';
+import type { TransportName } from '../transports/transport.js';
+import { parseMainUrl } from '../transports/urls.js';
+import { Connection } from './connection.js';
+import type { ClientEventsOf, ClientState, EventMap, QueuedMessage, ValidEventMap } from './event-types.js';
+import { TypedEmitter } from './events.js';
+import type { Link } from './link.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { PingWaiters } from './pings.js';
+import { SendQueue, type QueueItem } from './queue.js';
+import { PendingRequests, type RequestOptions } from './requests.js';
+import { ClientSession } from './session.js';
+
+/** What `send` did with a message. */
+export type SendResult = 'sent' | 'queued' | 'dropped';
+
+type Emitter<S> = TypedEmitter<ClientEventsOf<S>>;
+
+/**
+ * A realtime connection that stays up: reconnects with backoff, detects dead links, queues while
+ * offline and resumes its session so nothing is lost or duplicated.
+ * @example
+ * const client = new RealtimeClient<ServerEvents, ClientEvents>('wss://example.com/realtime');
+ * client.on('chat', (m) => render(m));
+ * client.send('chat', { text: 'hi' });
+ */
+export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends ValidEventMap<C> = EventMap> {
+  readonly #o: ResolvedOptions;
+  readonly #events: Emitter<S>;
+  readonly #requests: PendingRequests;
+  readonly #pings: PingWaiters;
+  readonly #session: ClientSession;
+  readonly #queue: SendQueue;
+  readonly #conn: Connection;
+  #disposed = false;
+  #rtt: number | undefined;
+
+  constructor(url: string, options: ClientOptions = {}) {
+    const o = (this.#o = resolveOptions(options));
+    const { clock, logger } = o;
+    this.#events = new TypedEmitter({ clock, onHandlerError: (e, ev) => logger.error(`surelink: '${ev}' handler threw`, e) });
+    this.#requests = new PendingRequests(clock);
+    this.#pings = new PingWaiters(clock);
+    this.#queue = new SendQueue({ ...o.queue, onOverflow: (dropped) => this.#emit('queue:overflow', { dropped }) });
+    this.#session = new ClientSession(clock, this.#requests, {
+      write: (text) => this.#conn.send(text),
+      deliver: (event, data) => this.#emit(event, data),
+      pong: (ts) => (this.#rtt = this.#pings.pong(ts)),
+      closeFrame: (code, reason) => this.#conn.drop(code, reason),
+    });
+    this.#conn = new Connection(o, parseMainUrl(url), resolveTransports(o.transports), {
+      emit: (event, payload) => this.#emit(event, payload),
+      hello: (auth) => (o.protocol === 'raw' ? undefined : this.#session.hello(auth)),
+      established: (link) => this.#established(link),
+      message: (text) => this.#message(text),
+      lost: () => {
+        this.#session.detached();
+        this.#pings.rejectAll(new NotConnectedError('connection lost'));
+      },
+      closed: () => {
+        this.#pings.rejectAll(new ClosedError('client closed'));
+        this.#requests.rejectAll(new ClosedError('client closed'));
+      },
+    });
+    if (o.autoConnect) queueMicrotask(() => this.#conn.state === 'idle' && !this.#disposed && this.#conn.connect());
+  }
+
+  /** Current state of the connection. */
+  get state(): ClientState {
+    return this.#conn.state;
+  }
+
+  /** The transport of the open connection, else `null`. */
+  get transport(): TransportName | null {
+    return this.#conn.transport;
+  }
+
+  /** Latest round-trip time in ms (from `ping()` or the heartbeat), if measured yet. */
+  get rtt(): number | undefined {
+    return this.#rtt;
+  }
+
+  /** Messages waiting in the offline queue. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Starts connecting: needed with `autoConnect: false`, or to try again after a fatal close. */
+  connect(): void {
+    if (this.#disposed) throw new ClosedError('client was closed; create a new one');
+    this.#conn.connect();
+  }
+
+  /** Subscribes to a server or lifecycle event; returns the unsubscribe function. */
+  readonly on: Emitter<S>['on'] = (event, handler) => this.#events.on(event, handler);
+  /** Like `on`, for one payload only. */
+  readonly once: Emitter<S>['once'] = (event, handler) => this.#events.once(event, handler);
+  /** Removes one handler, or every handler of the event. */
+  readonly off: Emitter<S>['off'] = (event, handler) => this.#events.off(event, handler);
+  /** Resolves with the next payload of `event`; rejects on timeout, abort or `close()`. */
+  readonly waitFor: Emitter<S>['waitFor'] = (event, opts) => this.#events.waitFor(event, opts);
+  /** Async iterator over payloads of `event`; `break`, the signal or `close()` ends it. */
+  readonly stream: Emitter<S>['stream'] = (event, opts) => this.#events.stream(event, opts);
+
+  /**
+   * Sends an event. While disconnected the message is queued (bounded, see `queue`) and sent,
+   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is.
+   */
+  send<K extends keyof C & string>(event: K, data: C[K]): SendResult;
+  send(text: string): SendResult;
+  send(event: string, data?: unknown): SendResult {
+    if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');
+    if (this.#disposed) return 'dropped';
+    const item = { event, data, queuedAt: this.#o.clock.now() };
+    if (!this.#conn.writable) return this.#queue.push(item);
+    this.#write(item);
+    return 'sent';
+  }
+
+  /**
+   * Sends a request and resolves with the server's response data. Rejects with `TimeoutError`,
+   * `AbortError`, `RemoteError` (the handler failed), `SessionLostError` or `ClosedError`.
+   */
+  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    if (this.#o.protocol === 'raw') return Promise.reject(new InvalidArgumentError('request() needs the surelink protocol'));
+    if (typeof event !== 'string' || event === '') return Promise.reject(new InvalidArgumentError('request() needs an event name'));
+    if (this.#disposed) return Promise.reject(new ClosedError('client was closed'));
+    if (options.signal?.aborted) return Promise.reject(new AbortError(`request '${event}' aborted`));
+    const { id, promise } = this.#requests.create(event, options, (gaveUp) => this.#queue.removeRequest(gaveUp));
+    const item = { event, data, queuedAt: this.#o.clock.now(), requestId: id };
+    if (this.#conn.writable) this.#write(item);
+    else if (this.#queue.push(item) === 'dropped') this.#requests.reject(id, new NotConnectedError('offline queue is full'));
+    return promise as Promise<T>;
+  }
+
+  /** Measures the round-trip time to the server in ms. Rejects when not connected. */
+  ping(options: { timeoutMs?: number } = {}): Promise<number> {
+    if (this.#o.protocol === 'raw' || !this.#conn.writable) return Promise.reject(new NotConnectedError('ping() needs an open connection'));
+    const ts = this.#o.clock.now();
+    const done = this.#pings.wait(ts, options.timeoutMs ?? (this.#o.heartbeat ? this.#o.heartbeat.timeoutMs : 10_000));
+    this.#session.ping(ts);
+    return done;
+  }
+
+  /**
+   * Closes for good: no reconnects, and no timer, listener or socket left behind. Returns the
+   * messages never confirmed delivered (still queued, or sent without an acknowledgement).
+   */
+  close(): readonly QueuedMessage[] {
+    if (this.#disposed) return [];
+    this.#disposed = true;
+    const undelivered: QueuedMessage[] = [...this.#queue.drain(), ...this.#session.unconfirmed()];
+    if (this.#conn.state === 'open') this.#conn.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
+    this.#conn.close('close()');
+    this.#session.end();
+    this.#events.end(new ClosedError('client was closed'));
+    this.#events.removeAllListeners();
+    return undelivered;
+  }
+
+  #emit(event: string, payload: unknown): void {
+    (this.#events.emit as (e: string, p: unknown) => void)(event, payload);
+  }
+
+  #write(item: QueueItem): void {
+    if (this.#o.protocol === 'raw') this.#conn.send(item.event);
+    else if (item.requestId !== undefined) this.#session.sendRequest(item.requestId, item.event, item.data);
+    else this.#session.sendEvent(item.event, item.data);
+  }
+
+  /** Applies the welcome, then flushes the queue: all before `open` is announced. */
+  #established(link: Link): boolean | ProtocolError {
+    let resumed = false;
+    if (link.welcome) {
+      const result = this.#session.welcome(link.welcome);
+      if (!('resumed' in result)) return result;
+      resumed = result.resumed;
+      this.#reportLost(result.unconfirmed);
+    }
+    for (const item of this.#queue.drain()) this.#write(item);
+    return resumed;
+  }
+
+  #reportLost(unconfirmed: readonly QueueItem[]): void {
+    if (unconfirmed.length === 0) return;
+    const error = new SessionLostError(`session expired; ${unconfirmed.length} message(s) may not have been delivered`);
+    for (const item of unconfirmed) if (item.requestId !== undefined) this.#requests.reject(item.requestId, error);
+    this.#emit('error', error);
+  }
+
+  #message(text: string): void {
+    if (this.#o.protocol === 'raw') return this.#emit('message', text);
+    const error = this.#session.receive(text);
+    if (!error) return;
+    this.#emit('error', error);
+    this.#conn.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message.slice(0, 123) }));
+    this.#conn.drop(error.closeCode, error.message);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Keeps one logical connection up: drives the state machine through connect attempts, the
+ * heartbeat, backoff and the browser's lifecycle. It knows links and close codes, not messages;
+ * the client above it turns links into a protocol session.
+ */
+import { AuthError } from '../errors/auth.js';
+import type { SurelinkError } from '../errors/base.js';
+import { ProtocolError } from '../errors/protocol.js';
+import { CloseCode, isRetryable } from '../protocol/close-codes.js';
+import { encodeFrame } from '../protocol/codec.js';
+import type { HelloFrame } from '../protocol/frames.js';
+import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
+import { endpointUrl } from '../transports/urls.js';
+import { Timer } from '../util/clock.js';
+import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import type { ClientState } from './event-types.js';
+import { Heartbeat } from './heartbeat.js';
+import { defaultLifecycleEnvironment, isOffline, watchLifecycle } from './lifecycle.js';
+import type { Link } from './link.js';
+import type { ResolvedOptions } from './options.js';
+import { exponentialBackoff, RetrySchedule } from './retry.js';
+import { StateMachine, type StateChange } from './state-machine.js';
+
+/** What the connection needs from the client above it. */
+export interface ConnectionHooks {
+  emit(event: string, payload: unknown): void;
+  /** The hello for a new attempt; `undefined` in raw mode. */
+  hello(auth: string | undefined): HelloFrame | undefined;
+  /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
+  established(link: Link): boolean | ProtocolError;
+  message(text: string): void;
+  /** The link went away (any reason). */
+  lost(): void;
+  /** The state became `closed`. */
+  closed(): void;
+}
+
+type Pause = 'offline' | 'frozen';
+
+export class Connection {
+  readonly #o: ResolvedOptions;
+  readonly #url: URL;
+  readonly #factories: readonly TransportFactory[];
+  readonly #hooks: ConnectionHooks;
+  readonly #machine: StateMachine;
+  readonly #retry: RetrySchedule | undefined;
+  readonly #retryTimer: Timer;
+  #heartbeat: Heartbeat | undefined;
+  #link: Link | undefined;
+  #attempt: Attempt | undefined;
+  #generation = 0;
+  #paused: Pause | undefined;
+  #unbindLifecycle: (() => void) | undefined;
+
+  constructor(options: ResolvedOptions, url: URL, factories: readonly TransportFactory[], hooks: ConnectionHooks) {
+    this.#o = options;
+    this.#url = url;
+    this.#factories = factories;
+    this.#hooks = hooks;
+    const r = options.reconnect;
+    const clock = options.clock;
+    this.#retry = r === false ? undefined : new RetrySchedule(r.policy ?? exponentialBackoff(r), { clock, minUptimeMs: r.minUptimeMs });
+    this.#retryTimer = new Timer(clock);
+    this.#machine = new StateMachine((change) => hooks.emit('state', change), {
+      idle: () => {},
+      connecting: () => this.#enterConnecting(),
+      open: () => {},
+      reconnecting: (change) => this.#enterReconnecting(change),
+      closed: () => this.#enterClosed(),
+    });
+  }
+
+  get state(): ClientState {
+    return this.#machine.state;
+  }
+
+  get transport(): TransportName | null {
+    return this.#machine.state === 'open' ? (this.#link?.transport.name ?? null) : null;
+  }
+
+  /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
+  get writable(): boolean {
+    return this.#machine.state === 'open' && (this.#heartbeat?.check() ?? true) && this.#machine.state === 'open';
+  }
+
+  connect(): void {
+    if (this.#machine.state !== 'idle' && this.#machine.state !== 'closed') return;
+    this.#retry?.reset();
+    this.#bindLifecycle();
+    this.#machine.go('connecting', 'connect()');
+  }
+
+  /** Stops for good (or until `connect()`); `close` event only when a link was open. */
+  close(reason: string): void {
+    if (this.#link) this.drop(CloseCode.Normal, reason);
+    if (this.#machine.state !== 'closed') this.#machine.go('closed', reason);
+  }
+
+  send(text: string): void {
+    this.#link?.send(text);
+  }
+
+  /** Ends the current link from our side and reacts as to any loss of it. */
+  drop(code: number, reason: string): void {
+    this.#link?.close(code, reason);
+    this.#linkClosed({ code, reason });
+  }
+
+  #enterConnecting(): void {
+    if (this.#paused) return this.#machine.go('reconnecting', this.#paused);
+    const generation = ++this.#generation;
+    void this.#runAttempt(generation);
+  }
+
+  async #runAttempt(generation: number): Promise<void> {
+    let auth: string | undefined;
+    try {
+      auth = await this.#o.auth?.();
+    } catch (cause) {
+      if (generation === this.#generation) this.#failed(new AuthError('options.auth failed', undefined, { cause }));
+      return;
+    }
+    if (generation !== this.#generation) return;
+    try {
+      const o = this.#o;
+      this.#attempt = startAttempt({
+        factories: this.#factories,
+        url: (name) => o.urls[name] ?? endpointUrl(this.#url, name),
+        ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS },
+        timeoutMs: o.connectTimeoutMs,
+        hello: this.#hooks.hello(auth),
+      });
+      const link = await this.#attempt.done;
+      if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
+      else this.#opened(link);
+    } catch (error) {
+      if (generation === this.#generation) this.#failed(error as SurelinkError);
+    }
+  }
+
+  #opened(link: Link): void {
+    this.#attempt = undefined;
+    this.#link = link;
+    const resumed = this.#hooks.established(link);
+    if (resumed instanceof ProtocolError) {
+      link.close(resumed.closeCode, resumed.message);
+      this.#link = undefined;
+      return this.#failed(resumed);
+    }
+    this.#startHeartbeat(link);
+    this.#retry?.opened();
+    this.#machine.go('open', resumed ? 'resumed' : 'connected');
+    this.#hooks.emit('open', { transport: link.transport.name, resumed });
+    if (this.#link === link) link.attach({ onMessage: (t) => this.#message(t), onClose: (info) => this.#linkClosed(info) });
+  }
+
+  #message(text: string): void {
+    this.#heartbeat?.received();
+    this.#hooks.message(text);
+  }
+
+  #startHeartbeat(link: Link): void {
+    const hb = this.#o.heartbeat;
+    const raw = this.#o.protocol === 'raw';
+    if (!hb || (raw && hb.message === '')) return;
+    this.#heartbeat = new Heartbeat({
+      clock: this.#o.clock,
+      intervalMs: Math.min(hb.intervalMs, link.welcome?.hb.intervalMs ?? Infinity),
+      timeoutMs: hb.timeoutMs,
+      sendPing: (ts) => link.send(raw ? hb.message : encodeFrame({ type: 'ping', ts })),
+      onDead: () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
+    });
+    this.#heartbeat.start();
+  }
+
+  #linkClosed(info: CloseInfo): void {
+    const link = this.#link;
+    if (!link) return;
+    this.#link = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    this.#hooks.lost();
+    const fatal = !isRetryable(info.code) && !this.#paused;
+    const willReconnect = !fatal && this.#retry !== undefined;
+    this.#hooks.emit('close', { code: info.code, reason: info.reason, willReconnect });
+    if (fatal && info.code !== CloseCode.Normal) this.#hooks.emit('error', errorForClose(link.transport.name, info));
+    this.#machine.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
+  }
+
+  #failed(error: SurelinkError): void {
+    this.#attempt = undefined;
+    this.#hooks.emit('error', error);
+    const stop = (isFatal(error) && !this.#paused) || this.#retry === undefined;
+    this.#machine.go(stop ? 'closed' : 'reconnecting', error.message);
+  }
+
+  #enterReconnecting(change: StateChange): void {
+    if (this.#paused || !this.#retry) return;
+    const next = this.#retry.next(change.reason);
+    if (!next) return this.#machine.go('closed', 'reconnect attempts exhausted');
+    this.#hooks.emit('reconnecting', next);
+    this.#retryTimer.start(next.delayMs, () => this.#machine.go('connecting', `retry #${next.attempt}`));
+  }
+
+  #enterClosed(): void {
+    this.#generation++;
+    this.#retryTimer.stop();
+    this.#attempt?.cancel();
+    this.#attempt = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    this.#link?.close(CloseCode.Normal, 'client closed');
+    this.#link = undefined;
+    this.#unbindLifecycle?.();
+    this.#unbindLifecycle = undefined;
+    this.#paused = undefined;
+    this.#hooks.closed();
+  }
+
+  #bindLifecycle(): void {
+    const env = this.#o.lifecycle === false ? undefined : (this.#o.lifecycle ?? defaultLifecycleEnvironment());
+    if (!env || this.#unbindLifecycle) return;
+    if (isOffline(env)) this.#paused = 'offline';
+    this.#unbindLifecycle = watchLifecycle(env, {
+      offline: () => this.#pause('offline'),
+      online: () => this.#resume('offline'),
+      visible: () => this.#healthCheck(),
+      hidden: () => {},
+      pageHide: (persisted) => persisted && this.#pause('frozen'),
+      pageShow: (persisted) => persisted && this.#resume('frozen'),
+      freeze: () => this.#pause('frozen'),
+      resume: () => this.#resume('frozen'),
+    });
+  }
+
+  /** Offline or frozen: let go of the connection and wait, without burning retry attempts. */
+  #pause(why: Pause): void {
+    if (this.#paused === 'offline' && why === 'frozen') return;
+    this.#paused = why;
+    this.#retryTimer.stop();
+    const state = this.#machine.state;
+    if (state === 'open') this.drop(why === 'offline' ? CloseCode.Abnormal : CloseCode.GoingAway, why);
+    else if (state === 'connecting') {
+      this.#generation++;
+      this.#attempt?.cancel();
+      this.#attempt = undefined;
+      this.#machine.go('reconnecting', why);
+    }
+  }
+
+  #resume(why: Pause): void {
+    if (this.#paused !== why) return this.#healthCheck();
+    this.#paused = undefined;
+    if (this.#machine.state === 'reconnecting') this.#machine.go('connecting', why === 'offline' ? 'online' : 'resumed');
+  }
+
+  /** Tab visible or network back: act on an expired deadline now; skip a pending backoff. */
+  #healthCheck(): void {
+    if (this.#machine.state === 'open') this.#heartbeat?.check();
+    else if (this.#machine.state === 'reconnecting' && !this.#paused && this.#retryTimer.pending) {
+      this.#retryTimer.stop();
+      this.#machine.go('connecting', 'health check');
+    }
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The typed emitter behind `client.on()`: eventemitter3 for dispatch, plus what a realtime client
+ * needs on top: handler errors isolated, `waitFor` with timeout and AbortSignal, async-iterator
+ * streams, and `end()` to settle everything pending when the client closes.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { AbortError } from '../errors/abort.js';
+import { ClosedError } from '../errors/closed.js';
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { TimeoutError } from '../errors/timeout.js';
+import type { Clock } from '../util/clock.js';
+import { openStream } from './event-stream.js';
+import type { EventStream } from './event-stream.js';
+
+export type { EventStream } from './event-stream.js';
+
+const MAX_DELAY_MS = 2_147_483_647;
+
+type Listener = (payload: unknown) => void;
+
+interface Registration {
+  readonly handler: unknown;
+  /** Added by waitFor/stream: only they (or `end()`) remove it, not off()/removeAllListeners(). */
+  readonly internal: boolean;
+  readonly remove: () => void;
+}
+
+/** Options of {@link TypedEmitter}. */
+export interface TypedEmitterOptions {
+  readonly clock: Clock;
+  /**
+   * Receives what a handler threw (`event` is the event it handled); the other handlers still run.
+   * Must not throw; re-emitting on `'error'` from here needs a guard against a throwing error handler.
+   */
+  onHandlerError(error: unknown, event: string): void;
+}
+
+/** Options of {@link TypedEmitter.waitFor}. */
+export interface WaitForOptions {
+  /** Reject with a `TimeoutError` after this long. @default no timeout */
+  timeoutMs?: number;
+  /** Reject with an `AbortError` when aborted (at once if already aborted). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link TypedEmitter.stream}. */
+export interface StreamOptions {
+  /** Ends the stream: a pending `next()` resolves `{ done: true }`. */
+  signal?: AbortSignal;
+  /** Payloads buffered for a slow consumer; beyond it the oldest are dropped. @default 1024 */
+  bufferSize?: number;
+}
+
+/**
+ * Event emitter typed by a map of event name to payload type.
+ *
+ * @example
+ * const events = new TypedEmitter<{ chat: { text: string } }>({ clock: systemClock, onHandlerError: console.error });
+ * const off = events.on('chat', (msg) => console.log(msg.text));
+ * events.emit('chat', { text: 'hi' });
+ * off();
+ */
+export class TypedEmitter<M extends object> {
+  readonly #ee = new EventEmitter<Record<string, [unknown]>>();
+  readonly #registrations = new WeakMap<Listener, Registration>();
+  readonly #pending = new Set<(error: Error) => void>();
+  readonly #clock: Clock;
+  readonly #onHandlerError: (error: unknown, event: string) => void;
+
+  constructor(options: TypedEmitterOptions) {
+    this.#clock = options.clock;
+    this.#onHandlerError = options.onHandlerError;
+  }
+
+  /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
+  on<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
+    return this.#add(event, handler, false, false);
+  }
+
+  /** Calls `handler` for the next `event` only; the returned function cancels it. */
+  once<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
+    return this.#add(event, handler, true, false);
+  }
+
+  /** Removes `handler` from `event` (every time it was added), or all of `event`'s handlers. */
+  off<K extends keyof M & string>(event: K, handler?: (payload: M[K]) => void): void {
+    for (const listener of this.#ee.listeners(event)) {
+      const reg = this.#registrations.get(listener);
+      if (reg && !reg.internal && (handler === undefined || reg.handler === handler)) reg.remove();
+    }
+  }
+
+  /**
+   * Calls the handlers of `event` in the order they were added. A handler that throws is reported
+   * to `onHandlerError`; the others still run. A handler removed during the emit is not called.
+   */
+  emit<K extends keyof M & string>(event: K, payload: M[K]): void {
+    this.#ee.emit(event, payload);
+  }
+
+  /**
+   * Resolves with the next `event`'s payload. Whatever the outcome, its listener, timer and abort
+   * listener are removed.
+   *
+   * @throws (rejects) TimeoutError, AbortError, or the error given to `end()` (ClosedError if none).
+   * @example
+   * const { transport } = await events.waitFor('open', { timeoutMs: 5000, signal });
+   */
+  waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
+    return new Promise<M[K]>((resolve, reject) => {
+      const { timeoutMs, signal } = options;
+      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity))) {
+        reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${String(timeoutMs)}`));
+        return;
+      }
+      if (signal?.aborted) {
+        reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
+        return;
+      }
+      const settle = (): void => {
+        remove();
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#pending.delete(fail);
+      };
+      const fail = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      const onAbort = (): void => fail(new AbortError(`waitFor('${event}') was aborted`, { cause: signal?.reason }));
+      const remove = this.#add(event, (payload: M[K]) => {
+        settle();
+        resolve(payload);
+      }, true, true);
+      const timer =
+        timeoutMs === undefined || timeoutMs === Infinity
+          ? undefined
+          : this.#clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.add(fail);
+    });
+  }
+
+  /**
+   * An async iterator over `event`'s payloads, for `for await`. Its listener goes away on
+   * `break`/`return()`/`throw()`, on abort (a pending `next()` then resolves `{ done: true }`) and
+   * on `end()` (after the buffered payloads). Payloads beyond `bufferSize` drop the oldest; the
+   * stream's `dropped` counts them.
+   *
+   * @example
+   * for await (const price of events.stream('price', { signal })) render(price);
+   */
+  stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
+    const { signal, bufferSize = 1024 } = options;
+    if (!((Number.isInteger(bufferSize) || bufferSize === Infinity) && bufferSize >= 1)) {
+      throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${String(bufferSize)}`);
+    }
+    let remove: () => void = () => {};
+    const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
+      remove();
+      signal?.removeEventListener('abort', onAbort);
+      this.#pending.delete(onEnd);
+    });
+    const onAbort = (): void => finish(false);
+    const onEnd = (): void => finish(true);
+    if (signal?.aborted) {
+      finish(false);
+      return stream;
+    }
+    remove = this.#add(event, push, false, true);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#pending.add(onEnd);
+    return stream;
+  }
+
+  /** Listeners of `event`, or of every event when none is given (waitFor and streams included). */
+  listenerCount(event?: keyof M & string): number {
+    if (event !== undefined) return this.#ee.listenerCount(event);
+    return this.#ee.eventNames().reduce((sum, name) => sum + this.#ee.listenerCount(name), 0);
+  }
+
+  /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
+  removeAllListeners(): void {
+    for (const name of this.#ee.eventNames()) this.off(name as keyof M & string);
+  }
+
+  /**
+   * Settles everything pending: open streams finish (after their buffered payloads) and pending
+   * `waitFor`s reject with `error` (a `ClosedError` when none is given). Handlers added with
+   * `on`/`once` stay; the emitter remains usable.
+   */
+  end(error?: Error): void {
+    const reason = error ?? new ClosedError('the event emitter was ended');
+    for (const settle of [...this.#pending]) settle(reason);
+  }
+
+  #add<T>(event: string, handler: (payload: T) => void, once: boolean, internal: boolean): () => void {
+    let active = true;
+    const remove = (): void => {
+      if (!active) return;
+      active = false;
+      this.#ee.off(event, listener);
+    };
+    const listener: Listener = (payload) => {
+      // eventemitter3 dispatches over a snapshot: skip a listener removed earlier in this emit.
+      if (!active) return;
+      if (once) remove();
+      try {
+        handler(payload as T);
+      } catch (error) {
+        this.#onHandlerError(error, event);
+      }
+    };
+    this.#registrations.set(listener, { handler, internal, remove });
+    this.#ee.on(event, listener);
+    return remove;
+  }
+}

@@ -1,0 +1,171 @@
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import type { TransportFactory, TransportName, SockJSConstructor, WebSocketConstructor } from '../transports/transport.js';
+import type { Clock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import type { LifecycleEnvironment } from './lifecycle.js';
+import type { BackoffOptions, RetryPolicy } from './retry.js';
+
+/** Reconnection settings: backoff parameters, or your own policy. */
+export interface ReconnectOptions extends BackoffOptions {
+  /**
+   * A connection must stay open this long before the attempt counter starts again at 1, so a
+   * server that accepts and then drops at once still sees growing delays.
+   * @default 5000
+   */
+  minUptimeMs?: number;
+  /** Replaces the backoff: return the delay before the next attempt, or `null` to stop. */
+  policy?: RetryPolicy;
+}
+
+/** Heartbeat settings. The worst-case time to notice a silent link is `intervalMs + timeoutMs`. */
+export interface HeartbeatOptions {
+  /**
+   * Send a ping after this long without any inbound frame (the client uses the server's
+   * interval instead when that is shorter).
+   * @default 20000
+   */
+  intervalMs?: number;
+  /**
+   * Declare the link dead when a ping stays unanswered this long.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /** Raw mode only: the text sent as a ping (there is no pong to wait for). @default '' (none) */
+  message?: string;
+}
+
+/**
+ * Options of {@link RealtimeClient}. Every field is optional.
+ * @example
+ * new RealtimeClient(url, { auth: () => getToken(), reconnect: { maxAttempts: 10 } });
+ */
+export interface ClientOptions {
+  /**
+   * Transports in order of preference; unsupported ones are skipped.
+   * @default ['websocket']
+   */
+  transports?: readonly (TransportName | TransportFactory)[];
+  /** Endpoint URLs per transport; by default derived from the main URL (see README). */
+  urls?: Partial<Record<TransportName, string>>;
+  /**
+   * `'surelink'` speaks PROTOCOL.md; `'raw'` sends and receives plain text for any WebSocket or
+   * SockJS server (events become `message`, `send(data)` sends data as is).
+   * @default 'surelink'
+   */
+  protocol?: 'surelink' | 'raw';
+  /** Reconnection; `false` disables it. @default exponential backoff 1 s → 30 s, factor 2, full jitter */
+  reconnect?: ReconnectOptions | false;
+  /** Heartbeat; `false` disables it. @default { intervalMs: 20000, timeoutMs: 10000 } */
+  heartbeat?: HeartbeatOptions | false;
+  /**
+   * Time one transport gets to open and complete the handshake before it counts as failed (a
+   * WebSocket that opens but never answers, as some proxies do, fails here).
+   * @default 3500
+   */
+  connectTimeoutMs?: number;
+  /** A token, or a function called on every connect (so an expired token is refreshed). Sent in the first frame, never in the URL. */
+  auth?: string | (() => string | Promise<string>);
+  /** Connect as soon as the client is created. @default true */
+  autoConnect?: boolean;
+  /** Browser events to watch (online/offline, visibility, bfcache, freeze); `false` ignores them. @default globalThis */
+  lifecycle?: LifecycleEnvironment | false;
+  /** WebSocket implementation (Node 20 has none: pass `ws`). @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor;
+  /** fetch implementation for long polling. @default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** SockJS constructor. @default window.SockJS, else a lazy import of sockjs-client */
+  SockJS?: SockJSConstructor;
+  /** Time source, for tests. @default Date.now and globalThis timers */
+  clock?: Clock;
+  /** Diagnostics sink. @default silent */
+  logger?: Logger;
+  /** Offline queue bounds. */
+  queue?: QueueOptions;
+}
+
+/** Bounds of the offline send queue. */
+export interface QueueOptions {
+  /** Messages held while disconnected; `0` disables queueing (`send` returns `'dropped'`). @default 1000 */
+  maxMessages?: number;
+  /** What to drop when full. @default 'drop-oldest' */
+  overflow?: 'drop-oldest' | 'drop-newest' | 'error';
+}
+
+/** Options with every default applied and every value checked. */
+export interface ResolvedOptions {
+  readonly transports: readonly (TransportName | TransportFactory)[];
+  readonly urls: Partial<Record<TransportName, string>>;
+  readonly protocol: 'surelink' | 'raw';
+  readonly reconnect: (ReconnectOptions & { readonly minUptimeMs: number }) | false;
+  readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly message: string } | false;
+  readonly connectTimeoutMs: number;
+  readonly auth: (() => string | Promise<string>) | undefined;
+  readonly autoConnect: boolean;
+  readonly lifecycle: LifecycleEnvironment | false | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly queue: { readonly maxMessages: number; readonly overflow: 'drop-oldest' | 'drop-newest' | 'error' };
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly fetch: typeof globalThis.fetch | undefined;
+  readonly SockJS: SockJSConstructor | undefined;
+}
+
+export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
+  const auth = o.auth;
+  if (auth !== undefined && typeof auth !== 'string' && typeof auth !== 'function') {
+    throw new InvalidArgumentError('options.auth must be a string or a function');
+  }
+  return {
+    transports: nonEmpty(o.transports ?? ['websocket']),
+    urls: o.urls ?? {},
+    protocol: oneOf('protocol', o.protocol ?? 'surelink', ['surelink', 'raw'] as const),
+    reconnect: o.reconnect === false ? false : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },
+    heartbeat: o.heartbeat === false ? false : resolveHeartbeat(o.heartbeat ?? {}),
+    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? 3500),
+    auth: typeof auth === 'string' ? () => auth : auth,
+    autoConnect: o.autoConnect ?? true,
+    lifecycle: o.lifecycle,
+    clock: o.clock ?? systemClock,
+    logger: o.logger ?? silentLogger,
+    queue: {
+      maxMessages: ms('queue.maxMessages', o.queue?.maxMessages ?? 1000),
+      overflow: oneOf('queue.overflow', o.queue?.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
+    },
+    WebSocket: o.WebSocket,
+    fetch: o.fetch,
+    SockJS: o.SockJS,
+  };
+}
+
+function resolveHeartbeat(h: HeartbeatOptions): ResolvedOptions['heartbeat'] {
+  return {
+    intervalMs: positive('heartbeat.intervalMs', h.intervalMs ?? 20_000),
+    timeoutMs: positive('heartbeat.timeoutMs', h.timeoutMs ?? 10_000),
+    message: h.message ?? '',
+  };
+}
+
+function nonEmpty<T>(list: readonly T[]): readonly T[] {
+  if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError('options.transports must list at least one transport');
+  return list;
+}
+
+function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) throw new InvalidArgumentError(`options.${name} must be one of ${allowed.join(', ')}`);
+  return value;
+}
+
+/** A non-negative finite number. */
+function ms(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(`options.${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (ms(name, value) === 0) throw new InvalidArgumentError(`options.${name} must be greater than 0`);
+  return value;
+}

@@ -1,0 +1,184 @@
+/**
+ * Reconnection timing. A retry policy is one function from "how far into this streak of failures
+ * are we" to "how long to wait, or stop" (SignalR's IRetryPolicy); `RetrySchedule` keeps the streak
+ * and decides when a connection lived long enough for the streak to start over.
+ */
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import type { Clock } from '../util/clock.js';
+
+/** Browsers run a `setTimeout` longer than 2^31-1 ms at once, so no delay may exceed it. */
+const MAX_DELAY_MS = 2_147_483_647;
+
+/** What a retry policy is told about the failure it is asked to schedule a retry for. */
+export interface RetryContext {
+  /** 1 for the first retry of a streak of failures, then 2, 3, ... */
+  readonly attempt: number;
+  /** Milliseconds since the first failure of the current streak (0 for the first retry). */
+  readonly elapsedMs: number;
+  /** Why the last connection or attempt failed, e.g. `'close 1006'` or `'connect timeout'`. */
+  readonly reason: string;
+}
+
+/**
+ * Returns the delay in ms before the next attempt, or `null` to stop reconnecting.
+ *
+ * @example
+ * const policy: RetryPolicy = ({ attempt }) => (attempt > 5 ? null : 1000 * attempt);
+ */
+export type RetryPolicy = (ctx: RetryContext) => number | null;
+
+/** Settings of {@link exponentialBackoff}. */
+export interface BackoffOptions {
+  /**
+   * Cap of the first retry's delay.
+   * @default 1000
+   */
+  initialDelayMs?: number;
+  /**
+   * No delay exceeds this.
+   * @default 30000
+   */
+  maxDelayMs?: number;
+  /**
+   * Each attempt's cap is the previous one's times this (>= 1).
+   * @default 2
+   */
+  factor?: number;
+  /**
+   * `'full'`: a uniformly random delay in [0, cap) (AWS "full jitter", spreads a thundering herd
+   * of clients after a server restart); `'none'`: exactly the cap.
+   * @default 'full'
+   */
+  jitter?: 'full' | 'none';
+  /**
+   * Retries per streak; the policy returns `null` after this many.
+   * @default Infinity
+   */
+  maxAttempts?: number;
+}
+
+function checkNumber(name: string, value: number, min: number, max: number): void {
+  if (Number.isNaN(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+/**
+ * The default retry policy: exponential backoff with full jitter. The attempt-th delay is
+ * `random() * min(maxDelayMs, initialDelayMs * factor^(attempt - 1))` (the cap itself with
+ * `jitter: 'none'`); after `maxAttempts` retries it returns `null`.
+ *
+ * @param random - Source of uniform numbers in [0, 1); injectable for tests.
+ * @throws InvalidArgumentError when an option is negative, NaN or out of range, `factor` < 1, or
+ *   `initialDelayMs` > `maxDelayMs`.
+ * @example
+ * const policy = exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 8 });
+ * policy({ attempt: 1, elapsedMs: 0, reason: 'close 1006' }); // somewhere in [0, 500)
+ */
+export function exponentialBackoff(options: BackoffOptions = {}, random: () => number = Math.random): RetryPolicy {
+  const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
+  checkNumber('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
+  checkNumber('maxDelayMs', maxDelayMs, 0, MAX_DELAY_MS);
+  checkNumber('factor', factor, 1, Number.MAX_VALUE);
+  checkNumber('maxAttempts', maxAttempts, 0, Infinity);
+  if (initialDelayMs > maxDelayMs) {
+    throw new InvalidArgumentError(`initialDelayMs (${initialDelayMs}) must not exceed maxDelayMs (${maxDelayMs})`);
+  }
+  if (jitter !== 'full' && jitter !== 'none') {
+    throw new InvalidArgumentError(`jitter must be 'full' or 'none', got ${String(jitter)}`);
+  }
+  return ({ attempt }) => {
+    if (attempt > maxAttempts) return null;
+    // factor ** n overflows to Infinity for long streaks; min() then yields the max (0 stays 0).
+    const cap = initialDelayMs === 0 ? 0 : Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, attempt - 1));
+    return jitter === 'none' ? cap : random() * cap;
+  };
+}
+
+/** Options of {@link RetrySchedule}. */
+export interface RetryScheduleOptions {
+  readonly clock: Clock;
+  /**
+   * A connection must stay open this long (from `opened()` to the next failure) for the attempt
+   * counter to start over; shorter ones count as part of the same streak, so a server that accepts
+   * and drops at once is still backed off.
+   */
+  readonly minUptimeMs: number;
+}
+
+/** One scheduled retry. */
+export interface ScheduledRetry {
+  /** 1-based position in the current streak. */
+  readonly attempt: number;
+  readonly delayMs: number;
+}
+
+/**
+ * Keeps the streak of failures a retry policy is asked about: counts attempts, measures the
+ * streak's age, and restarts it after a connection that stayed up for `minUptimeMs`.
+ *
+ * @example
+ * const schedule = new RetrySchedule(exponentialBackoff(), { clock: systemClock, minUptimeMs: 5000 });
+ * const next = schedule.next('close 1006'); // { attempt: 1, delayMs: ... } or null: give up
+ * // ...after the handshake of the next connection completes:
+ * schedule.opened();
+ */
+export class RetrySchedule {
+  readonly #policy: RetryPolicy;
+  readonly #clock: Clock;
+  readonly #minUptimeMs: number;
+  #attempt = 0;
+  #streakStartedAt: number | undefined;
+  #openedAt: number | undefined;
+
+  constructor(policy: RetryPolicy, options: RetryScheduleOptions) {
+    checkNumber('minUptimeMs', options.minUptimeMs, 0, Infinity);
+    this.#policy = policy;
+    this.#clock = options.clock;
+    this.#minUptimeMs = options.minUptimeMs;
+  }
+
+  /** Retries scheduled so far in the current streak (0 right after a reset). */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** A connection completed its handshake; its uptime is measured from now. */
+  opened(): void {
+    this.#openedAt = this.#clock.now();
+  }
+
+  /**
+   * Called on each failed attempt or dropped connection: returns the next retry, or `null` when
+   * the policy gives up (the counter then stays where it was).
+   *
+   * @throws InvalidArgumentError when the policy returns a negative, NaN, infinite or over-long
+   *   delay; nothing is recorded then.
+   */
+  next(reason: string): ScheduledRetry | null {
+    const now = this.#clock.now();
+    if (this.#openedAt !== undefined) {
+      if (now - this.#openedAt >= this.#minUptimeMs) this.reset();
+      this.#openedAt = undefined;
+    }
+    const startedAt = this.#streakStartedAt ?? now;
+    const attempt = this.#attempt + 1;
+    const delayMs = this.#policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
+    if (delayMs === null) return null;
+    if (typeof delayMs !== 'number' || Number.isNaN(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+      throw new InvalidArgumentError(
+        `retry policy returned ${String(delayMs)} for attempt ${attempt}: expected null or a delay in [0, ${MAX_DELAY_MS}] ms`,
+      );
+    }
+    this.#streakStartedAt = startedAt;
+    this.#attempt = attempt;
+    return { attempt, delayMs };
+  }
+
+  /** Starts a fresh streak (e.g. the user called `connect()` again). */
+  reset(): void {
+    this.#attempt = 0;
+    this.#streakStartedAt = undefined;
+    this.#openedAt = undefined;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The one contract between the session logic and an endpoint. An endpoint (WebSocket today, SockJS
+ * and long polling later) turns each physical connection into a `ServerConnection`, hands it to the
+ * server's `ConnectionAcceptor` and drives the returned callbacks. Nothing above this file knows
+ * which endpoint a frame came through.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { ProtocolError } from '../errors/protocol.js';
+import { encodeFrame } from '../protocol/codec.js';
+
+/** Which endpoint a connection came through. */
+export type ServerTransportName = 'websocket' | 'sockjs' | 'longpoll';
+
+/** One physical connection, as the session logic sees it. */
+export interface ServerConnection {
+  readonly transport: ServerTransportName;
+  /** The HTTP request that opened the connection (upgrade request, first poll, ...). */
+  readonly request: IncomingMessage;
+  /** Queues one text frame; silently dropped once the connection is closing. */
+  send(text: string): void;
+  /**
+   * Ends the connection on purpose: sends a `close` frame, then closes the underlying connection
+   * with the same code. Idempotent.
+   */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once, no close handshake (dead peer). Idempotent. */
+  terminate(): void;
+}
+
+/** What the endpoint calls. After `onClose` nothing fires. */
+export interface ConnectionCallbacks {
+  /** One inbound text frame. */
+  onMessage(text: string): void;
+  /** The endpoint rejected inbound data itself (binary frame, oversize): treated as a bad frame. */
+  onProtocolError(error: ProtocolError): void;
+  /** Exactly once, however the connection ended. */
+  onClose(code: number, reason: string): void;
+}
+
+/** Implemented by the server; called by an endpoint for every new connection. */
+export type ConnectionAcceptor = (connection: ServerConnection) => ConnectionCallbacks;
+
+/** WebSocket close reasons are limited to 123 UTF-8 bytes; the codec checks the same bound. */
+const MAX_REASON_BYTES = 123;
+
+/** Cuts `reason` to what fits in a close frame (whole code points only). */
+export function fitReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > MAX_REASON_BYTES) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Codes a server may put on the wire (RFC 6455 §7.4: no 1004-1006, 1015; apps use 3000-4999). */
+export function isSendableCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+}
+
+/** The text of a `close` frame, shared by every endpoint's `close()`. */
+export function closeFrameText(code: number, reason: string): string {
+  return encodeFrame({ type: 'close', code, reason: fitReason(reason) });
+}

@@ -1,0 +1,69 @@
+/**
+ * A minimal listener registry for the server and its sessions. Unlike node's EventEmitter, a
+ * listener that throws (or returns a rejected promise) never escapes into the caller: it is handed
+ * to `onListenerError`, so one faulty handler cannot crash the process or kill a socket.
+ */
+
+/** Internal listener shape; the public `on()` overloads give each event its payload type. */
+export type Listener = (payload: never) => unknown;
+
+export class Listeners {
+  readonly #byName = new Map<string, Set<Listener>>();
+  readonly #onListenerError: (error: unknown, event: string) => void;
+
+  constructor(onListenerError: (error: unknown, event: string) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Adds a listener; the returned function removes it (idempotent). */
+  on(event: string, listener: Listener): () => void {
+    let set = this.#byName.get(event);
+    if (!set) this.#byName.set(event, (set = new Set()));
+    // Wrap so the same function registered twice gets two independent subscriptions.
+    const entry: Listener = (payload) => listener(payload);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (set.size === 0 && this.#byName.get(event) === set) this.#byName.delete(event);
+    };
+  }
+
+  has(event: string): boolean {
+    return this.#byName.has(event);
+  }
+
+  /** Calls every listener of `event` with `payload`, in registration order. */
+  emit(event: string, payload: unknown): void {
+    const set = this.#byName.get(event);
+    if (!set) return;
+    for (const listener of [...set]) this.#call(listener, event, payload);
+  }
+
+  clear(): void {
+    this.#byName.clear();
+  }
+
+  #call(listener: Listener, event: string, payload: unknown): void {
+    try {
+      const result = (listener as (payload: unknown) => unknown)(payload);
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onListenerError(error, event));
+    } catch (error) {
+      this.#onListenerError(error, event);
+    }
+  }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Normalises anything thrown into an Error. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'string') return new Error(value);
+  try {
+    return new Error(`non-error thrown: ${String(value)}`, { cause: value });
+  } catch {
+    return new Error('non-error thrown', { cause: value });
+  }
+}

@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import type { HeartbeatSettings } from '../protocol/frames.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+
+/**
+ * Decides who a connecting client is. Receives `hello.auth` (never read from the URL) and the
+ * HTTP request that opened the connection. Return the identity to accept, `false` (or throw) to
+ * reject with close code 4401.
+ */
+export type Authenticate<Identity> = (token: string | undefined, req: IncomingMessage) => Identity | false | Promise<Identity | false>;
+
+/** Options of {@link createRealtimeServer}. Only `server` is required. */
+export interface RealtimeServerOptions<Identity = unknown> {
+  /** The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. */
+  server: Server;
+  /**
+   * Path of the endpoint; upgrade requests for other paths are ignored.
+   * @default '/realtime'
+   */
+  path?: string;
+  /**
+   * Called for every hello, including resumes. A resume is only accepted when the identity it
+   * returns is deep-equal to the session's identity (else close 4403).
+   * @default accept everyone with identity `undefined`
+   */
+  authenticate?: Authenticate<Identity>;
+  /**
+   * Server heartbeat, announced to clients in `welcome.hb`: a ping after `intervalMs` without any
+   * inbound frame; the connection is terminated after `intervalMs + timeoutMs` of silence.
+   * @default { intervalMs: 20000, timeoutMs: 10000 }
+   */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  /**
+   * A connection that has not completed the handshake (valid hello, authentication, welcome)
+   * within this time is closed with 4008.
+   * @default 10000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Largest accepted inbound frame in bytes; larger frames close the connection with 4413. Frames
+   * above twice this size are cut off by `ws` itself while still arriving (close 1009).
+   * @default 1048576 (1 MiB)
+   */
+  maxFrameBytes?: number;
+  /**
+   * How long a session whose connection dropped waits for the client to resume it.
+   * @default 120000
+   */
+  sessionGraceMs?: number;
+  /**
+   * Unacknowledged outgoing frames kept per session for replay. Overflow (a client that does not
+   * keep up, or stays away) closes with 4508 and drops the session.
+   * @default 10000
+   */
+  maxBufferedFrames?: number;
+  /**
+   * Sessions (connected or waiting for resume) the server keeps; new sessions beyond it are
+   * refused with 4429. Resumes are always allowed.
+   * @default 10000
+   */
+  maxSessions?: number;
+  /**
+   * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
+   * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
+   * only non-browser clients omit it, and they could forge it anyway. Use the predicate form to
+   * refuse them too.
+   * @default every origin is allowed
+   */
+  allowedOrigins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /**
+   * Where diagnostics go.
+   * @default silent
+   */
+  logger?: Logger;
+}
+
+/** Options with defaults applied and values checked. */
+export interface ResolvedOptions<Identity> {
+  readonly server: Server;
+  readonly path: string;
+  readonly authenticate: Authenticate<Identity>;
+  readonly heartbeat: HeartbeatSettings;
+  readonly handshakeTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly sessionGraceMs: number;
+  readonly maxBufferedFrames: number;
+  readonly maxSessions: number;
+  readonly allowOrigin: (origin: string | undefined) => boolean;
+  readonly logger: Logger;
+}
+
+export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity>): ResolvedOptions<Identity> {
+  if (typeof options?.server?.on !== 'function') throw new InvalidArgumentError('createRealtimeServer: `server` must be an http.Server');
+  const path = options.path ?? '/realtime';
+  if (!path.startsWith('/')) throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  return {
+    server: options.server,
+    path,
+    authenticate: options.authenticate ?? (() => undefined as Identity),
+    heartbeat: {
+      intervalMs: positive('heartbeat.intervalMs', options.heartbeat?.intervalMs, 20_000),
+      timeoutMs: positive('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, 10_000),
+    },
+    handshakeTimeoutMs: positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
+    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20),
+    sessionGraceMs: count('sessionGraceMs', options.sessionGraceMs, 120_000),
+    maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
+    maxSessions: positive('maxSessions', options.maxSessions, 10_000),
+    allowOrigin: originPolicy(options.allowedOrigins),
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin: string | undefined) => boolean {
+  if (allowed === undefined) return () => true;
+  if (typeof allowed === 'function') return allowed;
+  const set = new Set(allowed);
+  return (origin) => origin === undefined || set.has(origin);
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${String(value)}`);
+  return v;
+}
+
+function count(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a non-negative integer, got ${String(value)}`);
+  return v;
+}

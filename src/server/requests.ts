@@ -1,0 +1,68 @@
+/**
+ * Request handlers registered with `server.handle(name, fn)`, and how their outcome becomes a
+ * response: the resolved value is the data; a throw becomes `{ code, message }`.
+ */
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import type { RemoteError } from '../protocol/frames.js';
+
+export type RequestOutcome =
+  | { readonly ok: true; readonly data: unknown }
+  /**
+   * `unexpected` marks throws without their own string `code`: bugs rather than deliberate
+   * refusals, reported through the server's `error` event. `cause` is what was thrown.
+   */
+  | { readonly ok: false; readonly error: RemoteError; readonly unexpected: boolean; readonly cause?: unknown };
+
+/** Stable codes of failed responses the server produces itself. */
+export const RequestErrorCode = {
+  NoHandler: 'NO_HANDLER',
+  HandlerError: 'HANDLER_ERROR',
+} as const;
+
+type Handler<S> = (data: unknown, session: S) => unknown;
+
+export class RequestHandlers<S> {
+  readonly #handlers = new Map<string, Handler<S>>();
+
+  /** One handler per name; registering a second one is a mistake worth an exception. */
+  register(name: string, handler: Handler<S>): () => void {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+      throw new InvalidArgumentError(`handle: request name must be 1-256 characters, got ${JSON.stringify(name)}`);
+    }
+    if (typeof handler !== 'function') throw new InvalidArgumentError(`handle: handler for "${name}" is not a function`);
+    if (this.#handlers.has(name)) throw new InvalidArgumentError(`handle: "${name}" already has a handler`);
+    this.#handlers.set(name, handler);
+    return () => {
+      if (this.#handlers.get(name) === handler) this.#handlers.delete(name);
+    };
+  }
+
+  /** Runs the handler of `name`; never rejects. */
+  async run(name: string, data: unknown, session: S): Promise<RequestOutcome> {
+    const handler = this.#handlers.get(name);
+    if (!handler) {
+      return { ok: false, error: { code: RequestErrorCode.NoHandler, message: `no handler for request "${name}"` }, unexpected: false };
+    }
+    try {
+      return { ok: true, data: await handler(data, session) };
+    } catch (thrown) {
+      return failure(thrown);
+    }
+  }
+}
+
+function failure(thrown: unknown): RequestOutcome {
+  const message = messageOf(thrown);
+  const code = (thrown as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && code.length > 0) return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
+  return { ok: false, error: { code: RequestErrorCode.HandlerError, message }, unexpected: true, cause: thrown };
+}
+
+function messageOf(thrown: unknown): string {
+  if (thrown instanceof Error) return String(thrown.message);
+  try {
+    return String(thrown);
+  } catch {
+    return 'request handler threw a value that has no string form';
+  }
+}

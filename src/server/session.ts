@@ -1,0 +1,268 @@
+/**
+ * One client session. It outlives connections: the sequencing state (Outbox, Inbox, acks) stays
+ * here while connections come and go, which is what makes resume exactly-once. A connection is
+ * attached by the handshake; inbound frames are handled in `session-inbound.ts`.
+ */
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { ProtocolError } from '../errors/protocol.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import { PROTOCOL_VERSION, isReservedEvent } from '../protocol/frames.js';
+import type { HeartbeatSettings } from '../protocol/frames.js';
+import { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { isSendableCloseCode } from './connection.js';
+import type { ServerConnection, ServerTransportName } from './connection.js';
+import { ServerHeartbeat } from './heartbeat.js';
+import { Listeners } from './listeners.js';
+import type { Listener } from './listeners.js';
+import { RequestErrorCode } from './requests.js';
+import type { RequestOutcome } from './requests.js';
+import { handleFrame } from './session-inbound.js';
+import type { InboundContext } from './session-inbound.js';
+import type { DisconnectInfo, EndInfo, ServerSession } from './types.js';
+
+/** What a session needs from the server that owns it. */
+export interface SessionHost<S> {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly heartbeat: HeartbeatSettings;
+  readonly maxBufferedFrames: number;
+  readonly maxFrameBytes: number;
+  runRequest(name: string, data: unknown, session: S): Promise<RequestOutcome>;
+  /** A user handler threw: log it and emit the server's `error`. */
+  reportError(error: unknown, context: string): void;
+  /** The connection dropped; start the grace period. */
+  disconnected(session: S): void;
+  /** The session ended; forget it. */
+  ended(session: S): void;
+}
+
+export class Session<
+  CE extends Record<string, unknown> = Record<string, unknown>,
+  SE extends Record<string, unknown> = Record<string, unknown>,
+  Id = unknown,
+> implements ServerSession<CE, SE, Id> {
+  readonly id: string;
+  readonly resumeToken: string;
+  readonly identity: Id;
+  readonly #host: SessionHost<Session<CE, SE, Id>>;
+  readonly #outbox = new Outbox();
+  readonly #inbox = new Inbox();
+  readonly #acks: AckScheduler;
+  readonly #listeners: Listeners;
+  readonly #inbound: InboundContext;
+  #connection: ServerConnection | null = null;
+  #heartbeat: ServerHeartbeat | null = null;
+  #lastLoss: DisconnectInfo = { code: CloseCode.Abnormal, reason: '' };
+  #ended = false;
+
+  constructor(id: string, resumeToken: string, identity: Id, host: SessionHost<Session<CE, SE, Id>>) {
+    this.id = id;
+    this.resumeToken = resumeToken;
+    this.identity = identity;
+    this.#host = host;
+    this.#acks = new AckScheduler({ clock: host.clock, inbox: this.#inbox, send: (ack) => this.#sendRaw(encodeFrame({ type: 'ack', ack })) });
+    this.#listeners = new Listeners((error, event) => host.reportError(error, `session ${id}: "${event}" handler`));
+    this.#inbound = {
+      inbox: this.#inbox,
+      outbox: this.#outbox,
+      acks: this.#acks,
+      isEnded: () => this.#ended,
+      fail: (message) => this.fail(new ProtocolError(message)),
+      emit: (event, data) => this.#listeners.emit(event, data),
+      sendRaw: (text) => this.#sendRaw(text),
+      peerClosed: (code, reason) => this.peerClosed(code, reason),
+      runRequest: (name, data) => host.runRequest(name, data, this),
+      respond: (requestId, outcome) => this.#respond(requestId, outcome),
+    };
+  }
+
+  get transport(): ServerTransportName | null {
+    return this.#connection?.transport ?? null;
+  }
+
+  get connected(): boolean {
+    return this.#connection !== null;
+  }
+
+  /** True once the session ended for good. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Highest server sequence number sent so far; a resume may not acknowledge more. */
+  get lastSeq(): number {
+    return this.#outbox.lastSeq;
+  }
+
+  on(event: string, handler: Listener): () => void {
+    if (typeof event !== 'string') throw new InvalidArgumentError('session.on: event name must be a string');
+    if (typeof handler !== 'function') throw new InvalidArgumentError(`session.on("${event}"): handler is not a function`);
+    return this.#listeners.on(event, handler);
+  }
+
+  send(event: string, data: unknown): void {
+    assertEventName(event);
+    if (this.#ended) {
+      this.#host.logger.debug(`surelink: session ${this.id} ended; "${event}" not sent`);
+      return;
+    }
+    let text: string;
+    try {
+      text = encodeFrame({ type: 'event', seq: this.#outbox.nextSeq, event, data });
+    } catch (cause) {
+      throw new InvalidArgumentError(`session.send("${event}"): data cannot be encoded as JSON`, { cause });
+    }
+    this.#push(text);
+  }
+
+  close(code: number = CloseCode.Normal, reason = ''): void {
+    if (!isSendableCloseCode(code)) throw new InvalidArgumentError(`session.close: ${String(code)} is not a close code a server may send`);
+    this.#end(code, String(reason));
+  }
+
+  /**
+   * Takes `connection` over (terminating any previous one), drops what the client acknowledged
+   * (`peerAck`, checked by the caller against `lastSeq`), sends `welcome` and re-sends the rest.
+   */
+  attach(connection: ServerConnection, peerAck: number, resumed: boolean): void {
+    const previous = this.#connection;
+    if (previous) {
+      this.#detach();
+      previous.terminate();
+      this.#emit('disconnect', { code: CloseCode.Abnormal, reason: 'replaced by a new connection' });
+    }
+    this.#outbox.ack(peerAck);
+    this.#connection = connection;
+    this.#acks.reset(this.#inbox.delivered);
+    const hb = this.#host.heartbeat;
+    const ack = this.#inbox.delivered;
+    connection.send(encodeFrame({ type: 'welcome', v: PROTOCOL_VERSION, sid: this.id, resume: this.resumeToken, resumed, ack, hb }));
+    for (const text of this.#outbox.pending()) connection.send(text);
+    this.#startHeartbeat(connection);
+    if (resumed) this.#emit('resume', { transport: connection.transport });
+  }
+
+  /** One inbound text frame from `connection` (ignored unless it is the current one). */
+  receive(connection: ServerConnection, text: string): void {
+    if (connection !== this.#connection || this.#ended) return;
+    this.#heartbeat?.touch();
+    const frame = decodeFrame(text, { maxFrameChars: this.#host.maxFrameBytes });
+    if (frame instanceof ProtocolError) this.fail(frame);
+    else handleFrame(this.#inbound, frame);
+  }
+
+  /** The client broke the protocol: close with the error's code; the session cannot be resumed. */
+  fail(error: ProtocolError, connection: ServerConnection | null = this.#connection): void {
+    if (connection !== this.#connection || this.#ended) return;
+    this.#host.logger.info(`surelink: session ${this.id}: ${error.message} (close ${error.closeCode})`);
+    this.#end(error.closeCode, error.message);
+  }
+
+  /** The endpoint reports that `connection` closed. */
+  connectionClosed(connection: ServerConnection, code: number, reason: string): void {
+    if (connection === this.#connection) this.#lose(code, reason);
+  }
+
+  /** The grace period ran out. */
+  expire(): void {
+    this.#end(this.#lastLoss.code, 'session expired');
+  }
+
+  /** The client announced a close frame: 1000 ends the session, anything else is a drop. */
+  peerClosed(code: number, reason: string): void {
+    const connection = this.#connection;
+    if (!connection) return;
+    if (code === CloseCode.Normal) {
+      this.#end(code, reason);
+      return;
+    }
+    this.#lose(code, reason);
+    connection.close(isSendableCloseCode(code) ? code : CloseCode.Normal, reason);
+  }
+
+  /** Sends the response to request `id` as the next sequenced frame. */
+  #respond(id: number, outcome: RequestOutcome): void {
+    if (this.#ended) return;
+    const seq = this.#outbox.nextSeq;
+    let text: string;
+    try {
+      text = encodeFrame(outcome.ok ? { type: 'response', seq, id, ok: true, data: outcome.data } : { type: 'response', seq, id, ok: false, error: outcome.error });
+    } catch (cause) {
+      this.#host.reportError(cause, `session ${this.id}: response to request ${id} cannot be encoded as JSON`);
+      const error = { code: RequestErrorCode.HandlerError, message: 'response data cannot be encoded as JSON' };
+      text = encodeFrame({ type: 'response', seq, id, ok: false, error });
+    }
+    this.#push(text);
+  }
+
+  /** Records a sequenced frame for replay and sends it if connected; overflow ends the session. */
+  #push(text: string): void {
+    if (this.#outbox.size >= this.#host.maxBufferedFrames) {
+      this.#host.logger.warn(`surelink: session ${this.id}: ${this.#outbox.size} unacknowledged frames, closing`);
+      this.#end(CloseCode.SlowConsumer, 'outgoing buffer overflow');
+      return;
+    }
+    this.#outbox.record(text);
+    this.#sendRaw(text);
+  }
+
+  #sendRaw(text: string): void {
+    this.#connection?.send(text);
+  }
+
+  #startHeartbeat(connection: ServerConnection): void {
+    this.#heartbeat = new ServerHeartbeat(this.#host.clock, this.#host.heartbeat, {
+      ping: () => this.#sendRaw(encodeFrame({ type: 'ping', ts: this.#host.clock.now() })),
+      dead: () => {
+        if (connection !== this.#connection) return;
+        this.#host.logger.info(`surelink: session ${this.id}: heartbeat timeout, terminating the connection`);
+        this.#lose(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+        connection.terminate();
+      },
+    });
+    this.#heartbeat.start();
+  }
+
+  #detach(): void {
+    this.#heartbeat?.stop();
+    this.#heartbeat = null;
+    this.#acks.reset(this.#inbox.delivered);
+    this.#connection = null;
+  }
+
+  /** The connection is gone but the session may be resumed. */
+  #lose(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#detach();
+    this.#lastLoss = { code, reason };
+    this.#emit('disconnect', this.#lastLoss);
+    if (!this.#ended) this.#host.disconnected(this);
+  }
+
+  #end(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const connection = this.#connection;
+    this.#detach();
+    connection?.close(code, reason);
+    this.#host.ended(this);
+    const info: EndInfo = { code, reason };
+    this.#emit('end', info);
+    this.#listeners.clear();
+  }
+
+  #emit(event: 'disconnect' | 'resume' | 'end', payload: unknown): void {
+    this.#listeners.emit(event, payload);
+  }
+}
+
+/** Event names the client would reject, checked before anything is sent. */
+export function assertEventName(event: unknown): asserts event is string {
+  if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
+    throw new InvalidArgumentError(`event name must be 1-256 characters, got ${JSON.stringify(event)}`);
+  }
+  if (isReservedEvent(event)) throw new InvalidArgumentError(`"${event}" is a reserved event name`);
+}

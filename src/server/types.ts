@@ -1,0 +1,102 @@
+/** Public shapes of `surelink/server`. */
+import type { ServerTransportName } from './connection.js';
+
+/** Session lifecycle event names; a client event may not use them (close 4400). */
+export const SESSION_LIFECYCLE_EVENTS = ['disconnect', 'resume', 'end'] as const;
+
+export type SessionLifecycleEvent = (typeof SESSION_LIFECYCLE_EVENTS)[number];
+
+/** Payload of a session's `disconnect`: the connection dropped; the session waits for a resume. */
+export interface DisconnectInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Payload of a session's `resume`: a new connection took the session over. */
+export interface ResumeInfo {
+  readonly transport: ServerTransportName;
+}
+
+/**
+ * Payload of a session's `end`: the session is gone for good. `code` is the close code sent to
+ * the client, or for a session whose grace period ran out, the code of the connection loss that
+ * started it (with reason `'session expired'`).
+ */
+export interface EndInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Client event names a session can subscribe to (lifecycle names excluded). */
+export type ClientEventName<CE> = Exclude<keyof CE & string, SessionLifecycleEvent>;
+
+/** One client session. It outlives connections: a dropped client may resume it within the grace period. */
+export interface ServerSession<
+  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
+  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  Identity = unknown,
+> {
+  /** Random session id (also `welcome.sid`); the key in `server.sessions`. */
+  readonly id: string;
+  /** What `authenticate` returned for this client. */
+  readonly identity: Identity;
+  /** The current connection's transport, `null` while waiting for a resume. */
+  readonly transport: ServerTransportName | null;
+  readonly connected: boolean;
+  /** The connection dropped; the session waits `sessionGraceMs` for a resume. */
+  on(event: 'disconnect', handler: (info: DisconnectInfo) => void): () => void;
+  /** A new connection resumed the session; unacknowledged frames were re-sent. */
+  on(event: 'resume', handler: (info: ResumeInfo) => void): () => void;
+  /** The session ended for good (closed, expired, overflowed, protocol error, server close). */
+  on(event: 'end', handler: (info: EndInfo) => void): () => void;
+  /** A client event, delivered exactly once and in order, also across resumes. */
+  on<K extends ClientEventName<ClientEvents>>(event: K, handler: (data: ClientEvents[K]) => void): () => void;
+  /**
+   * Sends an event. Sequenced and kept until the client acknowledges it, so it survives a drop
+   * within the grace period. A no-op once the session ended.
+   * @throws InvalidArgumentError for a reserved or invalid name, or data JSON cannot encode
+   */
+  send<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
+  /**
+   * Ends the session for good: the client gets a close frame with `code` and `reason` and cannot
+   * resume. Idempotent.
+   * @param code 1000 or an application code (3000-4999) @default 1000
+   */
+  close(code?: number, reason?: string): void;
+}
+
+/** Handles one request name; the resolved value is the response data. */
+export type RequestHandler<
+  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
+  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  Identity = unknown,
+> = (data: unknown, session: ServerSession<ClientEvents, ServerEvents, Identity>) => unknown;
+
+/** The server attached to an http.Server; see {@link createRealtimeServer}. */
+export interface RealtimeServer<
+  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
+  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  Identity = unknown,
+> {
+  /** A new session (resumes do not fire this; see the session's `resume`). */
+  on(event: 'connection', handler: (session: ServerSession<ClientEvents, ServerEvents, Identity>) => void): () => void;
+  /** A user handler threw, or the server hit an unexpected failure. Never thrown at you. */
+  on(event: 'error', handler: (error: Error) => void): () => void;
+  /**
+   * Registers the handler of one request name (one handler per name). What it returns (or
+   * resolves to) is the response; a throw becomes an `ok: false` response with the error's string
+   * `code` (else `'HANDLER_ERROR'`) and `message`. Requests nobody handles get `'NO_HANDLER'`.
+   * Each request runs once, even when the client re-sends it after a resume.
+   * @returns a function that removes the handler
+   */
+  handle<K extends string>(event: K, handler: RequestHandler<ClientEvents, ServerEvents, Identity>): () => void;
+  /** Sends an event to every live session (connected or waiting for resume). */
+  broadcast<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
+  /** Live sessions by id. */
+  readonly sessions: ReadonlyMap<string, ServerSession<ClientEvents, ServerEvents, Identity>>;
+  /**
+   * Closes every connection with 1001, ends every session, removes the upgrade listener and
+   * every timer. Resolves when the connections are closed. Leaves the http.Server running.
+   */
+  close(): Promise<void>;
+}

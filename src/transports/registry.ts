@@ -1,0 +1,17 @@
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import type { TransportFactory, TransportName } from './transport.js';
+import { websocketTransport } from './websocket.js';
+
+const builtIn: Partial<Record<TransportName, TransportFactory>> = {
+  websocket: websocketTransport,
+};
+
+/** Turns the `transports` option (names or factories) into factories, in order. */
+export function resolveTransports(list: readonly (TransportName | TransportFactory)[]): TransportFactory[] {
+  return list.map((entry) => {
+    if (typeof entry !== 'string') return entry;
+    const factory = builtIn[entry];
+    if (!factory) throw new InvalidArgumentError(`unknown transport '${String(entry)}'`);
+    return factory;
+  });
+}

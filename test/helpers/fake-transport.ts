@@ -1,0 +1,92 @@
+/**
+ * A scripted transport for client units: each `connect` creates a FakeLink the test drives by
+ * hand (open it, push server frames, close it), and every frame the client sends is recorded.
+ */
+import { encodeFrame, decodeFrame } from '../../src/protocol/codec.js';
+import type { Frame } from '../../src/protocol/frames.js';
+import type { CloseInfo, Transport, TransportFactory, TransportHandlers, TransportName } from '../../src/transports/transport.js';
+
+export class FakeLink implements Transport {
+  readonly name: TransportName;
+  readonly url: string;
+  readonly sent: string[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  #handlers: TransportHandlers;
+
+  constructor(name: TransportName, url: string, handlers: TransportHandlers) {
+    this.name = name;
+    this.url = url;
+    this.#handlers = handlers;
+  }
+
+  /** Frames the client sent, decoded. */
+  get frames(): Frame[] {
+    return this.sent.map((t) => {
+      const f = decodeFrame(t);
+      if (f instanceof Error) throw f;
+      return f;
+    });
+  }
+
+  framesOf<T extends Frame['type']>(type: T): Extract<Frame, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<Frame, { type: T }> => f.type === type);
+  }
+
+  send(data: string): void {
+    if (this.closedWith) throw new Error('send after close');
+    this.sent.push(data);
+  }
+
+  close(code: number, reason: string): void {
+    this.closedWith ??= { code, reason };
+  }
+
+  // --- driven by the test ---
+  open(): void {
+    this.#handlers.onOpen();
+  }
+
+  push(frame: Frame | string): void {
+    this.#handlers.onMessage(typeof frame === 'string' ? frame : encodeFrame(frame));
+  }
+
+  welcome(over: Partial<Extract<Frame, { type: 'welcome' }>> = {}): void {
+    this.push({ type: 'welcome', v: 1, sid: 's1', resume: 'r1', resumed: false, ack: 0, hb: { intervalMs: 20_000, timeoutMs: 10_000 }, ...over });
+  }
+
+  /** open + welcome */
+  accept(over: Partial<Extract<Frame, { type: 'welcome' }>> = {}): void {
+    this.open();
+    this.welcome(over);
+  }
+
+  drop(info: CloseInfo = { code: 1006, reason: 'dropped' }): void {
+    this.#handlers.onClose(info);
+  }
+}
+
+export class FakeTransport implements TransportFactory {
+  readonly name: TransportName;
+  readonly links: FakeLink[] = [];
+  supported: true | string = true;
+
+  constructor(name: TransportName = 'websocket') {
+    this.name = name;
+  }
+
+  get last(): FakeLink {
+    const link = this.links.at(-1);
+    if (!link) throw new Error('no connection yet');
+    return link;
+  }
+
+  isSupported(): true | string {
+    return this.supported;
+  }
+
+  connect(url: string, handlers: TransportHandlers): Transport {
+    const link = new FakeLink(this.name, url, handlers);
+    this.links.push(link);
+    return link;
+  }
+}

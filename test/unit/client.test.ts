@@ -1,0 +1,355 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { AuthError, ConnectTimeoutError, ProtocolError, TimeoutError, RemoteError, AbortError, ClosedError } from '../../src/errors/index.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
+
+interface ServerEvents {
+  chat: { from: string; text: string };
+}
+interface ClientEvents {
+  chat: { text: string };
+}
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+
+let fake: FakeTransport;
+let clients: RealtimeClient<ServerEvents, ClientEvents>[];
+
+function make(options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
+  const c = new RealtimeClient<ServerEvents, ClientEvents>('ws://test.invalid/realtime', {
+    transports: [fake],
+    lifecycle: false,
+    reconnect: { initialDelayMs: 1000, maxDelayMs: 8000, jitter: 'none' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function connected(options: ClientOptions = {}) {
+  const c = make(options);
+  await settle();
+  fake.last.accept();
+  await settle();
+  return c;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  fake = new FakeTransport();
+  clients = [];
+});
+
+afterEach(() => {
+  for (const c of clients) c.close();
+  vi.useRealTimers();
+});
+
+describe('RealtimeClient state machine', () => {
+  it('goes idle → connecting → open and announces open once the handshake completes', async () => {
+    const c = make({ auth: 'tok' });
+    const states: string[] = [];
+    c.on('state', (s) => states.push(`${s.from}>${s.to}`));
+    const opened = vi.fn();
+    c.on('open', opened);
+    expect(c.state).toBe('idle');
+    await settle();
+    expect(c.state).toBe('connecting');
+    fake.last.open();
+    expect(fake.last.frames).toEqual([{ type: 'hello', v: 1, ack: 0, auth: 'tok' }]);
+    expect(opened).not.toHaveBeenCalled();
+    fake.last.welcome();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('websocket');
+    expect(opened).toHaveBeenCalledWith({ transport: 'websocket', resumed: false });
+    expect(states).toEqual(['idle>connecting', 'connecting>open']);
+    expect(fake.last.url).toBe('ws://test.invalid/realtime');
+  });
+
+  it('calls an auth function on every connect, so a refreshed token is used', async () => {
+    let n = 0;
+    const c = make({ auth: async () => `t${++n}` });
+    await settle();
+    fake.last.accept();
+    await settle();
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]?.auth).toBe('t2');
+    expect(c.state).toBe('connecting');
+  });
+
+  it('delivers typed server events and ignores duplicates by sequence number', async () => {
+    const c = await connected();
+    const got: string[] = [];
+    c.on('chat', (m) => got.push(m.text));
+    fake.last.push({ type: 'event', seq: 1, event: 'chat', data: { from: 'a', text: 'one' } });
+    fake.last.push({ type: 'event', seq: 1, event: 'chat', data: { from: 'a', text: 'one again' } });
+    fake.last.push({ type: 'event', seq: 2, event: 'chat', data: { from: 'a', text: 'two' } });
+    expect(got).toEqual(['one', 'two']);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(fake.last.framesOf('ack')).toEqual([{ type: 'ack', ack: 2 }]);
+  });
+
+  it('treats a reserved event name, a bad frame or a sequence gap from the server as a protocol error', async () => {
+    for (const bad of [
+      '{"not":"a frame"}',
+      '["e",1,"open",{}]',
+      '["e",5,"chat",{}]',
+    ]) {
+      const c = await connected();
+      const errors: unknown[] = [];
+      c.on('error', (e) => errors.push(e));
+      const link = fake.last;
+      link.push(bad);
+      expect(errors[0]).toBeInstanceOf(ProtocolError);
+      expect(link.closedWith?.code).toBe(4400);
+      expect(link.framesOf('close')[0]?.code).toBe(4400);
+      expect(c.state).toBe('reconnecting');
+      c.close();
+    }
+  });
+
+  it('queues while disconnected and flushes in order before open is announced', async () => {
+    const c = make();
+    expect(c.send('chat', { text: 'a' })).toBe('queued');
+    expect(c.send('chat', { text: 'b' })).toBe('queued');
+    expect(c.queued).toBe(2);
+    let seenAtOpen: string[] = [];
+    c.on('open', () => (seenAtOpen = fake.last.framesOf('event').map((f) => (f.data as { text: string }).text)));
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(seenAtOpen).toEqual(['a', 'b']);
+    expect(c.send('chat', { text: 'c' })).toBe('sent');
+    expect(fake.last.framesOf('event').map((f) => f.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('applies the overflow policy of a full queue', async () => {
+    const c = make({ queue: { maxMessages: 2, overflow: 'drop-oldest' } });
+    const overflow = vi.fn();
+    c.on('queue:overflow', overflow);
+    c.send('chat', { text: '1' });
+    c.send('chat', { text: '2' });
+    expect(c.send('chat', { text: '3' })).toBe('queued');
+    expect(overflow).toHaveBeenCalledWith({ dropped: [expect.objectContaining({ event: 'chat', data: { text: '1' } })] });
+    const strict = make({ queue: { maxMessages: 1, overflow: 'drop-newest' } });
+    strict.send('chat', { text: '1' });
+    expect(strict.send('chat', { text: '2' })).toBe('dropped');
+  });
+});
+
+describe('reconnection', () => {
+  it('backs off exponentially after drops and reports each attempt', async () => {
+    const c = await connected();
+    const attempts: { attempt: number; delayMs: number }[] = [];
+    c.on('reconnecting', (r) => attempts.push(r));
+    const closes = vi.fn();
+    c.on('close', closes);
+    fake.last.drop({ code: 1006, reason: 'gone' });
+    expect(closes).toHaveBeenCalledWith({ code: 1006, reason: 'gone', willReconnect: true });
+    for (const delay of [1000, 2000, 4000]) {
+      expect(c.state).toBe('reconnecting');
+      const before = fake.links.length;
+      await vi.advanceTimersByTimeAsync(delay - 1);
+      expect(fake.links.length).toBe(before);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(fake.links.length).toBe(before + 1);
+      fake.last.drop();
+      await settle();
+    }
+    expect(attempts.map((a) => a.delayMs)).toEqual([1000, 2000, 4000, 8000]);
+  });
+
+  it('ignores late callbacks from an older attempt (generation check)', async () => {
+    const c = make({ connectTimeoutMs: 500 });
+    await settle();
+    const first = fake.last;
+    await vi.advanceTimersByTimeAsync(500); // times out
+    expect(first.closedWith?.code).toBe(4001);
+    await vi.advanceTimersByTimeAsync(1000);
+    const second = fake.last;
+    expect(second).not.toBe(first);
+    first.accept(); // the old socket answers after all
+    await settle();
+    expect(c.state).toBe('connecting');
+    second.accept();
+    await settle();
+    expect(c.state).toBe('open');
+  });
+
+  it('fails an attempt whose transport opens but never completes the handshake', async () => {
+    const c = make({ connectTimeoutMs: 3000 });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    fake.last.open();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(errors[0]).toBeInstanceOf(ConnectTimeoutError);
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it('stops on an auth rejection instead of retrying', async () => {
+    const c = make({ auth: 'bad' });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    fake.last.open();
+    fake.last.push({ type: 'close', code: 4401, reason: 'bad token' });
+    await settle();
+    expect(errors[0]).toBeInstanceOf(AuthError);
+    expect(c.state).toBe('closed');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.links).toHaveLength(1);
+  });
+
+  it('stops after maxAttempts', async () => {
+    const c = make({ reconnect: { maxAttempts: 2, initialDelayMs: 10, jitter: 'none' } });
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(100);
+      fake.last.drop();
+    }
+    await settle();
+    expect(c.state).toBe('closed');
+    expect(fake.links).toHaveLength(3);
+  });
+
+  it('resumes the session: hello carries the token and ack, unacked frames are re-sent', async () => {
+    const c = await connected();
+    fake.last.push({ type: 'event', seq: 1, event: 'chat', data: { from: 'x', text: 'hi' } });
+    c.send('chat', { text: 'm1' });
+    c.send('chat', { text: 'm2' });
+    fake.last.push({ type: 'ack', ack: 1 });
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    expect(fake.last.frames[0]).toEqual({ type: 'hello', v: 1, ack: 1, resume: 'r1' });
+    fake.last.welcome({ resumed: true, ack: 1, resume: 'r2' });
+    await settle();
+    expect(fake.last.framesOf('event').map((f) => f.seq)).toEqual([2]);
+    const opened = vi.fn();
+    c.on('open', opened);
+  });
+});
+
+describe('requests and ping', () => {
+  it('resolves a request with its response and rejects on error, timeout and abort', async () => {
+    const c = await connected();
+    const ok = c.request('join', { room: 'a' });
+    const q = fake.last.framesOf('request')[0];
+    expect(q).toMatchObject({ event: 'join', data: { room: 'a' } });
+    fake.last.push({ type: 'response', seq: 1, id: q?.id ?? 0, ok: true, data: 'welcome' });
+    await expect(ok).resolves.toBe('welcome');
+    const bad = c.request('join');
+    const q2 = fake.last.framesOf('request')[1];
+    fake.last.push({ type: 'response', seq: 2, id: q2?.id ?? 0, ok: false, error: { code: 'NOPE', message: 'no' } });
+    await expect(bad).rejects.toBeInstanceOf(RemoteError);
+    const slow = c.request('slow', undefined, { timeoutMs: 100 });
+    const check = expect(slow).rejects.toBeInstanceOf(TimeoutError);
+    await vi.advanceTimersByTimeAsync(100);
+    await check;
+    const ac = new AbortController();
+    const aborted = c.request('slow', undefined, { signal: ac.signal });
+    ac.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('measures RTT with ping()', async () => {
+    const c = await connected();
+    const rtt = c.ping();
+    const p = fake.last.framesOf('ping')[0];
+    await vi.advanceTimersByTimeAsync(42);
+    fake.last.push({ type: 'pong', ts: p?.ts ?? 0 });
+    await expect(rtt).resolves.toBe(42);
+    expect(c.rtt).toBe(42);
+  });
+});
+
+describe('heartbeat', () => {
+  it('pings after an idle interval and drops the link when no answer comes', async () => {
+    const c = await connected({ heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    const closes = vi.fn();
+    c.on('close', closes);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.last.framesOf('ping')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(c.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(closes).toHaveBeenCalledWith(expect.objectContaining({ code: 4000, willReconnect: true }));
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it('finds a dead link at once from the wall clock before a send (throttled timers, sleep)', async () => {
+    const c = await connected({ heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    const link = fake.last;
+    vi.setSystemTime(Date.now() + 60_000); // the clock jumps; no timer has fired
+    expect(c.send('chat', { text: 'after sleep' })).toBe('queued');
+    expect(link.closedWith?.code).toBe(4000);
+    expect(c.state).toBe('reconnecting');
+  });
+});
+
+describe('browser lifecycle', () => {
+  it('pauses on offline without burning attempts and reconnects at once when online', async () => {
+    const c = await connected({ lifecycle: { window, document, navigator } });
+    const reconnecting = vi.fn();
+    c.on('reconnecting', reconnecting);
+    window.dispatchEvent(new Event('offline'));
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(reconnecting).not.toHaveBeenCalled();
+    expect(fake.links).toHaveLength(1);
+    window.dispatchEvent(new Event('online'));
+    await settle();
+    expect(c.state).toBe('connecting');
+    expect(fake.links).toHaveLength(2);
+  });
+
+  it('lets go of the socket on pagehide into the bfcache and resumes on pageshow', async () => {
+    const c = await connected({ lifecycle: { window, document, navigator } });
+    const link = fake.last;
+    window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    expect(link.closedWith?.code).toBe(1001);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.links).toHaveLength(1);
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    await settle();
+    expect(fake.links).toHaveLength(2);
+    expect(c.state).toBe('connecting');
+  });
+});
+
+describe('close()', () => {
+  it('leaves no timer, listener or socket behind and reports undelivered messages', async () => {
+    const added = new Map<string, number>();
+    const target = {
+      addEventListener: (t: string) => added.set(t, (added.get(t) ?? 0) + 1),
+      removeEventListener: (t: string) => added.set(t, (added.get(t) ?? 0) - 1),
+    };
+    const c = await connected({ lifecycle: { window: target, document: target }, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    const pending = c.request('never');
+    const stream = c.stream('chat');
+    const next = stream.next();
+    fake.last.drop();
+    c.send('chat', { text: 'queued' });
+    const undelivered = c.close();
+    expect(undelivered.map((m) => m.event)).toEqual(['chat', 'never']);
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    await expect(next).resolves.toEqual({ done: true, value: undefined });
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    expect([...added.values()].every((n) => n === 0)).toBe(true);
+    expect(added.size).toBeGreaterThan(0);
+    expect(() => c.connect()).toThrow(ClosedError);
+  });
+
+  it('sends a close frame when closing an open connection', async () => {
+    const c = await connected();
+    const link = fake.last;
+    c.close();
+    expect(link.framesOf('close')).toEqual([{ type: 'close', code: 1000, reason: 'client closed' }]);
+    expect(link.closedWith?.code).toBe(1000);
+  });
+});

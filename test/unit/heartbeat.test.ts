@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Heartbeat } from '../../src/client/heartbeat.js';
+import { InvalidArgumentError } from '../../src/errors/index.js';
+import { systemClock } from '../../src/util/clock.js';
+
+const INTERVAL = 20_000;
+const TIMEOUT = 10_000;
+const T0 = 1_700_000_000_000;
+
+function setup(intervalMs = INTERVAL, timeoutMs = TIMEOUT) {
+  const sendPing = vi.fn<(ts: number) => void>();
+  const onDead = vi.fn<() => void>();
+  const hb = new Heartbeat({ clock: systemClock, intervalMs, timeoutMs, sendPing, onDead });
+  return { hb, sendPing, onDead };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0 });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Heartbeat', () => {
+  it('sends a ping carrying the clock time after intervalMs of silence, not before', () => {
+    const { hb, sendPing } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL - 1);
+    expect(sendPing).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(sendPing).toHaveBeenCalledExactlyOnceWith(T0 + INTERVAL);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('reports the link dead intervalMs + timeoutMs after the last inbound frame', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(sendPing).toHaveBeenCalledOnce();
+    expect(hb.running).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('received() postpones the ping and never touches timers', () => {
+    const { hb, sendPing, onDead } = setup();
+    const setSpy = vi.spyOn(globalThis, 'setTimeout');
+    hb.start();
+    expect(setSpy).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(15_000);
+    hb.received();
+    hb.received();
+    expect(setSpy).toHaveBeenCalledTimes(1);
+    expect(hb.lastInboundAt).toBe(T0 + 15_000);
+    vi.advanceTimersByTime(INTERVAL - 1); // t = 15 000 + 19 999: the timer re-armed once at t = 20 000
+    expect(sendPing).not.toHaveBeenCalled();
+    expect(setSpy).toHaveBeenCalledTimes(2);
+    vi.advanceTimersByTime(1);
+    expect(sendPing).toHaveBeenCalledExactlyOnceWith(T0 + 15_000 + INTERVAL);
+    expect(onDead).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('an answer to the ping keeps the link alive and the cycle repeats', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL);
+    vi.advanceTimersByTime(50);
+    hb.received(); // the pong
+    vi.advanceTimersByTime(INTERVAL);
+    expect(sendPing).toHaveBeenCalledTimes(2);
+    expect(sendPing).toHaveBeenLastCalledWith(T0 + INTERVAL + 50 + INTERVAL);
+    vi.advanceTimersByTime(TIMEOUT - 1);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
+  it('a pong read in the same millisecond as the ping counts as an answer', () => {
+    const { hb, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL);
+    hb.received();
+    vi.advanceTimersByTime(INTERVAL - 1);
+    expect(onDead).not.toHaveBeenCalled();
+  });
+
+  it('throttled timer: a late firing past interval + timeout is fatal at once, without a ping', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    // The tab sleeps: the wall clock jumps far ahead, then the (throttled) timer fires once.
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT + 60_000);
+    vi.advanceTimersToNextTimer();
+    expect(sendPing).not.toHaveBeenCalled();
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a late firing between interval and interval + timeout pings but keeps the original deadline', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT - 1000 - INTERVAL);
+    vi.advanceTimersToNextTimer(); // fires at T0 + INTERVAL + TIMEOUT - 1000 by the wall clock
+    expect(sendPing).toHaveBeenCalledOnce();
+    vi.advanceTimersByTime(999);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
+  it('check() returns true while the deadline has not passed', () => {
+    const { hb, onDead } = setup();
+    hb.start();
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT - 1);
+    expect(hb.check()).toBe(true);
+    expect(onDead).not.toHaveBeenCalled();
+    expect(hb.running).toBe(true);
+  });
+
+  it('check() after a sleep reports the link dead synchronously and stops', () => {
+    const { hb, onDead } = setup();
+    hb.start();
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT);
+    expect(hb.check()).toBe(false);
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(hb.check()).toBe(true); // stopped: nothing left to judge, onDead not repeated
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
+  it('check() counts from the last inbound frame', () => {
+    const { hb } = setup();
+    hb.start();
+    vi.setSystemTime(T0 + 25_000);
+    hb.received();
+    vi.setSystemTime(T0 + 25_000 + INTERVAL + TIMEOUT - 1);
+    expect(hb.check()).toBe(true);
+  });
+
+  it('probe() pings now and fails the link timeoutMs later without an answer', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(1000);
+    expect(hb.probe()).toBe(true);
+    expect(sendPing).toHaveBeenCalledExactlyOnceWith(T0 + 1000);
+    expect(hb.probe()).toBe(true); // one unanswered ping at a time
+    expect(sendPing).toHaveBeenCalledOnce();
+    vi.advanceTimersByTime(TIMEOUT - 1);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('probe() answered keeps the regular schedule', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(1000);
+    hb.probe();
+    vi.advanceTimersByTime(30);
+    hb.received();
+    vi.advanceTimersByTime(INTERVAL - 1);
+    expect(sendPing).toHaveBeenCalledOnce();
+    vi.advanceTimersByTime(1);
+    expect(sendPing).toHaveBeenCalledTimes(2);
+    expect(onDead).not.toHaveBeenCalled();
+  });
+
+  it('probe() reports an already expired link like check()', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT);
+    expect(hb.probe()).toBe(false);
+    expect(onDead).toHaveBeenCalledOnce();
+    expect(sendPing).not.toHaveBeenCalled();
+  });
+
+  it('stop() leaves no timer, and nothing fires afterwards', () => {
+    const { hb, sendPing, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL); // a ping is out, the deadline timer armed
+    hb.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10 * (INTERVAL + TIMEOUT));
+    expect(sendPing).toHaveBeenCalledOnce();
+    expect(onDead).not.toHaveBeenCalled();
+    hb.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('start() again restarts with one timer and forgets the unanswered ping', () => {
+    const { hb, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
+    hb.start();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
+    expect(onDead).not.toHaveBeenCalled();
+  });
+
+  it('a sendPing that stops the heartbeat leaves no timer behind', () => {
+    const onDead = vi.fn();
+    const hb: Heartbeat = new Heartbeat({
+      clock: systemClock,
+      intervalMs: INTERVAL,
+      timeoutMs: TIMEOUT,
+      sendPing: () => hb.stop(),
+      onDead,
+    });
+    hb.start();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a wall clock set an hour back delays detection by one interval at most, not an hour', () => {
+    const { hb, onDead } = setup();
+    hb.start();
+    vi.advanceTimersByTime(5000);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(INTERVAL + INTERVAL + TIMEOUT - 5000 - 1);
+    expect(onDead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
+  it.each([
+    ['intervalMs 0', 0, TIMEOUT],
+    ['negative timeoutMs', INTERVAL, -1],
+    ['NaN intervalMs', Number.NaN, TIMEOUT],
+    ['Infinity timeoutMs', INTERVAL, Infinity],
+  ])('rejects %s', (_name, intervalMs, timeoutMs) => {
+    expect(() => setup(intervalMs, timeoutMs)).toThrow(InvalidArgumentError);
+  });
+});
