@@ -1,3 +1,50 @@
-// Placeholder entry for 'surelink/server' so `npm run build` has an input; the server engineer
-// replaces it with createRealtimeServer and its types.
-export {};
+/**
+ * `surelink/server`: the Node counterpart of the surelink client. Node only; never import it from
+ * browser code.
+ */
+import { RealtimeServerImpl } from './realtime-server.js';
+import type { RealtimeServerOptions } from './options.js';
+import type { RealtimeServer } from './types.js';
+
+/**
+ * Attaches a surelink endpoint to an existing http.Server (WebSocket now; SockJS and long polling
+ * plug into the same sessions). Sessions survive drops for `sessionGraceMs`, and every event and
+ * response is delivered exactly once, in order, across resumes.
+ *
+ * @example
+ * ```ts
+ * const http = createServer();
+ * const rt = createRealtimeServer<{ chat: { text: string } }, { chat: { from: string; text: string } }, string>({
+ *   server: http,
+ *   authenticate: (token) => (token ? verify(token) : false),
+ * });
+ * rt.on('connection', (session) => {
+ *   session.on('chat', ({ text }) => rt.broadcast('chat', { from: session.identity, text }));
+ * });
+ * rt.handle('join', (data, session) => rooms.join(session.id, data));
+ * http.listen(8080);
+ * ```
+ */
+export function createRealtimeServer<
+  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
+  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  Identity = unknown,
+>(options: RealtimeServerOptions<Identity>): RealtimeServer<ClientEvents, ServerEvents, Identity> {
+  return new RealtimeServerImpl<ClientEvents, ServerEvents, Identity>(options);
+}
+
+export type { Authenticate, RealtimeServerOptions } from './options.js';
+export type {
+  ClientEventName,
+  DisconnectInfo,
+  EndInfo,
+  RealtimeServer,
+  RequestHandler,
+  ResumeInfo,
+  ServerSession,
+  SessionLifecycleEvent,
+} from './types.js';
+export { SESSION_LIFECYCLE_EVENTS } from './types.js';
+export type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection, ServerTransportName } from './connection.js';
+export { RequestErrorCode } from './requests.js';
+export { CloseCode } from '../protocol/close-codes.js';

@@ -3,6 +3,7 @@
  * events and requests are delivered once and in order, duplicates are dropped but acknowledged
  * again, gaps and out-of-place frames are protocol errors.
  */
+import { encodeFrame } from '../protocol/codec.js';
 import { isReservedEvent } from '../protocol/frames.js';
 import type { CloseFrame, EventFrame, Frame, RequestFrame } from '../protocol/frames.js';
 import type { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
@@ -24,6 +25,8 @@ export interface InboundContext {
   peerClosed(code: number, reason: string): void;
   runRequest(name: string, data: unknown): Promise<RequestOutcome>;
   respond(id: number, outcome: RequestOutcome): void;
+  /** An unexpected internal failure; logged and emitted, never thrown. */
+  reportError(error: unknown, context: string): void;
 }
 
 const lifecycle: ReadonlySet<string> = new Set(SESSION_LIFECYCLE_EVENTS);
@@ -38,7 +41,7 @@ export function handleFrame(ctx: InboundContext, frame: Frame): void {
       if (!ctx.outbox.ack(frame.ack)) ctx.fail(`ack ${frame.ack} is beyond the last frame sent (${ctx.outbox.lastSeq})`);
       return;
     case 'ping':
-      ctx.sendRaw(JSON.stringify(['o', frame.ts]));
+      ctx.sendRaw(encodeFrame({ type: 'pong', ts: frame.ts }));
       return;
     case 'pong':
       return; // liveness was recorded on arrival
@@ -64,7 +67,10 @@ function onRequest(ctx: InboundContext, frame: RequestFrame): void {
   // response is still in the outbox and was replayed after welcome.
   if (!accept(ctx, frame.seq)) return;
   ctx.acks.delivered();
-  void ctx.runRequest(frame.event, frame.data).then((outcome) => ctx.respond(frame.id, outcome));
+  ctx
+    .runRequest(frame.event, frame.data)
+    .then((outcome) => ctx.respond(frame.id, outcome))
+    .catch((error: unknown) => ctx.reportError(error, `responding to request "${frame.event}"`));
 }
 
 /** True when `seq` is new; a duplicate is dropped but acknowledged again, a gap is fatal. */

@@ -76,6 +76,7 @@ export class Session<
       peerClosed: (code, reason) => this.peerClosed(code, reason),
       runRequest: (name, data) => host.runRequest(name, data, this),
       respond: (requestId, outcome) => this.#respond(requestId, outcome),
+      reportError: (error, context) => host.reportError(error, `session ${id}: ${context}`),
     };
   }
 
@@ -185,6 +186,7 @@ export class Session<
 
   /** Sends the response to request `id` as the next sequenced frame. */
   #respond(id: number, outcome: RequestOutcome): void {
+    if (!outcome.ok && outcome.unexpected) this.#host.reportError(outcome.cause, `session ${this.id}: request ${id} handler`);
     if (this.#ended) return;
     const seq = this.#outbox.nextSeq;
     let text: string;

@@ -34,7 +34,10 @@ class WebSocketTransport implements Transport {
   constructor(socket: WebSocketLike, handlers: TransportHandlers) {
     this.#socket = socket;
     this.#handlers = handlers;
-    socket.onopen = () => this.#handlers?.onOpen();
+    socket.onopen = () => {
+      this.#opened = true;
+      this.#handlers?.onOpen();
+    };
     socket.onmessage = (ev) => {
       if (typeof ev.data === 'string') this.#handlers?.onMessage(ev.data);
       else this.#finish(CloseCode.ProtocolError, 'binary frame received', true);
@@ -43,10 +46,12 @@ class WebSocketTransport implements Transport {
       // A close event always follows an error; keep the error for it.
       this.#error ??= new TransportError('websocket', 'WebSocket error');
     };
-    socket.onclose = (ev) => this.#finish(ev.code || CloseCode.Abnormal, ev.reason, false);
+    // A socket that never opened cannot have closed cleanly, whatever code the implementation reports.
+    socket.onclose = (ev) => this.#finish(this.#opened ? ev.code || CloseCode.Abnormal : CloseCode.Abnormal, ev.reason, false);
   }
 
   #error: TransportError | undefined;
+  #opened = false;
 
   send(data: string): void {
     this.#socket.send(data);

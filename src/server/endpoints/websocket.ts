@@ -1,0 +1,137 @@
+/**
+ * The WebSocket endpoint: a `ws` server in `noServer` mode behind the http.Server's `upgrade`
+ * event, filtered by path and origin. Each socket becomes a `ServerConnection`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData, ServerOptions } from 'ws';
+import { ProtocolError } from '../../errors/protocol.js';
+import { CloseCode } from '../../protocol/close-codes.js';
+import type { Logger } from '../../util/logger.js';
+import { closeFrameText, fitReason } from '../connection.js';
+import type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection } from '../connection.js';
+
+export interface WebSocketEndpointOptions {
+  readonly server: Server;
+  readonly path: string;
+  readonly maxFrameBytes: number;
+  readonly allowOrigin: (origin: string | undefined) => boolean;
+  readonly accept: ConnectionAcceptor;
+  readonly logger: Logger;
+}
+
+/** An attached endpoint; `close()` detaches it from the http.Server (connections are the server's). */
+export interface Endpoint {
+  close(): void;
+}
+
+/** How long `ws` waits for the peer's half of a close handshake before destroying the socket. */
+const CLOSE_HANDSHAKE_MS = 5_000;
+
+export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): Endpoint {
+  // Frames up to maxFrameBytes are checked by us and refused with 4413 and a close frame. `ws`
+  // aborts larger ones while they arrive, but it closes with 1009 before anyone can intervene, so
+  // its limit sits above ours: only floods hit it, and the session still ends with 4413.
+  const wssOptions: ServerOptions & { closeTimeout: number } = {
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: options.maxFrameBytes * 2,
+    closeTimeout: CLOSE_HANDSHAKE_MS,
+  };
+  const wss = new WebSocketServer(wssOptions);
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(req) !== options.path) return; // another listener's business
+    if (!originAllowed(options, req)) {
+      rejectUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wire(ws, req, options));
+  };
+  options.server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      options.server.off('upgrade', onUpgrade);
+      wss.close();
+    },
+  };
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function originAllowed(options: WebSocketEndpointOptions, req: IncomingMessage): boolean {
+  try {
+    return options.allowOrigin(req.headers.origin) === true;
+  } catch (error) {
+    options.logger.error('surelink: allowedOrigins threw; refusing the upgrade', error);
+    return false;
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
+}
+
+function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOptions): void {
+  const callbacks = options.accept(new WebSocketConnection(ws, req));
+  ws.on('message', (data: RawData, isBinary: boolean) => onData(callbacks, data, isBinary, options.maxFrameBytes));
+  ws.on('close', (code: number, reason: Buffer) => callbacks.onClose(code, reason.toString()));
+  ws.on('error', (error: Error & { code?: string }) => {
+    // ws reports a peer's framing violations here, after it already started closing the socket.
+    if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
+      const closeCode = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.FrameTooLarge : CloseCode.ProtocolError;
+      callbacks.onProtocolError(new ProtocolError(error.message, closeCode, { cause: error }));
+    } else {
+      options.logger.debug('surelink: websocket error', error);
+    }
+  });
+}
+
+function onData(callbacks: ConnectionCallbacks, data: RawData, isBinary: boolean, maxFrameBytes: number): void {
+  if (isBinary) {
+    callbacks.onProtocolError(new ProtocolError('binary frames are not part of the protocol'));
+    return;
+  }
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  if (bytes.length > maxFrameBytes) {
+    callbacks.onProtocolError(new ProtocolError(`frame of ${bytes.length} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge));
+    return;
+  }
+  callbacks.onMessage(bytes.toString('utf8'));
+}
+
+class WebSocketConnection implements ServerConnection {
+  readonly transport = 'websocket' as const;
+  readonly request: IncomingMessage;
+  readonly #ws: WebSocket;
+
+  constructor(ws: WebSocket, request: IncomingMessage) {
+    this.#ws = ws;
+    this.request = request;
+  }
+
+  send(text: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    const fitted = fitReason(reason);
+    this.#ws.send(closeFrameText(code, fitted));
+    this.#ws.close(code, fitted);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * One connection from accept to close (PROTOCOL.md, "Handshake"): the first frame must be a valid
+ * `hello` (4400) of our version (4426); `authenticate` decides who it is (4401); the server then
+ * admits it to a new or resumed session, which sends `welcome`. The whole handshake, including
+ * authentication, must finish within `handshakeTimeoutMs` (4008). After that every frame goes to
+ * the session.
+ */
+import { ProtocolError } from '../errors/protocol.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { decodeFrame } from '../protocol/codec.js';
+import { PROTOCOL_VERSION } from '../protocol/frames.js';
+import type { HelloFrame } from '../protocol/frames.js';
+import type { Clock } from '../util/clock.js';
+import { Timer } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ConnectionCallbacks, ServerConnection } from './connection.js';
+
+/** What a connection needs from the session once it is admitted. */
+export interface LinkedSession {
+  receive(connection: ServerConnection, text: string): void;
+  fail(error: ProtocolError, connection: ServerConnection): void;
+  connectionClosed(connection: ServerConnection, code: number, reason: string): void;
+}
+
+/** The outcome of admitting a hello: the session it joined, or why it was refused. */
+export type Admission<S> = { readonly ok: true; readonly session: S } | { readonly ok: false; readonly code: number; readonly reason: string };
+
+export interface HandshakeHost<S extends LinkedSession> {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly handshakeTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  /** Resolves to the identity, or `false` to refuse; may reject (treated as `false`). */
+  authenticate(token: string | undefined, connection: ServerConnection): Promise<unknown>;
+  /** Resumes or creates the session and attaches `connection` (which sends welcome). */
+  admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S>;
+  /** A user hook or internal step failed unexpectedly. */
+  reportError(error: unknown, context: string): void;
+  /** The connection is gone (any state). */
+  released(connection: ServerConnection): void;
+}
+
+/** Frames a client may pipeline after hello while authentication runs. */
+const MAX_EARLY_FRAMES = 128;
+
+type LinkState<S> =
+  | { readonly name: 'hello' }
+  | { readonly name: 'auth'; readonly early: string[] }
+  | { readonly name: 'open'; readonly session: S }
+  | { readonly name: 'closed' };
+
+export class ConnectionLink<S extends LinkedSession> implements ConnectionCallbacks {
+  readonly #connection: ServerConnection;
+  readonly #host: HandshakeHost<S>;
+  readonly #timer: Timer;
+  #state: LinkState<S> = { name: 'hello' };
+
+  constructor(connection: ServerConnection, host: HandshakeHost<S>) {
+    this.#connection = connection;
+    this.#host = host;
+    this.#timer = new Timer(host.clock);
+    this.#timer.start(host.handshakeTimeoutMs, () => this.refuse(CloseCode.HandshakeTimeout, 'handshake timeout'));
+  }
+
+  /** True until a session is attached (the server closes these itself on shutdown). */
+  get handshaking(): boolean {
+    return this.#state.name === 'hello' || this.#state.name === 'auth';
+  }
+
+  onMessage(text: string): void {
+    const state = this.#state;
+    switch (state.name) {
+      case 'open':
+        state.session.receive(this.#connection, text);
+        return;
+      case 'hello':
+        this.#onHello(text);
+        return;
+      case 'auth':
+        if (state.early.length < MAX_EARLY_FRAMES) state.early.push(text);
+        else this.refuse(CloseCode.ProtocolError, 'too many frames before welcome');
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  onProtocolError(error: ProtocolError): void {
+    if (this.#state.name === 'open') this.#state.session.fail(error, this.#connection);
+    else this.refuse(error.closeCode, error.message);
+  }
+
+  onClose(code: number, reason: string): void {
+    const state = this.#state;
+    this.#timer.stop();
+    this.#state = { name: 'closed' };
+    if (state.name === 'open') state.session.connectionClosed(this.#connection, code, reason);
+    this.#host.released(this.#connection);
+  }
+
+  /** Ends a connection that has no session (yet). */
+  refuse(code: number, reason: string): void {
+    if (this.#state.name === 'closed') return;
+    this.#host.logger.info(`surelink: refusing ${this.#connection.transport} connection: ${reason} (close ${code})`);
+    this.#timer.stop();
+    this.#state = { name: 'closed' };
+    this.#connection.close(code, reason);
+  }
+
+  #onHello(text: string): void {
+    const frame = decodeFrame(text, { maxFrameChars: this.#host.maxFrameBytes });
+    if (frame instanceof ProtocolError) return this.refuse(frame.closeCode, frame.message);
+    if (frame.type !== 'hello') return this.refuse(CloseCode.ProtocolError, `expected hello, got ${frame.type}`);
+    if (frame.v !== PROTOCOL_VERSION) {
+      return this.refuse(CloseCode.UnsupportedVersion, `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`);
+    }
+    this.#state = { name: 'auth', early: [] };
+    this.#admit(frame).catch((error: unknown) => {
+      this.#host.reportError(error, 'handshake');
+      this.refuse(CloseCode.InternalError, 'internal error');
+    });
+  }
+
+  async #admit(hello: HelloFrame): Promise<void> {
+    let identity: unknown;
+    try {
+      identity = await this.#host.authenticate(hello.auth, this.#connection);
+    } catch (error) {
+      this.#host.logger.info('surelink: authenticate threw; refusing', error);
+      identity = false;
+    }
+    const state = this.#state;
+    if (state.name !== 'auth') return; // timed out or gone while authenticating
+    if (identity === false) return this.refuse(CloseCode.Unauthorized, 'unauthorized');
+    const admitted = this.#host.admit(hello, identity, this.#connection);
+    if (!admitted.ok) return this.refuse(admitted.code, admitted.reason);
+    this.#timer.stop();
+    this.#state = { name: 'open', session: admitted.session };
+    for (const text of state.early) this.onMessage(text);
+  }
+}

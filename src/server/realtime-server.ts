@@ -1,0 +1,159 @@
+/**
+ * The server: owns the options, the session registry, request handlers and endpoints, and admits
+ * connections to sessions. Glue only; the protocol work is in handshake.ts and session.ts.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { HelloFrame } from '../protocol/frames.js';
+import { systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import type { ConnectionCallbacks, ServerConnection } from './connection.js';
+import { attachWebSocketEndpoint } from './endpoints/websocket.js';
+import type { Endpoint } from './endpoints/websocket.js';
+import { ConnectionLink } from './handshake.js';
+import type { Admission, HandshakeHost } from './handshake.js';
+import { Listeners, toError } from './listeners.js';
+import type { Listener } from './listeners.js';
+import { resolveOptions } from './options.js';
+import type { RealtimeServerOptions, ResolvedOptions } from './options.js';
+import { RequestHandlers } from './requests.js';
+import { Session, assertEventName } from './session.js';
+import type { SessionHost } from './session.js';
+import { SessionRegistry, randomId, randomResumeToken } from './session-registry.js';
+import type { RealtimeServer, RequestHandler } from './types.js';
+
+/** How long `close()` waits for peers to finish the close handshake before terminating them. */
+const SHUTDOWN_WAIT_MS = 2_000;
+
+type S<CE extends Record<string, unknown>, SE extends Record<string, unknown>, Id> = Session<CE, SE, Id>;
+
+export class RealtimeServerImpl<CE extends Record<string, unknown>, SE extends Record<string, unknown>, Id>
+  implements RealtimeServer<CE, SE, Id>
+{
+  readonly #clock: Clock = systemClock;
+  readonly #options: ResolvedOptions<Id>;
+  readonly #registry: SessionRegistry<S<CE, SE, Id>>;
+  readonly #requests = new RequestHandlers<S<CE, SE, Id>>();
+  readonly #listeners: Listeners;
+  readonly #links = new Map<ServerConnection, ConnectionLink<S<CE, SE, Id>>>();
+  readonly #endpoints: Endpoint[];
+  readonly #sessionHost: SessionHost<S<CE, SE, Id>>;
+  readonly #handshakeHost: HandshakeHost<S<CE, SE, Id>>;
+  #closing: Promise<void> | null = null;
+  #onDrained: (() => void) | null = null;
+
+  constructor(options: RealtimeServerOptions<Id>) {
+    const o = (this.#options = resolveOptions(options));
+    this.#registry = new SessionRegistry(this.#clock);
+    this.#listeners = new Listeners((error, event) => o.logger.error(`surelink: server "${event}" listener threw`, error));
+    const common = { clock: this.#clock, logger: o.logger, maxFrameBytes: o.maxFrameBytes, reportError: (e: unknown, c: string) => this.#reportError(e, c) };
+    this.#sessionHost = {
+      ...common,
+      heartbeat: o.heartbeat,
+      maxBufferedFrames: o.maxBufferedFrames,
+      runRequest: (name, data, session) => this.#requests.run(name, data, session),
+      disconnected: (session) => this.#startGrace(session),
+      ended: (session) => this.#registry.remove(session),
+    };
+    this.#handshakeHost = {
+      ...common,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      authenticate: async (token, connection) => await o.authenticate(token, connection.request),
+      admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
+      released: (connection) => this.#released(connection),
+    };
+    const { server, path, maxFrameBytes, allowOrigin, logger } = o;
+    this.#endpoints = [attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) })];
+  }
+
+  get sessions(): ReadonlyMap<string, S<CE, SE, Id>> {
+    return this.#registry.byId;
+  }
+
+  on(event: 'connection' | 'error', handler: Listener): () => void {
+    if (event !== 'connection' && event !== 'error') throw new InvalidArgumentError(`server.on: unknown event ${JSON.stringify(event)}`);
+    if (typeof handler !== 'function') throw new InvalidArgumentError(`server.on("${event}"): handler is not a function`);
+    return this.#listeners.on(event, handler);
+  }
+
+  handle<K extends string>(event: K, handler: RequestHandler<CE, SE, Id>): () => void {
+    return this.#requests.register(event, handler);
+  }
+
+  broadcast<K extends keyof SE & string>(event: K, data: SE[K]): void {
+    assertEventName(event);
+    for (const session of this.#registry.all()) session.send(event, data);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    for (const endpoint of this.#endpoints) endpoint.close();
+    this.#closing = this.#drain().then(() => this.#listeners.clear());
+    for (const session of this.#registry.all()) session.close(CloseCode.GoingAway, 'server shutting down');
+    for (const link of [...this.#links.values()]) link.refuse(CloseCode.GoingAway, 'server shutting down');
+    return this.#closing;
+  }
+
+  #accept(connection: ServerConnection): ConnectionCallbacks {
+    const link = new ConnectionLink(connection, this.#handshakeHost);
+    this.#links.set(connection, link);
+    if (this.#closing) link.refuse(CloseCode.GoingAway, 'server shutting down');
+    return link;
+  }
+
+  #admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S<CE, SE, Id>> {
+    if (this.#closing) return { ok: false, code: CloseCode.GoingAway, reason: 'server shutting down' };
+    const existing = hello.resume === undefined ? undefined : this.#registry.byResumeToken(hello.resume);
+    if (existing) return this.#resume(existing, hello, identity, connection);
+    if (this.#registry.size >= this.#options.maxSessions) return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
+    const session = new Session<CE, SE, Id>(randomId(), randomResumeToken(), identity as Id, this.#sessionHost);
+    this.#registry.add(session);
+    session.attach(connection, 0, false);
+    this.#listeners.emit('connection', session);
+    return { ok: true, session };
+  }
+
+  #resume(session: S<CE, SE, Id>, hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S<CE, SE, Id>> {
+    if (!isDeepStrictEqual(identity, session.identity)) {
+      return { ok: false, code: CloseCode.Forbidden, reason: 'identity does not match the session' };
+    }
+    if (hello.ack > session.lastSeq) {
+      return { ok: false, code: CloseCode.ProtocolError, reason: `hello.ack ${hello.ack} is beyond the last frame sent (${session.lastSeq})` };
+    }
+    this.#registry.cancelGrace(session);
+    session.attach(connection, hello.ack, true);
+    return { ok: true, session };
+  }
+
+  #startGrace(session: S<CE, SE, Id>): void {
+    const graceMs = this.#options.sessionGraceMs;
+    if (graceMs === 0) session.expire();
+    else this.#registry.startGrace(session, graceMs, () => session.expire());
+  }
+
+  #released(connection: ServerConnection): void {
+    this.#links.delete(connection);
+    if (this.#links.size === 0) this.#onDrained?.();
+  }
+
+  #reportError(error: unknown, context: string): void {
+    this.#options.logger.error(`surelink: ${context} threw`, error);
+    this.#listeners.emit('error', toError(error));
+  }
+
+  /** Resolves once every connection reported its close; stragglers are terminated after a while. */
+  #drain(): Promise<void> {
+    if (this.#links.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimeout(() => {
+        for (const connection of this.#links.keys()) connection.terminate();
+      }, SHUTDOWN_WAIT_MS);
+      this.#onDrained = () => {
+        this.#onDrained = null;
+        this.#clock.clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { RealtimeClient, type SendResult, type SurelinkError } from '../../src/index.js';
+
+interface ServerEvents {
+  chat: { from: string; text: string };
+  price: { symbol: string; value: number };
+}
+interface ClientEvents {
+  chat: { text: string };
+}
+
+describe('RealtimeClient types', () => {
+  const client = new RealtimeClient<ServerEvents, ClientEvents>('wss://example.com/realtime', { autoConnect: false });
+
+  it('types server event payloads and returns an unsubscribe function', () => {
+    const off = client.on('chat', (m) => expectTypeOf(m).toEqualTypeOf<{ from: string; text: string }>());
+    expectTypeOf(off).toEqualTypeOf<() => void>();
+    client.on('price', (p) => expectTypeOf(p.value).toBeNumber());
+    // @ts-expect-error not a server event
+    client.on('nope', () => {});
+  });
+
+  it('types lifecycle events on the same on()', () => {
+    client.on('open', (e) => expectTypeOf(e.resumed).toBeBoolean());
+    client.on('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
+    client.on('reconnecting', (e) => expectTypeOf(e.delayMs).toBeNumber());
+    client.on('error', (e) => expectTypeOf(e).toEqualTypeOf<SurelinkError>());
+    client.on('state', (e) => expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>());
+  });
+
+  it('checks what send() carries', () => {
+    expectTypeOf(client.send('chat', { text: 'hi' })).toEqualTypeOf<SendResult>();
+    // @ts-expect-error wrong payload
+    client.send('chat', { body: 'hi' });
+    // @ts-expect-error not a client event
+    client.send('price', { symbol: 'X', value: 1 });
+  });
+
+  it('types waitFor and stream', () => {
+    expectTypeOf(client.waitFor('price')).resolves.toEqualTypeOf<{ symbol: string; value: number }>();
+    expectTypeOf(client.stream('chat')).toMatchTypeOf<AsyncIterable<{ from: string; text: string }>>();
+  });
+
+  it('rejects event maps that use a reserved lifecycle name', () => {
+    // @ts-expect-error 'open' is reserved for the lifecycle event
+    new RealtimeClient<{ open: string }>('wss://x', { autoConnect: false });
+    // @ts-expect-error 'error' is reserved too, on the sending side as well
+    new RealtimeClient<{ chat: string }, { error: string }>('wss://x', { autoConnect: false });
+  });
+
+  it('keeps state and transport as unions', () => {
+    expectTypeOf(client.state).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>();
+    expectTypeOf(client.transport).toEqualTypeOf<'websocket' | 'sockjs' | 'longpoll' | null>();
+  });
+});

@@ -1,0 +1,107 @@
+import { Server, WebSocket as MockWebSocket } from 'mock-socket';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { websocketTransport } from '../../src/transports/websocket.js';
+import type { CloseInfo, TransportContext, WebSocketConstructor } from '../../src/transports/transport.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/logger.js';
+
+const url = 'ws://mock.test/realtime';
+const ctx: TransportContext = {
+  clock: systemClock,
+  logger: silentLogger,
+  WebSocket: MockWebSocket as unknown as WebSocketConstructor,
+};
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.stop();
+  server = undefined;
+});
+
+function handlers() {
+  return {
+    opened: vi.fn(),
+    messages: [] as string[],
+    closes: [] as CloseInfo[],
+    get h() {
+      return {
+        onOpen: this.opened,
+        onMessage: (t: string) => this.messages.push(t),
+        onClose: (i: CloseInfo) => this.closes.push(i),
+      };
+    },
+  };
+}
+
+const until = (cond: () => boolean) => vi.waitFor(() => expect(cond()).toBe(true), { timeout: 2000, interval: 5 });
+
+describe('websocket transport (mock-socket)', () => {
+  it('reports support only when a WebSocket implementation exists', () => {
+    expect(websocketTransport.isSupported(ctx)).toBe(true);
+    const saved = globalThis.WebSocket;
+    try {
+      Reflect.deleteProperty(globalThis, 'WebSocket');
+      expect(websocketTransport.isSupported({ clock: systemClock, logger: silentLogger })).toMatch(/no WebSocket/);
+    } finally {
+      globalThis.WebSocket = saved;
+    }
+  });
+
+  it('opens, exchanges text frames both ways and reports the server close code', async () => {
+    server = new Server(url);
+    const got: string[] = [];
+    server.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        got.push(String(data));
+        socket.send(`echo:${String(data)}`);
+      });
+    });
+    const t = handlers();
+    const transport = websocketTransport.connect(url, t.h, ctx);
+    await until(() => t.opened.mock.calls.length === 1);
+    transport.send('hello');
+    await until(() => t.messages.length === 1);
+    expect(got).toEqual(['hello']);
+    expect(t.messages).toEqual(['echo:hello']);
+    server.clients()[0]?.close({ code: 4401, reason: 'no', wasClean: true });
+    await until(() => t.closes.length === 1);
+    expect(t.closes[0]).toMatchObject({ code: 4401, reason: 'no' });
+  });
+
+  it('reports a failed connection as one close with code 1006', async () => {
+    const t = handlers();
+    websocketTransport.connect('ws://nobody.test/x', t.h, ctx);
+    await until(() => t.closes.length === 1);
+    expect(t.opened).not.toHaveBeenCalled();
+    expect(t.closes[0]?.code).toBe(1006);
+  });
+
+  it('fires no handler after close() and sends an application close code', async () => {
+    server = new Server(url);
+    const closedWith: number[] = [];
+    server.on('connection', (socket) =>
+      // mock-socket types the close listener without its event; it does pass one.
+      socket.on('close', ((ev: CloseEvent) => {
+        closedWith.push(ev.code);
+      }) as () => void),
+    );
+    const t = handlers();
+    const transport = websocketTransport.connect(url, t.h, ctx);
+    await until(() => t.opened.mock.calls.length === 1);
+    transport.close(4400, 'bad frame');
+    server.emit('message', 'late');
+    await until(() => closedWith.length === 1);
+    expect(closedWith).toEqual([4400]);
+    expect(t.messages).toEqual([]);
+    expect(t.closes).toEqual([]);
+  });
+
+  it('turns a binary frame into a protocol close (4400)', async () => {
+    server = new Server(url);
+    server.on('connection', (socket) => socket.send(new ArrayBuffer(4) as unknown as string));
+    const t = handlers();
+    websocketTransport.connect(url, t.h, ctx);
+    await until(() => t.closes.length === 1);
+    expect(t.closes[0]?.code).toBe(4400);
+  });
+});
