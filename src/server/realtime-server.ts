@@ -91,7 +91,7 @@ export class RealtimeServerImpl<CE extends Record<string, unknown>, SE extends R
     for (const endpoint of this.#endpoints) endpoint.close();
     this.#closing = this.#drain().then(() => this.#listeners.clear());
     for (const session of this.#registry.all()) session.close(CloseCode.GoingAway, 'server shutting down');
-    for (const link of [...this.#links.values()]) link.refuse(CloseCode.GoingAway, 'server shutting down');
+    for (const link of [...this.#links.values()]) if (link.handshaking) link.refuse(CloseCode.GoingAway, 'server shutting down');
     return this.#closing;
   }
 

@@ -1,0 +1,131 @@
+// The examples server behind `npm start` (scripts/examples-server.mjs), started on port 0: static
+// files with the right content types, no way out of examples/ and dist/, and the demo realtime
+// endpoint exchanging messages with the built client both ways. Needs `npm run build` first.
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+interface ExamplesServer {
+  url: string;
+  close(): Promise<void>;
+}
+interface Response {
+  status: number;
+  type: string | undefined;
+  body: string;
+}
+interface DemoClient {
+  on(event: string, listener: (payload: never) => void): () => void;
+  send(event: string, data?: unknown): string;
+  request(event: string, data?: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
+  close(): unknown;
+}
+type DemoClientConstructor = new (url: string, options: { WebSocket: unknown }) => DemoClient;
+
+// Paths in variables: both are plain JS (dist/ exists only after a build), loaded at run time.
+const EXAMPLES_SERVER = new URL('../../scripts/examples-server.mjs', import.meta.url).href;
+const CLIENT_BUILD = new URL('../../dist/index.js', import.meta.url).href;
+
+let server: ExamplesServer;
+
+beforeAll(async () => {
+  const { startExamplesServer } = (await import(EXAMPLES_SERVER)) as {
+    startExamplesServer(options: { port: number; host: string }): Promise<ExamplesServer>;
+  };
+  server = await startExamplesServer({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Sends `rawPath` byte for byte (fetch would normalise `..` away before it left the process). */
+function get(rawPath: string, method = 'GET'): Promise<Response> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path: rawPath, method }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('static files', () => {
+  it('serves the example page, which loads the script-tag bundle', async () => {
+    const page = await get('/');
+    expect(page.status).toBe(200);
+    expect(page.type).toBe('text/html; charset=utf-8');
+    expect(page.body).toContain('<script src="/dist/surelink.min.js"></script>');
+  });
+
+  it.each([
+    ['/dist/surelink.min.js', 'text/javascript; charset=utf-8'],
+    ['/dist/index.js', 'text/javascript; charset=utf-8'],
+    ['/dist/surelink.min.js.map', 'application/json; charset=utf-8'],
+    ['/index.js', 'text/javascript; charset=utf-8'],
+  ])('serves %s as %s', async (path, type) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.type).toBe(type);
+    expect(res.body.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    '/../package.json',
+    '/%2e%2e/package.json',
+    '/%2e%2e%2fpackage.json',
+    '/..%2f..%2fpackage.json',
+    '/dist/..%2fpackage.json',
+    '/dist/%2e%2e%2f%2e%2e%2fpackage.json',
+    '/dist/..%5c..%5cpackage.json',
+    '//etc/passwd',
+    '/dist//etc/passwd',
+  ])('never serves a file outside examples/ and dist/ for %s', async (path) => {
+    const res = await get(path);
+    expect([400, 404]).toContain(res.status);
+    expect(res.body).not.toContain('"name": "surelink"');
+    expect(res.body).not.toContain('root:');
+  });
+
+  it('rejects malformed paths, unknown files and non-GET methods', async () => {
+    expect((await get('/%')).status).toBe(400);
+    expect((await get('/a%00.html')).status).toBe(400);
+    expect((await get('/missing.html')).status).toBe(404);
+    expect((await get('/', 'POST')).status).toBe(405);
+    const head = await get('/', 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+  });
+});
+
+describe('demo realtime endpoint', () => {
+  it('answers echo requests and broadcasts chat to every session, through the built client', async () => {
+    const { RealtimeClient } = (await import(CLIENT_BUILD)) as {
+      RealtimeClient: DemoClientConstructor;
+    };
+    const wsUrl = `${server.url.replace('http:', 'ws:')}/realtime`;
+    const alice = new RealtimeClient(wsUrl, { WebSocket });
+    const bob = new RealtimeClient(wsUrl, { WebSocket });
+    try {
+      const opened = (client: DemoClient) => new Promise<void>((resolve) => client.on('open', () => resolve()));
+      await Promise.all([opened(alice), opened(bob)]);
+
+      expect(await alice.request('echo', { n: 42 }, { timeoutMs: 5000 })).toEqual({ n: 42 });
+
+      const received = new Promise<{ from: string; text: string }>((resolve) =>
+        bob.on('chat', (message: { from: string; text: string }) => resolve(message)),
+      );
+      expect(alice.send('chat', { text: '  hello from alice  ' })).toBe('sent');
+      const message = await received;
+      expect(message.text).toBe('hello from alice');
+      expect(message.from).toMatch(/\S/);
+    } finally {
+      alice.close();
+      bob.close();
+    }
+  });
+});

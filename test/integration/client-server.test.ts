@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { AuthError, ProtocolError } from '../../src/errors/index.js';
+import { NodeWebSocket, startServer, type TestServer } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { WebSocketServer } from 'ws';
+import { createServer } from 'node:http';
+import { listen } from '../helpers/servers.js';
+
+interface ServerEvents {
+  chat: { from: string; text: string };
+}
+interface ClientEvents {
+  chat: { text: string };
+}
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function server(options: Parameters<typeof startServer>[0] = {}, port = 0): Promise<TestServer<ClientEvents, ServerEvents>> {
+  const s = await startServer<ClientEvents, ServerEvents>(options, port);
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+function client(url: string, options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
+  const c = new RealtimeClient<ServerEvents, ClientEvents>(url, {
+    WebSocket: NodeWebSocket,
+    lifecycle: false,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+    ...options,
+  });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+const until = (cond: () => boolean, timeout = 8000) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+
+describe('client ↔ server over WebSocket', () => {
+  it('authenticates from the first frame, exchanges events both ways, requests and pings', async () => {
+    const tokens: (string | undefined)[] = [];
+    const urls: (string | undefined)[] = [];
+    const s = await server({
+      authenticate: (token, req) => {
+        tokens.push(token);
+        urls.push(req.url);
+        return token === 'secret' ? { user: 'ann' } : false;
+      },
+    });
+    s.rt.on('connection', (session) => session.on('chat', ({ text }) => s.rt.broadcast('chat', { from: 'ann', text: text.toUpperCase() })));
+    s.rt.handle('add', (data) => (data as number[]).reduce((a, b) => a + b, 0));
+    const c = client(s.url, { auth: 'secret' });
+    const opened = await c.waitFor('open', { timeoutMs: 5000 });
+    expect(opened).toEqual({ transport: 'websocket', resumed: false });
+    expect(tokens).toEqual(['secret']);
+    expect(urls.join()).not.toContain('secret');
+    const reply = c.waitFor('chat', { timeoutMs: 5000 });
+    expect(c.send('chat', { text: 'hello' })).toBe('sent');
+    await expect(reply).resolves.toEqual({ from: 'ann', text: 'HELLO' });
+    await expect(c.request('add', [1, 2, 3])).resolves.toBe(6);
+    expect(await c.ping()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('stops after an auth rejection: one attempt, a typed error, state closed', async () => {
+    const s = await server({ authenticate: () => false });
+    let attempts = 0;
+    s.http.on('upgrade', () => attempts++);
+    const c = client(s.url, { auth: 'wrong' });
+    const error = await c.waitFor('error', { timeoutMs: 5000 });
+    expect(error).toBeInstanceOf(AuthError);
+    await until(() => c.state === 'closed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(attempts).toBe(1);
+  });
+
+  it('reconnects with backoff after the server restarts and traffic flows again', async () => {
+    const first = await server();
+    const port = first.port;
+    const c = client(first.url);
+    await c.waitFor('open', { timeoutMs: 5000 });
+    const attempts: number[] = [];
+    c.on('reconnecting', ({ attempt }) => attempts.push(attempt));
+    await first.stop();
+    await until(() => attempts.length >= 2);
+    const second = await server({}, port);
+    second.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })));
+    const reopened = await c.waitFor('open', { timeoutMs: 8000 });
+    expect(reopened.resumed).toBe(false);
+    const echo = c.waitFor('chat', { timeoutMs: 5000 });
+    c.send('chat', { text: 'back' });
+    await expect(echo).resolves.toEqual({ from: 'srv', text: 'back' });
+    expect(attempts[0]).toBe(1);
+  });
+
+  it('detects a half-open link (proxy stops forwarding) within interval + timeout and resumes', async () => {
+    const s = await server({ heartbeat: { intervalMs: 5000, timeoutMs: 5000 } });
+    const proxy = await TcpProxy.start(s.port);
+    cleanup.push(() => proxy.close());
+    const c = client(`ws://127.0.0.1:${proxy.port}/realtime`, { heartbeat: { intervalMs: 300, timeoutMs: 300 } });
+    await c.waitFor('open', { timeoutMs: 5000 });
+    proxy.mode = 'blackhole';
+    const started = Date.now();
+    const closed = await c.waitFor('close', { timeoutMs: 5000 });
+    const detectedMs = Date.now() - started;
+    expect(closed.code).toBe(4000);
+    expect(detectedMs).toBeLessThan(600 + 1500); // interval + timeout, plus generous slack for a loaded machine
+    proxy.mode = 'forward';
+    const reopened = await c.waitFor('open', { timeoutMs: 8000 });
+    expect(reopened.resumed).toBe(true);
+  });
+
+  it('survives garbage from a server: typed protocol error, close 4400, reconnect', async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    const closes: number[] = [];
+    let connections = 0;
+    wss.on('connection', (socket) => {
+      connections++;
+      socket.on('message', () => socket.send('{"garbage": true'));
+      socket.on('close', (code) => closes.push(code));
+    });
+    const port = await listen(http);
+    cleanup.push(() => new Promise<void>((r) => { wss.close(); http.closeAllConnections(); http.close(() => r()); }));
+    const c = client(`ws://127.0.0.1:${port}/realtime`);
+    const error = await c.waitFor('error', { timeoutMs: 5000 });
+    expect(error).toBeInstanceOf(ProtocolError);
+    await until(() => connections >= 2);
+    expect(closes[0]).toBe(4400);
+  });
+});
