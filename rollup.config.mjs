@@ -34,7 +34,9 @@ function browserGuard({ allowImports }) {
         if (chunk.type !== 'chunk') continue;
         for (const id of [...chunk.imports, ...chunk.dynamicImports]) {
           if (isServerOnly(id) || !allowImports) {
-            this.error(`${chunk.fileName} imports "${id}": browser builds must be self-contained and never import ws, sockjs or node:*`);
+            this.error(
+              `${chunk.fileName} imports "${id}": browser builds must be self-contained and never import ws, sockjs or node:*`,
+            );
           }
         }
       }
@@ -92,7 +94,13 @@ function library(input, name, { plugins = [], reportTypes = false } = {}) {
     external: (id) => isPackage(id) || isNodeBuiltin(id),
     plugins: [ts(), ...plugins],
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: `${name}.js`, chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: true },
+      {
+        dir: 'dist',
+        format: 'es',
+        entryFileNames: `${name}.js`,
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        sourcemap: true,
+      },
       {
         dir: 'dist',
         format: 'cjs',

@@ -31,7 +31,9 @@ client.on('state', ({ to }) => {
   stateEl.textContent = to;
   stateEl.dataset.state = to;
 });
-client.on('open', ({ transport, resumed }) => show(`connected over ${transport}${resumed ? ' (session resumed)' : ''}`));
+client.on('open', ({ transport, resumed }) =>
+  show(`connected over ${transport}${resumed ? ' (session resumed)' : ''}`),
+);
 client.on('close', ({ code, reason, willReconnect }) =>
   show(`disconnected (${code}${reason ? `: ${reason}` : ''})${willReconnect ? ', reconnecting…' : ''}`),
 );

@@ -249,7 +249,8 @@ export class Connection {
   }
 
   #resume(why: Pause): void {
-    if (this.#paused !== why) return this.#healthCheck();
+    // Back online without having gone offline here: the old socket often died with the network change.
+    if (this.#paused !== why) return void (this.#machine.state === 'open' ? this.#heartbeat?.probe() : this.#healthCheck());
     this.#paused = undefined;
     if (this.#machine.state === 'reconnecting') this.#machine.go('connecting', why === 'offline' ? 'online' : 'resumed');
   }

@@ -30,8 +30,9 @@ function toWire(f: Frame): unknown[] {
     case 'request':
       return withData(['q', f.seq, f.id, f.event], f.data);
     case 'response':
+      if (f.ok) return withData(['r', f.seq, f.id, 1], f.data);
       // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
-      return f.ok ? withData(['r', f.seq, f.id, 1], f.data) : ['r', f.seq, f.id, 0, { code: f.error.code, message: f.error.message }];
+      return ['r', f.seq, f.id, 0, { code: f.error.code, message: f.error.message }];
     case 'ack':
       return ['a', f.ack];
     case 'ping':

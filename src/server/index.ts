@@ -26,8 +26,8 @@ import type { RealtimeServer } from './types.js';
  * ```
  */
 export function createRealtimeServer<
-  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
-  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  ClientEvents extends object = Record<string, unknown>,
+  ServerEvents extends object = Record<string, unknown>,
   Identity = unknown,
 >(options: RealtimeServerOptions<Identity>): RealtimeServer<ClientEvents, ServerEvents, Identity> {
   return new RealtimeServerImpl<ClientEvents, ServerEvents, Identity>(options);

@@ -26,9 +26,9 @@ import type { RealtimeServer, RequestHandler } from './types.js';
 /** How long `close()` waits for peers to finish the close handshake before terminating them. */
 const SHUTDOWN_WAIT_MS = 2_000;
 
-type S<CE extends Record<string, unknown>, SE extends Record<string, unknown>, Id> = Session<CE, SE, Id>;
+type S<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
 
-export class RealtimeServerImpl<CE extends Record<string, unknown>, SE extends Record<string, unknown>, Id>
+export class RealtimeServerImpl<CE extends object, SE extends object, Id>
   implements RealtimeServer<CE, SE, Id>
 {
   readonly #clock: Clock = systemClock;
@@ -46,7 +46,11 @@ export class RealtimeServerImpl<CE extends Record<string, unknown>, SE extends R
   constructor(options: RealtimeServerOptions<Id>) {
     const o = (this.#options = resolveOptions(options));
     this.#registry = new SessionRegistry(this.#clock);
-    this.#listeners = new Listeners((error, event) => o.logger.error(`surelink: server "${event}" listener threw`, error));
+    this.#listeners = new Listeners((error, event) => {
+      // A throwing 'error' listener is only logged, or it would feed itself.
+      if (event === 'error') o.logger.error('surelink: server "error" listener threw', error);
+      else this.#reportError(error, `server "${event}" listener`);
+    });
     const common = { clock: this.#clock, logger: o.logger, maxFrameBytes: o.maxFrameBytes, reportError: (e: unknown, c: string) => this.#reportError(e, c) };
     this.#sessionHost = {
       ...common,

@@ -40,8 +40,8 @@ export interface SessionHost<S> {
 }
 
 export class Session<
-  CE extends Record<string, unknown> = Record<string, unknown>,
-  SE extends Record<string, unknown> = Record<string, unknown>,
+  CE extends object = Record<string, unknown>,
+  SE extends object = Record<string, unknown>,
   Id = unknown,
 > implements ServerSession<CE, SE, Id> {
   readonly id: string;

@@ -32,8 +32,8 @@ export type ClientEventName<CE> = Exclude<keyof CE & string, SessionLifecycleEve
 
 /** One client session. It outlives connections: a dropped client may resume it within the grace period. */
 export interface ServerSession<
-  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
-  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  ClientEvents extends object = Record<string, unknown>,
+  ServerEvents extends object = Record<string, unknown>,
   Identity = unknown,
 > {
   /** Random session id (also `welcome.sid`); the key in `server.sessions`. */
@@ -67,15 +67,15 @@ export interface ServerSession<
 
 /** Handles one request name; the resolved value is the response data. */
 export type RequestHandler<
-  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
-  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  ClientEvents extends object = Record<string, unknown>,
+  ServerEvents extends object = Record<string, unknown>,
   Identity = unknown,
 > = (data: unknown, session: ServerSession<ClientEvents, ServerEvents, Identity>) => unknown;
 
 /** The server attached to an http.Server; see {@link createRealtimeServer}. */
 export interface RealtimeServer<
-  ClientEvents extends Record<string, unknown> = Record<string, unknown>,
-  ServerEvents extends Record<string, unknown> = Record<string, unknown>,
+  ClientEvents extends object = Record<string, unknown>,
+  ServerEvents extends object = Record<string, unknown>,
   Identity = unknown,
 > {
   /** A new session (resumes do not fire this; see the session's `resume`). */

@@ -9,10 +9,7 @@ export function loadSockJS(): Promise<SockJSConstructor> {
   const SockJS = (globalThis as { SockJS?: unknown }).SockJS;
   if (typeof SockJS !== 'function') {
     return Promise.reject(
-      new TransportError(
-        'sockjs',
-        "SockJS is not loaded: add sockjs-client's <script> or use surelink.full.min.js",
-      ),
+      new TransportError('sockjs', "SockJS is not loaded: add sockjs-client's <script> or use surelink.full.min.js"),
     );
   }
   return Promise.resolve(SockJS as SockJSConstructor);

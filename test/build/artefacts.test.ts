@@ -182,7 +182,10 @@ describe('bundled declarations', () => {
     ] as const) {
       const decl = decls.get(file);
       expect(decl?.errors, `type errors in dist/${file}`).toEqual([]);
-      expect(names.filter((name) => !decl?.exports.includes(name)), `names missing from dist/${file}`).toEqual([]);
+      expect(
+        names.filter((name) => !decl?.exports.includes(name)),
+        `names missing from dist/${file}`,
+      ).toEqual([]);
     }
   });
 

@@ -143,7 +143,7 @@ export class RawClient {
   }
 }
 
-export interface Started<CE extends Record<string, unknown>, SE extends Record<string, unknown>, Id> {
+export interface Started<CE extends object, SE extends object, Id> {
   readonly rt: RealtimeServer<CE, SE, Id>;
   readonly http: Server;
   /** ws://127.0.0.1:port/realtime (or the given path) */
@@ -155,7 +155,7 @@ export class Fixture {
   readonly #servers: { rt: { close(): Promise<void> }; http: Server }[] = [];
   readonly #clients: RawClient[] = [];
 
-  async server<CE extends Record<string, unknown> = Record<string, unknown>, SE extends Record<string, unknown> = Record<string, unknown>, Id = unknown>(
+  async server<CE extends object = Record<string, unknown>, SE extends object = Record<string, unknown>, Id = unknown>(
     options: Omit<RealtimeServerOptions<Id>, 'server'> = {},
   ): Promise<Started<CE, SE, Id>> {
     const http = createServer((_req, res) => res.writeHead(404).end());

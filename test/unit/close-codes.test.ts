@@ -72,6 +72,13 @@ describe('closeCodeForHttpStatus (long polling)', () => {
 
   it('keeps the retry decision of the status (401/403/426 stop, 429/5xx retry)', () => {
     expect([401, 403, 426].map((s) => isRetryable(closeCodeForHttpStatus(s)))).toEqual([false, false, false]);
-    expect([404, 410, 429, 500, 502, 503].map((s) => isRetryable(closeCodeForHttpStatus(s)))).toEqual([true, true, true, true, true, true]);
+    expect([404, 410, 429, 500, 502, 503].map((s) => isRetryable(closeCodeForHttpStatus(s)))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });

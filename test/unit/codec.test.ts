@@ -34,7 +34,11 @@ describe('encodeFrame: the documented wire layout (PROTOCOL.md)', () => {
     ['event with data', { type: 'event', seq: 1, event: 'chat', data: { text: 'hi' } }, '["e",1,"chat",{"text":"hi"}]'],
     ['event without data', { type: 'event', seq: 2, event: 'tick', data: undefined }, '["e",2,"tick"]'],
     ['event with null data', { type: 'event', seq: 3, event: 'tick', data: null }, '["e",3,"tick",null]'],
-    ['request with data', { type: 'request', seq: 4, id: 9, event: 'join', data: { room: 'a' } }, '["q",4,9,"join",{"room":"a"}]'],
+    [
+      'request with data',
+      { type: 'request', seq: 4, id: 9, event: 'join', data: { room: 'a' } },
+      '["q",4,9,"join",{"room":"a"}]',
+    ],
     ['request without data', { type: 'request', seq: 5, id: 10, event: 'who', data: undefined }, '["q",5,10,"who"]'],
     ['response ok with data', { type: 'response', seq: 1, id: 9, ok: true, data: [1, 2] }, '["r",1,9,1,[1,2]]'],
     ['response ok without data', { type: 'response', seq: 2, id: 10, ok: true, data: undefined }, '["r",2,10,1]'],
@@ -84,10 +88,22 @@ describe('encodeFrame: the documented wire layout (PROTOCOL.md)', () => {
 
 describe('decodeFrame: accepted edge cases', () => {
   it.each([
-    ['largest safe seq, id and ack', `["q",${MAX_SAFE},${MAX_SAFE},"n"]`, { type: 'request', seq: MAX_SAFE, id: MAX_SAFE, event: 'n', data: undefined }],
+    [
+      'largest safe seq, id and ack',
+      `["q",${MAX_SAFE},${MAX_SAFE},"n"]`,
+      { type: 'request', seq: MAX_SAFE, id: MAX_SAFE, event: 'n', data: undefined },
+    ],
     ['ack 0', '["a",0]', { type: 'ack', ack: 0 }],
-    ['event name of 256 chars', `["e",1,"${'n'.repeat(256)}"]`, { type: 'event', seq: 1, event: 'n'.repeat(256), data: undefined }],
-    ['close reason of 123 chars', `["c",1000,"${'r'.repeat(123)}"]`, { type: 'close', code: 1000, reason: 'r'.repeat(123) }],
+    [
+      'event name of 256 chars',
+      `["e",1,"${'n'.repeat(256)}"]`,
+      { type: 'event', seq: 1, event: 'n'.repeat(256), data: undefined },
+    ],
+    [
+      'close reason of 123 chars',
+      `["c",1000,"${'r'.repeat(123)}"]`,
+      { type: 'close', code: 1000, reason: 'r'.repeat(123) },
+    ],
     ['close code 4999', '["c",4999,""]', { type: 'close', code: 4999, reason: '' }],
     ['integers written as 1.0 / 1e0', '["e",1.0,"n",1e0]', { type: 'event', seq: 1, event: 'n', data: 1 }],
     ['negative and fractional ts', '["p",-1.5]', { type: 'ping', ts: -1.5 }],
@@ -299,9 +315,14 @@ const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }));
 const count = fc.oneof(fc.nat(1000), fc.maxSafeNat());
 const seq = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: MAX_SAFE }));
 // Lengths are UTF-16 code units; a 'binary' unit is 1 or 2 of them.
-const name = fc.oneof(fc.string({ minLength: 1, maxLength: 256 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }));
+const name = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 256 }),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }),
+);
 const reason = fc.oneof(fc.string({ maxLength: 123 }), fc.string({ unit: 'binary', maxLength: 61 }));
-const ts = fc.oneof(fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true })).map((n) => (n === 0 ? 0 : n));
+const ts = fc
+  .oneof(fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }))
+  .map((n) => (n === 0 ? 0 : n));
 
 const validFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record(
@@ -344,7 +365,10 @@ describe('codec properties', () => {
   });
 
   const tags = fc.constantFrom('h', 'w', 'e', 'q', 'r', 'a', 'p', 'o', 'c', 'x');
-  const frameLike = fc.tuple(tags, fc.array(fc.oneof(fc.jsonValue({ maxDepth: 2 }), seq, fc.constantFrom(0, 1, -1, 1.5)), { maxLength: 5 }));
+  const frameLike = fc.tuple(
+    tags,
+    fc.array(fc.oneof(fc.jsonValue({ maxDepth: 2 }), seq, fc.constantFrom(0, 1, -1, 1.5)), { maxLength: 5 }),
+  );
   const candidates = fc.oneof(
     fc.string(),
     fc.string({ unit: 'binary' }),

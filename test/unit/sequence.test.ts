@@ -33,7 +33,9 @@ class ManualClock implements Clock {
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
-      const due = [...this.#timers].filter(([, t]) => t.at <= end).sort(([ia, a], [ib, b]) => a.at - b.at || ia - ib)[0];
+      const due = [...this.#timers]
+        .filter(([, t]) => t.at <= end)
+        .sort(([ia, a], [ib, b]) => a.at - b.at || ia - ib)[0];
       if (!due) break;
       this.#timers.delete(due[0]);
       this.#now = due[1].at;
