@@ -1,0 +1,197 @@
+/**
+ * Everything the client has sent and the server has not acknowledged, in one ordered log: the
+ * offline queue (not yet transmitted) and the in-flight tail (transmitted, not yet acked). Every
+ * entry gets its sequence number when it is appended, so a copy persisted before a page reload
+ * is re-sent after it under the same number and the server drops what it already has: exactly
+ * once. Only untransmitted entries are ever dropped or renumbered; that keeps the numbering the
+ * server sees gap-free.
+ */
+import { QueueFullError } from '../errors/queue-full.js';
+import type { QueuedMessage } from './event-types.js';
+
+/** One outgoing message; `requestId` marks a request. */
+export interface OutboundEntry extends QueuedMessage {
+  readonly seq: number;
+  readonly requestId?: number;
+  /** Wall-clock ms after which an untransmitted entry is dropped (`queue:expired`). */
+  readonly expiresAt?: number;
+}
+
+/** What is persisted across page reloads. */
+export interface OutboundSnapshot {
+  readonly v: 1;
+  /** Next sequence number to hand out. */
+  readonly nextSeq: number;
+  /** Highest sequence number ever transmitted: entries at or below it may have reached the server. */
+  readonly sentUpTo: number;
+  readonly acked: number;
+  readonly entries: readonly OutboundEntry[];
+}
+
+export interface OutboundLimits {
+  readonly maxMessages: number;
+  /** Bound on the queued (untransmitted) entries, in characters of their JSON. */
+  readonly maxBytes: number;
+  readonly overflow: 'drop-oldest' | 'drop-newest' | 'error';
+}
+
+type Item = Omit<OutboundEntry, 'seq'>;
+
+export class OutboundLog {
+  readonly #limits: OutboundLimits;
+  #entries: OutboundEntry[] = [];
+  #nextSeq = 1;
+  /** Entries with seq <= cursor were transmitted on the current link. */
+  #cursor = 0;
+  #sentUpTo = 0;
+  #acked = 0;
+  #queuedBytes = 0;
+
+  constructor(limits: OutboundLimits) {
+    this.#limits = limits;
+  }
+
+  /** Untransmitted entries: the offline queue. */
+  get queued(): number {
+    return this.#entries.length - this.#transmittedCount();
+  }
+
+  /** Transmitted entries the server has not acknowledged. */
+  get inFlight(): number {
+    return this.#transmittedCount();
+  }
+
+  /**
+   * Appends an entry, applying the bounds to the queued part. Returns the entries the overflow
+   * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
+   */
+  append(item: Item): OutboundEntry[] {
+    const size = sizeOf(item);
+    const { maxMessages, maxBytes, overflow } = this.#limits;
+    const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
+    if (fits()) return this.#push(item, size);
+    if (overflow === 'error') throw new QueueFullError(`offline queue is full (${maxMessages} messages / ${maxBytes} chars)`);
+    if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
+    const dropped: OutboundEntry[] = [];
+    while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+    this.#push(item, size);
+    return dropped;
+  }
+
+  /** Takes the queued entries for transmission, in order. */
+  takeQueued(): OutboundEntry[] {
+    const batch = this.#entries.slice(this.#transmittedCount());
+    if (batch.length === 0) return batch;
+    this.#cursor = (batch.at(-1) as OutboundEntry).seq;
+    this.#sentUpTo = Math.max(this.#sentUpTo, this.#cursor);
+    this.#queuedBytes = 0;
+    return batch;
+  }
+
+  /** Cumulative ack from the server; false when it names a frame never transmitted. */
+  ack(ack: number): boolean {
+    if (ack > this.#sentUpTo) return false;
+    if (ack <= this.#acked) return true;
+    this.#acked = ack;
+    let n = 0;
+    while (n < this.#entries.length && (this.#entries[n] as OutboundEntry).seq <= ack) n++;
+    this.#entries = this.#entries.slice(n);
+    return true;
+  }
+
+  /** The session resumed and the server has everything up to `ack`: re-send the rest. */
+  resume(ack: number): boolean {
+    if (!this.ack(ack)) return false;
+    this.#cursor = this.#acked;
+    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    return true;
+  }
+
+  /**
+   * The server started a new session: entries that may have reached the old one are taken out
+   * (their fate is unknown: the app is told), and the never-transmitted rest is renumbered from 1.
+   */
+  newSession(): OutboundEntry[] {
+    const unconfirmed = this.#entries.filter((e) => e.seq <= this.#sentUpTo);
+    const rest = this.#entries.filter((e) => e.seq > this.#sentUpTo);
+    this.#entries = [];
+    this.#nextSeq = 1;
+    this.#cursor = this.#sentUpTo = this.#acked = this.#queuedBytes = 0;
+    for (const e of rest) this.#push(e, sizeOf(e));
+    return unconfirmed;
+  }
+
+  /** Drops queued entries whose TTL ran out; returns them. */
+  expire(now: number): OutboundEntry[] {
+    return this.#removeQueued((e) => e.expiresAt !== undefined && e.expiresAt <= now);
+  }
+
+  /** Withdraws a queued request (timed out or aborted before it was sent). */
+  removeRequest(requestId: number): void {
+    this.#removeQueued((e) => e.requestId === requestId);
+  }
+
+  /** Earliest TTL deadline among queued entries. */
+  nextExpiry(): number | undefined {
+    let min: number | undefined;
+    for (const e of this.#entries.slice(this.#transmittedCount())) {
+      if (e.expiresAt !== undefined && (min === undefined || e.expiresAt < min)) min = e.expiresAt;
+    }
+    return min;
+  }
+
+  /** Every entry, for `close()` to report. */
+  all(): readonly OutboundEntry[] {
+    return this.#entries;
+  }
+
+  snapshot(): OutboundSnapshot {
+    return { v: 1, nextSeq: this.#nextSeq, sentUpTo: this.#sentUpTo, acked: this.#acked, entries: this.#entries };
+  }
+
+  /**
+   * Puts a persisted log in front of what was appended since this instance started (nothing of
+   * which was transmitted yet, so renumbering it is safe).
+   */
+  restore(s: OutboundSnapshot): void {
+    const fresh = this.#entries;
+    this.#entries = [...s.entries];
+    this.#nextSeq = s.nextSeq;
+    this.#sentUpTo = s.sentUpTo;
+    this.#acked = s.acked;
+    this.#cursor = this.#acked; // nothing is on the wire yet in this page
+    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + (e.seq > this.#cursor ? sizeOf(e) : 0), 0);
+    for (const e of fresh) this.#push(e, sizeOf(e));
+  }
+
+  #transmittedCount(): number {
+    let n = 0;
+    while (n < this.#entries.length && (this.#entries[n] as OutboundEntry).seq <= this.#cursor) n++;
+    return n;
+  }
+
+  #push(item: Item, size: number): OutboundEntry[] {
+    const { seq: _old, ...rest } = item as Item & { seq?: number };
+    this.#entries.push({ ...rest, seq: this.#nextSeq++ });
+    this.#queuedBytes += size;
+    return [];
+  }
+
+  /** Removes matching queued entries and renumbers the queued tail so no gap appears. */
+  #removeQueued(match: (e: OutboundEntry) => boolean): OutboundEntry[] {
+    const head = this.#transmittedCount();
+    const queued = this.#entries.slice(head);
+    const removed = queued.filter(match);
+    if (removed.length === 0) return removed;
+    this.#entries = this.#entries.slice(0, head);
+    this.#nextSeq = this.#cursor + 1;
+    this.#queuedBytes = 0;
+    for (const e of queued) if (!removed.includes(e)) this.#push(e, sizeOf(e));
+    return removed;
+  }
+}
+
+/** Approximate size of an entry on the wire, in characters. */
+function sizeOf(item: Item): number {
+  return item.event.length + (item.data === undefined ? 0 : (JSON.stringify(item.data)?.length ?? 0)) + 16;
+}

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import { ServerHeartbeat } from '../../src/server/heartbeat.js';
+import type { DisconnectInfo, ServerSession } from '../../src/server/index.js';
+import type { Clock } from '../../src/util/clock.js';
+import { Fixture, deferred } from '../helpers/raw-client.js';
+
+/** A clock the test moves by hand: deterministic heartbeat arithmetic without real waiting. */
+class ManualClock implements Clock {
+  #now = 1_000;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #nextId = 1;
+
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    const id = this.#nextId++;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  get pending(): number {
+    return this.#timers.size;
+  }
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = end;
+  }
+}
+
+describe('ServerHeartbeat', () => {
+  function setup() {
+    const clock = new ManualClock();
+    const calls: string[] = [];
+    const hb = new ServerHeartbeat(clock, { intervalMs: 100, timeoutMs: 50 }, {
+      ping: () => calls.push(`ping@${clock.now()}`),
+      dead: () => calls.push(`dead@${clock.now()}`),
+    });
+    return { clock, calls, hb };
+  }
+
+  it('pings once after intervalMs of silence and declares death at interval + timeout', () => {
+    const { clock, calls, hb } = setup();
+    hb.start();
+    clock.advance(99);
+    expect(calls).toEqual([]);
+    clock.advance(1);
+    expect(calls).toEqual(['ping@1100']);
+    clock.advance(49);
+    expect(calls).toEqual(['ping@1100']);
+    clock.advance(1);
+    expect(calls).toEqual(['ping@1100', 'dead@1150']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('counts any inbound frame as liveness', () => {
+    const { clock, calls, hb } = setup();
+    hb.start();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(60);
+      hb.touch();
+    }
+    expect(calls).toEqual([]);
+    clock.advance(100);
+    expect(calls).toEqual(['ping@1700']);
+    hb.touch(); // the pong arrives
+    clock.advance(99);
+    expect(calls).toEqual(['ping@1700']);
+    clock.advance(1);
+    expect(calls).toEqual(['ping@1700', 'ping@1800']);
+  });
+
+  it('finds a dead link at once after the clock jumped (sleep, stalled event loop)', () => {
+    const { clock, calls, hb } = setup();
+    hb.start();
+    clock.advance(10_000);
+    expect(calls).toEqual(['ping@1100', 'dead@1150']);
+  });
+
+  it('leaves no timer after stop', () => {
+    const { clock, hb } = setup();
+    hb.start();
+    hb.stop();
+    expect(clock.pending).toBe(0);
+    expect(hb.running).toBe(false);
+  });
+});
+
+describe('server heartbeat over a real socket', () => {
+  const fx = new Fixture();
+  afterEach(() => fx.cleanup());
+
+  it('terminates a client that stops answering within interval + timeout', async () => {
+    const { rt, url } = await fx.server({ heartbeat: { intervalMs: 80, timeoutMs: 80 } });
+    const connected = deferred<ServerSession>();
+    rt.on('connection', connected.resolve);
+    const { client } = await fx.connected(url);
+    const session = await connected.promise;
+    const lost = deferred<DisconnectInfo>();
+    session.on('disconnect', lost.resolve);
+    const startedAt = Date.now();
+
+    expect(await client.next('ping')).toMatchObject({ type: 'ping' });
+    expect((await client.waitClosed()).code).toBe(1006); // terminated, no close handshake
+    expect(await lost.promise).toEqual({ code: CloseCode.HeartbeatTimeout, reason: 'heartbeat timeout' });
+    expect(Date.now() - startedAt).toBeLessThan(4_000); // generous bound: 160 ms nominal
+    expect(rt.sessions.has(session.id)).toBe(true); // the session waits for a resume
+  });
+
+  it('keeps a client that answers pings connected', async () => {
+    const { url } = await fx.server({ heartbeat: { intervalMs: 40, timeoutMs: 1_000 } });
+    const { client } = await fx.connected(url);
+    client.autoPong = true;
+    for (let i = 0; i < 3; i++) await client.next('ping');
+    expect(client.isOpen).toBe(true);
+  });
+});
