@@ -15,9 +15,12 @@ import { TypedEmitter } from './events.js';
 import type { Link } from './link.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PingWaiters } from './pings.js';
-import { SendQueue, type QueueItem } from './queue.js';
+import type { OutboundEntry } from './outbound.js';
+import { Persistence } from './persistence.js';
 import { PendingRequests, type RequestOptions } from './requests.js';
 import { ClientSession } from './session.js';
+import { TimeoutError } from '../errors/timeout.js';
+import { Timer } from '../util/clock.js';
 
 /** What `send` did with a message. */
 export type SendResult = 'sent' | 'queued' | 'dropped';
@@ -38,8 +41,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   readonly #requests: PendingRequests;
   readonly #pings: PingWaiters;
   readonly #session: ClientSession;
-  readonly #queue: SendQueue;
+  readonly #persistence: Persistence;
+  readonly #expiry: Timer;
   readonly #conn: Connection;
+  /** Bumped per established link: a transmit waiting on an async save skips a link that is gone. */
+  #epoch = 0;
   #disposed = false;
   #rtt: number | undefined;
 
@@ -49,16 +55,21 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     this.#events = new TypedEmitter({ clock, onHandlerError: (e, ev) => logger.error(`surelink: '${ev}' handler threw`, e) });
     this.#requests = new PendingRequests(clock);
     this.#pings = new PingWaiters(clock);
-    this.#queue = new SendQueue({ ...o.queue, onOverflow: (dropped) => this.#emit('queue:overflow', { dropped }) });
-    this.#session = new ClientSession(clock, this.#requests, {
+    this.#session = new ClientSession(clock, this.#requests, o.queue, {
       write: (text) => this.#conn.send(text),
       deliver: (event, data) => this.#emit(event, data),
       pong: (ts) => (this.#rtt = this.#pings.pong(ts)),
       closeFrame: (code, reason) => this.#conn.drop(code, reason),
+      acked: () => void this.#persistence.save(),
     });
+    this.#persistence = new Persistence(o.queue.storage, o.queue.storageKey ?? `surelink:${url}`, this.#session, logger);
+    this.#expiry = new Timer(clock);
     this.#conn = new Connection(o, parseMainUrl(url), resolveTransports(o.transports), {
       emit: (event, payload) => this.#emit(event, payload),
-      hello: (auth) => (o.protocol === 'raw' ? undefined : this.#session.hello(auth)),
+      hello: async (auth) => {
+        await this.#persistence.ready;
+        return o.protocol === 'raw' ? undefined : this.#session.hello(auth);
+      },
       established: (link) => this.#established(link),
       message: (text) => this.#message(text),
       lost: () => {
@@ -66,6 +77,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
         this.#pings.rejectAll(new NotConnectedError('connection lost'));
       },
       closed: () => {
+        this.#expiry.stop();
         this.#pings.rejectAll(new ClosedError('client closed'));
         this.#requests.rejectAll(new ClosedError('client closed'));
       },
@@ -90,7 +102,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /** Messages waiting in the offline queue. */
   get queued(): number {
-    return this.#queue.size;
+    return this.#session.log.queued;
   }
 
   /** Starts connecting: needed with `autoConnect: false`, or to try again after a fatal close. */
@@ -119,10 +131,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   send(event: string, data?: unknown): SendResult {
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');
     if (this.#disposed) return 'dropped';
-    const item = { event, data, queuedAt: this.#o.clock.now() };
-    if (!this.#conn.writable) return this.#queue.push(item);
-    this.#write(item);
-    return 'sent';
+    return this.#append({ event, data });
   }
 
   /**
@@ -134,10 +143,12 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     if (typeof event !== 'string' || event === '') return Promise.reject(new InvalidArgumentError('request() needs an event name'));
     if (this.#disposed) return Promise.reject(new ClosedError('client was closed'));
     if (options.signal?.aborted) return Promise.reject(new AbortError(`request '${event}' aborted`));
-    const { id, promise } = this.#requests.create(event, options, (gaveUp) => this.#queue.removeRequest(gaveUp));
-    const item = { event, data, queuedAt: this.#o.clock.now(), requestId: id };
-    if (this.#conn.writable) this.#write(item);
-    else if (this.#queue.push(item) === 'dropped') this.#requests.reject(id, new NotConnectedError('offline queue is full'));
+    const { id, promise } = this.#requests.create(event, options, (gaveUp) => this.#session.log.removeRequest(gaveUp));
+    try {
+      if (this.#append({ event, data, requestId: id }) === 'dropped') this.#requests.reject(id, new NotConnectedError('offline queue is full'));
+    } catch (error) {
+      this.#requests.reject(id, error as InvalidArgumentError);
+    }
     return promise as Promise<T>;
   }
 
@@ -157,10 +168,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   close(): readonly QueuedMessage[] {
     if (this.#disposed) return [];
     this.#disposed = true;
-    const undelivered: QueuedMessage[] = [...this.#queue.drain(), ...this.#session.unconfirmed()];
+    const undelivered: QueuedMessage[] = this.#session.log.all().map(({ event, data, queuedAt }) => ({ event, data, queuedAt }));
     if (this.#conn.state === 'open') this.#conn.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
     this.#conn.close('close()');
     this.#session.end();
+    this.#persistence.clear();
     this.#events.end(new ClosedError('client was closed'));
     this.#events.removeAllListeners();
     return undelivered;
@@ -170,28 +182,72 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     (this.#events.emit as (e: string, p: unknown) => void)(event, payload);
   }
 
-  #write(item: QueueItem): void {
-    if (this.#o.protocol === 'raw') this.#conn.send(item.event);
-    else if (item.requestId !== undefined) this.#session.sendRequest(item.requestId, item.event, item.data);
-    else this.#session.sendEvent(item.event, item.data);
+  /** Records a message (it gets its sequence number now) and transmits it when connected. */
+  #append(item: { event: string; data: unknown; requestId?: number }): SendResult {
+    const now = this.#o.clock.now();
+    const ttl = this.#o.queue.ttlMs;
+    const entry = { ...item, queuedAt: now, ...(ttl === undefined ? {} : { expiresAt: now + ttl }) };
+    if (this.#o.protocol === 'raw' && this.#conn.writable) {
+      this.#conn.send(item.event);
+      return 'sent';
+    }
+    const dropped = this.#session.log.append(entry);
+    if (dropped.length > 0) this.#dropped(dropped);
+    if (dropped.some((d) => d.seq === 0)) return 'dropped';
+    if (this.#conn.writable) return this.#pump(), 'sent';
+    void this.#persistence.save();
+    this.#armExpiry();
+    return 'queued';
+  }
+
+  #dropped(entries: readonly OutboundEntry[]): void {
+    this.#emit('queue:overflow', { dropped: entries.map(toMessage) });
+    for (const e of entries) if (e.requestId !== undefined) this.#requests.reject(e.requestId, new NotConnectedError('dropped from a full offline queue'));
+  }
+
+  /** Transmits everything queued; with persistence, only after it is stored (so a reload never sends twice). */
+  #pump(): void {
+    this.#expire();
+    const batch = this.#session.log.takeQueued();
+    if (batch.length === 0) return;
+    if (this.#o.protocol === 'raw') {
+      for (const e of batch) this.#conn.send(e.event);
+      this.#session.log.ack((batch.at(-1) as OutboundEntry).seq); // raw servers send no acks
+      return;
+    }
+    const saving = this.#persistence.save();
+    if (!saving) return this.#session.transmit(batch);
+    const epoch = this.#epoch;
+    void saving.then(() => epoch === this.#epoch && this.#conn.state === 'open' && this.#session.transmit(batch));
+  }
+
+  #expire(): void {
+    this.#expiry.stop();
+    const expired = this.#session.log.expire(this.#o.clock.now());
+    if (expired.length === 0) return;
+    this.#emit('queue:expired', { expired: expired.map(toMessage) });
+    for (const e of expired) if (e.requestId !== undefined) this.#requests.reject(e.requestId, new TimeoutError('request expired in the offline queue'));
+  }
+
+  #armExpiry(): void {
+    const at = this.#session.log.nextExpiry();
+    if (at !== undefined && !this.#expiry.pending) this.#expiry.start(Math.max(0, at - this.#o.clock.now()), () => (this.#expire(), this.#armExpiry()));
   }
 
   /** Applies the welcome, then flushes the queue: all before `open` is announced. */
   #established(link: Link): boolean | ProtocolError {
-    let resumed = false;
-    if (link.welcome) {
-      const result = this.#session.welcome(link.welcome);
-      if (!('resumed' in result)) return result;
-      resumed = result.resumed;
-      this.#reportLost(result.unconfirmed);
-    }
-    for (const item of this.#queue.drain()) this.#write(item);
-    return resumed;
+    this.#epoch++;
+    if (!link.welcome) return this.#pump(), false;
+    const result = this.#session.welcome(link.welcome);
+    if (!('resumed' in result)) return result;
+    this.#reportLost(result.unconfirmed);
+    this.#pump();
+    return result.resumed;
   }
 
-  #reportLost(unconfirmed: readonly QueueItem[]): void {
+  #reportLost(unconfirmed: readonly OutboundEntry[]): void {
     if (unconfirmed.length === 0) return;
-    const error = new SessionLostError(`session expired; ${unconfirmed.length} message(s) may not have been delivered`);
+    const error = new SessionLostError(`session expired; ${unconfirmed.length} message(s) may not have been delivered`, unconfirmed.map(toMessage));
     for (const item of unconfirmed) if (item.requestId !== undefined) this.#requests.reject(item.requestId, error);
     this.#emit('error', error);
   }
@@ -204,4 +260,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     this.#conn.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message.slice(0, 123) }));
     this.#conn.drop(error.closeCode, error.message);
   }
+}
+
+function toMessage({ event, data, queuedAt }: OutboundEntry): QueuedMessage {
+  return { event, data, queuedAt };
 }

@@ -25,7 +25,7 @@ import { StateMachine, type StateChange } from './state-machine.js';
 export interface ConnectionHooks {
   emit(event: string, payload: unknown): void;
   /** The hello for a new attempt; `undefined` in raw mode. */
-  hello(auth: string | undefined): HelloFrame | undefined;
+  hello(auth: string | undefined): Promise<HelloFrame | undefined>;
   /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
   established(link: Link): boolean | ProtocolError;
   message(text: string): void;
@@ -113,9 +113,9 @@ export class Connection {
   }
 
   async #runAttempt(generation: number): Promise<void> {
-    let auth: string | undefined;
+    let hello: HelloFrame | undefined;
     try {
-      auth = await this.#o.auth?.();
+      hello = await this.#hooks.hello(await this.#o.auth?.());
     } catch (cause) {
       if (generation === this.#generation) this.#failed(new AuthError('options.auth failed', undefined, { cause }));
       return;
@@ -128,7 +128,7 @@ export class Connection {
         url: (name) => o.urls[name] ?? endpointUrl(this.#url, name),
         ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS },
         timeoutMs: o.connectTimeoutMs,
-        hello: this.#hooks.hello(auth),
+        hello,
       });
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');

@@ -4,6 +4,7 @@ import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
+import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
 import type { BackoffOptions, RetryPolicy } from './retry.js';
 
@@ -85,12 +86,23 @@ export interface ClientOptions {
   queue?: QueueOptions;
 }
 
-/** Bounds of the offline send queue. */
+/** The offline send queue: bounds, expiry and persistence. */
 export interface QueueOptions {
   /** Messages held while disconnected; `0` disables queueing (`send` returns `'dropped'`). @default 1000 */
   maxMessages?: number;
-  /** What to drop when full. @default 'drop-oldest' */
+  /** Size bound of the queued messages, in characters of their JSON. @default 1048576 */
+  maxBytes?: number;
+  /** What to drop when full (`'error'` makes `send` throw `QueueFullError`). @default 'drop-oldest' */
   overflow?: 'drop-oldest' | 'drop-newest' | 'error';
+  /** A queued message not sent within this many ms is dropped (`queue:expired`). @default undefined (never) */
+  ttlMs?: number;
+  /**
+   * Keeps the session (resume token, queued and unacknowledged messages) across page reloads:
+   * `webStorageStore()`, `indexedDBStore()` or your own `SessionStore`. @default undefined (memory only)
+   */
+  storage?: SessionStore;
+  /** Key of this client's session in `storage`; give each client of a page its own. @default 'surelink:' + url */
+  storageKey?: string;
 }
 
 /** Options with every default applied and every value checked. */
@@ -106,7 +118,14 @@ export interface ResolvedOptions {
   readonly lifecycle: LifecycleEnvironment | false | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly queue: { readonly maxMessages: number; readonly overflow: 'drop-oldest' | 'drop-newest' | 'error' };
+  readonly queue: {
+    readonly maxMessages: number;
+    readonly maxBytes: number;
+    readonly overflow: 'drop-oldest' | 'drop-newest' | 'error';
+    readonly ttlMs: number | undefined;
+    readonly storage: SessionStore | undefined;
+    readonly storageKey: string | undefined;
+  };
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly fetch: typeof globalThis.fetch | undefined;
   readonly SockJS: SockJSConstructor | undefined;
@@ -129,13 +148,21 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     lifecycle: o.lifecycle,
     clock: o.clock ?? systemClock,
     logger: o.logger ?? silentLogger,
-    queue: {
-      maxMessages: ms('queue.maxMessages', o.queue?.maxMessages ?? 1000),
-      overflow: oneOf('queue.overflow', o.queue?.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
-    },
+    queue: resolveQueue(o.queue ?? {}),
     WebSocket: o.WebSocket,
     fetch: o.fetch,
     SockJS: o.SockJS,
+  };
+}
+
+function resolveQueue(q: QueueOptions): ResolvedOptions['queue'] {
+  return {
+    maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
+    maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
+    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
+    ttlMs: q.ttlMs === undefined ? undefined : positive('queue.ttlMs', q.ttlMs),
+    storage: q.storage,
+    storageKey: q.storageKey,
   };
 }
 

@@ -6,7 +6,9 @@
  * once. Only untransmitted entries are ever dropped or renumbered; that keeps the numbering the
  * server sees gap-free.
  */
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
+import { DEFAULT_LIMITS } from '../protocol/codec.js';
 import type { QueuedMessage } from './event-types.js';
 
 /** One outgoing message; `requestId` marks a request. */
@@ -191,7 +193,21 @@ export class OutboundLog {
   }
 }
 
-/** Approximate size of an entry on the wire, in characters. */
+/**
+ * Approximate size of an entry on the wire, in characters. Also the one place that proves the data
+ * can be sent at all: JSON must encode it and the frame must fit the protocol's limit (a frame the
+ * server refuses with 4413 would otherwise be re-sent after every reconnect).
+ */
 function sizeOf(item: Item): number {
-  return item.event.length + (item.data === undefined ? 0 : (JSON.stringify(item.data)?.length ?? 0)) + 16;
+  let json: string | undefined;
+  try {
+    json = item.data === undefined ? '' : JSON.stringify(item.data);
+  } catch (cause) {
+    throw new InvalidArgumentError(`'${item.event}' data cannot be encoded as JSON`, { cause });
+  }
+  const size = item.event.length + (json?.length ?? 0) + 16;
+  if (size > DEFAULT_LIMITS.maxFrameChars) {
+    throw new InvalidArgumentError(`'${item.event}' is ${size} chars; frames are limited to ${DEFAULT_LIMITS.maxFrameChars}`);
+  }
+  return size;
 }

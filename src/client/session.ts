@@ -1,13 +1,14 @@
 /**
- * The client's side of a protocol session: sequence numbers, acks, resume token, and the dispatch
- * of inbound frames. It outlives connections; the client tells it when a link comes and goes.
+ * The client's side of a protocol session: the outbound log, inbound sequencing and acks, the
+ * resume token, and the dispatch of inbound frames. It outlives connections; the client tells it
+ * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, isReservedEvent, type Frame, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
-import { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
+import { PROTOCOL_VERSION, isReservedEvent, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
+import { AckScheduler, Inbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
-import type { QueueItem } from './queue.js';
+import { OutboundLog, type OutboundEntry, type OutboundLimits, type OutboundSnapshot } from './outbound.js';
 import type { PendingRequests } from './requests.js';
 
 export interface SessionHooks {
@@ -19,39 +20,39 @@ export interface SessionHooks {
   pong(ts: number): void;
   /** The server sent a close frame. */
   closeFrame(code: number, reason: string): void;
+  /** An ack went out: the delivered count changed durably (persistence hook). */
+  acked(): void;
 }
 
 /** What a welcome meant for the messages in flight. */
 export interface WelcomeResult {
   readonly resumed: boolean;
-  /** Sent but never acknowledged in a session that is gone: their fate is unknown. */
-  readonly unconfirmed: readonly QueueItem[];
+  /** Sent in a session that is gone and never acknowledged: their fate is unknown. */
+  readonly unconfirmed: readonly OutboundEntry[];
+}
+
+/** The persisted form of a session (see persistence.ts). */
+export interface SessionSnapshot {
+  readonly resume: string | undefined;
+  readonly delivered: number;
+  readonly outbound: OutboundSnapshot;
 }
 
 export class ClientSession {
   readonly #hooks: SessionHooks;
   readonly #requests: PendingRequests;
   readonly #clock: Clock;
-  #outbox = new Outbox();
+  readonly log: OutboundLog;
   #inbox = new Inbox();
   #acks: AckScheduler;
   #resumeToken: string | undefined;
-  #sessionId: string | undefined;
 
-  constructor(clock: Clock, requests: PendingRequests, hooks: SessionHooks) {
+  constructor(clock: Clock, requests: PendingRequests, limits: OutboundLimits, hooks: SessionHooks) {
     this.#clock = clock;
     this.#requests = requests;
     this.#hooks = hooks;
+    this.log = new OutboundLog(limits);
     this.#acks = this.#newAcks();
-  }
-
-  get id(): string | undefined {
-    return this.#sessionId;
-  }
-
-  /** Frames sent and not yet acknowledged by the server. */
-  get unacked(): number {
-    return this.#outbox.size;
   }
 
   hello(auth: string | undefined): HelloFrame {
@@ -59,28 +60,31 @@ export class ClientSession {
     return { ...base, ...(auth === undefined ? {} : { auth }), ...(this.#resumeToken === undefined ? {} : { resume: this.#resumeToken }) };
   }
 
-  /** Messages sent in this session that the server has not acknowledged. */
-  unconfirmed(): QueueItem[] {
-    return this.#outbox.pending().map(toItem);
-  }
-
-  /** Applies the server's welcome and re-sends what the server has not acknowledged. */
+  /** Applies the server's welcome; the caller then transmits the log's queued entries. */
   welcome(w: WelcomeFrame): WelcomeResult | ProtocolError {
     const resumed = w.resumed && this.#resumeToken !== undefined;
-    let unconfirmed: QueueItem[] = [];
+    let unconfirmed: OutboundEntry[] = [];
     if (resumed) {
-      if (!this.#outbox.ack(w.ack)) return new ProtocolError(`welcome acks ${w.ack}, never sent`);
+      if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks ${w.ack}, never sent`);
     } else {
-      unconfirmed = this.unconfirmed();
-      this.#outbox = new Outbox();
-      this.#inbox = new Inbox();
+      unconfirmed = this.log.newSession();
       this.#acks.reset(0);
+      this.#inbox = new Inbox();
       this.#acks = this.#newAcks();
     }
     this.#resumeToken = w.resume;
-    this.#sessionId = w.sid;
-    for (const text of this.#outbox.pending()) this.#hooks.write(text);
     return { resumed, unconfirmed };
+  }
+
+  /** Transmits every queued entry, in order. */
+  transmit(entries: readonly OutboundEntry[]): void {
+    for (const e of entries) {
+      const frame =
+        e.requestId === undefined
+          ? ({ type: 'event', seq: e.seq, event: e.event, data: e.data } as const)
+          : ({ type: 'request', seq: e.seq, id: e.requestId, event: e.event, data: e.data } as const);
+      this.#hooks.write(encodeFrame(frame));
+    }
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
@@ -88,28 +92,27 @@ export class ClientSession {
     this.#acks.reset(this.#inbox.delivered);
   }
 
-  /** Forgets the session entirely (client closed). */
+  /** Forgets the session (client closed). */
   end(): void {
-    this.#acks.reset(this.#inbox.delivered);
+    this.detached();
     this.#resumeToken = undefined;
-  }
-
-  sendEvent(event: string, data: unknown): void {
-    this.#sequenced({ type: 'event', seq: this.#outbox.nextSeq, event, data });
-  }
-
-  sendRequest(id: number, event: string, data: unknown): void {
-    this.#sequenced({ type: 'request', seq: this.#outbox.nextSeq, id, event, data });
   }
 
   ping(ts: number): void {
     this.#hooks.write(encodeFrame({ type: 'ping', ts }));
   }
 
-  #sequenced(frame: Frame): void {
-    const text = encodeFrame(frame);
-    this.#outbox.record(text);
-    this.#hooks.write(text);
+  snapshot(): SessionSnapshot {
+    return { resume: this.#resumeToken, delivered: this.#inbox.delivered, outbound: this.log.snapshot() };
+  }
+
+  /** Adopts a persisted session (before the first connect of this page). */
+  restore(s: SessionSnapshot): void {
+    this.#resumeToken = s.resume;
+    this.#inbox = new Inbox(s.delivered);
+    this.#acks = this.#newAcks();
+    this.#acks.reset(s.delivered);
+    this.log.restore(s.outbound);
   }
 
   /** Handles one inbound text frame; returns a `ProtocolError` when the frame is not acceptable. */
@@ -123,7 +126,7 @@ export class ClientSession {
       case 'response':
         return this.#inSequence(frame.seq, () => this.#requests.respond(frame));
       case 'ack':
-        return this.#outbox.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
+        return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
       case 'ping':
         this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
         return undefined;
@@ -141,8 +144,10 @@ export class ClientSession {
   #inSequence(seq: number, deliver: () => void): ProtocolError | undefined {
     const verdict = this.#inbox.accept(seq);
     if (verdict === 'gap') return new ProtocolError(`sequence gap: got ${seq} after ${this.#inbox.delivered}`);
-    if (verdict === 'deliver') deliver();
-    this.#acks.delivered(); // duplicates are acked too, so the server can prune its buffer
+    if (verdict === 'deliver') {
+      deliver();
+      this.#acks.delivered();
+    } else this.#acks.duplicate(); // the server thinks we lack it: tell it we do not
     return undefined;
   }
 
@@ -150,16 +155,10 @@ export class ClientSession {
     return new AckScheduler({
       clock: this.#clock,
       inbox: this.#inbox,
-      send: (ack) => this.#hooks.write(encodeFrame({ type: 'ack', ack })),
+      send: (ack) => {
+        this.#hooks.write(encodeFrame({ type: 'ack', ack }));
+        this.#hooks.acked();
+      },
     });
   }
-}
-
-/** Reads back what an unacknowledged frame carried, to report it to the app. */
-function toItem(text: string): QueueItem {
-  const frame = decodeFrame(text);
-  if (frame instanceof ProtocolError || (frame.type !== 'event' && frame.type !== 'request')) {
-    return { event: '', data: undefined, queuedAt: 0 };
-  }
-  return { event: frame.event, data: frame.data, queuedAt: 0, ...(frame.type === 'request' ? { requestId: frame.id } : {}) };
 }

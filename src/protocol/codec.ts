@@ -11,8 +11,8 @@ export interface DecodeLimits {
 /** 1 MiB of text by default; the server lowers it through its own option. */
 export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: 1 << 20 };
 
-/** Longest close reason, as in a WebSocket close frame. */
-const MAX_REASON_CHARS = 123;
+/** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
+const MAX_REASON_BYTES = 123;
 
 /** Encodes one frame as its wire text. Never throws for frames built by this library. */
 export function encodeFrame(frame: Frame): string {
@@ -40,16 +40,25 @@ function toWire(f: Frame): unknown[] {
     case 'pong':
       return ['o', f.ts];
     case 'close':
-      return ['c', f.code, truncateReason(f.reason)];
+      return ['c', f.code, fitCloseReason(f.reason)];
   }
 }
 
-/** Reasons are often error messages; the decoder rejects more than 123 chars, so cut them here. */
-function truncateReason(reason: string): string {
-  if (reason.length <= MAX_REASON_CHARS) return reason;
-  const cut = reason.slice(0, MAX_REASON_CHARS);
-  // Do not leave half a surrogate pair at the end.
-  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+/**
+ * Cuts a close reason to the 123 UTF-8 bytes a WebSocket close frame allows (whole code points
+ * only). Reasons are often error messages, so every close goes through here.
+ */
+export function fitCloseReason(reason: string): string {
+  if (reason.length <= MAX_REASON_BYTES / 3) return reason; // fast path: 3 bytes per unit at most
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    const cp = ch.codePointAt(0) as number;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > MAX_REASON_BYTES) break;
+    out += ch;
+  }
+  return out;
 }
 
 function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
@@ -107,7 +116,7 @@ function fromWire(w: [string, ...unknown[]]): Frame | undefined {
     case 'o':
       return w.length === 2 && isFiniteNumber(a) ? { type: tag === 'p' ? 'ping' : 'pong', ts: a } : undefined;
     case 'c':
-      return w.length === 3 && isCloseCode(a) && typeof b === 'string' && b.length <= MAX_REASON_CHARS
+      return w.length === 3 && isCloseCode(a) && typeof b === 'string' && b.length <= MAX_REASON_BYTES
         ? { type: 'close', code: a, reason: b }
         : undefined;
     default:

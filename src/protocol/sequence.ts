@@ -98,6 +98,7 @@ export class AckScheduler {
   readonly #everyFrames: number;
   readonly #delayMs: number;
   #acked = 0;
+  #force = false;
 
   constructor(opts: { clock: Clock; inbox: Inbox; send: (ack: number) => void; everyFrames?: number; delayMs?: number }) {
     this.#timer = new Timer(opts.clock);
@@ -114,10 +115,21 @@ export class AckScheduler {
     else if (owed > 0 && !this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
   }
 
-  /** Sends the ack now if one is owed. */
+  /**
+   * Call for a duplicate: the peer re-sent something it believes unacknowledged, so an ack must go
+   * out even when none is owed (soon, batched like any other).
+   */
+  duplicate(): void {
+    this.#force = true;
+    if (!this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
+  }
+
+  /** Sends the ack now if one is owed (or a duplicate asked for one). */
   flush(): void {
     this.#timer.stop();
-    if (this.#inbox.delivered === this.#acked) return;
+    const forced = this.#force;
+    this.#force = false;
+    if (this.#inbox.delivered === this.#acked && !forced) return;
     this.#acked = this.#inbox.delivered;
     this.#send(this.#acked);
   }
@@ -125,6 +137,7 @@ export class AckScheduler {
   /** Forgets the pending timer (connection gone); `ackedUpTo` is what the peer now knows. */
   reset(ackedUpTo: number): void {
     this.#timer.stop();
+    this.#force = false;
     this.#acked = ackedUpTo;
   }
 }

@@ -58,7 +58,11 @@ export function fitReason(reason: string): string {
 
 /** Codes a server may put on the wire (RFC 6455 §7.4: no 1004-1006, 1015; apps use 3000-4999). */
 export function isSendableCloseCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+  return (
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+      (code >= 3000 && code <= 4999))
+  );
 }
 
 /** The text of a `close` frame, shared by every endpoint's `close()`. */

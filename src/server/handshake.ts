@@ -23,7 +23,8 @@ export interface LinkedSession {
 }
 
 /** The outcome of admitting a hello: the session it joined, or why it was refused. */
-export type Admission<S> = { readonly ok: true; readonly session: S } | { readonly ok: false; readonly code: number; readonly reason: string };
+export type Admission<S> =
+  { readonly ok: true; readonly session: S } | { readonly ok: false; readonly code: number; readonly reason: string };
 
 export interface HandshakeHost<S extends LinkedSession> {
   readonly clock: Clock;
@@ -112,7 +113,10 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     if (frame instanceof ProtocolError) return this.refuse(frame.closeCode, frame.message);
     if (frame.type !== 'hello') return this.refuse(CloseCode.ProtocolError, `expected hello, got ${frame.type}`);
     if (frame.v !== PROTOCOL_VERSION) {
-      return this.refuse(CloseCode.UnsupportedVersion, `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`);
+      return this.refuse(
+        CloseCode.UnsupportedVersion,
+        `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`,
+      );
     }
     this.#state = { name: 'auth', early: [] };
     this.#admit(frame).catch((error: unknown) => {

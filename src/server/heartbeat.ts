@@ -36,14 +36,18 @@ export class ServerHeartbeat {
 
   /** Starts watching; counts from now. */
   start(): void {
-    this.touch();
+    this.#lastHeard = this.#clock.now();
+    this.#pinged = false;
     this.#schedule(this.#settings.intervalMs);
   }
 
   /** Something arrived from the peer. */
   touch(): void {
     this.#lastHeard = this.#clock.now();
+    if (!this.#pinged) return;
+    // The timer points at the death deadline; the next ping is due sooner.
     this.#pinged = false;
+    if (this.#timer.pending) this.#schedule(this.#settings.intervalMs);
   }
 
   stop(): void {

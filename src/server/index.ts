@@ -42,9 +42,9 @@ export type {
   RequestHandler,
   ResumeInfo,
   ServerSession,
-  SessionLifecycleEvent,
 } from './types.js';
-export { SESSION_LIFECYCLE_EVENTS } from './types.js';
+export { SESSION_LIFECYCLE_EVENTS } from './event-names.js';
+export type { SessionLifecycleEvent } from './event-names.js';
 export type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection, ServerTransportName } from './connection.js';
 export { RequestErrorCode } from './requests.js';
 export { CloseCode } from '../protocol/close-codes.js';

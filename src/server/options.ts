@@ -9,7 +9,10 @@ import { silentLogger } from '../util/logger.js';
  * HTTP request that opened the connection. Return the identity to accept, `false` (or throw) to
  * reject with close code 4401.
  */
-export type Authenticate<Identity> = (token: string | undefined, req: IncomingMessage) => Identity | false | Promise<Identity | false>;
+export type Authenticate<Identity> = (
+  token: string | undefined,
+  req: IncomingMessage,
+) => Identity | false | Promise<Identity | false>;
 
 /** Options of {@link createRealtimeServer}. Only `server` is required. */
 export interface RealtimeServerOptions<Identity = unknown> {
@@ -92,9 +95,11 @@ export interface ResolvedOptions<Identity> {
 }
 
 export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity>): ResolvedOptions<Identity> {
-  if (typeof options?.server?.on !== 'function') throw new InvalidArgumentError('createRealtimeServer: `server` must be an http.Server');
+  if (typeof options?.server?.on !== 'function')
+    throw new InvalidArgumentError('createRealtimeServer: `server` must be an http.Server');
   const path = options.path ?? '/realtime';
-  if (!path.startsWith('/')) throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  if (!path.startsWith('/'))
+    throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
   return {
     server: options.server,
     path,
@@ -122,12 +127,16 @@ function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${String(value)}`);
   return v;
 }
 
 function count(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a non-negative integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new InvalidArgumentError(
+      `createRealtimeServer: ${name} must be a non-negative integer, got ${String(value)}`,
+    );
   return v;
 }

@@ -9,6 +9,7 @@ import type { HelloFrame } from '../protocol/frames.js';
 import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { ConnectionCallbacks, ServerConnection } from './connection.js';
+import { assertServerEventName } from './event-names.js';
 import { attachWebSocketEndpoint } from './endpoints/websocket.js';
 import type { Endpoint } from './endpoints/websocket.js';
 import { ConnectionLink } from './handshake.js';
@@ -18,7 +19,7 @@ import type { Listener } from './listeners.js';
 import { resolveOptions } from './options.js';
 import type { RealtimeServerOptions, ResolvedOptions } from './options.js';
 import { RequestHandlers } from './requests.js';
-import { Session, assertEventName } from './session.js';
+import { Session } from './session.js';
 import type { SessionHost } from './session.js';
 import { SessionRegistry, randomId, randomResumeToken } from './session-registry.js';
 import type { RealtimeServer, RequestHandler } from './types.js';
@@ -28,9 +29,7 @@ const SHUTDOWN_WAIT_MS = 2_000;
 
 type S<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
 
-export class RealtimeServerImpl<CE extends object, SE extends object, Id>
-  implements RealtimeServer<CE, SE, Id>
-{
+export class RealtimeServerImpl<CE extends object, SE extends object, Id> implements RealtimeServer<CE, SE, Id> {
   readonly #clock: Clock = systemClock;
   readonly #options: ResolvedOptions<Id>;
   readonly #registry: SessionRegistry<S<CE, SE, Id>>;
@@ -51,7 +50,12 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
       if (event === 'error') o.logger.error('surelink: server "error" listener threw', error);
       else this.#reportError(error, `server "${event}" listener`);
     });
-    const common = { clock: this.#clock, logger: o.logger, maxFrameBytes: o.maxFrameBytes, reportError: (e: unknown, c: string) => this.#reportError(e, c) };
+    const common = {
+      clock: this.#clock,
+      logger: o.logger,
+      maxFrameBytes: o.maxFrameBytes,
+      reportError: (e: unknown, c: string) => this.#reportError(e, c),
+    };
     this.#sessionHost = {
       ...common,
       heartbeat: o.heartbeat,
@@ -68,7 +72,9 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
       released: (connection) => this.#released(connection),
     };
     const { server, path, maxFrameBytes, allowOrigin, logger } = o;
-    this.#endpoints = [attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) })];
+    this.#endpoints = [
+      attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
+    ];
   }
 
   get sessions(): ReadonlyMap<string, S<CE, SE, Id>> {
@@ -76,8 +82,10 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
   }
 
   on(event: 'connection' | 'error', handler: Listener): () => void {
-    if (event !== 'connection' && event !== 'error') throw new InvalidArgumentError(`server.on: unknown event ${JSON.stringify(event)}`);
-    if (typeof handler !== 'function') throw new InvalidArgumentError(`server.on("${event}"): handler is not a function`);
+    if (event !== 'connection' && event !== 'error')
+      throw new InvalidArgumentError(`server.on: unknown event ${JSON.stringify(event)}`);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`server.on("${event}"): handler is not a function`);
     return this.#listeners.on(event, handler);
   }
 
@@ -86,7 +94,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
   }
 
   broadcast<K extends keyof SE & string>(event: K, data: SE[K]): void {
-    assertEventName(event);
+    assertServerEventName(event);
     for (const session of this.#registry.all()) session.send(event, data);
   }
 
@@ -95,7 +103,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
     for (const endpoint of this.#endpoints) endpoint.close();
     this.#closing = this.#drain().then(() => this.#listeners.clear());
     for (const session of this.#registry.all()) session.close(CloseCode.GoingAway, 'server shutting down');
-    for (const link of [...this.#links.values()]) if (link.handshaking) link.refuse(CloseCode.GoingAway, 'server shutting down');
+    for (const link of [...this.#links.values()])
+      if (link.handshaking) link.refuse(CloseCode.GoingAway, 'server shutting down');
     return this.#closing;
   }
 
@@ -110,7 +119,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
     if (this.#closing) return { ok: false, code: CloseCode.GoingAway, reason: 'server shutting down' };
     const existing = hello.resume === undefined ? undefined : this.#registry.byResumeToken(hello.resume);
     if (existing) return this.#resume(existing, hello, identity, connection);
-    if (this.#registry.size >= this.#options.maxSessions) return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
+    if (this.#registry.size >= this.#options.maxSessions)
+      return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
     const session = new Session<CE, SE, Id>(randomId(), randomResumeToken(), identity as Id, this.#sessionHost);
     this.#registry.add(session);
     session.attach(connection, 0, false);
@@ -118,12 +128,21 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id>
     return { ok: true, session };
   }
 
-  #resume(session: S<CE, SE, Id>, hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S<CE, SE, Id>> {
+  #resume(
+    session: S<CE, SE, Id>,
+    hello: HelloFrame,
+    identity: unknown,
+    connection: ServerConnection,
+  ): Admission<S<CE, SE, Id>> {
     if (!isDeepStrictEqual(identity, session.identity)) {
       return { ok: false, code: CloseCode.Forbidden, reason: 'identity does not match the session' };
     }
     if (hello.ack > session.lastSeq) {
-      return { ok: false, code: CloseCode.ProtocolError, reason: `hello.ack ${hello.ack} is beyond the last frame sent (${session.lastSeq})` };
+      return {
+        ok: false,
+        code: CloseCode.ProtocolError,
+        reason: `hello.ack ${hello.ack} is beyond the last frame sent (${session.lastSeq})`,
+      };
     }
     this.#registry.cancelGrace(session);
     session.attach(connection, hello.ack, true);

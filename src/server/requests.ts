@@ -29,7 +29,8 @@ export class RequestHandlers<S> {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new InvalidArgumentError(`handle: request name must be 1-256 characters, got ${JSON.stringify(name)}`);
     }
-    if (typeof handler !== 'function') throw new InvalidArgumentError(`handle: handler for "${name}" is not a function`);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`handle: handler for "${name}" is not a function`);
     if (this.#handlers.has(name)) throw new InvalidArgumentError(`handle: "${name}" already has a handler`);
     this.#handlers.set(name, handler);
     return () => {
@@ -41,7 +42,11 @@ export class RequestHandlers<S> {
   async run(name: string, data: unknown, session: S): Promise<RequestOutcome> {
     const handler = this.#handlers.get(name);
     if (!handler) {
-      return { ok: false, error: { code: RequestErrorCode.NoHandler, message: `no handler for request "${name}"` }, unexpected: false };
+      return {
+        ok: false,
+        error: { code: RequestErrorCode.NoHandler, message: `no handler for request "${name}"` },
+        unexpected: false,
+      };
     }
     try {
       return { ok: true, data: await handler(data, session) };
@@ -54,7 +59,8 @@ export class RequestHandlers<S> {
 function failure(thrown: unknown): RequestOutcome {
   const message = messageOf(thrown);
   const code = (thrown as { code?: unknown } | null | undefined)?.code;
-  if (typeof code === 'string' && code.length > 0) return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
+  if (typeof code === 'string' && code.length > 0)
+    return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
   return { ok: false, error: { code: RequestErrorCode.HandlerError, message }, unexpected: true, cause: thrown };
 }
 

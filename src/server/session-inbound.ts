@@ -4,11 +4,10 @@
  * again, gaps and out-of-place frames are protocol errors.
  */
 import { encodeFrame } from '../protocol/codec.js';
-import { isReservedEvent } from '../protocol/frames.js';
 import type { CloseFrame, EventFrame, Frame, RequestFrame } from '../protocol/frames.js';
 import type { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
 import type { RequestOutcome } from './requests.js';
-import { SESSION_LIFECYCLE_EVENTS } from './types.js';
+import { isAllowedClientEvent } from './event-names.js';
 
 /** The parts of a session the inbound path touches. */
 export interface InboundContext {
@@ -29,8 +28,6 @@ export interface InboundContext {
   reportError(error: unknown, context: string): void;
 }
 
-const lifecycle: ReadonlySet<string> = new Set(SESSION_LIFECYCLE_EVENTS);
-
 export function handleFrame(ctx: InboundContext, frame: Frame): void {
   switch (frame.type) {
     case 'event':
@@ -38,7 +35,8 @@ export function handleFrame(ctx: InboundContext, frame: Frame): void {
     case 'request':
       return onRequest(ctx, frame);
     case 'ack':
-      if (!ctx.outbox.ack(frame.ack)) ctx.fail(`ack ${frame.ack} is beyond the last frame sent (${ctx.outbox.lastSeq})`);
+      if (!ctx.outbox.ack(frame.ack))
+        ctx.fail(`ack ${frame.ack} is beyond the last frame sent (${ctx.outbox.lastSeq})`);
       return;
     case 'ping':
       ctx.sendRaw(encodeFrame({ type: 'pong', ts: frame.ts }));
@@ -53,7 +51,7 @@ export function handleFrame(ctx: InboundContext, frame: Frame): void {
 }
 
 function onEvent(ctx: InboundContext, frame: EventFrame): void {
-  if (isReservedEvent(frame.event) || lifecycle.has(frame.event)) {
+  if (!isAllowedClientEvent(frame.event)) {
     ctx.fail(`"${frame.event}" is a reserved event name`);
     return;
   }

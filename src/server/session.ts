@@ -7,13 +7,14 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, isReservedEvent } from '../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../protocol/frames.js';
 import type { HeartbeatSettings } from '../protocol/frames.js';
 import { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { isSendableCloseCode } from './connection.js';
 import type { ServerConnection, ServerTransportName } from './connection.js';
+import { assertServerEventName } from './event-names.js';
 import { ServerHeartbeat } from './heartbeat.js';
 import { Listeners } from './listeners.js';
 import type { Listener } from './listeners.js';
@@ -63,7 +64,11 @@ export class Session<
     this.resumeToken = resumeToken;
     this.identity = identity;
     this.#host = host;
-    this.#acks = new AckScheduler({ clock: host.clock, inbox: this.#inbox, send: (ack) => this.#sendRaw(encodeFrame({ type: 'ack', ack })) });
+    this.#acks = new AckScheduler({
+      clock: host.clock,
+      inbox: this.#inbox,
+      send: (ack) => this.#sendRaw(encodeFrame({ type: 'ack', ack })),
+    });
     this.#listeners = new Listeners((error, event) => host.reportError(error, `session ${id}: "${event}" handler`));
     this.#inbound = {
       inbox: this.#inbox,
@@ -100,12 +105,13 @@ export class Session<
 
   on(event: string, handler: Listener): () => void {
     if (typeof event !== 'string') throw new InvalidArgumentError('session.on: event name must be a string');
-    if (typeof handler !== 'function') throw new InvalidArgumentError(`session.on("${event}"): handler is not a function`);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(`session.on("${event}"): handler is not a function`);
     return this.#listeners.on(event, handler);
   }
 
   send(event: string, data: unknown): void {
-    assertEventName(event);
+    assertServerEventName(event);
     if (this.#ended) {
       this.#host.logger.debug(`surelink: session ${this.id} ended; "${event}" not sent`);
       return;
@@ -120,7 +126,8 @@ export class Session<
   }
 
   close(code: number = CloseCode.Normal, reason = ''): void {
-    if (!isSendableCloseCode(code)) throw new InvalidArgumentError(`session.close: ${String(code)} is not a close code a server may send`);
+    if (!isSendableCloseCode(code))
+      throw new InvalidArgumentError(`session.close: ${String(code)} is not a close code a server may send`);
     this.#end(code, String(reason));
   }
 
@@ -133,17 +140,20 @@ export class Session<
     if (previous) {
       this.#detach();
       previous.terminate();
-      this.#emit('disconnect', { code: CloseCode.Abnormal, reason: 'replaced by a new connection' });
     }
     this.#outbox.ack(peerAck);
     this.#connection = connection;
     this.#acks.reset(this.#inbox.delivered);
     const hb = this.#host.heartbeat;
     const ack = this.#inbox.delivered;
-    connection.send(encodeFrame({ type: 'welcome', v: PROTOCOL_VERSION, sid: this.id, resume: this.resumeToken, resumed, ack, hb }));
+    connection.send(
+      encodeFrame({ type: 'welcome', v: PROTOCOL_VERSION, sid: this.id, resume: this.resumeToken, resumed, ack, hb }),
+    );
     for (const text of this.#outbox.pending()) connection.send(text);
     this.#startHeartbeat(connection);
-    if (resumed) this.#emit('resume', { transport: connection.transport });
+    // Listeners run last: one that closes the session finds it in a consistent state.
+    if (previous) this.#emit('disconnect', { code: CloseCode.Abnormal, reason: 'replaced by a new connection' });
+    if (resumed && !this.#ended) this.#emit('resume', { transport: connection.transport });
   }
 
   /** One inbound text frame from `connection` (ignored unless it is the current one). */
@@ -186,12 +196,17 @@ export class Session<
 
   /** Sends the response to request `id` as the next sequenced frame. */
   #respond(id: number, outcome: RequestOutcome): void {
-    if (!outcome.ok && outcome.unexpected) this.#host.reportError(outcome.cause, `session ${this.id}: request ${id} handler`);
+    if (!outcome.ok && outcome.unexpected)
+      this.#host.reportError(outcome.cause, `session ${this.id}: request ${id} handler`);
     if (this.#ended) return;
     const seq = this.#outbox.nextSeq;
     let text: string;
     try {
-      text = encodeFrame(outcome.ok ? { type: 'response', seq, id, ok: true, data: outcome.data } : { type: 'response', seq, id, ok: false, error: outcome.error });
+      text = encodeFrame(
+        outcome.ok
+          ? { type: 'response', seq, id, ok: true, data: outcome.data }
+          : { type: 'response', seq, id, ok: false, error: outcome.error },
+      );
     } catch (cause) {
       this.#host.reportError(cause, `session ${this.id}: response to request ${id} cannot be encoded as JSON`);
       const error = { code: RequestErrorCode.HandlerError, message: 'response data cannot be encoded as JSON' };
@@ -259,12 +274,4 @@ export class Session<
   #emit(event: 'disconnect' | 'resume' | 'end', payload: unknown): void {
     this.#listeners.emit(event, payload);
   }
-}
-
-/** Event names the client would reject, checked before anything is sent. */
-export function assertEventName(event: unknown): asserts event is string {
-  if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
-    throw new InvalidArgumentError(`event name must be 1-256 characters, got ${JSON.stringify(event)}`);
-  }
-  if (isReservedEvent(event)) throw new InvalidArgumentError(`"${event}" is a reserved event name`);
 }

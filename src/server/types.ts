@@ -1,10 +1,6 @@
 /** Public shapes of `surelink/server`. */
 import type { ServerTransportName } from './connection.js';
-
-/** Session lifecycle event names; a client event may not use them (close 4400). */
-export const SESSION_LIFECYCLE_EVENTS = ['disconnect', 'resume', 'end'] as const;
-
-export type SessionLifecycleEvent = (typeof SESSION_LIFECYCLE_EVENTS)[number];
+import type { SessionLifecycleEvent } from './event-names.js';
 
 /** Payload of a session's `disconnect`: the connection dropped; the session waits for a resume. */
 export interface DisconnectInfo {

@@ -1,5 +1,6 @@
 import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import { fitCloseReason } from '../protocol/codec.js';
 import type {
   Transport,
   TransportContext,
@@ -79,7 +80,7 @@ class WebSocketTransport implements Transport {
     try {
       // A link presumed dead gets no close handshake: `ws` would hold the socket for 30 s.
       if (deadLink.has(code) && socket.terminate) socket.terminate();
-      else socket.close(wireCode, reason.slice(0, 123));
+      else socket.close(wireCode, fitCloseReason(reason));
     } catch {
       // Closing a socket that is already closing can throw in some implementations; nothing to do.
     }

@@ -89,7 +89,8 @@ export class RawClient {
         if (frame.type === type) return frame as FrameOf<T>;
       }
       if (this.#closedInfo) throw new Error(`closed (${this.#closedInfo.code}) while waiting for ${type}`);
-      if (!(await this.#waitForFrame(deadline - Date.now()))) throw new Error(`no ${type} frame within ${timeoutMs} ms`);
+      if (!(await this.#waitForFrame(deadline - Date.now())))
+        throw new Error(`no ${type} frame within ${timeoutMs} ms`);
     }
   }
 
@@ -173,7 +174,10 @@ export class Fixture {
   }
 
   /** A client that already completed the handshake. */
-  async connected(url: string, hello: Partial<Omit<HelloFrame, 'type'>> = {}): Promise<{ client: RawClient; welcome: WelcomeFrame }> {
+  async connected(
+    url: string,
+    hello: Partial<Omit<HelloFrame, 'type'>> = {},
+  ): Promise<{ client: RawClient; welcome: WelcomeFrame }> {
     const client = await this.client(url);
     return { client, welcome: await client.handshake(hello) };
   }

@@ -17,7 +17,13 @@ describe('server handshake', () => {
     const { welcome } = await fx.connected(url);
     const session = await connected.promise;
 
-    expect(welcome).toMatchObject({ type: 'welcome', v: PROTOCOL_VERSION, resumed: false, ack: 0, hb: { intervalMs: 1234, timeoutMs: 567 } });
+    expect(welcome).toMatchObject({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      resumed: false,
+      ack: 0,
+      hb: { intervalMs: 1234, timeoutMs: 567 },
+    });
     expect(welcome.sid).toBe(session.id);
     expect(welcome.sid).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     // >= 128 bits of base64url

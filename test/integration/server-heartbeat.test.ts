@@ -43,10 +43,14 @@ describe('ServerHeartbeat', () => {
   function setup() {
     const clock = new ManualClock();
     const calls: string[] = [];
-    const hb = new ServerHeartbeat(clock, { intervalMs: 100, timeoutMs: 50 }, {
-      ping: () => calls.push(`ping@${clock.now()}`),
-      dead: () => calls.push(`dead@${clock.now()}`),
-    });
+    const hb = new ServerHeartbeat(
+      clock,
+      { intervalMs: 100, timeoutMs: 50 },
+      {
+        ping: () => calls.push(`ping@${clock.now()}`),
+        dead: () => calls.push(`dead@${clock.now()}`),
+      },
+    );
     return { clock, calls, hb };
   }
 
@@ -79,6 +83,23 @@ describe('ServerHeartbeat', () => {
     expect(calls).toEqual(['ping@1700']);
     clock.advance(1);
     expect(calls).toEqual(['ping@1700', 'ping@1800']);
+  });
+
+  it('pings every intervalMs while pongs come back, even when timeoutMs is longer', () => {
+    const clock = new ManualClock();
+    const calls: number[] = [];
+    const hb = new ServerHeartbeat(
+      clock,
+      { intervalMs: 40, timeoutMs: 1_000 },
+      { ping: () => calls.push(clock.now()), dead: () => calls.push(-1) },
+    );
+    hb.start();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(40);
+      clock.advance(5);
+      hb.touch(); // pong, 5 ms after the ping
+    }
+    expect(calls).toEqual([1040, 1085, 1130]);
   });
 
   it('finds a dead link at once after the clock jumped (sleep, stalled event loop)', () => {
@@ -118,11 +139,12 @@ describe('server heartbeat over a real socket', () => {
     expect(rt.sessions.has(session.id)).toBe(true); // the session waits for a resume
   });
 
-  it('keeps a client that answers pings connected', async () => {
-    const { url } = await fx.server({ heartbeat: { intervalMs: 40, timeoutMs: 1_000 } });
+  it('keeps pinging a client that answers, every intervalMs, and keeps it connected', async () => {
+    const { url } = await fx.server({ heartbeat: { intervalMs: 40, timeoutMs: 30_000 } });
     const { client } = await fx.connected(url);
     client.autoPong = true;
-    for (let i = 0; i < 3; i++) await client.next('ping');
+    // Each ping is due 40 ms after the previous pong; waiting for the 30 s deadline would time out.
+    for (let i = 0; i < 3; i++) await client.next('ping', 5_000);
     expect(client.isOpen).toBe(true);
   });
 });

@@ -50,7 +50,12 @@ describe('server messaging', () => {
     rt.broadcast('tick', 1);
     rt.broadcast('tick', 2);
 
-    expect(await a.client.next('event')).toEqual({ type: 'event', seq: 1, event: 'chat', data: { from: 'srv', text: 'only a' } });
+    expect(await a.client.next('event')).toEqual({
+      type: 'event',
+      seq: 1,
+      event: 'chat',
+      data: { from: 'srv', text: 'only a' },
+    });
     expect(await a.client.next('event')).toEqual({ type: 'event', seq: 2, event: 'tick', data: 1 });
     expect(await a.client.next('event')).toEqual({ type: 'event', seq: 3, event: 'tick', data: 2 });
     expect(await b.client.next('event')).toEqual({ type: 'event', seq: 1, event: 'tick', data: 1 });

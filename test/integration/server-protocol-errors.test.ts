@@ -17,8 +17,16 @@ const cases: { name: string; code: number; act: (c: RawClient) => void }[] = [
   { name: 'an event with seq 0', code: CloseCode.ProtocolError, act: (c) => c.sendText('["e",0,"chat"]') },
   { name: 'an event with a numeric name', code: CloseCode.ProtocolError, act: (c) => c.sendText('["e",1,42]') },
   { name: 'a request without id', code: CloseCode.ProtocolError, act: (c) => c.sendText('["q",1,"add"]') },
-  { name: 'a reserved event name', code: CloseCode.ProtocolError, act: (c) => c.send({ type: 'event', seq: 1, event: 'open', data: 1 }) },
-  { name: 'a session lifecycle name', code: CloseCode.ProtocolError, act: (c) => c.send({ type: 'event', seq: 1, event: 'end', data: 1 }) },
+  {
+    name: 'a reserved event name',
+    code: CloseCode.ProtocolError,
+    act: (c) => c.send({ type: 'event', seq: 1, event: 'open', data: 1 }),
+  },
+  {
+    name: 'a session lifecycle name',
+    code: CloseCode.ProtocolError,
+    act: (c) => c.send({ type: 'event', seq: 1, event: 'end', data: 1 }),
+  },
   {
     name: 'a sequence gap',
     code: CloseCode.ProtocolError,
@@ -29,7 +37,11 @@ const cases: { name: string; code: number; act: (c: RawClient) => void }[] = [
   },
   { name: 'an ack beyond what was sent', code: CloseCode.ProtocolError, act: (c) => c.send({ type: 'ack', ack: 1 }) },
   { name: 'a second hello', code: CloseCode.ProtocolError, act: (c) => c.send({ type: 'hello', v: 1, ack: 0 }) },
-  { name: 'a welcome from the client', code: CloseCode.ProtocolError, act: (c) => c.sendText('["w",{"v":1,"sid":"x","resume":"y","resumed":false,"ack":0,"hb":[1,1]}]') },
+  {
+    name: 'a welcome from the client',
+    code: CloseCode.ProtocolError,
+    act: (c) => c.sendText('["w",{"v":1,"sid":"x","resume":"y","resumed":false,"ack":0,"hb":[1,1]}]'),
+  },
   { name: 'a response from the client', code: CloseCode.ProtocolError, act: (c) => c.sendText('["r",1,1,1]') },
   { name: 'a binary frame', code: CloseCode.ProtocolError, act: (c) => c.sendBinary(new Uint8Array([91, 93])) },
   {

@@ -89,7 +89,8 @@ function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOpt
   ws.on('error', (error: Error & { code?: string }) => {
     // ws reports a peer's framing violations here, after it already started closing the socket.
     if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_')) {
-      const closeCode = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.FrameTooLarge : CloseCode.ProtocolError;
+      const closeCode =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.FrameTooLarge : CloseCode.ProtocolError;
       callbacks.onProtocolError(new ProtocolError(error.message, closeCode, { cause: error }));
     } else {
       options.logger.debug('surelink: websocket error', error);
@@ -104,7 +105,9 @@ function onData(callbacks: ConnectionCallbacks, data: RawData, isBinary: boolean
   }
   const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
   if (bytes.length > maxFrameBytes) {
-    callbacks.onProtocolError(new ProtocolError(`frame of ${bytes.length} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge));
+    callbacks.onProtocolError(
+      new ProtocolError(`frame of ${bytes.length} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge),
+    );
     return;
   }
   callbacks.onMessage(bytes.toString('utf8'));

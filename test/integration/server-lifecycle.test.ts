@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import type { EndInfo, ServerSession } from '../../src/server/index.js';
+import { Fixture, deferred } from '../helpers/raw-client.js';
+
+const fx = new Fixture();
+afterEach(() => fx.cleanup());
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+function upgradeListeners(http: Server): number {
+  return http.listenerCount('upgrade');
+}
+
+describe('server.close()', () => {
+  it('closes every connection with 1001, ends every session and leaves no timers or listeners', async () => {
+    const timersBefore = activeTimers();
+    const { rt, http, url } = await fx.server({ heartbeat: { intervalMs: 60_000, timeoutMs: 60_000 } });
+    expect(upgradeListeners(http)).toBe(1);
+    const ends: EndInfo[] = [];
+    rt.on('connection', (s: ServerSession) => s.on('end', (info) => ends.push(info)));
+
+    const live = await fx.connected(url);
+    const away = await fx.connected(url);
+    const awaySession = rt.sessions.get(away.welcome.sid);
+    const lost = deferred<unknown>();
+    awaySession?.on('disconnect', lost.resolve);
+    away.client.terminate(); // waits in its grace period (a timer)
+    await lost.promise;
+    const handshaking = await fx.client(url); // has a handshake timer
+    live.client.send({ type: 'event', seq: 1, event: 'x', data: 1 }); // has an ack timer
+    expect(activeTimers()).toBeGreaterThan(timersBefore);
+
+    await rt.close();
+
+    expect(await live.client.next('close')).toMatchObject({ code: CloseCode.GoingAway });
+    expect((await live.client.waitClosed()).code).toBe(CloseCode.GoingAway);
+    expect((await handshaking.waitClosed()).code).toBe(CloseCode.GoingAway);
+    expect(rt.sessions.size).toBe(0);
+    expect(ends.map((e) => e.code).sort()).toEqual([CloseCode.GoingAway, CloseCode.GoingAway]);
+    expect(upgradeListeners(http)).toBe(0);
+    expect(activeTimers()).toBe(timersBefore);
+    // The http server is left running.
+    expect(http.listening).toBe(true);
+  });
+
+  it('is idempotent, and later upgrades are no longer answered', async () => {
+    const { rt, url } = await fx.server();
+    await fx.connected(url);
+    const first = rt.close();
+    expect(rt.close()).toBe(first);
+    await first;
+    await expect(fx.connected(url)).rejects.toThrow();
+  });
+
+  it('keeps other upgrade listeners of the http server', async () => {
+    const { rt, http } = await fx.server();
+    const other = (): void => {};
+    http.on('upgrade', other);
+    await rt.close();
+    expect(http.listeners('upgrade')).toEqual([other]);
+  });
+});
