@@ -32,5 +32,8 @@ export type {
   SockJSConstructor,
   SockJSLike,
 } from './transports/transport.js';
+export { webStorageStore } from './storage/web-storage.js';
+export { indexedDBStore } from './storage/indexeddb.js';
+export type { SessionStore, SessionSnapshot } from './storage/store.js';
 export type { Clock } from './util/clock.js';
 export type { Logger } from './util/logger.js';

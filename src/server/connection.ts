@@ -23,6 +23,11 @@ export interface ServerConnection {
    * with the same code. Idempotent.
    */
   close(code: number, reason: string): void;
+  /**
+   * Closes the underlying connection with `code` without sending a `close` frame: the answer to
+   * the peer's own `close` frame, after which nothing more may be sent. Idempotent.
+   */
+  closeTransport(code: number, reason: string): void;
   /** Drops the connection at once, no close handshake (dead peer). Idempotent. */
   terminate(): void;
 }

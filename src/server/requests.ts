@@ -3,6 +3,7 @@
  * response: the resolved value is the data; a throw becomes `{ code, message }`.
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { encodeFrame } from '../protocol/codec.js';
 import type { RemoteError } from '../protocol/frames.js';
 
 export type RequestOutcome =
@@ -70,5 +71,28 @@ function messageOf(thrown: unknown): string {
     return String(thrown);
   } catch {
     return 'request handler threw a value that has no string form';
+  }
+}
+
+/**
+ * The wire text of the response to request `id` with sequence number `seq`. Data JSON cannot
+ * encode (BigInt, cycles) becomes a HANDLER_ERROR response; `encodeError` says why.
+ */
+export function encodeResponse(
+  seq: number,
+  id: number,
+  outcome: RequestOutcome,
+): { text: string; encodeError?: unknown } {
+  try {
+    return {
+      text: encodeFrame(
+        outcome.ok
+          ? { type: 'response', seq, id, ok: true, data: outcome.data }
+          : { type: 'response', seq, id, ok: false, error: outcome.error },
+      ),
+    };
+  } catch (encodeError) {
+    const error = { code: RequestErrorCode.HandlerError, message: 'response data cannot be encoded as JSON' };
+    return { text: encodeFrame({ type: 'response', seq, id, ok: false, error }), encodeError };
   }
 }

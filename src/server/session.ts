@@ -18,7 +18,7 @@ import { assertServerEventName } from './event-names.js';
 import { ServerHeartbeat } from './heartbeat.js';
 import { Listeners } from './listeners.js';
 import type { Listener } from './listeners.js';
-import { RequestErrorCode } from './requests.js';
+import { encodeResponse } from './requests.js';
 import type { RequestOutcome } from './requests.js';
 import { handleFrame } from './session-inbound.js';
 import type { InboundContext } from './session-inbound.js';
@@ -78,7 +78,7 @@ export class Session<
       fail: (message) => this.fail(new ProtocolError(message)),
       emit: (event, data) => this.#listeners.emit(event, data),
       sendRaw: (text) => this.#sendRaw(text),
-      peerClosed: (code, reason) => this.peerClosed(code, reason),
+      peerClosed: (code, reason) => this.#peerClosed(code, reason),
       runRequest: (name, data) => host.runRequest(name, data, this),
       respond: (requestId, outcome) => this.#respond(requestId, outcome),
       reportError: (error, context) => host.reportError(error, `session ${id}: ${context}`),
@@ -91,11 +91,6 @@ export class Session<
 
   get connected(): boolean {
     return this.#connection !== null;
-  }
-
-  /** True once the session ended for good. */
-  get ended(): boolean {
-    return this.#ended;
   }
 
   /** Highest server sequence number sent so far; a resume may not acknowledge more. */
@@ -182,16 +177,17 @@ export class Session<
     this.#end(this.#lastLoss.code, 'session expired');
   }
 
-  /** The client announced a close frame: 1000 ends the session, anything else is a drop. */
-  peerClosed(code: number, reason: string): void {
+  /**
+   * The client sent `close`: nothing more goes out on this connection. 1000 ends the session;
+   * any other code is a drop that leaves it resumable.
+   */
+  #peerClosed(code: number, reason: string): void {
     const connection = this.#connection;
     if (!connection) return;
-    if (code === CloseCode.Normal) {
-      this.#end(code, reason);
-      return;
-    }
-    this.#lose(code, reason);
-    connection.close(isSendableCloseCode(code) ? code : CloseCode.Normal, reason);
+    this.#detach();
+    connection.closeTransport(isSendableCloseCode(code) ? code : CloseCode.Normal, reason);
+    if (code === CloseCode.Normal) this.#end(code, reason);
+    else this.#lose(code, reason);
   }
 
   /** Sends the response to request `id` as the next sequenced frame. */
@@ -199,19 +195,8 @@ export class Session<
     if (!outcome.ok && outcome.unexpected)
       this.#host.reportError(outcome.cause, `session ${this.id}: request ${id} handler`);
     if (this.#ended) return;
-    const seq = this.#outbox.nextSeq;
-    let text: string;
-    try {
-      text = encodeFrame(
-        outcome.ok
-          ? { type: 'response', seq, id, ok: true, data: outcome.data }
-          : { type: 'response', seq, id, ok: false, error: outcome.error },
-      );
-    } catch (cause) {
-      this.#host.reportError(cause, `session ${this.id}: response to request ${id} cannot be encoded as JSON`);
-      const error = { code: RequestErrorCode.HandlerError, message: 'response data cannot be encoded as JSON' };
-      text = encodeFrame({ type: 'response', seq, id, ok: false, error });
-    }
+    const { text, encodeError } = encodeResponse(this.#outbox.nextSeq, id, outcome);
+    if (encodeError !== undefined) this.#host.reportError(encodeError, `session ${this.id}: response to request ${id}`);
     this.#push(text);
   }
 

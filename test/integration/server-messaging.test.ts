@@ -177,7 +177,20 @@ describe('server messaging', () => {
     client.send({ type: 'close', code: 1000, reason: 'bye' });
     expect(await ended.promise).toEqual({ code: 1000, reason: 'bye' });
     expect(rt.sessions.size).toBe(0);
-    await client.waitClosed();
+    expect((await client.waitClosed()).code).toBe(1000);
+    expect(client.all('close')).toEqual([]); // the receiver of close sends nothing more
+  });
+
+  it('keeps the session resumable when the client closes with a retryable code', async () => {
+    const { rt, url, sessions } = await start();
+    const { client, welcome } = await fx.connected(url);
+    const lost = deferred<{ code: number; reason: string }>();
+    sessions[0]?.on('disconnect', lost.resolve);
+    client.send({ type: 'close', code: 4000, reason: 'heartbeat timeout' });
+    expect(await lost.promise).toEqual({ code: 4000, reason: 'heartbeat timeout' });
+    expect((await client.waitClosed()).code).toBe(4000);
+    expect(client.all('close')).toEqual([]);
+    expect(rt.sessions.get(welcome.sid)?.connected).toBe(false);
   });
 
   it('lets the application close a session with its own code', async () => {

@@ -134,6 +134,10 @@ class WebSocketConnection implements ServerConnection {
     this.#ws.close(code, fitted);
   }
 
+  closeTransport(code: number, reason: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, fitReason(reason));
+  }
+
   terminate(): void {
     this.#ws.terminate();
   }

@@ -1,0 +1,86 @@
+/**
+ * The long-polling wire format (PROTOCOL.md, "Long polling"): request and response bodies are
+ * JSON arrays of frames, and each frame is exactly what would be one WebSocket message.
+ */
+import { CloseCode } from '../protocol/close-codes.js';
+import type { CloseInfo } from './transport.js';
+
+/**
+ * Most UTF-16 code units one POST gathers from several frames. At 3 UTF-8 bytes per unit at most
+ * this stays below 192 KiB, well under the server's default body limit (1 MiB). A single larger
+ * frame still goes, alone.
+ */
+export const MAX_BATCH_CHARS = 65_536;
+
+/** Connection ids are URL-safe; anything else in an open response is not our server. */
+const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** One frame of a poll response; `close` is set when it is a close frame. */
+export interface PolledFrame {
+  readonly text: string;
+  readonly close?: CloseInfo;
+}
+
+/** `[frame,frame,...]`, where each frame is already JSON text. */
+export function encodeBatch(frames: readonly string[]): string {
+  return `[${frames.join(',')}]`;
+}
+
+/** Removes and returns the frames of the next POST: at least one, in order, up to `maxChars`. */
+export function takeBatch(queue: string[], maxChars: number = MAX_BATCH_CHARS): string[] {
+  let size = 2;
+  let count = 0;
+  for (const frame of queue) {
+    if (count > 0 && size + frame.length + 1 > maxChars) break;
+    size += frame.length + 1;
+    count++;
+  }
+  return queue.splice(0, count);
+}
+
+/** The connection id of an open response `{"c":"<id>"}`, or `undefined` when it is not one. */
+export function parseOpened(body: string): string | undefined {
+  const parsed = parseJson(body);
+  const id = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown }).c : undefined;
+  return typeof id === 'string' && CONNECTION_ID.test(id) ? id : undefined;
+}
+
+/**
+ * The frames of a poll response, in order, or `undefined` when the body is not a JSON array of
+ * arrays. Each frame is handed on as its own JSON text; the core decodes and validates it.
+ */
+export function parsePolled(body: string): PolledFrame[] | undefined {
+  const parsed = parseJson(body);
+  if (!Array.isArray(parsed)) return undefined;
+  const frames: PolledFrame[] = [];
+  for (const frame of parsed as unknown[]) {
+    if (!Array.isArray(frame)) return undefined;
+    const text = JSON.stringify(frame);
+    frames.push(frame[0] === 'c' ? { text, close: closeInfoOf(frame as unknown[]) } : { text });
+  }
+  return frames;
+}
+
+/** `url` with the connection id in its query (any query the application put there is kept). */
+export function withConnectionId(url: string, id: string): string {
+  const u = new URL(url);
+  u.searchParams.set('c', id);
+  return u.href;
+}
+
+function closeInfoOf(frame: readonly unknown[]): CloseInfo {
+  const code = frame[1];
+  const reason = frame[2];
+  return {
+    code: typeof code === 'number' ? code : CloseCode.ProtocolError,
+    reason: typeof reason === 'string' ? reason : '',
+  };
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { SessionLostError } from '../../src/errors/index.js';
+import { webStorageStore } from '../../src/storage/web-storage.js';
+import type { SessionStore } from '../../src/storage/store.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+let fake: FakeTransport;
+let clients: RealtimeClient[];
+
+function page(options: ClientOptions = {}): RealtimeClient {
+  const c = new RealtimeClient('ws://test.invalid/realtime', {
+    transports: [fake],
+    lifecycle: false,
+    reconnect: { initialDelayMs: 1000, jitter: 'none' },
+    queue: { storage: webStorageStore(localStorage), storageKey: 'k' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+const sentData = () => fake.last.framesOf('event').map((f) => [f.seq, f.data]);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  localStorage.clear();
+  fake = new FakeTransport();
+  clients = [];
+});
+afterEach(() => {
+  for (const c of clients) c.close();
+  vi.useRealTimers();
+});
+
+describe('persisted session across a page reload', () => {
+  it('sends messages queued before the reload once, after it', async () => {
+    const before = page();
+    await settle(); // connecting, never answered: the page is offline
+    for (const n of [1, 2, 3]) expect(before.send('m', n)).toBe('queued');
+    const after = page(); // the reload: a new instance on the same storage
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(sentData()).toEqual([[1, 1], [2, 2], [3, 3]]);
+  });
+
+  it('resumes and re-sends under the same numbers when the page died in the middle of a flush', async () => {
+    const before = page();
+    for (const n of [1, 2, 3]) before.send('m', n);
+    await settle();
+    fake.last.accept({ resume: 'r1' }); // flushed 1..3, the page dies before any ack
+    await settle();
+    expect(sentData().map(([seq]) => seq)).toEqual([1, 2, 3]);
+    const after = page();
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1' });
+    fake.last.welcome({ resumed: true, ack: 1, resume: 'r2' }); // the server had only #1
+    await settle();
+    expect(sentData()).toEqual([[2, 2], [3, 3]]);
+    expect(after.state).toBe('open');
+  });
+
+  it('tells the app which messages may be lost when the session expired meanwhile', async () => {
+    const before = page();
+    before.send('m', 1);
+    await settle();
+    fake.last.accept({ resume: 'r1' });
+    await settle();
+    fake.last.drop();
+    before.send('m', 2); // queued after the drop, never transmitted
+    const after = page();
+    const errors: unknown[] = [];
+    after.on('error', (e) => errors.push(e));
+    await settle();
+    fake.last.accept({ resumed: false, resume: 'r9' });
+    await settle();
+    expect(errors[0]).toBeInstanceOf(SessionLostError);
+    expect((errors[0] as SessionLostError).undelivered.map((m) => m.data)).toEqual([1]);
+    expect(sentData()).toEqual([[1, 2]]);
+  });
+
+  it('waits for an asynchronous store before transmitting, and close() forgets the session', async () => {
+    const data = new Map<string, unknown>();
+    const log: string[] = [];
+    let release: (() => void) | undefined;
+    const store: SessionStore = {
+      load: async (k) => data.get(k) as never,
+      save: (k, s) =>
+        new Promise<void>((resolve) => {
+          log.push('save');
+          release = () => {
+            data.set(k, JSON.parse(JSON.stringify(s)));
+            resolve();
+          };
+        }),
+      remove: async (k) => void data.delete(k),
+    };
+    const c = page({ queue: { storage: store, storageKey: 'a' } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    c.send('m', 1);
+    expect(sentData()).toEqual([]);
+    release?.();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+    expect(log).toEqual(['save']);
+    c.close();
+    await settle();
+    expect(data.has('a')).toBe(false);
+  });
+
+  it('ignores a corrupt stored value instead of trusting it', async () => {
+    localStorage.setItem('k', '{"resume": 42}');
+    page();
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0 });
+  });
+});
+
+describe('queue expiry', () => {
+  it('drops queued messages whose TTL ran out and says so', async () => {
+    const c = page({ queue: { ttlMs: 5000 } });
+    const expired = vi.fn();
+    c.on('queue:expired', expired);
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(expired).toHaveBeenCalledWith({ expired: [expect.objectContaining({ data: 1 })] });
+    expect(c.queued).toBe(0);
+  });
+});
