@@ -27,18 +27,18 @@ import type { RealtimeServer, RequestHandler } from './types.js';
 /** How long `close()` waits for peers to finish the close handshake before terminating them. */
 const SHUTDOWN_WAIT_MS = 2_000;
 
-type S<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
+type SessionOf<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
 
 export class RealtimeServerImpl<CE extends object, SE extends object, Id> implements RealtimeServer<CE, SE, Id> {
   readonly #clock: Clock = systemClock;
   readonly #options: ResolvedOptions<Id>;
-  readonly #registry: SessionRegistry<S<CE, SE, Id>>;
-  readonly #requests = new RequestHandlers<S<CE, SE, Id>>();
+  readonly #registry: SessionRegistry<SessionOf<CE, SE, Id>>;
+  readonly #requests = new RequestHandlers<SessionOf<CE, SE, Id>>();
   readonly #listeners: Listeners;
-  readonly #links = new Map<ServerConnection, ConnectionLink<S<CE, SE, Id>>>();
+  readonly #links = new Map<ServerConnection, ConnectionLink<SessionOf<CE, SE, Id>>>();
   readonly #endpoints: Endpoint[];
-  readonly #sessionHost: SessionHost<S<CE, SE, Id>>;
-  readonly #handshakeHost: HandshakeHost<S<CE, SE, Id>>;
+  readonly #sessionHost: SessionHost<SessionOf<CE, SE, Id>>;
+  readonly #handshakeHost: HandshakeHost<SessionOf<CE, SE, Id>>;
   #closing: Promise<void> | null = null;
   #onDrained: (() => void) | null = null;
 
@@ -77,7 +77,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     ];
   }
 
-  get sessions(): ReadonlyMap<string, S<CE, SE, Id>> {
+  get sessions(): ReadonlyMap<string, SessionOf<CE, SE, Id>> {
     return this.#registry.byId;
   }
 
@@ -115,7 +115,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     return link;
   }
 
-  #admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S<CE, SE, Id>> {
+  #admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<SessionOf<CE, SE, Id>> {
     if (this.#closing) return { ok: false, code: CloseCode.GoingAway, reason: 'server shutting down' };
     const existing = hello.resume === undefined ? undefined : this.#registry.byResumeToken(hello.resume);
     if (existing) return this.#resume(existing, hello, identity, connection);
@@ -129,11 +129,11 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   }
 
   #resume(
-    session: S<CE, SE, Id>,
+    session: SessionOf<CE, SE, Id>,
     hello: HelloFrame,
     identity: unknown,
     connection: ServerConnection,
-  ): Admission<S<CE, SE, Id>> {
+  ): Admission<SessionOf<CE, SE, Id>> {
     if (!isDeepStrictEqual(identity, session.identity)) {
       return { ok: false, code: CloseCode.Forbidden, reason: 'identity does not match the session' };
     }
@@ -149,7 +149,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     return { ok: true, session };
   }
 
-  #startGrace(session: S<CE, SE, Id>): void {
+  #startGrace(session: SessionOf<CE, SE, Id>): void {
     const graceMs = this.#options.sessionGraceMs;
     if (graceMs === 0) session.expire();
     else this.#registry.startGrace(session, graceMs, () => session.expire());

@@ -1,0 +1,194 @@
+/**
+ * The long-polling endpoint (PROTOCOL.md, "Long polling"): a 'request' listener on the
+ * http.Server that answers `${path}/poll` only, and leaves every other request to the
+ * application's own handlers (and to the SockJS endpoint). Each connection id becomes a
+ * `ServerConnection` (see longpoll-connection.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ProtocolError } from '../../errors/protocol.js';
+import { CloseCode } from '../../protocol/close-codes.js';
+import { systemClock } from '../../util/clock.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { ConnectionAcceptor } from '../connection.js';
+import { PollConnection, reply } from './longpoll-connection.js';
+import type { PollTimings } from './longpoll-connection.js';
+import type { Endpoint } from './websocket.js';
+
+export interface LongPollEndpointOptions {
+  readonly server: Server;
+  /** The main path; the endpoint answers `${path}/poll` (trailing slashes of `path` ignored). */
+  readonly path: string;
+  readonly maxFrameBytes: number;
+  readonly allowOrigin: (origin: string | undefined) => boolean;
+  readonly accept: ConnectionAcceptor;
+  readonly logger: Logger;
+  /** How long a GET with nothing to send is held before it is answered `[]`. @default 25000 */
+  readonly pollTimeoutMs?: number;
+  /** Largest accepted POST body in bytes; larger ones get 413. @default maxFrameBytes */
+  readonly maxBodyBytes?: number;
+  /** Added to `pollTimeoutMs`: a client with no held GET and no request for that long is gone. @default 10000 */
+  readonly idleGraceMs?: number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
+
+export function attachLongPollEndpoint(options: LongPollEndpointOptions): Endpoint {
+  return new LongPollEndpoint(options);
+}
+
+class LongPollEndpoint implements Endpoint {
+  readonly #options: LongPollEndpointOptions;
+  readonly #pollPath: string;
+  readonly #timings: PollTimings;
+  readonly #maxBodyBytes: number;
+  readonly #connections = new Map<string, PollConnection>();
+  readonly #forget = (connection: PollConnection): void => {
+    this.#connections.delete(connection.id);
+    if (this.#closed && this.#connections.size === 0) this.#detach();
+  };
+  #closed = false;
+
+  constructor(options: LongPollEndpointOptions) {
+    this.#options = options;
+    this.#pollPath = `${options.path.replace(/\/+$/, '')}/poll`;
+    const pollTimeoutMs = options.pollTimeoutMs ?? 25_000;
+    this.#timings = { clock: options.clock ?? systemClock, pollTimeoutMs, idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000) };
+    this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
+    options.server.on('request', this.#onRequest);
+  }
+
+  /**
+   * New connections get 503 from now on; existing ones keep being served, since their close
+   * frames still have to go out. The listener goes once the last of them ended.
+   */
+  close(): void {
+    this.#closed = true;
+    if (this.#connections.size === 0) this.#detach();
+  }
+
+  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (pathOf(req) !== this.#pollPath) return; // another listener's business
+    this.#handle(req, res).catch((error: unknown) => {
+      this.#options.logger.error('surelink: long-polling request failed', error);
+      reply(res, 'internal error', 500);
+    });
+  };
+
+  #detach(): void {
+    this.#options.server.off('request', this.#onRequest);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Vary', 'Origin');
+    const origin = req.headers.origin;
+    if (!originAllowed(this.#options, origin)) return reply(res, 'origin not allowed', 403);
+    if (origin !== undefined) res.setHeader('Access-Control-Allow-Origin', origin);
+    const id = new URL(req.url ?? '/', 'http://localhost').searchParams.get('c');
+    if (req.method === 'OPTIONS') return preflight(res);
+    if (req.method === 'POST' && id === null) return this.#open(req, res);
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') {
+      res.setHeader('Allow', ALLOWED_METHODS);
+      return reply(res, 'method not allowed', 405);
+    }
+    const connection = id === null ? undefined : this.#connections.get(id);
+    if (!connection) return reply(res, id === null ? 'missing connection id' : 'unknown connection', id === null ? 400 : 404);
+    connection.touch();
+    if (req.method === 'GET') return connection.poll(res);
+    if (req.method === 'POST') return this.#upload(connection, req, res);
+    connection.remove();
+    noContent(res);
+  }
+
+  #open(req: IncomingMessage, res: ServerResponse): void {
+    req.resume(); // the body is empty and ignored
+    if (this.#closed) return reply(res, 'server shutting down', 503);
+    const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#timings, this.#forget);
+    this.#connections.set(connection.id, connection);
+    connection.bind(this.#options.accept(connection));
+    reply(res, JSON.stringify({ c: connection.id }));
+  }
+
+  async #upload(connection: PollConnection, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const max = this.#maxBodyBytes;
+    const body = await readBody(req, max);
+    if (body === undefined) return; // the client went away mid-request
+    if (connection.ended) return reply(res, 'unknown connection', 404);
+    if (body === tooLarge) {
+      reply(res, `body exceeds ${max} bytes`, 413);
+      return connection.refuse(new ProtocolError(`long-polling body exceeds ${max} bytes`, CloseCode.FrameTooLarge));
+    }
+    const frames = framesOf(body);
+    if (!frames) {
+      reply(res, 'body must be a JSON array of frames', 400);
+      return connection.refuse(new ProtocolError('long-polling body is not a JSON array of frames'));
+    }
+    connection.receive(frames);
+    noContent(res);
+  }
+}
+
+const tooLarge = Symbol('too large');
+
+/** The body as text; `tooLarge` past `maxBytes` (the rest is discarded); undefined if the client left. */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | typeof tooLarge | undefined> {
+  return new Promise((resolve) => {
+    if (Number(req.headers['content-length']) > maxBytes) {
+      req.resume();
+      return resolve(tooLarge);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else resolve(tooLarge);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('close', () => resolve(undefined)); // after 'end' this is a no-op
+    req.once('error', () => resolve(undefined));
+  });
+}
+
+/** Each element of a JSON array body, as the text of one frame (the session validates it). */
+function framesOf(body: string): string[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((frame) => Array.isArray(frame))) return undefined;
+  return parsed.map((frame) => JSON.stringify(frame));
+}
+
+function preflight(res: ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+  res.setHeader('Access-Control-Max-Age', '600');
+  noContent(res);
+}
+
+function noContent(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+function originAllowed(options: LongPollEndpointOptions, origin: string | undefined): boolean {
+  try {
+    return options.allowOrigin(origin) === true;
+  } catch (error) {
+    options.logger.error('surelink: allowedOrigins threw; refusing the request', error);
+    return false;
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}

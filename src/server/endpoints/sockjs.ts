@@ -1,0 +1,196 @@
+/**
+ * The SockJS endpoint: a `sockjs` server with prefix `${path}/sockjs`, for clients that cannot
+ * open a WebSocket. Each SockJS message carries exactly one frame (PROTOCOL.md, "Transports");
+ * SockJS's own heartbeat is below the protocol and does not count as liveness.
+ *
+ * The HTTP request: sockjs hands over a connection whose `headers` are a filtered copy (no
+ * `origin`, `cookie` or `authorization`). So every request sockjs handles runs inside an
+ * AsyncLocalStorage scope holding it; sockjs announces a connection from a `nextTick` chain
+ * started by the request that opened it (the upgrade, or the first streaming/polling request),
+ * which keeps the scope. `ServerConnection.request` is therefore the real `IncomingMessage`,
+ * exactly as on the WebSocket endpoint, and `authenticate(token, req)` sees the same thing on both.
+ *
+ * Iframe-based SockJS transports are not supported: `sockjs_url` (the script sockjs's iframe page
+ * loads) is `${path}/sockjs-client.min.js` on this server, never a CDN, and nothing is served
+ * there unless the application serves sockjs-client's `dist/sockjs.min.js` at that path itself.
+ * The surelink client does not use those transports.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createServer } from 'sockjs';
+import type { Connection, Server as SockJSServer, ServerOptions } from 'sockjs';
+import { ProtocolError } from '../../errors/protocol.js';
+import { CloseCode } from '../../protocol/close-codes.js';
+import type { Logger } from '../../util/logger.js';
+import { closeFrameText, fitReason } from '../connection.js';
+import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
+import { interceptRequests } from './intercept-requests.js';
+import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
+
+/** Same options as the WebSocket endpoint; the SockJS prefix is `${path}/sockjs`. */
+export type SockJSEndpointOptions = WebSocketEndpointOptions;
+
+/** sockjs sends a heartbeat frame on idle streams this often, so proxies keep them open. */
+const SOCKJS_HEARTBEAT_MS = 25_000;
+/** How long a session of an HTTP transport survives without a pending request (sockjs default). */
+const SOCKJS_DISCONNECT_DELAY_MS = 5_000;
+
+type Handler = (req: IncomingMessage, res: ServerResponse | Duplex, head?: Buffer) => boolean;
+
+/** sockjs's `listener()` (undocumented in @types/sockjs): a handler returning whether it took the request. */
+interface ListenerApi {
+  listener(options?: ServerOptions): { getHandler(): Handler };
+}
+
+/**
+ * The subset of a sockjs connection used here. @types/sockjs types `close(code)` as a string, but
+ * sockjs writes the value into the SockJS close frame as is, so it has to be a number.
+ */
+interface SockJSConn {
+  write(text: string): boolean;
+  close(code: number, reason: string): boolean;
+  on(event: 'data', listener: (message: unknown) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
+  const base = options.path.replace(/\/+$/, '');
+  const requests = new AsyncLocalStorage<IncomingMessage>();
+  const sockjsOptions: ServerOptions & { faye_server_options: { maxLength: number } } = {
+    prefix: escapeRegExp(`${base}/sockjs`), // sockjs puts it into a RegExp as is
+    sockjs_url: `${base}/sockjs-client.min.js`,
+    websocket: true,
+    jsessionid: false,
+    heartbeat_delay: SOCKJS_HEARTBEAT_MS,
+    disconnect_delay: SOCKJS_DISCONNECT_DELAY_MS,
+    log: (severity, message) => logTo(options.logger, severity, message),
+    // Frames up to maxFrameBytes are checked by us (4413 with a close frame). Only floods hit this
+    // limit; it leaves room for SockJS's JSON quoting (up to 6 bytes per character).
+    faye_server_options: { maxLength: options.maxFrameBytes * 6 + 64 },
+  };
+  const sockjs: SockJSServer & Partial<ListenerApi> = createServer(sockjsOptions);
+  if (typeof sockjs.listener !== 'function') throw new Error('surelink: unsupported version of the sockjs package');
+  const handler = sockjs.listener().getHandler();
+  sockjs.on('connection', (conn: Connection) => wire(conn as unknown as SockJSConn, requests.getStore(), options));
+  const restoreRequests = interceptRequests(options.server, (req, res) => requests.run(req, () => handler(req, res)));
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    requests.run(req, () => handler(req, socket, head));
+  };
+  options.server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      restoreRequests();
+      options.server.off('upgrade', onUpgrade);
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** sockjs logs every request at 'info': that is debug noise for us. */
+function logTo(logger: Logger, severity: string, message: string): void {
+  if (severity === 'error') logger.error(`surelink: sockjs: ${message}`);
+  else logger.debug(`surelink: sockjs: ${message}`);
+}
+
+function wire(conn: SockJSConn, request: IncomingMessage | undefined, options: SockJSEndpointOptions): void {
+  if (!request) {
+    options.logger.error('surelink: sockjs connection without its HTTP request; closing it');
+    refuse(conn, CloseCode.InternalError, 'internal error');
+    return;
+  }
+  if (!originAllowed(options, request.headers.origin)) {
+    options.logger.info(`surelink: refusing sockjs connection from origin ${String(request.headers.origin)}`);
+    refuse(conn, CloseCode.Forbidden, 'origin not allowed');
+    return;
+  }
+  const connection = new SockJSServerConnection(conn, request);
+  connection.listen(options.accept(connection), options.maxFrameBytes);
+}
+
+function originAllowed(options: SockJSEndpointOptions, origin: string | undefined): boolean {
+  try {
+    return options.allowOrigin(origin) === true;
+  } catch (error) {
+    options.logger.error('surelink: allowedOrigins threw; refusing the connection', error);
+    return false;
+  }
+}
+
+/** Before a session exists: a close frame (the client reads its code first), then the SockJS close. */
+function refuse(conn: SockJSConn, code: number, reason: string): void {
+  conn.write(closeFrameText(code, reason));
+  conn.close(code, reason);
+}
+
+class SockJSServerConnection implements ServerConnection {
+  readonly transport = 'sockjs' as const;
+  readonly request: IncomingMessage;
+  readonly #conn: SockJSConn;
+  #callbacks: ConnectionCallbacks | undefined;
+  #closing = false;
+
+  constructor(conn: SockJSConn, request: IncomingMessage) {
+    this.#conn = conn;
+    this.request = request;
+  }
+
+  listen(callbacks: ConnectionCallbacks, maxFrameBytes: number): void {
+    this.#callbacks = callbacks;
+    this.#conn.on('data', (message) => {
+      if (!this.#closing) this.#receive(message, maxFrameBytes);
+    });
+    this.#conn.on('close', () => this.#report(CloseCode.Abnormal, 'connection lost'));
+  }
+
+  send(text: string): void {
+    if (!this.#closing) this.#conn.write(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closing) return;
+    const fitted = fitReason(reason);
+    this.#conn.write(closeFrameText(code, fitted));
+    this.#end(code, fitted);
+  }
+
+  /** SockJS has no abortive close: the peer, if still there, gets a bare 1006 (retried). */
+  terminate(): void {
+    if (!this.#closing) this.#end(CloseCode.Abnormal, 'connection terminated');
+  }
+
+  #receive(message: unknown, maxFrameBytes: number): void {
+    const callbacks = this.#callbacks;
+    if (!callbacks) return;
+    if (typeof message !== 'string') {
+      // Only sockjs's raw WebSocket route (`${prefix}/websocket`) can deliver binary data.
+      callbacks.onProtocolError(new ProtocolError('binary frames are not part of the protocol'));
+      return;
+    }
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit: short frames skip the byte count.
+    const bytes = message.length * 3 <= maxFrameBytes ? 0 : Buffer.byteLength(message);
+    if (bytes > maxFrameBytes) {
+      callbacks.onProtocolError(new ProtocolError(`frame of ${bytes} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge));
+      return;
+    }
+    callbacks.onMessage(message);
+  }
+
+  #end(code: number, reason: string): void {
+    this.#closing = true;
+    this.#conn.close(code, reason);
+    // sockjs reports the close of an HTTP-transport session only after disconnect_delay; for us
+    // the connection is over now (sockjs delivers nothing more), so report it, asynchronously.
+    setImmediate(() => this.#report(code, reason));
+  }
+
+  #report(code: number, reason: string): void {
+    this.#closing = true;
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
+    callbacks?.onClose(code, reason);
+  }
+}

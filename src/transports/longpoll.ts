@@ -1,0 +1,210 @@
+/**
+ * Long polling over `fetch` (PROTOCOL.md, "Long polling"), shaped like a WebSocket for the core as
+ * in phoenix's longpoll.js: one POST opens a connection id; one GET is always outstanding for
+ * server→client frames; client→server frames go in POSTs, at most one in flight, and frames sent
+ * meanwhile are batched into the next one so their order holds. Any failure ends the connection:
+ * nothing is retried here, the core resumes the session and re-sends what was not acknowledged.
+ */
+import { TransportError } from '../errors/transport.js';
+import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
+import { encodeBatch, parseOpened, parsePolled, takeBatch, withConnectionId } from './longpoll-wire.js';
+import type { PolledFrame } from './longpoll-wire.js';
+import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
+
+type Fetch = typeof globalThis.fetch;
+
+/** Codes of a link presumed dead: nothing more is sent on it, not even queued frames. */
+const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
+
+/** Browsers cap the bodies of all `keepalive` requests in flight at 64 KiB together. */
+const KEEPALIVE_MAX_CHARS = 16_384;
+
+function fetchOf(ctx: TransportContext): Fetch | undefined {
+  const f = ctx.fetch ?? (globalThis as { fetch?: Fetch }).fetch;
+  // window.fetch throws "Illegal invocation" when called on another receiver.
+  return typeof f === 'function' ? f.bind(globalThis) : undefined;
+}
+
+/** HTTP long polling: `fetch` + `AbortController`, no cookies, CORS simple requests only. */
+export const longpollTransport: TransportFactory = {
+  name: 'longpoll',
+  isSupported(ctx) {
+    if (!fetchOf(ctx)) return 'no fetch implementation: pass options.fetch';
+    return typeof AbortController === 'function' ? true : 'no AbortController in this environment';
+  },
+  connect(url, handlers, ctx) {
+    const fetch = fetchOf(ctx);
+    if (!fetch) throw new TransportError('longpoll', 'no fetch implementation');
+    try {
+      new URL(url);
+    } catch (cause) {
+      throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, CloseCode.Abnormal, { cause });
+    }
+    return new LongPollTransport(url, fetch, handlers);
+  },
+};
+
+class LongPollTransport implements Transport {
+  readonly name = 'longpoll';
+  readonly #url: string;
+  readonly #fetch: Fetch;
+  /** Undefined once closed, by either side: then no handler fires. */
+  #handlers: TransportHandlers | undefined;
+  /** Aborts the open request and the polls. */
+  readonly #down = new AbortController();
+  /** Aborts the POSTs carrying frames. */
+  readonly #up = new AbortController();
+  #connectionUrl: string | undefined;
+  /** The server forgot the id (it sent a close frame or answered 404): no DELETE. */
+  #idGone = false;
+  #outbox: string[] = [];
+  #posting: Promise<void> | undefined;
+
+  constructor(url: string, fetch: Fetch, handlers: TransportHandlers) {
+    this.#url = url;
+    this.#fetch = fetch;
+    this.#handlers = handlers;
+    void this.#open();
+  }
+
+  send(data: string): void {
+    if (!this.#handlers) return;
+    this.#outbox.push(data);
+    this.#post();
+  }
+
+  /**
+   * Stops polling at once. On a deliberate close the frames already handed to `send` (the core's
+   * close frame, typically) still go out, in order, before the DELETE; a dead link gets the DELETE
+   * only. Both are best effort and report nothing.
+   */
+  close(code: number, _reason: string): void {
+    if (!this.#handlers) return;
+    this.#handlers = undefined;
+    this.#shutdown(!deadLink.has(code));
+  }
+
+  async #open(): Promise<void> {
+    try {
+      const body = await this.#exchange('POST', this.#url, undefined, this.#down.signal);
+      const id = parseOpened(body);
+      if (id === undefined) throw new TransportError('longpoll', 'open response is not {"c":"<id>"}', CloseCode.ProtocolError);
+      this.#connectionUrl = withConnectionId(this.#url, id);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#handlers?.onOpen();
+    if (!this.#handlers) return;
+    this.#post();
+    void this.#pollLoop(this.#connectionUrl);
+  }
+
+  /** Keeps exactly one GET outstanding until the connection ends. */
+  async #pollLoop(url: string): Promise<void> {
+    try {
+      while (this.#handlers) {
+        const frames = parsePolled(await this.#exchange('GET', url, undefined, this.#down.signal));
+        if (!frames) throw new TransportError('longpoll', 'poll response is not a JSON array of frames', CloseCode.ProtocolError);
+        if (this.#deliver(frames)) return;
+      }
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Hands frames to the core in order; true when a close frame ended the connection. */
+  #deliver(frames: readonly PolledFrame[]): boolean {
+    for (const frame of frames) {
+      if (frame.close) this.#idGone = true;
+      this.#handlers?.onMessage(frame.text);
+      if (frame.close) {
+        this.#finish(frame.close);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Starts the next POST unless one is in flight; its completion starts the one after. */
+  #post(): void {
+    const url = this.#connectionUrl;
+    if (this.#posting || url === undefined || this.#outbox.length === 0) return;
+    const body = encodeBatch(takeBatch(this.#outbox));
+    this.#posting = this.#exchange('POST', url, body, this.#up.signal).then(
+      () => {
+        this.#posting = undefined;
+        if (this.#handlers) this.#post();
+      },
+      (error: unknown) => {
+        this.#posting = undefined;
+        this.#fail(error);
+      },
+    );
+  }
+
+  /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */
+  async #exchange(method: string, url: string, body: string | undefined, signal?: AbortSignal, keepalive = false): Promise<string> {
+    let status: number;
+    let text: string;
+    try {
+      const init: RequestInit = { method, credentials: 'omit', cache: 'no-store', keepalive };
+      if (signal) init.signal = signal;
+      if (body !== undefined) {
+        init.body = body;
+        init.headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
+      }
+      const res = await this.#fetch(url, init);
+      status = res.status;
+      text = await res.text();
+    } catch (cause) {
+      throw new TransportError('longpoll', `${method} failed: ${String(cause)}`, CloseCode.Abnormal, { cause });
+    }
+    if (status < 200 || status > 299) {
+      if (status === 404 || status === 410) this.#idGone = true;
+      throw new TransportError('longpoll', `${method} answered HTTP ${status}`, closeCodeForHttpStatus(status));
+    }
+    return text;
+  }
+
+  #fail(error: unknown): void {
+    const e = error instanceof TransportError ? error : new TransportError('longpoll', String(error), CloseCode.Abnormal, { cause: error });
+    this.#finish({ code: e.closeCode, reason: e.message, error: e });
+  }
+
+  /** The connection ended on its own: exactly one onClose, unless the core closed it first. */
+  #finish(info: CloseInfo): void {
+    const handlers = this.#handlers;
+    if (!handlers) return;
+    this.#handlers = undefined;
+    this.#shutdown(false);
+    handlers.onClose(info);
+  }
+
+  #shutdown(flush: boolean): void {
+    this.#down.abort();
+    if (!flush) {
+      this.#up.abort();
+      this.#outbox = [];
+    }
+    const url = this.#connectionUrl;
+    if (url !== undefined && !this.#idGone) void this.#flushThenDelete(url);
+  }
+
+  /** Best effort, after close: the remaining frames in order, then the DELETE. */
+  async #flushThenDelete(url: string): Promise<void> {
+    try {
+      await this.#posting;
+      while (this.#outbox.length > 0) {
+        const body = encodeBatch(takeBatch(this.#outbox));
+        await this.#exchange('POST', url, body, undefined, body.length <= KEEPALIVE_MAX_CHARS);
+      }
+    } catch {
+      // The connection is gone already; the DELETE below is just as harmless.
+    }
+    if (this.#idGone) return;
+    await this.#fetch(url, { method: 'DELETE', credentials: 'omit', keepalive: true })
+      .then((res) => res.body?.cancel())
+      .catch(() => undefined);
+  }
+}
