@@ -20,6 +20,8 @@ export * from './errors/index.js';
 export { CloseCode, isRetryable } from './protocol/close-codes.js';
 export { PROTOCOL_VERSION, RESERVED_EVENTS, type ReservedEvent } from './protocol/frames.js';
 export { websocketTransport } from './transports/websocket.js';
+export { longpollTransport } from './transports/longpoll.js';
+export { sockjsTransport, createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, type SockJSTransportOptions } from './transports/sockjs.js';
 export type {
   CloseInfo,
   Transport,

@@ -7,19 +7,20 @@ import { AuthError } from '../errors/auth.js';
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
-import { encodeFrame } from '../protocol/codec.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
-import { endpointUrl } from '../transports/urls.js';
+import { preferRemembered, webTransportMemory, type TransportMemory } from '../transports/memory.js';
 import { Timer } from '../util/clock.js';
-import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import { attemptSpec, errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
-import { Heartbeat } from './heartbeat.js';
-import { defaultLifecycleEnvironment, isOffline, watchLifecycle } from './lifecycle.js';
+import type { Heartbeat } from './heartbeat.js';
+import { startLinkHeartbeat } from './keepalive.js';
+import { defaultLifecycleEnvironment, isOffline, watchPauses, type Pause } from './lifecycle.js';
 import type { Link } from './link.js';
 import type { ResolvedOptions } from './options.js';
 import { exponentialBackoff, RetrySchedule } from './retry.js';
 import { StateMachine, type StateChange } from './state-machine.js';
+import { UpgradeProber } from './upgrade.js';
 
 /** What the connection needs from the client above it. */
 export interface ConnectionHooks {
@@ -35,7 +36,6 @@ export interface ConnectionHooks {
   closed(): void;
 }
 
-type Pause = 'offline' | 'frozen';
 
 export class Connection {
   readonly #o: ResolvedOptions;
@@ -51,6 +51,10 @@ export class Connection {
   #generation = 0;
   #paused: Pause | undefined;
   #unbindLifecycle: (() => void) | undefined;
+  readonly #memory: TransportMemory | undefined;
+  readonly #prober: UpgradeProber | undefined;
+  /** The link died while an upgrade probe ran: handled once the probe settles. */
+  #lostDuringProbe: CloseInfo | undefined;
 
   constructor(options: ResolvedOptions, url: URL, factories: readonly TransportFactory[], hooks: ConnectionHooks) {
     this.#o = options;
@@ -61,6 +65,18 @@ export class Connection {
     const clock = options.clock;
     this.#retry = r === false ? undefined : new RetrySchedule(r.policy ?? exponentialBackoff(r), { clock, minUptimeMs: r.minUptimeMs });
     this.#retryTimer = new Timer(clock);
+    const rt = options.rememberTransport;
+    this.#memory = rt ? webTransportMemory({ key: `surelink:transport:${url.host}${url.pathname}`, ttlMs: rt.ttlMs, clock, storage: rt.storage }) : undefined;
+    this.#prober =
+      options.upgrade && factories.length > 1
+        ? new UpgradeProber(options.upgrade, {
+            clock,
+            hello: async () => this.#hooks.hello(await this.#o.auth?.()),
+            start: (hello) => startAttempt(attemptSpec(options, url, hello, factories.slice(0, 1))),
+            upgrade: (link) => this.#upgraded(link),
+            failed: () => this.#probeFailed(),
+          })
+        : undefined;
     this.#machine = new StateMachine((change) => hooks.emit('state', change), {
       idle: () => {},
       connecting: () => this.#enterConnecting(),
@@ -122,14 +138,7 @@ export class Connection {
     }
     if (generation !== this.#generation) return;
     try {
-      const o = this.#o;
-      this.#attempt = startAttempt({
-        factories: this.#factories,
-        url: (name) => o.urls[name] ?? endpointUrl(this.#url, name),
-        ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS },
-        timeoutMs: o.connectTimeoutMs,
-        hello,
-      });
+      this.#attempt = startAttempt(attemptSpec(this.#o, this.#url, hello, preferRemembered(this.#factories, this.#memory)));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);
@@ -140,18 +149,55 @@ export class Connection {
 
   #opened(link: Link): void {
     this.#attempt = undefined;
+    const resumed = this.#adopt(link);
+    if (resumed === undefined) return;
+    this.#retry?.opened();
+    this.#machine.go('open', resumed ? 'resumed' : 'connected');
+    this.#hooks.emit('open', { transport: link.transport.name, resumed });
+    this.#attach(link);
+  }
+
+  /** Makes `link` the current one: welcome, flush, heartbeat, memory, probing. */
+  #adopt(link: Link): boolean | undefined {
+    const previous = this.#link?.transport.name ?? null;
     this.#link = link;
     const resumed = this.#hooks.established(link);
     if (resumed instanceof ProtocolError) {
       link.close(resumed.closeCode, resumed.message);
       this.#link = undefined;
-      return this.#failed(resumed);
+      this.#failed(resumed);
+      return undefined;
     }
-    this.#startHeartbeat(link);
-    this.#retry?.opened();
-    this.#machine.go('open', resumed ? 'resumed' : 'connected');
-    this.#hooks.emit('open', { transport: link.transport.name, resumed });
+    this.#heartbeat = startLinkHeartbeat(this.#o, link, () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'));
+    const name = link.transport.name;
+    const preferred = name === this.#factories[0]?.name;
+    if (preferred) this.#memory?.forget();
+    else this.#memory?.remember(name);
+    if (preferred) this.#prober?.reset();
+    else this.#prober?.start();
+    if (previous !== name) this.#hooks.emit('transport', { from: previous, to: name });
+    return resumed;
+  }
+
+  #attach(link: Link): void {
     if (this.#link === link) link.attach({ onMessage: (t) => this.#message(t), onClose: (info) => this.#linkClosed(info) });
+  }
+
+  /** The preferred transport answered: move the session over (the server drops the old link). */
+  #upgraded(link: Link): void {
+    const old = this.#link;
+    this.#lostDuringProbe = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    old?.close(CloseCode.Normal, 'upgraded');
+    if (this.#machine.state !== 'open' || this.#adopt(link) === undefined) return void link.close(CloseCode.Normal, 'not needed');
+    this.#attach(link);
+  }
+
+  #probeFailed(): void {
+    const lost = this.#lostDuringProbe;
+    this.#lostDuringProbe = undefined;
+    if (lost) this.#linkClosed(lost);
   }
 
   #message(text: string): void {
@@ -159,23 +205,12 @@ export class Connection {
     this.#hooks.message(text);
   }
 
-  #startHeartbeat(link: Link): void {
-    const hb = this.#o.heartbeat;
-    const raw = this.#o.protocol === 'raw';
-    if (!hb || (raw && hb.message === '')) return;
-    this.#heartbeat = new Heartbeat({
-      clock: this.#o.clock,
-      intervalMs: Math.min(hb.intervalMs, link.welcome?.hb.intervalMs ?? Infinity),
-      timeoutMs: hb.timeoutMs,
-      sendPing: (ts) => link.send(raw ? hb.message : encodeFrame({ type: 'ping', ts })),
-      onDead: () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
-    });
-    this.#heartbeat.start();
-  }
-
   #linkClosed(info: CloseInfo): void {
     const link = this.#link;
     if (!link) return;
+    // Resuming on the probe makes the server drop this link: wait for the probe's outcome.
+    if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#lostDuringProbe = info);
+    this.#prober?.stop();
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
@@ -204,6 +239,8 @@ export class Connection {
 
   #enterClosed(): void {
     this.#generation++;
+    this.#prober?.stop();
+    this.#lostDuringProbe = undefined;
     this.#retryTimer.stop();
     this.#attempt?.cancel();
     this.#attempt = undefined;
@@ -218,18 +255,13 @@ export class Connection {
   }
 
   #bindLifecycle(): void {
-    const env = this.#o.lifecycle === false ? undefined : (this.#o.lifecycle ?? defaultLifecycleEnvironment());
-    if (!env || this.#unbindLifecycle) return;
+    if (this.#unbindLifecycle || this.#o.lifecycle === false) return;
+    const env = this.#o.lifecycle ?? defaultLifecycleEnvironment();
     if (isOffline(env)) this.#paused = 'offline';
-    this.#unbindLifecycle = watchLifecycle(env, {
-      offline: () => this.#pause('offline'),
-      online: () => this.#resume('offline'),
-      visible: () => this.#healthCheck(),
-      hidden: () => {},
-      pageHide: (persisted) => persisted && this.#pause('frozen'),
-      pageShow: (persisted) => persisted && this.#resume('frozen'),
-      freeze: () => this.#pause('frozen'),
-      resume: () => this.#resume('frozen'),
+    this.#unbindLifecycle = watchPauses(env, {
+      pause: (why) => this.#pause(why),
+      resume: (why) => this.#resume(why),
+      check: () => this.#healthCheck(),
     });
   }
 

@@ -13,7 +13,9 @@ import { decodeFrame, encodeFrame } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportName } from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
+import { endpointUrl } from '../transports/urls.js';
 import { Link } from './link.js';
+import type { ResolvedOptions } from './options.js';
 
 export interface AttemptSpec {
   readonly factories: readonly TransportFactory[];
@@ -34,6 +36,17 @@ export interface Attempt {
 export function isFatal(error: SurelinkError): boolean {
   const code = (error as { closeCode?: unknown }).closeCode;
   return typeof code === 'number' && !isRetryable(code);
+}
+
+/** The attempt a client makes with its options, for the given transports in order. */
+export function attemptSpec(o: ResolvedOptions, main: URL, hello: HelloFrame | undefined, factories: readonly TransportFactory[]): AttemptSpec {
+  return {
+    factories,
+    url: (name) => o.urls[name] ?? endpointUrl(main, name),
+    ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS },
+    timeoutMs: o.connectTimeoutMs,
+    hello,
+  };
 }
 
 export function startAttempt(spec: AttemptSpec): Attempt {

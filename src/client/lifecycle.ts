@@ -118,3 +118,27 @@ export function isOffline(env: LifecycleEnvironment): boolean {
 export function isHidden(env: LifecycleEnvironment): boolean {
   return env.document?.visibilityState === 'hidden';
 }
+
+/** Why a client lets go of its connection for a while. */
+export type Pause = 'offline' | 'frozen';
+
+/**
+ * The client's reading of the lifecycle: offline and frozen pages (bfcache, freeze) pause the
+ * connection, coming back resumes it, a tab becoming visible asks for a health check.
+ */
+export function watchPauses(
+  env: LifecycleEnvironment,
+  on: { pause(why: Pause): void; resume(why: Pause): void; check(): void },
+): () => void {
+  return watchLifecycle(env, {
+    offline: () => on.pause('offline'),
+    online: () => on.resume('offline'),
+    visible: () => on.check(),
+    hidden: () => {},
+    pageHide: (persisted) => persisted && on.pause('frozen'),
+    pageShow: (persisted) => persisted && on.resume('frozen'),
+    freeze: () => on.pause('frozen'),
+    resume: () => on.resume('frozen'),
+  });
+}
+

@@ -82,8 +82,20 @@ export interface ClientOptions {
   clock?: Clock;
   /** Diagnostics sink. @default silent */
   logger?: Logger;
-  /** Offline queue bounds. */
+  /** Offline queue bounds, expiry and persistence. */
   queue?: QueueOptions;
+  /**
+   * Remember the transport that worked (in localStorage, with an expiry) so the next page load on
+   * the same network starts with it; `false` always starts with the configured order.
+   * @default { ttlMs: 86400000 } (one day)
+   */
+  rememberTransport?: { ttlMs?: number; storage?: Storage } | false;
+  /**
+   * While on a fallback, try the preferred transport again in the background and move the session
+   * over without losing or duplicating a message; `false` stays on the fallback.
+   * @default { initialDelayMs: 10000, maxDelayMs: 300000 }
+   */
+  upgrade?: { initialDelayMs?: number; maxDelayMs?: number } | false;
 }
 
 /** The offline send queue: bounds, expiry and persistence. */
@@ -126,6 +138,8 @@ export interface ResolvedOptions {
     readonly storage: SessionStore | undefined;
     readonly storageKey: string | undefined;
   };
+  readonly rememberTransport: { readonly ttlMs: number; readonly storage: Storage | undefined } | false;
+  readonly upgrade: { readonly initialDelayMs: number; readonly maxDelayMs: number } | false;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly fetch: typeof globalThis.fetch | undefined;
   readonly SockJS: SockJSConstructor | undefined;
@@ -149,6 +163,15 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     clock: o.clock ?? systemClock,
     logger: o.logger ?? silentLogger,
     queue: resolveQueue(o.queue ?? {}),
+    rememberTransport:
+      o.rememberTransport === false ? false : { ttlMs: positive('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000), storage: o.rememberTransport?.storage },
+    upgrade:
+      o.upgrade === false
+        ? false
+        : {
+            initialDelayMs: positive('upgrade.initialDelayMs', o.upgrade?.initialDelayMs ?? 10_000),
+            maxDelayMs: positive('upgrade.maxDelayMs', o.upgrade?.maxDelayMs ?? 300_000),
+          },
     WebSocket: o.WebSocket,
     fetch: o.fetch,
     SockJS: o.SockJS,

@@ -72,11 +72,30 @@ export interface RealtimeServerOptions<Identity = unknown> {
    * @default every origin is allowed
    */
   allowedOrigins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /** The long-polling endpoint, `${path}/poll` (PROTOCOL.md, "Long polling"). */
+  longPoll?: LongPollOptions;
   /**
    * Where diagnostics go.
    * @default silent
    */
   logger?: Logger;
+}
+
+/** Settings of the long-polling endpoint. */
+export interface LongPollOptions {
+  /**
+   * How long a poll (GET) with nothing to deliver is held before it is answered `[]`. A
+   * connection whose client holds no poll and makes no request for `pollTimeoutMs + 10000` ms is
+   * considered gone (close 1006; the session waits for a resume as usual).
+   * @default 25000
+   */
+  pollTimeoutMs?: number;
+  /**
+   * Largest accepted POST body in bytes (a JSON array of frames, brackets and commas included).
+   * A larger body gets HTTP 413 and closes the connection with 4413, like an oversize frame.
+   * @default maxFrameBytes
+   */
+  maxBodyBytes?: number;
 }
 
 /** Options with defaults applied and values checked. */
@@ -91,6 +110,7 @@ export interface ResolvedOptions<Identity> {
   readonly maxBufferedFrames: number;
   readonly maxSessions: number;
   readonly allowOrigin: (origin: string | undefined) => boolean;
+  readonly longPoll: { readonly pollTimeoutMs: number; readonly maxBodyBytes: number };
   readonly logger: Logger;
 }
 
@@ -114,6 +134,10 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
     allowOrigin: originPolicy(options.allowedOrigins),
+    longPoll: {
+      pollTimeoutMs: positive('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
+      maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
+    },
     logger: options.logger ?? silentLogger,
   };
 }

@@ -10,6 +10,8 @@ import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { ConnectionCallbacks, ServerConnection } from './connection.js';
 import { assertServerEventName } from './event-names.js';
+import { attachLongPollEndpoint } from './endpoints/longpoll.js';
+import { attachSockJSEndpoint } from './endpoints/sockjs.js';
 import { attachWebSocketEndpoint } from './endpoints/websocket.js';
 import type { Endpoint } from './endpoints/websocket.js';
 import { ConnectionLink } from './handshake.js';
@@ -74,6 +76,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     const { server, path, maxFrameBytes, allowOrigin, logger } = o;
     this.#endpoints = [
       attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
+      attachSockJSEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
+      attachLongPollEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c), ...o.longPoll, clock: this.#clock }),
     ];
   }
 

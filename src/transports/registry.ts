@@ -1,9 +1,13 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { TransportFactory, TransportName } from './transport.js';
+import { longpollTransport } from './longpoll.js';
+import { sockjsTransport } from './sockjs.js';
 import { websocketTransport } from './websocket.js';
 
 const builtIn: Partial<Record<TransportName, TransportFactory>> = {
   websocket: websocketTransport,
+  sockjs: sockjsTransport,
+  longpoll: longpollTransport,
 };
 
 /** Turns the `transports` option (names or factories) into factories, in order. */

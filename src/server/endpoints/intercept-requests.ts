@@ -31,7 +31,7 @@ export function interceptRequests(server: Server, intercept: RequestInterceptor)
     if (!active) return;
     active = false;
     const current = server.rawListeners('request') as RawListener[];
-    if (!current.includes(listener)) return;
+    if (!current.some((fn) => fn === listener)) return;
     server.removeAllListeners('request');
     for (const fn of current) for (const restored of fn === listener ? previous : [fn]) server.on('request', restored);
   };

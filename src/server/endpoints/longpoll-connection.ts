@@ -65,6 +65,11 @@ export class PollConnection implements ServerConnection {
     this.#scheduleFlush();
   }
 
+  /** The answer to the client's own close frame: the id ends, nothing more goes out. */
+  closeTransport(code: number, reason: string): void {
+    this.#end(code, reason);
+  }
+
   terminate(): void {
     this.#end(CloseCode.Abnormal, 'terminated');
   }

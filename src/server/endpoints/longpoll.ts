@@ -1,8 +1,9 @@
 /**
  * The long-polling endpoint (PROTOCOL.md, "Long polling"): a 'request' listener on the
  * http.Server that answers `${path}/poll` only, and leaves every other request to the
- * application's own handlers (and to the SockJS endpoint). Each connection id becomes a
- * `ServerConnection` (see longpoll-connection.ts).
+ * application's own handlers (and to the SockJS endpoint). It sits in front of the listeners
+ * already there, so a catch-all handler (an express app's 404) never answers a poll too. Each
+ * connection id becomes a `ServerConnection` (see longpoll-connection.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import { systemClock } from '../../util/clock.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
+import { interceptRequests } from './intercept-requests.js';
 import { PollConnection, reply } from './longpoll-connection.js';
 import type { PollTimings } from './longpoll-connection.js';
 import type { Endpoint } from './websocket.js';
@@ -50,6 +52,7 @@ class LongPollEndpoint implements Endpoint {
     this.#connections.delete(connection.id);
     if (this.#closed && this.#connections.size === 0) this.#detach();
   };
+  readonly #detach: () => void;
   #closed = false;
 
   constructor(options: LongPollEndpointOptions) {
@@ -58,7 +61,7 @@ class LongPollEndpoint implements Endpoint {
     const pollTimeoutMs = options.pollTimeoutMs ?? 25_000;
     this.#timings = { clock: options.clock ?? systemClock, pollTimeoutMs, idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000) };
     this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
-    options.server.on('request', this.#onRequest);
+    this.#detach = interceptRequests(options.server, (req, res) => this.#intercept(req, res));
   }
 
   /**
@@ -70,16 +73,13 @@ class LongPollEndpoint implements Endpoint {
     if (this.#connections.size === 0) this.#detach();
   }
 
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    if (pathOf(req) !== this.#pollPath) return; // another listener's business
+  #intercept(req: IncomingMessage, res: ServerResponse): boolean {
+    if (pathOf(req) !== this.#pollPath) return false; // another listener's business
     this.#handle(req, res).catch((error: unknown) => {
       this.#options.logger.error('surelink: long-polling request failed', error);
       reply(res, 'internal error', 500);
     });
-  };
-
-  #detach(): void {
-    this.#options.server.off('request', this.#onRequest);
+    return true;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

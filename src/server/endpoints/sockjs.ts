@@ -123,7 +123,20 @@ function originAllowed(options: SockJSEndpointOptions, origin: string | undefine
 /** Before a session exists: a close frame (the client reads its code first), then the SockJS close. */
 function refuse(conn: SockJSConn, code: number, reason: string): void {
   conn.write(closeFrameText(code, reason));
-  conn.close(code, reason);
+  closeSockJS(conn, code, reason, CloseCode.Normal);
+}
+
+/**
+ * SockJS close frames carry any code, but sockjs's raw WebSocket route (`${prefix}/websocket`)
+ * throws for codes other than 1000 and 3000-4999: it then gets `fallback`, which is 1000 when a
+ * close frame with the real code went out first, and a retryable code when none did.
+ */
+function closeSockJS(conn: SockJSConn, code: number, reason: string, fallback: number): void {
+  try {
+    conn.close(code, reason);
+  } catch {
+    conn.close(fallback, reason);
+  }
 }
 
 class SockJSServerConnection implements ServerConnection {
@@ -154,12 +167,16 @@ class SockJSServerConnection implements ServerConnection {
     if (this.#closing) return;
     const fitted = fitReason(reason);
     this.#conn.write(closeFrameText(code, fitted));
-    this.#end(code, fitted);
+    this.#end(code, fitted, CloseCode.Normal);
   }
 
-  /** SockJS has no abortive close: the peer, if still there, gets a bare 1006 (retried). */
+  closeTransport(code: number, reason: string): void {
+    if (!this.#closing) this.#end(code, fitReason(reason), CloseCode.Normal);
+  }
+
+  /** SockJS has no abortive close: the peer, if still there, gets a bare 1006 (4000 on the raw route), both retried. */
   terminate(): void {
-    if (!this.#closing) this.#end(CloseCode.Abnormal, 'connection terminated');
+    if (!this.#closing) this.#end(CloseCode.Abnormal, 'connection terminated', CloseCode.HeartbeatTimeout);
   }
 
   #receive(message: unknown, maxFrameBytes: number): void {
@@ -179,9 +196,9 @@ class SockJSServerConnection implements ServerConnection {
     callbacks.onMessage(message);
   }
 
-  #end(code: number, reason: string): void {
+  #end(code: number, reason: string, fallback: number): void {
     this.#closing = true;
-    this.#conn.close(code, reason);
+    closeSockJS(this.#conn, code, reason, fallback);
     // sockjs reports the close of an HTTP-transport session only after disconnect_delay; for us
     // the connection is over now (sockjs delivers nothing more), so report it, asynchronously.
     setImmediate(() => this.#report(code, reason));

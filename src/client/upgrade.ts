@@ -1,0 +1,105 @@
+/**
+ * While the client runs on a fallback transport, tries the preferred one again now and then in
+ * the background, so a user is not stuck on long polling after the network changed. A successful
+ * probe resumes the same session on the new link; the server drops the old one, and the resume
+ * protocol re-sends whatever was in flight, so nothing is lost or duplicated by the switch.
+ */
+import { Timer, type Clock } from '../util/clock.js';
+import type { HelloFrame } from '../protocol/frames.js';
+import type { Attempt } from './connector.js';
+import type { Link } from './link.js';
+
+/** When to probe. */
+export interface UpgradeOptions {
+  /** First probe this long after opening on a fallback. @default 10000 */
+  readonly initialDelayMs: number;
+  /** Later probes back off up to this. @default 300000 */
+  readonly maxDelayMs: number;
+}
+
+export interface ProbeHost {
+  readonly clock: Clock;
+  /** The hello for the probe (resume token and ack of the current session). */
+  hello(): Promise<HelloFrame | undefined>;
+  /** Starts a handshake on the preferred transport. */
+  start(hello: HelloFrame | undefined): Attempt;
+  /** The probe completed its handshake: switch to it. */
+  upgrade(link: Link): void;
+  /** The probe failed after the current link died while it ran: handle that loss now. */
+  failed(): void;
+}
+
+export class UpgradeProber {
+  readonly #o: UpgradeOptions;
+  readonly #host: ProbeHost;
+  readonly #timer: Timer;
+  #delayMs: number;
+  #running: { cancel(): void } | undefined;
+  #active = false;
+
+  constructor(options: UpgradeOptions, host: ProbeHost) {
+    this.#o = options;
+    this.#host = host;
+    this.#timer = new Timer(host.clock);
+    this.#delayMs = options.initialDelayMs;
+  }
+
+  /** A probe handshake is under way (a loss of the current link waits for its outcome). */
+  get inFlight(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Starts probing (the client opened on a fallback). */
+  start(): void {
+    this.stop();
+    this.#active = true;
+    this.#timer.start(this.#delayMs, () => this.#run());
+  }
+
+  /** Stops probing and abandons a probe under way. */
+  stop(): void {
+    this.#active = false;
+    this.#timer.stop();
+    this.#running?.cancel();
+    this.#running = undefined;
+  }
+
+  /** The preferred transport is in use again: the next fallback starts with short delays. */
+  reset(): void {
+    this.stop();
+    this.#delayMs = this.#o.initialDelayMs;
+  }
+
+  /** Builds the hello (async), then starts the attempt; cancellable at either step. */
+  #probe(): { done: Promise<Link>; cancel(): void } {
+    let attempt: Attempt | undefined;
+    let cancelled = false;
+    const done = (async () => {
+      const hello = await this.#host.hello();
+      if (cancelled) throw new Error('probe cancelled');
+      attempt = this.#host.start(hello);
+      return attempt.done;
+    })();
+    return { done, cancel: () => ((cancelled = true), attempt?.cancel()) };
+  }
+
+  #run(): void {
+    const attempt = this.#probe();
+    this.#running = attempt;
+    attempt.done.then(
+      (link) => {
+        if (this.#running !== attempt) return link.close(1000, 'probe abandoned');
+        this.#running = undefined;
+        this.#active = false;
+        this.#host.upgrade(link);
+      },
+      () => {
+        if (this.#running !== attempt) return;
+        this.#running = undefined;
+        this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
+        if (this.#active) this.#timer.start(this.#delayMs, () => this.#run());
+        this.#host.failed();
+      },
+    );
+  }
+}

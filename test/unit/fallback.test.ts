@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { FallbackError, TransportError } from '../../src/errors/index.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+let ws: FakeTransport;
+let lp: FakeTransport;
+let clients: RealtimeClient[];
+
+function make(options: ClientOptions = {}): RealtimeClient {
+  const c = new RealtimeClient('ws://test.invalid/realtime', {
+    transports: [ws, lp],
+    lifecycle: false,
+    reconnect: { initialDelayMs: 1000, jitter: 'none' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  localStorage.clear();
+  ws = new FakeTransport('websocket');
+  lp = new FakeTransport('longpoll');
+  clients = [];
+});
+afterEach(() => {
+  for (const c of clients) c.close();
+  vi.useRealTimers();
+});
+
+/** WebSocket refused, long polling answers. */
+async function fellBack(options: ClientOptions = {}) {
+  const c = make(options);
+  const switches: unknown[] = [];
+  c.on('transport', (t) => switches.push(t));
+  await settle();
+  ws.last.drop({ code: 1006, reason: 'upgrade refused' });
+  await settle();
+  lp.last.accept({ resume: 'r1' });
+  await settle();
+  return { c, switches };
+}
+
+describe('transport fallback', () => {
+  it('tries the next transport when the first fails, and says which one is in use', async () => {
+    const { c, switches } = await fellBack();
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('longpoll');
+    expect(switches).toEqual([{ from: null, to: 'longpoll' }]);
+    expect(lp.last.url).toBe('http://test.invalid/realtime/poll');
+  });
+
+  it('falls back when the first transport opens but never completes the handshake', async () => {
+    const c = make({ connectTimeoutMs: 2000 });
+    await settle();
+    ws.last.open();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(ws.last.closedWith?.code).toBe(4001);
+    lp.last.accept();
+    await settle();
+    expect(c.transport).toBe('longpoll');
+  });
+
+  it('skips unsupported transports and reports every failure in one error when all fail', async () => {
+    ws.supported = 'no WebSocket here';
+    const c = make();
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    expect(ws.links).toHaveLength(0);
+    lp.last.drop({ code: 1006, reason: 'network down' });
+    await settle();
+    expect(errors[0]).toBeInstanceOf(FallbackError);
+    const listed = (errors[0] as FallbackError).errors;
+    expect(listed.map((e) => (e as TransportError).transport)).toEqual(['websocket', 'longpoll']);
+    expect(listed[0]?.message).toContain('no WebSocket here');
+    expect(listed[1]?.message).toContain('network down');
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it('remembers the transport that worked so the next page load starts with it, until it expires', async () => {
+    await fellBack();
+    const next = make({ upgrade: false });
+    await settle();
+    expect(lp.links).toHaveLength(2);
+    expect(ws.links).toHaveLength(1); // not tried first this time
+    lp.last.accept();
+    await settle();
+    expect(next.transport).toBe('longpoll');
+    vi.setSystemTime(Date.now() + 86_400_001);
+    make({ upgrade: false });
+    await settle();
+    expect(ws.links).toHaveLength(2); // memory expired: WebSocket first again
+  });
+
+  it('probes the preferred transport in the background and moves the session over without loss', async () => {
+    const { c, switches } = await fellBack({ upgrade: { initialDelayMs: 5000, maxDelayMs: 60_000 } });
+    c.send('m', 1);
+    c.send('m', 2);
+    lp.last.push({ type: 'ack', ack: 1 });
+    const old = lp.last;
+    await vi.advanceTimersByTimeAsync(5000);
+    const probe = ws.last;
+    probe.open();
+    expect(probe.framesOf('hello')[0]).toMatchObject({ resume: 'r1' });
+    old.drop({ code: 1006, reason: 'server moved the session' }); // the server drops the old link first
+    expect(c.state).toBe('open');
+    probe.welcome({ resumed: true, ack: 1, resume: 'r2' });
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('websocket');
+    expect(switches.at(-1)).toEqual({ from: 'longpoll', to: 'websocket' });
+    expect(probe.framesOf('event').map((f) => f.data)).toEqual([2]);
+    expect(localStorage.length).toBe(0); // back on the preferred transport: nothing to remember
+  });
+
+  it('backs off between failed probes and handles a link lost meanwhile once the probe failed', async () => {
+    const { c } = await fellBack({ upgrade: { initialDelayMs: 5000, maxDelayMs: 60_000 } });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(ws.links).toHaveLength(2);
+    ws.last.drop();
+    await vi.advanceTimersByTimeAsync(9999);
+    expect(ws.links).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ws.links).toHaveLength(3);
+    lp.last.drop(); // the fallback link dies while the probe runs
+    expect(c.state).toBe('open');
+    ws.last.drop(); // and the probe fails too
+    await settle();
+    expect(c.state).toBe('reconnecting');
+  });
+});
