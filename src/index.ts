@@ -11,6 +11,7 @@ export type {
   LifecycleEvents,
   QueuedMessage,
   ValidEventMap,
+  ValidSendMap,
 } from './client/event-types.js';
 export type { RequestOptions } from './client/requests.js';
 export type { RetryContext, RetryPolicy, BackoffOptions } from './client/retry.js';
@@ -18,7 +19,7 @@ export { exponentialBackoff } from './client/retry.js';
 export type { LifecycleEnvironment, EventTargetLike } from './client/lifecycle.js';
 export * from './errors/index.js';
 export { CloseCode, isRetryable } from './protocol/close-codes.js';
-export { PROTOCOL_VERSION, RESERVED_EVENTS, type ReservedEvent } from './protocol/frames.js';
+export { PROTOCOL_VERSION, RESERVED_EVENTS, SESSION_EVENTS, type ReservedEvent, type SessionEvent } from './protocol/frames.js';
 export { websocketTransport } from './transports/websocket.js';
 export { longpollTransport } from './transports/longpoll.js';
 export { sockjsTransport, createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, type SockJSTransportOptions } from './transports/sockjs.js';

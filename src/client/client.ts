@@ -6,11 +6,12 @@ import type { ProtocolError } from '../errors/protocol.js';
 import { SessionLostError } from '../errors/session-lost.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeFrame } from '../protocol/codec.js';
+import { isSendableByClient } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportName } from '../transports/transport.js';
 import { parseMainUrl } from '../transports/urls.js';
 import { Connection } from './connection.js';
-import type { ClientEventsOf, ClientState, EventMap, QueuedMessage, ValidEventMap } from './event-types.js';
+import type { ClientEventsOf, ClientState, EventMap, QueuedMessage, ValidEventMap, ValidSendMap } from './event-types.js';
 import { TypedEmitter } from './events.js';
 import type { Link } from './link.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
@@ -35,7 +36,7 @@ type Emitter<S> = TypedEmitter<ClientEventsOf<S>>;
  * client.on('chat', (m) => render(m));
  * client.send('chat', { text: 'hi' });
  */
-export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends ValidEventMap<C> = EventMap> {
+export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends ValidSendMap<C> = EventMap> {
   readonly #o: ResolvedOptions;
   readonly #events: Emitter<S>;
   readonly #requests: PendingRequests;
@@ -130,6 +131,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   send(text: string): SendResult;
   send(event: string, data?: unknown): SendResult {
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');
+    if (this.#o.protocol !== 'raw' && !isSendableByClient(event)) throw new InvalidArgumentError(`'${event}' is a reserved event name`);
     if (this.#disposed) return 'dropped';
     return this.#append({ event, data });
   }

@@ -3,7 +3,7 @@
  * constraint that keeps application event maps away from their names.
  */
 import type { SurelinkError } from '../errors/base.js';
-import type { ReservedEvent } from '../protocol/frames.js';
+import type { ReservedEvent, SessionEvent } from '../protocol/frames.js';
 import type { TransportName } from '../transports/transport.js';
 
 /** Where a client is in its life; see the state machine in DESIGN.md. */
@@ -52,6 +52,12 @@ export type EventMap = Record<string, unknown>;
  * type Bad = RealtimeClient<{ open: string }>;
  */
 export type ValidEventMap<M> = { [K in keyof M]: K extends ReservedEvent ? never : M[K] };
+
+/**
+ * The map of events a client sends: the lifecycle names and the server session's own
+ * (`disconnect`, `resume`, `end`) are refused at compile time.
+ */
+export type ValidSendMap<M> = { [K in keyof M]: K extends ReservedEvent | SessionEvent ? never : M[K] };
 
 /**
  * What a client's `on()` accepts: the server's events plus the lifecycle events.

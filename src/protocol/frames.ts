@@ -131,3 +131,19 @@ const reserved: ReadonlySet<string> = new Set(RESERVED_EVENTS);
 export function isReservedEvent(name: string): name is ReservedEvent {
   return reserved.has(name);
 }
+
+/**
+ * Names the server's session API uses for its own lifecycle (`session.on('end')`, ...): the
+ * server closes with 4400 when a client sends an event with one, so the client refuses them first.
+ */
+export const SESSION_EVENTS = ['disconnect', 'resume', 'end'] as const;
+
+export type SessionEvent = (typeof SESSION_EVENTS)[number];
+
+const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
+
+/** Whether a client may send an event with this name. */
+export function isSendableByClient(name: string): boolean {
+  return !reserved.has(name) && !session.has(name);
+}
+

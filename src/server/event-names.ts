@@ -4,19 +4,15 @@
  * session's `on()`.
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import { isReservedEvent } from '../protocol/frames.js';
+import { SESSION_EVENTS, isReservedEvent, isSendableByClient, type SessionEvent } from '../protocol/frames.js';
 
 /** Session lifecycle event names; a client event may not use them (close 4400). */
-export const SESSION_LIFECYCLE_EVENTS = ['disconnect', 'resume', 'end'] as const;
+export const SESSION_LIFECYCLE_EVENTS = SESSION_EVENTS;
 
-export type SessionLifecycleEvent = (typeof SESSION_LIFECYCLE_EVENTS)[number];
-
-const lifecycle: ReadonlySet<string> = new Set(SESSION_LIFECYCLE_EVENTS);
+export type SessionLifecycleEvent = SessionEvent;
 
 /** Whether a client may send an event of this name. */
-export function isAllowedClientEvent(name: string): boolean {
-  return !isReservedEvent(name) && !lifecycle.has(name);
-}
+export const isAllowedClientEvent = isSendableByClient;
 
 /** Rejects names the client would treat as a protocol error, before anything is sent. */
 export function assertServerEventName(event: unknown): asserts event is string {

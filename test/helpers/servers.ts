@@ -10,7 +10,7 @@ import type { WebSocketConstructor } from '../../src/transports/transport.js';
 /** `ws` as the client's WebSocket (Node 20 has no global one). */
 export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
-export interface TestServer<CE extends Record<string, unknown>, SE extends Record<string, unknown>> {
+export interface TestServer<CE extends object, SE extends object> {
   readonly http: Server;
   readonly rt: RealtimeServer<CE, SE, unknown>;
   readonly port: number;
@@ -27,7 +27,7 @@ export async function listen(http: Server, port = 0): Promise<number> {
   return (http.address() as AddressInfo).port;
 }
 
-export async function startServer<CE extends Record<string, unknown> = Record<string, unknown>, SE extends Record<string, unknown> = Record<string, unknown>>(
+export async function startServer<CE extends object = object, SE extends object = object>(
   options: Omit<RealtimeServerOptions<unknown>, 'server'> = {},
   port = 0,
 ): Promise<TestServer<CE, SE>> {

@@ -46,6 +46,9 @@ describe('RealtimeClient types', () => {
     new RealtimeClient<{ open: string }>('wss://x', { autoConnect: false });
     // @ts-expect-error 'error' is reserved too, on the sending side as well
     new RealtimeClient<{ chat: string }, { error: string }>('wss://x', { autoConnect: false });
+    // @ts-expect-error the server session's own lifecycle names cannot be sent either
+    new RealtimeClient<{ chat: string }, { end: string }>('wss://x', { autoConnect: false });
+    expectTypeOf(() => client.send('chat', { text: '' })).toBeFunction();
   });
 
   it('keeps state and transport as unions', () => {

@@ -1,0 +1,231 @@
+import { createServer } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { AuthError } from '../../src/errors/index.js';
+import type { ConnectionCallbacks, ServerConnection } from '../../src/server/connection.js';
+import { attachLongPollEndpoint } from '../../src/server/endpoints/longpoll.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { listen, startServer, type TestServer } from '../helpers/servers.js';
+
+type ServerEvents = { chat: { from: string; text: string }; n: number };
+type ClientEvents = { chat: { text: string }; n: number };
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer<ClientEvents, ServerEvents>> {
+  const s = await startServer<ClientEvents, ServerEvents>(options);
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+function client(url: string, options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
+  const c = new RealtimeClient<ServerEvents, ClientEvents>(url, {
+    transports: ['longpoll'],
+    lifecycle: false,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+    ...options,
+  });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+const until = (cond: () => boolean, timeout = 8000) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+
+/** Plain HTTP against the endpoint, the way a browser's fetch would talk to it. */
+function raw(base: string) {
+  const poll = `${base.replace(/^ws/, 'http')}/poll`;
+  return {
+    poll,
+    async open(headers: Record<string, string> = {}): Promise<string> {
+      const res = await fetch(poll, { method: 'POST', headers });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { c: string }).c;
+    },
+    at: (id: string) => `${poll}?c=${id}`,
+  };
+}
+
+describe('long polling: client ↔ server', () => {
+  it('handshakes from the opening POST, exchanges events both ways, requests and pings', async () => {
+    const requests: string[] = [];
+    const s = await server({
+      authenticate: (token, req) => {
+        requests.push(`${req.method} ${req.url}`);
+        return token === 'secret' ? 'ann' : false;
+      },
+    });
+    s.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text: text.toUpperCase() })));
+    s.rt.handle('add', (data) => (data as number[]).reduce((a, b) => a + b, 0));
+    const c = client(s.url, { auth: 'secret' });
+    await expect(c.waitFor('open', { timeoutMs: 5000 })).resolves.toEqual({ transport: 'longpoll', resumed: false });
+    expect(requests).toEqual(['POST /realtime/poll']);
+    expect(c.transport).toBe('longpoll');
+    const reply = c.waitFor('chat', { timeoutMs: 5000 });
+    expect(c.send('chat', { text: 'hello' })).toBe('sent');
+    await expect(reply).resolves.toEqual({ from: 'srv', text: 'HELLO' });
+    await expect(c.request('add', [1, 2, 3])).resolves.toBe(6);
+    expect(await c.ping()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('carries a flood of 2000 numbered messages each way, complete and in order', async () => {
+    const s = await server();
+    const atServer: number[] = [];
+    s.rt.on('connection', (session) => session.on('n', (n) => atServer.push(n)));
+    const c = client(s.url);
+    const atClient: number[] = [];
+    c.on('n', (n) => atClient.push(n));
+    await c.waitFor('open', { timeoutMs: 5000 });
+    const session = [...s.rt.sessions.values()][0];
+    for (let i = 1; i <= 2000; i++) {
+      expect(c.send('n', i)).toBe('sent');
+      session?.send('n', i);
+    }
+    await until(() => atServer.length >= 2000 && atClient.length >= 2000, 15_000);
+    const expected = Array.from({ length: 2000 }, (_, i) => i + 1);
+    expect(atServer).toEqual(expected);
+    expect(atClient).toEqual(expected);
+  });
+
+  it('delivers a server-side session.close(code) to the client', async () => {
+    const s = await server();
+    s.rt.on('connection', (session) => setTimeout(() => session.close(1000, 'bye'), 20));
+    const c = client(s.url);
+    await c.waitFor('open', { timeoutMs: 5000 });
+    await expect(c.waitFor('close', { timeoutMs: 5000 })).resolves.toEqual({ code: 1000, reason: 'bye', willReconnect: false });
+    await until(() => c.state === 'closed');
+  });
+
+  it('reconnects and resumes when the server no longer knows the connection id (404 → 4404)', async () => {
+    const s = await server();
+    const atServer: number[] = [];
+    s.rt.on('connection', (session) => session.on('n', (n) => atServer.push(n)));
+    let spoil = false;
+    const statuses: number[] = [];
+    const spoiling: typeof fetch = async (input, init) => {
+      let url = String(input);
+      if (spoil && url.includes('c=')) {
+        spoil = false;
+        url = url.replace(/([?&]c=)[^&]*/, '$1never-issued');
+      }
+      const res = await fetch(url, init);
+      statuses.push(res.status);
+      return res;
+    };
+    const c = client(s.url, { fetch: spoiling });
+    await c.waitFor('open', { timeoutMs: 5000 });
+    c.send('n', 1);
+    await until(() => atServer.length === 1);
+    spoil = true;
+    const closed = c.waitFor('close', { timeoutMs: 5000 });
+    const reopened = c.waitFor('open', { timeoutMs: 8000 });
+    [...s.rt.sessions.values()][0]?.send('n', 0); // answers the held poll; the next request is spoiled
+    await expect(closed).resolves.toMatchObject({ code: 4404, willReconnect: true });
+    await expect(reopened).resolves.toEqual({ transport: 'longpoll', resumed: true });
+    expect(statuses).toContain(404);
+    c.send('n', 2);
+    await until(() => atServer.length === 2);
+    expect(atServer).toEqual([1, 2]);
+    expect(s.rt.sessions.size).toBe(1);
+  });
+
+  it('keeps reconnecting when the server is stopped', async () => {
+    const s = await startServer<ClientEvents, ServerEvents>();
+    let stopped = false;
+    cleanup.push(() => (stopped ? undefined : s.stop()));
+    const c = client(s.url);
+    await c.waitFor('open', { timeoutMs: 5000 });
+    const attempts: number[] = [];
+    c.on('reconnecting', ({ attempt }) => attempts.push(attempt));
+    const closed = c.waitFor('close', { timeoutMs: 5000 });
+    stopped = true;
+    await s.stop();
+    await expect(closed).resolves.toMatchObject({ code: 1001, willReconnect: true });
+    await until(() => attempts.length >= 2);
+    expect(['reconnecting', 'connecting']).toContain(c.state);
+  });
+
+  it('enforces the origin allow-list: 403 for others, CORS headers for allowed ones', async () => {
+    const s = await server({ allowedOrigins: ['http://good.test'] });
+    const r = raw(s.url);
+    const refused = await fetch(r.poll, { method: 'POST', headers: { Origin: 'http://evil.test' } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const ok = await fetch(r.poll, { method: 'POST', headers: { Origin: 'http://good.test' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('http://good.test');
+    expect(ok.headers.get('vary')).toBe('Origin');
+    expect(ok.headers.get('cache-control')).toBe('no-store');
+    const pre = await fetch(r.poll, { method: 'OPTIONS', headers: { Origin: 'http://good.test', 'Access-Control-Request-Method': 'DELETE' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE, OPTIONS');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('Content-Type');
+    const withOrigin: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...init?.headers, Origin: 'http://evil.test' } });
+    const c = client(s.url, { fetch: withOrigin });
+    await expect(c.waitFor('error', { timeoutMs: 5000 })).resolves.toBeInstanceOf(AuthError);
+    await until(() => c.state === 'closed');
+  });
+
+  it('answers an oversize body 413 and a malformed one 400; both end the connection', async () => {
+    const s = await server({ longPoll: { maxBodyBytes: 1024 } });
+    const r = raw(s.url);
+    const headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
+    const big = await r.open();
+    const tooLarge = await fetch(r.at(big), { method: 'POST', headers, body: JSON.stringify([['e', 1, 'x', 'y'.repeat(4096)]]) });
+    expect(tooLarge.status).toBe(413);
+    expect((await fetch(r.at(big))).status).toBe(404);
+    const bad = await r.open();
+    expect((await fetch(r.at(bad), { method: 'POST', headers, body: '{"not":"frames"}' })).status).toBe(400);
+    expect((await fetch(r.at(bad), { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('speaks the HTTP mapping: held polls, newer GET wins, DELETE, unknown ids', async () => {
+    const s = await server({ longPoll: { pollTimeoutMs: 300 } });
+    const r = raw(s.url);
+    const id = await r.open();
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+    const hello = await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    expect(hello.status).toBe(204);
+    const welcome = await fetch(r.at(id));
+    expect(welcome.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await welcome.json()) as unknown[][])[0]?.[0]).toBe('w');
+    const started = Date.now();
+    const older = fetch(r.at(id));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const newer = fetch(r.at(id));
+    await expect((await older).text()).resolves.toBe('[]');
+    expect(Date.now() - started).toBeLessThan(250); // completed by the newer GET, not by the timeout
+    await expect((await newer).text()).resolves.toBe('[]'); // held for pollTimeoutMs
+    expect((await fetch(r.at(id), { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(r.at(id))).status).toBe(404);
+    expect((await fetch(r.at('never-issued'), { method: 'POST', body: '[]' })).status).toBe(404);
+  });
+});
+
+describe('long-polling endpoint on its own', () => {
+  it('leaves other requests to a catch-all app handler and forgets idle connections (1006)', async () => {
+    const http = createServer((_req, res) => {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('app 404');
+    });
+    const closes: number[] = [];
+    const accept = (_c: ServerConnection): ConnectionCallbacks => ({ onMessage: () => {}, onProtocolError: () => {}, onClose: (code) => closes.push(code) });
+    const endpoint = attachLongPollEndpoint({
+      server: http, path: '/rt/', maxFrameBytes: 1024, allowOrigin: () => true, logger: silentLogger, accept, pollTimeoutMs: 100, idleGraceMs: 100,
+    });
+    const port = await listen(http);
+    cleanup.push(() => new Promise<void>((resolve) => { endpoint.close(); http.closeAllConnections(); http.close(() => resolve()); }));
+    const base = `http://127.0.0.1:${port}`;
+    const other = await fetch(`${base}/elsewhere`);
+    expect([other.status, await other.text()]).toEqual([404, 'app 404']);
+    const opened = await fetch(`${base}/rt/poll`, { method: 'POST' });
+    expect(opened.status).toBe(200);
+    const { c } = (await opened.json()) as { c: string };
+    await until(() => closes.length === 1, 3000);
+    expect(closes).toEqual([1006]);
+    expect((await fetch(`${base}/rt/poll?c=${c}`)).status).toBe(404);
+  });
+});
