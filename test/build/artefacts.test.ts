@@ -54,8 +54,11 @@ const ARTEFACTS = [
 ];
 /** Files that end up in browsers: they must never carry server-side code. */
 const BROWSER_ARTEFACTS = ['index.js', 'index.cjs', 'surelink.min.js', 'surelink.full.min.js'];
-/** Strings only sockjs-client's code contains (its transport names). */
-const SOCKJS_CLIENT_MARKERS = ['xhr-streaming', 'jsonp-polling'];
+/**
+ * Strings only sockjs-client's own code contains (surelink's SockJS transport names sockjs-client's
+ * transports, so those names are no marker): its onload hook and one of its error messages.
+ */
+const SOCKJS_CLIENT_MARKERS = ['_sockjs_onload', 'InvalidStateError: The connection has not been established yet'];
 
 type Module = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
-import { FallbackError, TransportError } from '../../src/errors/index.js';
+import { FallbackError, type TransportError } from '../../src/errors/index.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);

@@ -119,7 +119,10 @@ describe('OutboundLog', () => {
         for (const s of steps) {
           if (s === 'send') log.append(msg(++sent));
           if (s === 'transmit') wire.push(...log.takeQueued().map((e) => ({ seq: e.seq, data: e.data })));
-          if (s === 'ack') deliverWire(false), log.ack(server.delivered);
+          if (s === 'ack') {
+            deliverWire(false);
+            log.ack(server.delivered);
+          }
           if (s === 'cut' || s === 'reload') {
             deliverWire(true);
             if (s === 'reload') {

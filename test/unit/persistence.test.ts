@@ -40,7 +40,7 @@ describe('persisted session across a page reload', () => {
     const before = page();
     await settle(); // connecting, never answered: the page is offline
     for (const n of [1, 2, 3]) expect(before.send('m', n)).toBe('queued');
-    const after = page(); // the reload: a new instance on the same storage
+    page(); // the reload: a new instance on the same storage
     await settle();
     fake.last.accept();
     await settle();
