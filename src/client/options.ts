@@ -45,7 +45,7 @@ export interface HeartbeatOptions {
 export interface ClientOptions {
   /**
    * Transports in order of preference; unsupported ones are skipped.
-   * @default ['websocket']
+   * @default ['websocket', 'sockjs', 'longpoll']
    */
   transports?: readonly (TransportName | TransportFactory)[];
   /** Endpoint URLs per transport; by default derived from the main URL (see README). */
@@ -151,7 +151,7 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     throw new InvalidArgumentError('options.auth must be a string or a function');
   }
   return {
-    transports: nonEmpty(o.transports ?? ['websocket']),
+    transports: nonEmpty(o.transports ?? ['websocket', 'sockjs', 'longpoll']),
     urls: o.urls ?? {},
     protocol: oneOf('protocol', o.protocol ?? 'surelink', ['surelink', 'raw'] as const),
     reconnect: o.reconnect === false ? false : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },

@@ -124,7 +124,7 @@ describe('client ↔ server over WebSocket', () => {
     });
     const port = await listen(http);
     cleanup.push(() => new Promise<void>((r) => { wss.close(); http.closeAllConnections(); http.close(() => r()); }));
-    const c = client(`ws://127.0.0.1:${port}/realtime`);
+    const c = client(`ws://127.0.0.1:${port}/realtime`, { transports: ['websocket'] });
     const error = await c.waitFor('error', { timeoutMs: 5000 });
     expect(error).toBeInstanceOf(ProtocolError);
     await until(() => connections >= 2);
