@@ -166,10 +166,16 @@ export class OutboundLog {
     for (const e of fresh) this.#push(e, sizeOf(e));
   }
 
+  /** Entries with seq <= cursor: a binary search, as bursts append thousands of entries. */
   #transmittedCount(): number {
-    let n = 0;
-    while (n < this.#entries.length && (this.#entries[n] as OutboundEntry).seq <= this.#cursor) n++;
-    return n;
+    let lo = 0;
+    let hi = this.#entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.#entries[mid] as OutboundEntry).seq <= this.#cursor) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   #push(item: Item, size: number): OutboundEntry[] {

@@ -77,7 +77,16 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     this.#endpoints = [
       attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
       attachSockJSEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
-      attachLongPollEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c), ...o.longPoll, clock: this.#clock }),
+      attachLongPollEndpoint({
+        server,
+        path,
+        maxFrameBytes,
+        allowOrigin,
+        logger,
+        accept: (c) => this.#accept(c),
+        ...o.longPoll,
+        clock: this.#clock,
+      }),
     ];
   }
 

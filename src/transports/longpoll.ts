@@ -88,7 +88,8 @@ class LongPollTransport implements Transport {
     try {
       const body = await this.#exchange('POST', this.#url, undefined, this.#down.signal);
       const id = parseOpened(body);
-      if (id === undefined) throw new TransportError('longpoll', 'open response is not {"c":"<id>"}', CloseCode.ProtocolError);
+      if (id === undefined)
+        throw new TransportError('longpoll', 'open response is not {"c":"<id>"}', CloseCode.ProtocolError);
       this.#connectionUrl = withConnectionId(this.#url, id);
     } catch (error) {
       this.#fail(error);
@@ -105,7 +106,8 @@ class LongPollTransport implements Transport {
     try {
       while (this.#handlers) {
         const frames = parsePolled(await this.#exchange('GET', url, undefined, this.#down.signal));
-        if (!frames) throw new TransportError('longpoll', 'poll response is not a JSON array of frames', CloseCode.ProtocolError);
+        if (!frames)
+          throw new TransportError('longpoll', 'poll response is not a JSON array of frames', CloseCode.ProtocolError);
         if (this.#deliver(frames)) return;
       }
     } catch (error) {
@@ -144,7 +146,13 @@ class LongPollTransport implements Transport {
   }
 
   /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */
-  async #exchange(method: string, url: string, body: string | undefined, signal?: AbortSignal, keepalive = false): Promise<string> {
+  async #exchange(
+    method: string,
+    url: string,
+    body: string | undefined,
+    signal?: AbortSignal,
+    keepalive = false,
+  ): Promise<string> {
     let status: number;
     let text: string;
     try {
@@ -168,7 +176,10 @@ class LongPollTransport implements Transport {
   }
 
   #fail(error: unknown): void {
-    const e = error instanceof TransportError ? error : new TransportError('longpoll', String(error), CloseCode.Abnormal, { cause: error });
+    const e =
+      error instanceof TransportError
+        ? error
+        : new TransportError('longpoll', String(error), CloseCode.Abnormal, { cause: error });
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }
 

@@ -8,7 +8,14 @@
 import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { loadSockJS } from './sockjs-loader.js';
-import type { SockJSConstructor, SockJSLike, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
+import type {
+  SockJSConstructor,
+  SockJSLike,
+  Transport,
+  TransportContext,
+  TransportFactory,
+  TransportHandlers,
+} from './transport.js';
 
 /**
  * sockjs-client's transports minus the `iframe-*` ones. Those need a second copy of sockjs-client
@@ -120,7 +127,10 @@ class SockJSTransport implements Transport {
   }
 
   #failed(cause: unknown, message: string): void {
-    const error = cause instanceof TransportError ? cause : new TransportError('sockjs', `${message}: ${String(cause)}`, CloseCode.Abnormal, { cause });
+    const error =
+      cause instanceof TransportError
+        ? cause
+        : new TransportError('sockjs', `${message}: ${String(cause)}`, CloseCode.Abnormal, { cause });
     this.#finish({ code: CloseCode.Abnormal, reason: error.message, error }, false);
   }
 
@@ -153,6 +163,9 @@ class SockJSTransport implements Transport {
 function closeInfo(ev: SockJSCloseEvent, opened: boolean): { code: number; reason: string; error?: Error } {
   if (ev.wasClean !== false && isApplicationCode(ev.code)) return { code: ev.code, reason: ev.reason ?? '' };
   const reason = `${ev.reason || 'connection lost'} (SockJS code ${String(ev.code)})`;
-  const error = new TransportError('sockjs', opened ? `SockJS connection lost: ${reason}` : `SockJS could not connect: ${reason}`);
+  const error = new TransportError(
+    'sockjs',
+    opened ? `SockJS connection lost: ${reason}` : `SockJS could not connect: ${reason}`,
+  );
   return { code: CloseCode.Abnormal, reason, error };
 }

@@ -69,12 +69,18 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
-/** The subset of sockjs-client the SockJS adapter uses. */
+/**
+ * An event-handler slot typed as a method parameter, i.e. bivariantly, as the DOM's own are: so
+ * sockjs-client's typings (DOM `Event`s) are accepted as they are, without a cast.
+ */
+type HandlerSlot<E> = { bivarianceHack(ev: E): void }['bivarianceHack'] | null;
+
+/** The subset of sockjs-client the SockJS adapter uses; `import SockJS from 'sockjs-client'` fits. */
 export interface SockJSLike {
   readonly readyState: number;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onopen: HandlerSlot<unknown>;
+  onmessage: HandlerSlot<{ data: unknown }>;
+  onclose: HandlerSlot<{ code: number; reason: string }>;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

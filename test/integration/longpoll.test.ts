@@ -16,7 +16,9 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer<ClientEvents, ServerEvents>> {
+async function server(
+  options: Parameters<typeof startServer>[0] = {},
+): Promise<TestServer<ClientEvents, ServerEvents>> {
   const s = await startServer<ClientEvents, ServerEvents>(options);
   cleanup.push(() => s.stop());
   return s;
@@ -33,7 +35,8 @@ function client(url: string, options: ClientOptions = {}): RealtimeClient<Server
   return c;
 }
 
-const until = (cond: () => boolean, timeout = 8000) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+const until = (cond: () => boolean, timeout = 8000) =>
+  vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
 
 /** Plain HTTP against the endpoint, the way a browser's fetch would talk to it. */
 function raw(base: string) {
@@ -58,7 +61,9 @@ describe('long polling: client ↔ server', () => {
         return token === 'secret' ? 'ann' : false;
       },
     });
-    s.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text: text.toUpperCase() })));
+    s.rt.on('connection', (session) =>
+      session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text: text.toUpperCase() })),
+    );
     s.rt.handle('add', (data) => (data as number[]).reduce((a, b) => a + b, 0));
     const c = client(s.url, { auth: 'secret' });
     await expect(c.waitFor('open', { timeoutMs: 5000 })).resolves.toEqual({ transport: 'longpoll', resumed: false });
@@ -95,7 +100,11 @@ describe('long polling: client ↔ server', () => {
     s.rt.on('connection', (session) => setTimeout(() => session.close(1000, 'bye'), 20));
     const c = client(s.url);
     await c.waitFor('open', { timeoutMs: 5000 });
-    await expect(c.waitFor('close', { timeoutMs: 5000 })).resolves.toEqual({ code: 1000, reason: 'bye', willReconnect: false });
+    await expect(c.waitFor('close', { timeoutMs: 5000 })).resolves.toEqual({
+      code: 1000,
+      reason: 'bye',
+      willReconnect: false,
+    });
     await until(() => c.state === 'closed');
   });
 
@@ -159,27 +168,42 @@ describe('long polling: client ↔ server', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://good.test');
     expect(ok.headers.get('vary')).toBe('Origin');
     expect(ok.headers.get('cache-control')).toBe('no-store');
-    const pre = await fetch(r.poll, { method: 'OPTIONS', headers: { Origin: 'http://good.test', 'Access-Control-Request-Method': 'DELETE' } });
+    const { c: id } = (await ok.json()) as { c: string };
+    expect((await fetch(r.at(id), { method: 'DELETE', headers: { Origin: 'http://good.test' } })).status).toBe(204);
+    const pre = await fetch(r.poll, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://good.test', 'Access-Control-Request-Method': 'DELETE' },
+    });
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE, OPTIONS');
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, DELETE');
     expect(pre.headers.get('access-control-allow-headers')).toBe('Content-Type');
-    const withOrigin: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...init?.headers, Origin: 'http://evil.test' } });
+    const withOrigin: typeof fetch = (input, init) =>
+      fetch(input, { ...init, headers: { ...init?.headers, Origin: 'http://evil.test' } });
     const c = client(s.url, { fetch: withOrigin });
     await expect(c.waitFor('error', { timeoutMs: 5000 })).resolves.toBeInstanceOf(AuthError);
     await until(() => c.state === 'closed');
   });
 
-  it('answers an oversize body 413 and a malformed one 400; both end the connection', async () => {
+  it('answers an oversize body 413 and a malformed one 400 (both end the connection); a bad frame closes 4400', async () => {
     const s = await server({ longPoll: { maxBodyBytes: 1024 } });
     const r = raw(s.url);
     const headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
     const big = await r.open();
-    const tooLarge = await fetch(r.at(big), { method: 'POST', headers, body: JSON.stringify([['e', 1, 'x', 'y'.repeat(4096)]]) });
+    const tooLarge = await fetch(r.at(big), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify([['e', 1, 'x', 'y'.repeat(4096)]]),
+    });
     expect(tooLarge.status).toBe(413);
     expect((await fetch(r.at(big))).status).toBe(404);
     const bad = await r.open();
     expect((await fetch(r.at(bad), { method: 'POST', headers, body: '{"not":"frames"}' })).status).toBe(400);
     expect((await fetch(r.at(bad), { method: 'DELETE' })).status).toBe(404);
+    const odd = await r.open(); // a JSON array of arrays, but no valid hello: bad input, not a bad body
+    expect((await fetch(r.at(odd), { method: 'POST', headers, body: '[["zz"]]' })).status).toBe(204);
+    const last = (await (await fetch(r.at(odd))).json()) as unknown[][];
+    expect(last.map((frame) => frame.slice(0, 2))).toEqual([['c', 4400]]);
+    expect((await fetch(r.at(odd))).status).toBe(404);
   });
 
   it('speaks the HTTP mapping: held polls, newer GET wins, DELETE, unknown ids', async () => {
@@ -212,12 +236,30 @@ describe('long-polling endpoint on its own', () => {
       res.end('app 404');
     });
     const closes: number[] = [];
-    const accept = (_c: ServerConnection): ConnectionCallbacks => ({ onMessage: () => {}, onProtocolError: () => {}, onClose: (code) => closes.push(code) });
+    const accept = (_c: ServerConnection): ConnectionCallbacks => ({
+      onMessage: () => {},
+      onProtocolError: () => {},
+      onClose: (code) => closes.push(code),
+    });
     const endpoint = attachLongPollEndpoint({
-      server: http, path: '/rt/', maxFrameBytes: 1024, allowOrigin: () => true, logger: silentLogger, accept, pollTimeoutMs: 100, idleGraceMs: 100,
+      server: http,
+      path: '/rt/',
+      maxFrameBytes: 1024,
+      allowOrigin: () => true,
+      logger: silentLogger,
+      accept,
+      pollTimeoutMs: 100,
+      idleGraceMs: 100,
     });
     const port = await listen(http);
-    cleanup.push(() => new Promise<void>((resolve) => { endpoint.close(); http.closeAllConnections(); http.close(() => resolve()); }));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          endpoint.close();
+          http.closeAllConnections();
+          http.close(() => resolve());
+        }),
+    );
     const base = `http://127.0.0.1:${port}`;
     const other = await fetch(`${base}/elsewhere`);
     expect([other.status, await other.text()]).toEqual([404, 'app 404']);

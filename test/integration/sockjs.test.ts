@@ -15,14 +15,17 @@ type ServerEvents = { chat: { from: string; text: string }; n: { i: number } };
 type ClientEvents = { chat: { text: string }; n: { i: number }; blob: string };
 
 /** sockjs-client's Node build, injected (the other path, the lazy import, has its own test). */
-const SockJS = SockJSClient as unknown as SockJSConstructor;
+const SockJS: SockJSConstructor = SockJSClient;
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function server(options: Parameters<typeof startServer>[0] = {}, port = 0): Promise<TestServer<ClientEvents, ServerEvents>> {
+async function server(
+  options: Parameters<typeof startServer>[0] = {},
+  port = 0,
+): Promise<TestServer<ClientEvents, ServerEvents>> {
   const s = await startServer<ClientEvents, ServerEvents>(options, port);
   cleanup.push(() => s.stop());
   return s;
@@ -40,14 +43,17 @@ function client(url: string, options: ClientOptions = {}): RealtimeClient<Server
   return c;
 }
 
-const until = (cond: () => boolean, timeout = 10_000) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+const until = (cond: () => boolean, timeout = 10_000) =>
+  vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
 
 describe.each(['websocket', 'xhr-streaming', 'xhr-polling'])('client ↔ server over SockJS (%s)', (sub) => {
   const only = { transports: [createSockJSTransport({ transports: [sub] })] };
 
   it('handshakes with the real request, exchanges events both ways, requests and pings', async () => {
     const seen: { token: string | undefined; req: unknown }[] = [];
-    const s = await server({ authenticate: (token, req) => (seen.push({ token, req }), token === 'secret' && { user: 'ann' }) });
+    const s = await server({
+      authenticate: (token, req) => (seen.push({ token, req }), token === 'secret' && { user: 'ann' }),
+    });
     const transports: (string | null)[] = [];
     s.rt.on('connection', (session) => {
       transports.push(session.transport);
@@ -100,7 +106,7 @@ describe('SockJS endpoint', () => {
     await expect(c.waitFor('open', { timeoutMs: 8000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
   });
 
-  it("brings session.close(code) to the client with that code: 4xxx is retried, 1000 stops", async () => {
+  it('brings session.close(code) to the client with that code: 4xxx is retried, 1000 stops', async () => {
     const s = await server();
     const codes = [4321, 1000];
     s.rt.on('connection', (session) => setTimeout(() => session.close(codes.shift(), 'bye'), 50));
@@ -123,7 +129,9 @@ describe('SockJS endpoint', () => {
     await first.stop();
     await until(() => attempts.length >= 2);
     const second = await server({}, first.port);
-    second.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })));
+    second.rt.on('connection', (session) =>
+      session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })),
+    );
     await expect(c.waitFor('open', { timeoutMs: 8000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
     const echo = c.waitFor('chat', { timeoutMs: 5000 });
     c.send('chat', { text: 'back' });
@@ -145,7 +153,10 @@ describe('SockJS endpoint', () => {
 
   it('sees the Origin header sockjs does not pass on (raw WebSocket route)', async () => {
     const origins: (string | undefined)[] = [];
-    const s = await server({ allowedOrigins: ['https://app.example'], authenticate: (_t, req) => (origins.push(req.headers.origin), true) });
+    const s = await server({
+      allowedOrigins: ['https://app.example'],
+      authenticate: (_t, req) => (origins.push(req.headers.origin), true),
+    });
     const open = (origin: string) => {
       const ws = new WebSocket(`ws://127.0.0.1:${s.port}/realtime/sockjs/websocket`, { origin });
       cleanup.push(() => ws.terminate());
@@ -161,7 +172,9 @@ describe('SockJS endpoint', () => {
     expect(origins).toEqual(['https://app.example']);
     const bad = open('https://evil.example');
     expect(await bad.closed).toBe(4403);
-    expect(bad.frames.map((f) => decodeFrame(f))).toEqual([{ type: 'close', code: 4403, reason: 'origin not allowed' }]);
+    expect(bad.frames.map((f) => decodeFrame(f))).toEqual([
+      { type: 'close', code: 4403, reason: 'origin not allowed' },
+    ]);
     expect(origins).toHaveLength(1);
   });
 

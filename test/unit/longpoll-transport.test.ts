@@ -5,70 +5,7 @@ import { MAX_BATCH_CHARS, takeBatch } from '../../src/transports/longpoll-wire.j
 import type { CloseInfo, Transport, TransportContext } from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
-
-/** One request the transport made; the test answers it. */
-interface FakeRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly body: string | undefined;
-  readonly init: RequestInit;
-  settled: boolean;
-  aborted: boolean;
-  respond(status: number, body?: string): void;
-  fail(error?: Error): void;
-}
-
-/** A scripted fetch: no network, every request waits until the test answers it. */
-class FakeFetch {
-  readonly requests: FakeRequest[] = [];
-  readonly fn = (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> =>
-    new Promise<Response>((resolve, reject) => {
-      const req: FakeRequest = {
-        method: init.method ?? 'GET',
-        url: String(input),
-        body: typeof init.body === 'string' ? init.body : undefined,
-        init,
-        settled: false,
-        aborted: false,
-        respond(status, body = '') {
-          if (req.settled) return;
-          req.settled = true;
-          resolve({ status, ok: status >= 200 && status < 300, body: null, text: () => Promise.resolve(body) } as unknown as Response);
-        },
-        fail(error = new TypeError('fetch failed')) {
-          if (req.settled) return;
-          req.settled = true;
-          reject(error);
-        },
-      };
-      init.signal?.addEventListener('abort', () => {
-        if (req.settled) return;
-        req.aborted = true;
-        req.fail(Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }));
-      });
-      this.requests.push(req);
-    });
-
-  pending(method?: string): FakeRequest[] {
-    return this.requests.filter((r) => !r.settled && (method === undefined || r.method === method));
-  }
-
-  /** The only pending request of `method` (fails the test when there are none or several). */
-  one(method: string, withC = true): FakeRequest {
-    const found = this.pending(method).filter((r) => new URL(r.url).searchParams.has('c') === withC);
-    expect(found).toHaveLength(1);
-    return found[0] as FakeRequest;
-  }
-
-  of(method: string): FakeRequest[] {
-    return this.requests.filter((r) => r.method === method && new URL(r.url).searchParams.has('c'));
-  }
-}
-
-/** Lets every promise chain that can make progress do so (no timers involved). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 30; i++) await Promise.resolve();
-}
+import { FakeFetch, settle } from '../helpers/fake-fetch.js';
 
 const URL_ = 'http://h.test/realtime/poll?room=a';
 
@@ -186,8 +123,19 @@ describe('long-polling transport (scripted fetch)', () => {
   });
 
   const statusTable: [number, number][] = [
-    [400, 4400], [401, 4401], [403, 4403], [404, 4404], [410, 4404], [413, 4413], [426, 4426],
-    [429, 4429], [500, 1011], [502, 1011], [503, 1013], [418, 4400], [302, 4400],
+    [400, 4400],
+    [401, 4401],
+    [403, 4403],
+    [404, 4404],
+    [410, 4404],
+    [413, 4413],
+    [426, 4426],
+    [429, 4429],
+    [500, 1011],
+    [502, 1011],
+    [503, 1013],
+    [418, 4400],
+    [302, 4400],
   ];
   it.each(statusTable)('maps a poll answered HTTP %i to close code %i', async (status, code) => {
     const s = await opened();
@@ -245,11 +193,14 @@ describe('long-polling transport (scripted fetch)', () => {
   it('fires no onClose when the core closes the transport while handling the close frame', async () => {
     const fetch = new FakeFetch();
     const onClose = vi.fn();
-    let transport: Transport | undefined;
     const onMessage = vi.fn((text: string) => {
-      if (text.startsWith('["c"')) transport?.close(4401, 'refused');
+      if (text.startsWith('["c"')) transport.close(4401, 'refused');
     });
-    transport = longpollTransport.connect(URL_, { onOpen: () => {}, onMessage, onClose }, { clock: systemClock, logger: silentLogger, fetch: fetch.fn });
+    const transport: Transport = longpollTransport.connect(
+      URL_,
+      { onOpen: () => {}, onMessage, onClose },
+      { clock: systemClock, logger: silentLogger, fetch: fetch.fn },
+    );
     fetch.one('POST', false).respond(200, '{"c":"id"}');
     await settle();
     fetch.one('GET').respond(200, '[["c",4401,"unauthorized"]]');

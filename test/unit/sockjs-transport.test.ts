@@ -1,70 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../src/errors/transport.js';
 import { createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, sockjsTransport } from '../../src/transports/sockjs.js';
-import type { CloseInfo, SockJSConstructor, SockJSLike, TransportContext, TransportHandlers } from '../../src/transports/transport.js';
+import type {
+  CloseInfo,
+  SockJSConstructor,
+  TransportContext,
+  TransportHandlers,
+} from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { FakeSockJS } from '../helpers/fake-sockjs.js';
 
 // The lazy loader is replaced so each test decides whether (and when) sockjs-client "loads".
 const loader = vi.hoisted(() => ({ load: vi.fn<() => Promise<SockJSConstructor>>() }));
 vi.mock('../../src/transports/sockjs-loader.js', () => ({ loadSockJS: () => loader.load() }));
-
-interface FakeCloseEvent {
-  code: number;
-  reason: string;
-  wasClean: boolean;
-}
-
-/** Behaves like sockjs-client where it matters: async events, strict close() arguments. */
-class FakeSockJS implements SockJSLike {
-  static instances: FakeSockJS[] = [];
-  readyState = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  readonly sent: string[] = [];
-  readonly closeCalls: [number | undefined, string | undefined][] = [];
-  readonly url: string;
-  readonly options: Record<string, unknown> | undefined;
-
-  constructor(url: string, _reserved?: unknown, options?: Record<string, unknown>) {
-    this.url = url;
-    this.options = options;
-    FakeSockJS.instances.push(this);
-  }
-
-  send(data: string): void {
-    if (this.readyState === 0) throw new Error('InvalidStateError: The connection has not been established yet');
-    this.sent.push(data);
-  }
-
-  close(code?: number, reason?: string): void {
-    if (code && code !== 1000 && (code < 3000 || code > 4999)) throw new Error('InvalidAccessError: Invalid code');
-    if (reason && reason.length > 123) throw new SyntaxError('reason argument has an invalid length');
-    if (this.readyState === 3) throw new Error('InvalidStateError: SockJS has already been closed');
-    this.closeCalls.push([code, reason]);
-    this.readyState = 3;
-    const ev: FakeCloseEvent = { code: code ?? 1000, reason: reason ?? 'Normal closure', wasClean: true };
-    setTimeout(() => this.onclose?.(ev), 0);
-  }
-
-  /** Test driver: the server opened the session. */
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({ type: 'open' });
-  }
-
-  receive(data: unknown): void {
-    this.onmessage?.({ data });
-  }
-
-  /** Test driver: sockjs-client reports a close (a server close frame when `wasClean`). */
-  drop(code: number, reason: string, wasClean: boolean): void {
-    this.readyState = 3;
-    const ev: FakeCloseEvent = { code, reason, wasClean };
-    this.onclose?.(ev);
-  }
-}
 
 const Fake = FakeSockJS as SockJSConstructor;
 const ctx: TransportContext = { clock: systemClock, logger: silentLogger, SockJS: Fake };
@@ -274,7 +223,10 @@ describe('sockjs transport', () => {
     const b = recorder();
     sockjsTransport.connect('ws://x', b.handlers, { ...ctx, SockJS: Throwing });
     await settle();
-    for (const [r, text] of [[a, 'could not load sockjs-client: Error: chunk failed'], [b, 'SockJS constructor threw: SyntaxError']] as const) {
+    for (const [r, text] of [
+      [a, 'could not load sockjs-client: Error: chunk failed'],
+      [b, 'SockJS constructor threw: SyntaxError'],
+    ] as const) {
       expect(r.closes).toHaveLength(1);
       expect(r.closes[0]?.code).toBe(1006);
       expect(r.closes[0]?.error).toBeInstanceOf(TransportError);

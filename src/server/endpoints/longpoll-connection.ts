@@ -35,7 +35,12 @@ export class PollConnection implements ServerConnection {
   #ended = false;
 
   /** `forget` removes the id from the endpoint once the connection ended. */
-  constructor(id: string, request: IncomingMessage, timings: PollTimings, forget: (connection: PollConnection) => void) {
+  constructor(
+    id: string,
+    request: IncomingMessage,
+    timings: PollTimings,
+    forget: (connection: PollConnection) => void,
+  ) {
     this.id = id;
     this.request = request;
     this.#timings = timings;

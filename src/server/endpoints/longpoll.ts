@@ -59,7 +59,11 @@ class LongPollEndpoint implements Endpoint {
     this.#options = options;
     this.#pollPath = `${options.path.replace(/\/+$/, '')}/poll`;
     const pollTimeoutMs = options.pollTimeoutMs ?? 25_000;
-    this.#timings = { clock: options.clock ?? systemClock, pollTimeoutMs, idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000) };
+    this.#timings = {
+      clock: options.clock ?? systemClock,
+      pollTimeoutMs,
+      idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000),
+    };
     this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
     this.#detach = interceptRequests(options.server, (req, res) => this.#intercept(req, res));
   }
@@ -96,7 +100,8 @@ class LongPollEndpoint implements Endpoint {
       return reply(res, 'method not allowed', 405);
     }
     const connection = id === null ? undefined : this.#connections.get(id);
-    if (!connection) return reply(res, id === null ? 'missing connection id' : 'unknown connection', id === null ? 400 : 404);
+    if (!connection)
+      return reply(res, id === null ? 'missing connection id' : 'unknown connection', id === null ? 400 : 404);
     connection.touch();
     if (req.method === 'GET') return connection.poll(res);
     if (req.method === 'POST') return this.#upload(connection, req, res);
@@ -167,7 +172,7 @@ function framesOf(body: string): string[] | undefined {
 }
 
 function preflight(res: ServerResponse): void {
-  res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE');
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
   res.setHeader('Access-Control-Max-Age', '600');
   noContent(res);

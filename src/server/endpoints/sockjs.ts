@@ -190,7 +190,9 @@ class SockJSServerConnection implements ServerConnection {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit: short frames skip the byte count.
     const bytes = message.length * 3 <= maxFrameBytes ? 0 : Buffer.byteLength(message);
     if (bytes > maxFrameBytes) {
-      callbacks.onProtocolError(new ProtocolError(`frame of ${bytes} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge));
+      callbacks.onProtocolError(
+        new ProtocolError(`frame of ${bytes} bytes exceeds ${maxFrameBytes}`, CloseCode.FrameTooLarge),
+      );
       return;
     }
     callbacks.onMessage(message);
