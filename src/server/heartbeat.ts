@@ -1,5 +1,5 @@
 /**
- * Server side of the heartbeat (PROTOCOL.md, "Heartbeat"): any inbound frame counts as liveness;
+ * Server side of the heartbeat (PROTOCOL.md, "Heartbeat"): every inbound frame counts as liveness;
  * after `intervalMs` of silence the server pings once, and after `intervalMs + timeoutMs` of
  * silence the link is declared dead. Deadlines are computed from the wall clock, so one timer per
  * connection suffices and inbound traffic costs a single assignment.
