@@ -1,14 +1,29 @@
-// The examples server: static files from examples/ (at /) and dist/ (at /dist/), plus the
-// reference realtime server at /realtime with a tiny demo (an 'echo' request handler, a 'chat'
-// event broadcast to every session). Runs from the built dist/, so build first (`npm start` does).
+// The examples server: static files from examples/ (at /) and dist/ (at /dist/), the two browser
+// files of the client's dependencies (at /vendor/, see VENDOR), the reference realtime server at
+// /realtime with the demo of examples-demo.mjs, and the transport lab's controls at /lab/
+// (examples-lab.mjs). Runs from the built dist/, so build first (`npm start` does).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRealtimeServer } from '../dist/server.js';
+import { attachDemo } from './examples-demo.mjs';
+import { attachLab } from './examples-lab.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const packageDir = (name) => path.dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+
+/**
+ * The only files served from node_modules, for pages that load the ESM build without a bundler
+ * (their import map points the bare specifiers here): eventemitter3's own ES module build, and
+ * sockjs-client's browser script (examples/shims/sockjs-client.js wraps it as a module).
+ */
+const VENDOR = new Map([
+  ['/vendor/eventemitter3.js', path.join(packageDir('eventemitter3'), 'dist', 'eventemitter3.esm.js')],
+  ['/vendor/sockjs.min.js', path.join(packageDir('sockjs-client'), 'dist', 'sockjs.min.js')],
+]);
 
 /** URL prefix -> directory; the first matching prefix wins. */
 const MOUNTS = [
@@ -17,7 +32,6 @@ const MOUNTS = [
 ];
 
 export const REALTIME_PATH = '/realtime';
-const MAX_CHAT_CHARS = 500;
 
 const CONTENT_TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -43,32 +57,41 @@ const CONTENT_TYPES = {
  */
 export async function startExamplesServer({ port = 8080, host = 'localhost' } = {}) {
   const server = createServer();
+  // Both before the realtime server: it puts its own HTTP routes (long polling, SockJS) in front of
+  // the 'request' listeners it finds, and the lab's upgrade gate must see upgrades before it does.
+  const lab = attachLab(server);
   server.on('request', (req, res) => {
-    // The realtime server answers its own HTTP routes (long polling, SockJS) when it has any.
-    if (isRealtimePath(req.url) && server.listenerCount('request') > 1) return;
+    if (pathOf(req.url).startsWith('/lab/')) return lab.handle(req, res, labView);
     serveStatic(req, res).catch((error) => {
       console.error('examples server:', error);
       if (!res.headersSent) send(res, 500, 'internal error');
       else res.destroy();
     });
   });
-
   const realtime = createRealtimeServer({ server, path: REALTIME_PATH });
-  attachDemo(realtime);
+  const demo = attachDemo(realtime);
+  const labView = { sessions: () => realtime.sessions.size, received: () => demo.received() };
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    demo.close();
+    await realtime.close();
+    throw error;
+  }
 
   const address = server.address();
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${address.port}`,
     async close() {
+      demo.close();
       await realtime.close();
       await new Promise((resolve) => {
         server.close(() => resolve());
@@ -78,22 +101,8 @@ export async function startExamplesServer({ port = 8080, host = 'localhost' } = 
   };
 }
 
-/** The demo behind the example pages. */
-function attachDemo(realtime) {
-  realtime.handle('echo', (data) => data);
-  realtime.on('connection', (session) => {
-    const from = session.id.slice(0, 6);
-    session.on('chat', (message) => {
-      const text = typeof message?.text === 'string' ? message.text.trim().slice(0, MAX_CHAT_CHARS) : '';
-      if (text) realtime.broadcast('chat', { from, text, at: Date.now() });
-    });
-  });
-  realtime.on('error', (error) => console.error('realtime server:', error));
-}
-
-function isRealtimePath(url = '/') {
-  const pathname = url.split('?')[0];
-  return pathname === REALTIME_PATH || pathname.startsWith(`${REALTIME_PATH}/`);
+function pathOf(url = '/') {
+  return url.split('?')[0];
 }
 
 async function serveStatic(req, res) {
@@ -104,7 +113,7 @@ async function serveStatic(req, res) {
   const pathname = decodePath(req.url);
   if (pathname === null) return send(res, 400, 'bad request');
 
-  let file = resolveFile(pathname);
+  let file = VENDOR.get(pathname) ?? resolveFile(pathname);
   if (file === null) return send(res, 404, 'not found');
   let info = await statOrNull(file);
   if (info?.isDirectory()) {

@@ -53,14 +53,20 @@ export interface TransportFactory {
   connect(url: string, handlers: TransportHandlers, ctx: TransportContext): Transport;
 }
 
+/**
+ * An event-handler slot typed as a method parameter, i.e. bivariantly, as the DOM's own are: so
+ * the DOM's `WebSocket`, `ws` and sockjs-client's typings are accepted as they are, without a cast.
+ */
+type HandlerSlot<E> = { bivarianceHack(ev: E): void }['bivarianceHack'] | null;
+
 /** The subset of the WebSocket API the adapter uses, so `ws` and mock-socket fit. */
 export interface WebSocketLike {
   readonly readyState: number;
   binaryType: string;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: HandlerSlot<unknown>;
+  onmessage: HandlerSlot<{ data: unknown }>;
+  onclose: HandlerSlot<{ code: number; reason: string }>;
+  onerror: HandlerSlot<unknown>;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   /** `ws` only: destroys the socket without a close handshake. */
@@ -68,12 +74,6 @@ export interface WebSocketLike {
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-/**
- * An event-handler slot typed as a method parameter, i.e. bivariantly, as the DOM's own are: so
- * sockjs-client's typings (DOM `Event`s) are accepted as they are, without a cast.
- */
-type HandlerSlot<E> = { bivarianceHack(ev: E): void }['bivarianceHack'] | null;
 
 /** The subset of sockjs-client the SockJS adapter uses; `import SockJS from 'sockjs-client'` fits. */
 export interface SockJSLike {

@@ -8,7 +8,7 @@ import type { RealtimeServer } from '../../src/server/types.js';
 import type { WebSocketConstructor } from '../../src/transports/transport.js';
 
 /** `ws` as the client's WebSocket (Node 20 has no global one). */
-export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+export const NodeWebSocket: WebSocketConstructor = WebSocket;
 
 export interface TestServer<CE extends object, SE extends object> {
   readonly http: Server;

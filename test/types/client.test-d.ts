@@ -1,4 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import WebSocket from 'ws';
+import SockJS from 'sockjs-client';
 import { RealtimeClient, type SendResult, type SurelinkError } from '../../src/index.js';
 
 interface ServerEvents {
@@ -54,5 +56,10 @@ describe('RealtimeClient types', () => {
   it('keeps state and transport as unions', () => {
     expectTypeOf(client.state).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>();
     expectTypeOf(client.transport).toEqualTypeOf<'websocket' | 'sockjs' | 'longpoll' | null>();
+  });
+
+  it('accepts ws, the DOM WebSocket and sockjs-client as injected implementations without a cast', () => {
+    expectTypeOf(new RealtimeClient('ws://x', { WebSocket, SockJS, autoConnect: false })).toBeObject();
+    expectTypeOf(new RealtimeClient('ws://x', { WebSocket: globalThis.WebSocket, autoConnect: false })).toBeObject();
   });
 });
