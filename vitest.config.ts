@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: browser-side units run in jsdom, everything that opens sockets runs in node.
+// Browser-side units run in jsdom, everything that opens sockets runs in node, end-to-end tests
+// drive real Chromium.
 export default defineConfig({
   test: {
     projects: [
@@ -25,6 +26,18 @@ export default defineConfig({
           name: 'types',
           include: ['test/types/**/*.test-d.ts'],
           typecheck: { enabled: true, only: true, include: ['test/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        // End-to-end in Debian's Chromium (test/helpers/browser.ts): one browser at a time, and
+        // generous timeouts, since the machine may be busy with the other projects meanwhile.
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
         },
       },
     ],

@@ -63,7 +63,9 @@ export function attachLab(server) {
           return reply(res, 200, { messages: demo.received() });
         default: {
           const known = ['/lab/cut', '/lab/refuse-upgrades', '/lab/status', '/lab/received'];
-          return known.includes(url.pathname) ? reply(res, 405, { error: 'method not allowed' }) : reply(res, 404, { error: 'not found' });
+          return known.includes(url.pathname)
+            ? reply(res, 405, { error: 'method not allowed' })
+            : reply(res, 404, { error: 'not found' });
         }
       }
     },

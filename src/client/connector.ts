@@ -40,10 +40,12 @@ export function isFatal(error: SurelinkError): boolean {
 
 /** The attempt a client makes with its options, for the given transports in order. */
 export function attemptSpec(o: ResolvedOptions, main: URL, hello: HelloFrame | undefined, factories: readonly TransportFactory[]): AttemptSpec {
+  // Starting with something else than WebSocket means it failed here last time.
+  const avoidWebSocket = factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   return {
     factories,
     url: (name) => o.urls[name] ?? endpointUrl(main, name),
-    ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS },
+    ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS, avoidWebSocket },
     timeoutMs: o.connectTimeoutMs,
     hello,
   };
@@ -54,6 +56,7 @@ export function startAttempt(spec: AttemptSpec): Attempt {
   let cancelled = false;
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
+    const failed = new Set<TransportName>();
     for (const factory of spec.factories) {
       const supported = factory.isSupported(spec.ctx);
       if (supported !== true) {
@@ -61,7 +64,8 @@ export function startAttempt(spec: AttemptSpec): Attempt {
         continue;
       }
       try {
-        const one = tryTransport(factory, spec);
+        const avoidWebSocket = spec.ctx.avoidWebSocket === true || failed.has('websocket');
+        const one = tryTransport(factory, { ...spec, ctx: { ...spec.ctx, avoidWebSocket } });
         cancelOne = one.cancel;
         return await one.done;
       } catch (error) {
@@ -69,6 +73,7 @@ export function startAttempt(spec: AttemptSpec): Attempt {
         if (cancelled || isFatal(e)) throw e;
         spec.ctx.logger.debug(`surelink: ${factory.name} failed`, e);
         errors.push(e);
+        failed.add(factory.name);
       }
     }
     throw errors.length === 1 ? (errors[0] as SurelinkError) : new FallbackError(errors);

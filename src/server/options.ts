@@ -65,6 +65,23 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   maxSessions?: number;
   /**
+   * Bytes a connection may hold that were written but not yet taken by the client: the
+   * WebSocket's `bufferedAmount`, or the text of frames waiting for the next long poll. A client
+   * that stops reading (a slow consumer) is found when the next frame is due while the backlog is
+   * above this: the session ends with 4508, as when `maxBufferedFrames` overflows. One frame larger
+   * than this still goes out on an empty buffer. SockJS buffers inside the `sockjs` package, where
+   * this cannot see; there `maxBufferedFrames` bounds what a session holds.
+   * @default 4194304 (4 MiB)
+   */
+  maxSendBufferBytes?: number;
+  /**
+   * Requests (`q` frames) a session may make: a token bucket refilled at `perSecond` that holds at
+   * most `burst`. A request over the rate is not run; it gets an `ok: false` response with code
+   * `'RATE_LIMITED'` and the connection stays open. `false` turns the limit off.
+   * @default { perSecond: 100, burst: 200 }
+   */
+  requestRateLimit?: { perSecond?: number; burst?: number } | false;
+  /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
    * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
    * only non-browser clients omit it, and they could forge it anyway. Use the predicate form to
@@ -98,6 +115,12 @@ export interface LongPollOptions {
   maxBodyBytes?: number;
 }
 
+/** A token bucket's settings: `perSecond` tokens a second, at most `burst` saved up. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
 /** Options with defaults applied and values checked. */
 export interface ResolvedOptions<Identity> {
   readonly server: Server;
@@ -109,6 +132,8 @@ export interface ResolvedOptions<Identity> {
   readonly sessionGraceMs: number;
   readonly maxBufferedFrames: number;
   readonly maxSessions: number;
+  readonly maxSendBufferBytes: number;
+  readonly requestRateLimit: RateLimit | false;
   readonly allowOrigin: (origin: string | undefined) => boolean;
   readonly longPoll: { readonly pollTimeoutMs: number; readonly maxBodyBytes: number };
   readonly logger: Logger;
@@ -133,6 +158,8 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     sessionGraceMs: count('sessionGraceMs', options.sessionGraceMs, 120_000),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
+    maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 4 << 20),
+    requestRateLimit: rateLimit(options.requestRateLimit),
     allowOrigin: originPolicy(options.allowedOrigins),
     longPoll: {
       pollTimeoutMs: positive('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
@@ -147,6 +174,16 @@ function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin
   if (typeof allowed === 'function') return allowed;
   const set = new Set(allowed);
   return (origin) => origin === undefined || set.has(origin);
+}
+
+function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit | false {
+  if (limit === false) return false;
+  const perSecond = limit?.perSecond ?? 100;
+  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0)
+    throw new InvalidArgumentError(
+      `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${String(perSecond)}`,
+    );
+  return { perSecond, burst: positive('requestRateLimit.burst', limit?.burst, 200) };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

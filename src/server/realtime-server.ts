@@ -62,6 +62,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       ...common,
       heartbeat: o.heartbeat,
       maxBufferedFrames: o.maxBufferedFrames,
+      requestRateLimit: o.requestRateLimit,
       runRequest: (name, data, session) => this.#requests.run(name, data, session),
       disconnected: (session) => this.#startGrace(session),
       ended: (session) => this.#registry.remove(session),
@@ -73,20 +74,12 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
       released: (connection) => this.#released(connection),
     };
-    const { server, path, maxFrameBytes, allowOrigin, logger } = o;
+    const { server, path, maxFrameBytes, maxSendBufferBytes, allowOrigin, logger } = o;
+    const endpoint = { server, path, maxFrameBytes, maxSendBufferBytes, allowOrigin, logger };
     this.#endpoints = [
-      attachWebSocketEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
-      attachSockJSEndpoint({ server, path, maxFrameBytes, allowOrigin, logger, accept: (c) => this.#accept(c) }),
-      attachLongPollEndpoint({
-        server,
-        path,
-        maxFrameBytes,
-        allowOrigin,
-        logger,
-        accept: (c) => this.#accept(c),
-        ...o.longPoll,
-        clock: this.#clock,
-      }),
+      attachWebSocketEndpoint({ ...endpoint, accept: (c) => this.#accept(c) }),
+      attachSockJSEndpoint({ ...endpoint, accept: (c) => this.#accept(c) }),
+      attachLongPollEndpoint({ ...endpoint, accept: (c) => this.#accept(c), ...o.longPoll, clock: this.#clock }),
     ];
   }
 

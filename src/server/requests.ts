@@ -18,7 +18,18 @@ export type RequestOutcome =
 export const RequestErrorCode = {
   NoHandler: 'NO_HANDLER',
   HandlerError: 'HANDLER_ERROR',
+  /** The session made requests faster than `requestRateLimit` allows; the handler did not run. */
+  RateLimited: 'RATE_LIMITED',
 } as const;
+
+/** The outcome of a request refused by the rate limit (not run, so safe to make again later). */
+export function rateLimited(name: string): RequestOutcome {
+  return {
+    ok: false,
+    error: { code: RequestErrorCode.RateLimited, message: `request "${name}" refused: too many requests` },
+    unexpected: false,
+  };
+}
 
 type Handler<S> = (data: unknown, session: S) => unknown;
 

@@ -6,6 +6,7 @@
 import { encodeFrame } from '../protocol/codec.js';
 import type { CloseFrame, EventFrame, Frame, RequestFrame } from '../protocol/frames.js';
 import type { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
+import { rateLimited } from './requests.js';
 import type { RequestOutcome } from './requests.js';
 import { isAllowedClientEvent } from './event-names.js';
 
@@ -23,6 +24,8 @@ export interface InboundContext {
   sendRaw(text: string): void;
   peerClosed(code: number, reason: string): void;
   runRequest(name: string, data: unknown): Promise<RequestOutcome>;
+  /** Takes one request from the session's rate limit; false when it is used up. */
+  allowRequest(): boolean;
   respond(id: number, outcome: RequestOutcome): void;
   /** An unexpected internal failure; logged and emitted, never thrown. */
   reportError(error: unknown, context: string): void;
@@ -65,6 +68,8 @@ function onRequest(ctx: InboundContext, frame: RequestFrame): void {
   // response is still in the outbox and was replayed after welcome.
   if (!accept(ctx, frame.seq)) return;
   ctx.acks.delivered();
+  // Refused, not dropped: it is delivered (so a resend is a duplicate) and answered at once.
+  if (!ctx.allowRequest()) return ctx.respond(frame.id, rateLimited(frame.event));
   ctx
     .runRequest(frame.event, frame.data)
     .then((outcome) => ctx.respond(frame.id, outcome))

@@ -20,6 +20,8 @@ import { Listeners } from './listeners.js';
 import type { Listener } from './listeners.js';
 import { encodeResponse } from './requests.js';
 import type { RequestOutcome } from './requests.js';
+import type { RateLimit } from './options.js';
+import { TokenBucket } from './rate-limit.js';
 import { handleFrame } from './session-inbound.js';
 import type { InboundContext } from './session-inbound.js';
 import type { DisconnectInfo, EndInfo, ServerSession } from './types.js';
@@ -31,6 +33,7 @@ export interface SessionHost<S> {
   readonly heartbeat: HeartbeatSettings;
   readonly maxBufferedFrames: number;
   readonly maxFrameBytes: number;
+  readonly requestRateLimit: RateLimit | false;
   runRequest(name: string, data: unknown, session: S): Promise<RequestOutcome>;
   /** A user handler threw: log it and emit the server's `error`. */
   reportError(error: unknown, context: string): void;
@@ -70,6 +73,7 @@ export class Session<
       send: (ack) => this.#sendRaw(encodeFrame({ type: 'ack', ack })),
     });
     this.#listeners = new Listeners((error, event) => host.reportError(error, `session ${id}: "${event}" handler`));
+    const requests = host.requestRateLimit ? new TokenBucket(host.clock, host.requestRateLimit) : undefined;
     this.#inbound = {
       inbox: this.#inbox,
       outbox: this.#outbox,
@@ -80,6 +84,7 @@ export class Session<
       sendRaw: (text) => this.#sendRaw(text),
       peerClosed: (code, reason) => this.#peerClosed(code, reason),
       runRequest: (name, data) => host.runRequest(name, data, this),
+      allowRequest: () => requests?.take() ?? true,
       respond: (requestId, outcome) => this.#respond(requestId, outcome),
       reportError: (error, context) => host.reportError(error, `session ${id}: ${context}`),
     };

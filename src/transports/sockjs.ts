@@ -53,7 +53,11 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
     name: 'sockjs',
     // Loaded on demand: whether it can load is only known by trying.
     isSupported: () => true,
-    connect: (url, handlers, ctx) => new SockJSTransport(url, handlers, ctx, { transports: [...transports] }),
+    connect: (url, handlers, ctx) => {
+      // WebSocket already failed on this network: sockjs-client's own websocket would fail the same way.
+      const allowed = ctx.avoidWebSocket ? transports.filter((t) => t !== 'websocket') : transports;
+      return new SockJSTransport(url, handlers, ctx, { transports: allowed.length > 0 ? allowed : [...transports] });
+    },
   };
 }
 

@@ -42,6 +42,11 @@ export interface TransportContext {
   readonly WebSocket?: WebSocketConstructor | undefined;
   readonly fetch?: typeof globalThis.fetch | undefined;
   readonly SockJS?: SockJSConstructor | undefined;
+  /**
+   * WebSocket already failed in this attempt, or the remembered transport says it fails on this
+   * network: a transport that can carry its traffic another way (SockJS) should not try it again.
+   */
+  readonly avoidWebSocket?: boolean;
 }
 
 /** Creates connections of one kind. */

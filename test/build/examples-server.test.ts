@@ -40,10 +40,10 @@ afterAll(async () => {
 });
 
 /** Sends `rawPath` byte for byte (fetch would normalise `..` away before it left the process). */
-function get(rawPath: string, method = 'GET'): Promise<Response> {
+function get(rawPath: string, method = 'GET', headers: Record<string, string> = {}): Promise<Response> {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path: rawPath, method }, (res) => {
+    const req = httpRequest({ hostname, port, path: rawPath, method, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -55,10 +55,16 @@ function get(rawPath: string, method = 'GET'): Promise<Response> {
 }
 
 describe('static files', () => {
-  it('serves the example page, which loads the script-tag bundle', async () => {
+  it('serves the index, which links every example', async () => {
     const page = await get('/');
     expect(page.status).toBe(200);
     expect(page.type).toBe('text/html; charset=utf-8');
+    for (const example of ['/chat.html', '/prices.html', '/lab.html']) expect(page.body).toContain(`href="${example}"`);
+  });
+
+  it('serves the chat, which loads the script-tag bundle', async () => {
+    const page = await get('/chat.html');
+    expect(page.status).toBe(200);
     expect(page.body).toContain('<script src="/dist/surelink.min.js"></script>');
   });
 
@@ -66,7 +72,10 @@ describe('static files', () => {
     ['/dist/surelink.min.js', 'text/javascript; charset=utf-8'],
     ['/dist/index.js', 'text/javascript; charset=utf-8'],
     ['/dist/surelink.min.js.map', 'application/json; charset=utf-8'],
-    ['/index.js', 'text/javascript; charset=utf-8'],
+    ['/chat.js', 'text/javascript; charset=utf-8'],
+    ['/style.css', 'text/css; charset=utf-8'],
+    ['/vendor/eventemitter3.js', 'text/javascript; charset=utf-8'],
+    ['/vendor/sockjs.min.js', 'text/javascript; charset=utf-8'],
   ])('serves %s as %s', async (path, type) => {
     const res = await get(path);
     expect(res.status).toBe(200);
@@ -84,6 +93,8 @@ describe('static files', () => {
     '/dist/..%5c..%5cpackage.json',
     '//etc/passwd',
     '/dist//etc/passwd',
+    '/vendor/../package.json',
+    '/vendor/%2e%2e%2fpackage.json',
   ])('never serves a file outside examples/ and dist/ for %s', async (path) => {
     const res = await get(path);
     expect([400, 404]).toContain(res.status);
@@ -127,5 +138,61 @@ describe('demo realtime endpoint', () => {
       alice.close();
       bob.close();
     }
+  });
+});
+
+describe('transport lab controls', () => {
+  const wsUrl = () => `${server.url.replace('http:', 'ws:')}/realtime`;
+
+  /** Resolves with the HTTP status that answered a WebSocket upgrade (101 when it opened). */
+  function upgradeStatus(url: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('open', () => {
+        ws.terminate();
+        resolve(101);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  it('refuses WebSocket upgrades with 403 while asked to, on the realtime and SockJS routes', async () => {
+    const sockjsUrl = `${wsUrl()}/sockjs/000/abcdefgh/websocket`;
+    try {
+      expect(JSON.parse((await get('/lab/refuse-upgrades?on=1', 'POST')).body)).toEqual({ refuseUpgrades: true });
+      expect(JSON.parse((await get('/lab/status')).body)).toMatchObject({ refuseUpgrades: true });
+      expect(await upgradeStatus(wsUrl())).toBe(403);
+      expect(await upgradeStatus(sockjsUrl)).toBe(403);
+    } finally {
+      await get('/lab/refuse-upgrades?on=0', 'POST');
+    }
+    expect(await upgradeStatus(wsUrl())).toBe(101);
+  });
+
+  it('cuts every open connection but the one asking', async () => {
+    const ws = new WebSocket(wsUrl());
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+    const res = await get('/lab/cut', 'POST');
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as { cut: number }).cut).toBeGreaterThanOrEqual(1);
+    expect(await closed).toBe(1006);
+  });
+
+  it('reports the lab messages the server delivered', async () => {
+    const res = await get('/lab/received');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ messages: expect.any(Array) as unknown[] });
+  });
+
+  it('refuses cross-origin POSTs, wrong methods and unknown routes', async () => {
+    const foreign = await get('/lab/cut', 'POST', { Origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect((await get('/lab/cut')).status).toBe(405);
+    expect((await get('/lab/nothing', 'POST')).status).toBe(404);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { encodeFrame, decodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
-import type { CloseInfo, Transport, TransportFactory, TransportHandlers, TransportName } from '../../src/transports/transport.js';
+import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers, TransportName } from '../../src/transports/transport.js';
 
 export class FakeLink implements Transport {
   readonly name: TransportName;
@@ -68,6 +68,8 @@ export class FakeLink implements Transport {
 export class FakeTransport implements TransportFactory {
   readonly name: TransportName;
   readonly links: FakeLink[] = [];
+  /** The context each connect got, in order. */
+  readonly contexts: TransportContext[] = [];
   supported: true | string = true;
 
   constructor(name: TransportName = 'websocket') {
@@ -84,7 +86,8 @@ export class FakeTransport implements TransportFactory {
     return this.supported;
   }
 
-  connect(url: string, handlers: TransportHandlers): Transport {
+  connect(url: string, handlers: TransportHandlers, ctx: TransportContext): Transport {
+    this.contexts.push(ctx);
     const link = new FakeLink(this.name, url, handlers);
     this.links.push(link);
     return link;

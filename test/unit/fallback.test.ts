@@ -54,6 +54,15 @@ describe('transport fallback', () => {
     expect(lp.last.url).toBe('http://test.invalid/realtime/poll');
   });
 
+  it('tells the next transports that WebSocket failed, in this attempt and on the next page load', async () => {
+    await fellBack();
+    expect(ws.contexts[0]?.avoidWebSocket).toBe(false);
+    expect(lp.contexts[0]?.avoidWebSocket).toBe(true);
+    make({ upgrade: false }); // the remembered long polling goes first: WebSocket failed here before
+    await settle();
+    expect(lp.contexts[1]?.avoidWebSocket).toBe(true);
+  });
+
   it('falls back when the first transport opens but never completes the handshake', async () => {
     const c = make({ connectTimeoutMs: 2000 });
     await settle();

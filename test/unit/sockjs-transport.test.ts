@@ -70,6 +70,11 @@ describe('sockjs transport', () => {
     expect(socket.options).toEqual({ transports: ['xhr-streaming'] });
   });
 
+  it('leaves its own websocket out when WebSocket already failed on this network', async () => {
+    const { socket } = await connected(sockjsTransport, { ...ctx, avoidWebSocket: true });
+    expect(socket.options).toEqual({ transports: DEFAULT_SOCKJS_TRANSPORTS.filter((t) => t !== 'websocket') });
+  });
+
   it('fires nothing during connect(), then maps open, text messages and sends', async () => {
     const r = recorder();
     const transport = sockjsTransport.connect(url, r.handlers, ctx);

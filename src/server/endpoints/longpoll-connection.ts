@@ -4,30 +4,35 @@
  * after it. A client that neither holds a GET nor makes a request for a while is gone (1006).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProtocolError } from '../../errors/protocol.js';
+import { ProtocolError } from '../../errors/protocol.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { Timer } from '../../util/clock.js';
 import type { Clock } from '../../util/clock.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 
-export interface PollTimings {
+export interface PollSettings {
   readonly clock: Clock;
   /** A held GET with nothing to send is answered `[]` after this long. */
   readonly pollTimeoutMs: number;
   /** Without a held GET, the connection is gone after this long without a request. */
   readonly idleTimeoutMs: number;
+  /** Text waiting for a GET above which the next send reports a slow consumer (4508). */
+  readonly maxQueuedChars: number;
 }
 
 export class PollConnection implements ServerConnection {
   readonly transport = 'longpoll' as const;
   readonly request: IncomingMessage;
   readonly id: string;
-  readonly #timings: PollTimings;
+  readonly #settings: PollSettings;
   readonly #forget: (connection: PollConnection) => void;
   readonly #timer: Timer;
   #callbacks: ConnectionCallbacks | undefined;
   #queue: string[] = [];
+  #queuedChars = 0;
+  /** The client stopped collecting frames: nothing more is queued but the close frame. */
+  #slow = false;
   #poll: ServerResponse | undefined;
   #flushScheduled = false;
   /** Set by `close()`: the close frame is queued and nothing more is. */
@@ -38,14 +43,14 @@ export class PollConnection implements ServerConnection {
   constructor(
     id: string,
     request: IncomingMessage,
-    timings: PollTimings,
+    settings: PollSettings,
     forget: (connection: PollConnection) => void,
   ) {
     this.id = id;
     this.request = request;
-    this.#timings = timings;
+    this.#settings = settings;
     this.#forget = forget;
-    this.#timer = new Timer(timings.clock);
+    this.#timer = new Timer(settings.clock);
     this.#idle();
   }
 
@@ -58,8 +63,10 @@ export class PollConnection implements ServerConnection {
   }
 
   send(text: string): void {
-    if (this.#closing || this.#ended) return;
+    if (this.#closing || this.#ended || this.#slow) return;
+    if (this.#queuedChars > this.#settings.maxQueuedChars) return this.#slowConsumer();
     this.#queue.push(text);
+    this.#queuedChars += text.length;
     this.#scheduleFlush();
   }
 
@@ -90,7 +97,7 @@ export class PollConnection implements ServerConnection {
       this.#idle();
     });
     if (this.#queue.length > 0) this.#flush();
-    else this.#timer.start(this.#timings.pollTimeoutMs, () => this.#flush());
+    else this.#timer.start(this.#settings.pollTimeoutMs, () => this.#flush());
   }
 
   /** Any request for this id shows the client is alive. */
@@ -118,6 +125,21 @@ export class PollConnection implements ServerConnection {
     this.#end(this.#closing?.code ?? CloseCode.Abnormal, this.#closing?.reason ?? 'client ended the connection');
   }
 
+  /**
+   * Unread polls: the session is about to end (4508), so what waits for a GET is dropped now and
+   * only the close frame will be queued. Reported after the caller's send returned.
+   */
+  #slowConsumer(): void {
+    this.#slow = true;
+    const error = new ProtocolError(
+      `client is not polling: ${this.#queuedChars} characters unsent, limit ${this.#settings.maxQueuedChars}`,
+      CloseCode.SlowConsumer,
+    );
+    this.#queue = [];
+    this.#queuedChars = 0;
+    queueMicrotask(() => this.#callbacks?.onProtocolError(error));
+  }
+
   /** Frames queued in one tick (welcome plus a resume replay, a burst of events) go out together. */
   #scheduleFlush(): void {
     if (this.#flushScheduled || !this.#poll) return;
@@ -135,13 +157,14 @@ export class PollConnection implements ServerConnection {
     this.#poll = undefined;
     const frames = this.#queue;
     this.#queue = [];
+    this.#queuedChars = 0;
     reply(res, `[${frames.join(',')}]`);
     if (this.#closing) this.#end(this.#closing.code, this.#closing.reason);
     else this.#idle();
   }
 
   #idle(): void {
-    this.#timer.start(this.#timings.idleTimeoutMs, () => {
+    this.#timer.start(this.#settings.idleTimeoutMs, () => {
       this.#end(this.#closing?.code ?? CloseCode.Abnormal, this.#closing?.reason ?? 'long-polling client went away');
     });
   }
@@ -159,6 +182,7 @@ export class PollConnection implements ServerConnection {
       else reply(res, 'unknown connection', 404);
     }
     this.#queue = [];
+    this.#queuedChars = 0;
     this.#callbacks?.onClose(code, reason);
   }
 }

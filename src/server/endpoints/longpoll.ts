@@ -15,7 +15,7 @@ import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
 import { PollConnection, reply } from './longpoll-connection.js';
-import type { PollTimings } from './longpoll-connection.js';
+import type { PollSettings } from './longpoll-connection.js';
 import type { Endpoint } from './websocket.js';
 
 export interface LongPollEndpointOptions {
@@ -30,6 +30,8 @@ export interface LongPollEndpointOptions {
   readonly pollTimeoutMs?: number;
   /** Largest accepted POST body in bytes; larger ones get 413. @default maxFrameBytes */
   readonly maxBodyBytes?: number;
+  /** Text waiting for a GET above which the next send reports a slow consumer (4508). @default 4194304 */
+  readonly maxSendBufferBytes?: number;
   /** Added to `pollTimeoutMs`: a client with no held GET and no request for that long is gone. @default 10000 */
   readonly idleGraceMs?: number;
   /** @default systemClock */
@@ -45,7 +47,7 @@ export function attachLongPollEndpoint(options: LongPollEndpointOptions): Endpoi
 class LongPollEndpoint implements Endpoint {
   readonly #options: LongPollEndpointOptions;
   readonly #pollPath: string;
-  readonly #timings: PollTimings;
+  readonly #settings: PollSettings;
   readonly #maxBodyBytes: number;
   readonly #connections = new Map<string, PollConnection>();
   readonly #forget = (connection: PollConnection): void => {
@@ -59,10 +61,11 @@ class LongPollEndpoint implements Endpoint {
     this.#options = options;
     this.#pollPath = `${options.path.replace(/\/+$/, '')}/poll`;
     const pollTimeoutMs = options.pollTimeoutMs ?? 25_000;
-    this.#timings = {
+    this.#settings = {
       clock: options.clock ?? systemClock,
       pollTimeoutMs,
       idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000),
+      maxQueuedChars: options.maxSendBufferBytes ?? 4 << 20,
     };
     this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
     this.#detach = interceptRequests(options.server, (req, res) => this.#intercept(req, res));
@@ -112,7 +115,7 @@ class LongPollEndpoint implements Endpoint {
   #open(req: IncomingMessage, res: ServerResponse): void {
     req.resume(); // the body is empty and ignored
     if (this.#closed) return reply(res, 'server shutting down', 503);
-    const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#timings, this.#forget);
+    const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#settings, this.#forget);
     this.#connections.set(connection.id, connection);
     connection.bind(this.#options.accept(connection));
     reply(res, JSON.stringify({ c: connection.id }));
@@ -168,7 +171,12 @@ function framesOf(body: string): string[] | undefined {
     return undefined;
   }
   if (!Array.isArray(parsed) || !parsed.every((frame) => Array.isArray(frame))) return undefined;
-  return parsed.map((frame) => JSON.stringify(frame));
+  try {
+    return parsed.map((frame) => JSON.stringify(frame));
+  } catch {
+    // JSON.parse takes any depth, JSON.stringify overflows the stack past a few thousand levels.
+    return undefined;
+  }
 }
 
 function preflight(res: ServerResponse): void {

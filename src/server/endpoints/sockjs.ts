@@ -28,8 +28,11 @@ import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
 
-/** Same options as the WebSocket endpoint; the SockJS prefix is `${path}/sockjs`. */
-export type SockJSEndpointOptions = WebSocketEndpointOptions;
+/**
+ * The WebSocket endpoint's options; the SockJS prefix is `${path}/sockjs`. No send-buffer limit:
+ * sockjs buffers inside its own sessions, out of sight.
+ */
+export type SockJSEndpointOptions = Omit<WebSocketEndpointOptions, 'maxSendBufferBytes'>;
 
 /** sockjs sends a heartbeat frame on idle streams this often, so proxies keep them open. */
 const SOCKJS_HEARTBEAT_MS = 25_000;

@@ -16,6 +16,8 @@ export interface WebSocketEndpointOptions {
   readonly server: Server;
   readonly path: string;
   readonly maxFrameBytes: number;
+  /** Backlog (`bufferedAmount`) above which the next send reports a slow consumer (4508). */
+  readonly maxSendBufferBytes: number;
   readonly allowOrigin: (origin: string | undefined) => boolean;
   readonly accept: ConnectionAcceptor;
   readonly logger: Logger;
@@ -83,7 +85,9 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
 }
 
 function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOptions): void {
-  const callbacks = options.accept(new WebSocketConnection(ws, req));
+  const connection = new WebSocketConnection(ws, req, options.maxSendBufferBytes);
+  const callbacks = options.accept(connection);
+  connection.onSlowConsumer = (error) => callbacks.onProtocolError(error);
   ws.on('message', (data: RawData, isBinary: boolean) => onData(callbacks, data, isBinary, options.maxFrameBytes));
   ws.on('close', (code: number, reason: Buffer) => callbacks.onClose(code, reason.toString()));
   ws.on('error', (error: Error & { code?: string }) => {
@@ -116,15 +120,29 @@ function onData(callbacks: ConnectionCallbacks, data: RawData, isBinary: boolean
 class WebSocketConnection implements ServerConnection {
   readonly transport = 'websocket' as const;
   readonly request: IncomingMessage;
+  /** Told (once) when the client stops reading; set by `wire` once the connection was accepted. */
+  onSlowConsumer: (error: ProtocolError) => void = () => {};
   readonly #ws: WebSocket;
+  readonly #maxSendBufferBytes: number;
+  #slow = false;
 
-  constructor(ws: WebSocket, request: IncomingMessage) {
+  constructor(ws: WebSocket, request: IncomingMessage, maxSendBufferBytes: number) {
     this.#ws = ws;
     this.request = request;
+    this.#maxSendBufferBytes = maxSendBufferBytes;
   }
 
   send(text: string): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+    if (this.#ws.readyState !== WebSocket.OPEN || this.#slow) return;
+    if (this.#ws.bufferedAmount <= this.#maxSendBufferBytes) return this.#ws.send(text);
+    // The backlog only grows while the client does not read: stop adding to it, and end the
+    // session once the caller's send returned (it may be in the middle of a resume replay).
+    this.#slow = true;
+    const error = new ProtocolError(
+      `client is not reading: ${this.#ws.bufferedAmount} bytes unsent, limit ${this.#maxSendBufferBytes}`,
+      CloseCode.SlowConsumer,
+    );
+    queueMicrotask(() => this.onSlowConsumer(error));
   }
 
   close(code: number, reason: string): void {

@@ -1,0 +1,139 @@
+// Child processes of the bench: forked, pinned to one core each (client on core 0, server on
+// core 1, where `taskset` exists and there are two cores), every wait bounded, every child stopped.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROWS, rowByName } from './rows.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROW_NAMES = ROWS.map((r) => r.name);
+
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
+/** Core of the client side and of the server side; null when not pinned. */
+export const CORES = TASKSET && os.cpus().length >= 2 ? { client: 0, server: 1 } : null;
+
+const children = new Set();
+
+/** Pins every thread of `pid` to `core` (no-op without taskset). */
+function pin(pid, core) {
+  if (!CORES || core === undefined) return;
+  execFileSync(TASKSET, ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/** The argv prefix that starts a command on `core` (for non-Node children such as Chromium). */
+export function pinnedCommand(core, command, args) {
+  return CORES ? [TASKSET, ['-c', String(core), command, ...args]] : [command, args];
+}
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Spawns a non-Node child in its own process group (so its helpers can be stopped with it). */
+export function spawnGroup(command, args, options = {}) {
+  const child = spawn(command, args, { ...options, detached: true });
+  child.__group = true;
+  return track(child);
+}
+
+/** Stops a child (its whole group when it leads one): SIGTERM, then SIGKILL after `graceMs`. */
+export function stop(child, graceMs = 2_000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (signal) => {
+      try {
+        if (child.__group) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (child.connected) child.send({ cmd: 'stop' }, () => {});
+    else kill('SIGTERM');
+    setTimeout(() => kill('SIGTERM'), Math.min(500, graceMs / 2)).unref();
+  });
+}
+
+/** Last resort on exit: kill whatever is left, synchronously. */
+export function stopAll() {
+  for (const child of children) {
+    try {
+      if (child.__group) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+}
+
+/** Resolves with the first IPC message of `type` (rejects on exit or after `ms`). */
+export function nextMessage(child, type, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(reject, new Error(`no '${type}' message within ${ms} ms`)), ms);
+    const onMessage = (msg) => {
+      if (msg?.type === type || (type === 'result' && msg?.type === 'error')) finish(resolve, msg);
+    };
+    const onExit = (code, signal) => finish(reject, new Error(`child exited (${code ?? signal}) before '${type}'`));
+    function finish(settle, value) {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      settle(value);
+    }
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Forks a bench module, pinned to `core`; stdout/stderr are passed through. */
+export function forkPinned(module, args, core, execArgv = []) {
+  const child = track(fork(path.join(here, module), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  try {
+    pin(child.pid, core);
+  } catch (error) {
+    stopAll();
+    throw error;
+  }
+  return child;
+}
+
+/** Starts bench/server.mjs with `backends`, on the server core; resolves with it and its port. */
+export async function startServer(backends) {
+  const child = forkPinned('server.mjs', backends, CORES?.server);
+  try {
+    const { port } = await nextMessage(child, 'listening', 15_000);
+    return { child, port };
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+}
+
+/** One row once: a fresh server process and a fresh client process. Errors are returned, not thrown. */
+export async function runNodeRow(name, config) {
+  let server;
+  let client;
+  try {
+    server = await startServer([rowByName(name).server]);
+    client = forkPinned('client.mjs', [], CORES?.client, ['--expose-gc']);
+    client.send({ cmd: 'run', row: name, base: `127.0.0.1:${server.port}`, config });
+    // Bounded: warm-up, three measurements and the heap test each have their own timeouts too.
+    const msg = await nextMessage(client, 'result', config.timeoutMs * 8);
+    return msg.type === 'error' ? { error: msg.error } : msg.result;
+  } catch (error) {
+    return { error: String(error?.stack ?? error) };
+  } finally {
+    await stop(client);
+    await stop(server?.child);
+  }
+}

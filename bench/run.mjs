@@ -1,0 +1,90 @@
+// `npm run bench` (which builds first): surelink side by side with raw `ws`, socket.io-client and
+// sockjs-client on Node loopback, plus a browser section in headless Chromium; writes
+// BENCHMARKS.md. See BENCHMARKS.md ("Method") for what is measured and how.
+//
+// Environment:
+//   BENCH_QUICK=1        small counts, one repetition, report to .tmp/BENCHMARKS.quick.md (for development)
+//   BENCH_REPS=n         repetitions of the Node section (default 5; quick 1)
+//   BENCH_ROWS=a,b       only these rows (the baseline `ws` is always added)
+//   BENCH_BROWSER=0      skip the browser section
+//   BENCH_OUT=path       where to write the report (default BENCHMARKS.md; quick: .tmp/BENCHMARKS.quick.md)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runBrowserSection } from './browser.mjs';
+import { ROW_NAMES, runNodeRow } from './processes.mjs';
+import { renderReport } from './report.mjs';
+import { describeMachine } from './machine.mjs';
+import { stopAll } from './processes.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.env.BENCH_QUICK === '1';
+const started = Date.now();
+/** The whole run (after the build) stays under this; later work is skipped past it, and said so. */
+const BUDGET_MS = quick ? 180_000 : 500_000;
+const BROWSER_RESERVE_MS = quick ? 40_000 : 90_000;
+
+const config = quick
+  ? { reps: 1, messages: 5_000, warmupMessages: 1_000, echoes: 200, warmupEchoes: 50, heapClients: 200, timeoutMs: 20_000 }
+  : { reps: 5, messages: 20_000, warmupMessages: 2_000, echoes: 1_000, warmupEchoes: 200, heapClients: 1_000, timeoutMs: 30_000 };
+if (process.env.BENCH_REPS) config.reps = Math.max(1, Math.min(10, Number(process.env.BENCH_REPS) || 1));
+const browserConfig = quick
+  ? { rounds: 1, messages: 2_000, echoes: 100, timeoutMs: 40_000 }
+  : { rounds: 3, messages: 10_000, echoes: 300, timeoutMs: 80_000 };
+
+const wanted = process.env.BENCH_ROWS?.split(',').map((s) => s.trim()).filter(Boolean);
+const rows = ROW_NAMES.filter((r) => r === 'ws' || !wanted || wanted.includes(r));
+const out = process.env.BENCH_OUT ?? (quick ? '.tmp/BENCHMARKS.quick.md' : 'BENCHMARKS.md');
+const elapsed = () => Date.now() - started;
+const log = (...args) => console.log(`[bench ${(elapsed() / 1000).toFixed(0).padStart(3)}s]`, ...args);
+
+async function main() {
+  const runs = Object.fromEntries(rows.map((r) => [r, []]));
+  const notes = [];
+  for (let rep = 1; rep <= config.reps; rep++) {
+    for (const row of rows) {
+      if (elapsed() > BUDGET_MS - BROWSER_RESERVE_MS) {
+        notes.push(`time budget reached: ${row} repetition ${rep} and later ones skipped`);
+        break;
+      }
+      const result = await runNodeRow(row, config);
+      runs[row].push(result);
+      log(`rep ${rep}/${config.reps} ${row}:`, result.error ? `ERROR ${result.error.split('\n')[0]}` : summary(result));
+    }
+  }
+  let browser = { skipped: 'BENCH_BROWSER=0' };
+  if (process.env.BENCH_BROWSER !== '0') {
+    browser = await runBrowserSection(browserConfig, log);
+    log('browser:', browser.error ?? browser.skipped ?? `${browser.rounds?.length ?? 0} rounds`);
+  }
+  const machine = describeMachine();
+  const report = renderReport({ config, browserConfig, rows, runs, browser, machine, notes, quick, seconds: elapsed() / 1000 });
+  mkdirSync(path.dirname(path.resolve(root, out)), { recursive: true });
+  writeFileSync(path.resolve(root, out), report);
+  log(`wrote ${out}`);
+  console.log(report.slice(report.indexOf('## Results'), report.indexOf('## Method')));
+}
+
+function summary(r) {
+  const f = (v, d = 0) => (v == null ? '-' : v.toFixed(d));
+  return `up ${f(r.upRate)}/s down ${f(r.downRate)}/s cpu ${f(r.cpuUp, 2)}/${f(r.cpuDown, 2)} µs rtt ${f(r.rttP50, 3)}/${f(r.rttP99, 3)} ms heap ${f(r.heapPerClient / 1024, 1)} KB`;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+process.on('exit', stopAll);
+
+main().then(
+  () => {
+    stopAll();
+  },
+  (error) => {
+    console.error(error);
+    stopAll();
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,157 @@
+/**
+ * End-to-end helpers: Debian's Chromium driven by playwright-core, and the examples server of
+ * `npm start` (scripts/examples-server.mjs, which runs from dist/: build first) on port 0.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { RealtimeClient } from '../../src/index.js';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Headless, no sandbox (containers), and nothing that talks to Google or the network on its own. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Where screenshots go: test artefacts, git-ignored. */
+export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+
+/**
+ * True when the browser tests skip: Chromium is missing and this is not CI. Says why, loudly. In
+ * CI (`CI` set) they never skip: without Chromium they fail in `launchChromium`.
+ */
+export const skipBrowserTests: boolean = (() => {
+  if (existsSync(CHROMIUM_PATH) || process.env.CI) return false;
+  console.warn(
+    `\n!!! Browser tests SKIPPED: no Chromium at ${CHROMIUM_PATH}. ` +
+      `Install Debian's package (apt-get install chromium) to run them; in CI they run and fail without it.\n`,
+  );
+  return true;
+})();
+
+export interface Chromium {
+  readonly context: BrowserContext;
+  /** Closes the browser and removes its profile directory. */
+  close(): Promise<void>;
+}
+
+/** Starts Chromium with a fresh profile in a temporary directory (removed by `close`). */
+export async function launchChromium(): Promise<Chromium> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium)`,
+    );
+  }
+  const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'surelink-chromium-'));
+  try {
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      timeout: 30_000,
+      viewport: { width: 1280, height: 800 },
+    });
+    return {
+      context,
+      async close() {
+        try {
+          await context.close();
+        } finally {
+          await rm(userDataDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    await rm(userDataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export interface ExamplesServer {
+  /** http://127.0.0.1:port */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// Plain JS that loads dist/server.js, so it is imported at run time through a variable.
+const EXAMPLES_SERVER = new URL('../../scripts/examples-server.mjs', import.meta.url).href;
+
+export async function startExamples(): Promise<ExamplesServer> {
+  const { startExamplesServer } = (await import(EXAMPLES_SERVER)) as {
+    startExamplesServer(options: { port: number; host: string }): Promise<ExamplesServer>;
+  };
+  return startExamplesServer({ port: 0, host: '127.0.0.1' });
+}
+
+/**
+ * Runs `body` against a fresh examples server; afterwards closes every page it opened, then stops
+ * the server.
+ */
+export async function withExamples(browser: Chromium, body: (server: ExamplesServer) => Promise<void>): Promise<void> {
+  const server = await startExamples();
+  const pagesBefore = new Set(browser.context.pages());
+  try {
+    await body(server);
+  } finally {
+    await Promise.all(browser.context.pages().map((page) => (pagesBefore.has(page) ? undefined : page.close())));
+    await server.close();
+  }
+}
+
+/** One message the examples server delivered from a 'lab:message' event. */
+export interface LabMessage {
+  readonly session: string;
+  readonly n: number;
+  readonly text: string;
+}
+
+/** The lab's server controls (scripts/examples-lab.mjs). */
+export async function labControl(
+  server: ExamplesServer,
+  route: 'cut' | 'refuse-upgrades?on=1' | 'refuse-upgrades?on=0',
+): Promise<unknown> {
+  const res = await fetch(`${server.url}/lab/${route}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`POST /lab/${route}: HTTP ${res.status}`);
+  return (await res.json()) as unknown;
+}
+
+/** How many times the server delivered each of `texts` (from the lab's 'lab:message' log). */
+export async function deliveries(server: ExamplesServer, texts: readonly string[]): Promise<number[]> {
+  const res = await fetch(`${server.url}/lab/received`);
+  const { messages } = (await res.json()) as { messages: LabMessage[] };
+  return texts.map((text) => messages.filter((m) => m.text === text).length);
+}
+
+/** Every console error and uncaught page error, as text; check it is empty at the end. */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** The lab page's `window.client`, for `page.evaluate` callbacks. */
+export type LabWindow = Window & { client: RealtimeClient };
+
+/** A bound for every wait: generous, because the machine may be busy. */
+export const WAIT = { timeout: 20_000 } as const;
