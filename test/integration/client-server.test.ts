@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
-import type { ClientOptions } from '../../src/client/options.js';
-import { AuthError, ProtocolError } from '../../src/errors/index.js';
-import { NodeWebSocket, startServer, type TestServer } from '../helpers/servers.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { WebSocketServer } from 'ws';
 import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { AuthError, ProtocolError } from '../../src/errors/index.js';
+import { until, useHarness } from '../helpers/harness.js';
 import { listen } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 interface ServerEvents {
   chat: { from: string; text: string };
@@ -15,29 +13,7 @@ interface ClientEvents {
   chat: { text: string };
 }
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function server(options: Parameters<typeof startServer>[0] = {}, port = 0): Promise<TestServer<ClientEvents, ServerEvents>> {
-  const s = await startServer<ClientEvents, ServerEvents>(options, port);
-  cleanup.push(() => s.stop());
-  return s;
-}
-
-function client(url: string, options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
-  const c = new RealtimeClient<ServerEvents, ClientEvents>(url, {
-    WebSocket: NodeWebSocket,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
-    ...options,
-  });
-  cleanup.push(() => c.close());
-  return c;
-}
-
-const until = (cond: () => boolean, timeout = 8000) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+const { server, client, defer } = useHarness<ServerEvents, ClientEvents>();
 
 describe('client ↔ server over WebSocket', () => {
   it('authenticates from the first frame, exchanges events both ways, requests and pings', async () => {
@@ -98,7 +74,7 @@ describe('client ↔ server over WebSocket', () => {
   it('detects a half-open link (proxy stops forwarding) within interval + timeout and resumes', async () => {
     const s = await server({ heartbeat: { intervalMs: 5000, timeoutMs: 5000 } });
     const proxy = await TcpProxy.start(s.port);
-    cleanup.push(() => proxy.close());
+    defer(() => proxy.close());
     const c = client(`ws://127.0.0.1:${proxy.port}/realtime`, { heartbeat: { intervalMs: 300, timeoutMs: 300 } });
     await c.waitFor('open', { timeoutMs: 5000 });
     proxy.mode = 'blackhole';
@@ -123,7 +99,7 @@ describe('client ↔ server over WebSocket', () => {
       socket.on('close', (code) => closes.push(code));
     });
     const port = await listen(http);
-    cleanup.push(() => new Promise<void>((r) => { wss.close(); http.closeAllConnections(); http.close(() => r()); }));
+    defer(() => new Promise<void>((r) => { wss.close(); http.closeAllConnections(); http.close(() => r()); }));
     const c = client(`ws://127.0.0.1:${port}/realtime`, { transports: ['websocket'] });
     const error = await c.waitFor('error', { timeoutMs: 5000 });
     expect(error).toBeInstanceOf(ProtocolError);

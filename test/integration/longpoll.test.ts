@@ -1,42 +1,17 @@
 import { createServer } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
-import type { ClientOptions } from '../../src/client/options.js';
+import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/errors/index.js';
 import type { ConnectionCallbacks, ServerConnection } from '../../src/server/connection.js';
 import { attachLongPollEndpoint } from '../../src/server/endpoints/longpoll.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { listen, startServer, type TestServer } from '../helpers/servers.js';
+import { listen, startServer } from '../helpers/servers.js';
+import { until, useHarness } from '../helpers/harness.js';
 
 type ServerEvents = { chat: { from: string; text: string }; n: number };
 type ClientEvents = { chat: { text: string }; n: number };
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const { server, client, defer } = useHarness<ServerEvents, ClientEvents>({ transports: ['longpoll'] });
 
-async function server(
-  options: Parameters<typeof startServer>[0] = {},
-): Promise<TestServer<ClientEvents, ServerEvents>> {
-  const s = await startServer<ClientEvents, ServerEvents>(options);
-  cleanup.push(() => s.stop());
-  return s;
-}
-
-function client(url: string, options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
-  const c = new RealtimeClient<ServerEvents, ClientEvents>(url, {
-    transports: ['longpoll'],
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
-    ...options,
-  });
-  cleanup.push(() => c.close());
-  return c;
-}
-
-const until = (cond: () => boolean, timeout = 8000) =>
-  vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
 
 /** Plain HTTP against the endpoint, the way a browser's fetch would talk to it. */
 function raw(base: string) {
@@ -144,7 +119,7 @@ describe('long polling: client ↔ server', () => {
   it('keeps reconnecting when the server is stopped', async () => {
     const s = await startServer<ClientEvents, ServerEvents>();
     let stopped = false;
-    cleanup.push(() => (stopped ? undefined : s.stop()));
+    defer(() => (stopped ? undefined : s.stop()));
     const c = client(s.url);
     await c.waitFor('open', { timeoutMs: 5000 });
     const attempts: number[] = [];
@@ -252,7 +227,7 @@ describe('long-polling endpoint on its own', () => {
       idleGraceMs: 100,
     });
     const port = await listen(http);
-    cleanup.push(
+    defer(
       () =>
         new Promise<void>((resolve) => {
           endpoint.close();

@@ -1,15 +1,15 @@
 import { createServer, IncomingMessage } from 'node:http';
 import SockJSClient from 'sockjs-client';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RealtimeClient } from '../../src/client/client.js';
-import type { ClientOptions } from '../../src/client/options.js';
 import { AuthError } from '../../src/errors/index.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { createSockJSTransport } from '../../src/transports/sockjs.js';
 import type { SockJSConstructor } from '../../src/transports/transport.js';
-import { listen, startServer, type TestServer } from '../helpers/servers.js';
+import { RealtimeClient } from '../../src/client/client.js';
+import { listen } from '../helpers/servers.js';
+import { until, useHarness } from '../helpers/harness.js';
 
 type ServerEvents = { chat: { from: string; text: string }; n: { i: number } };
 type ClientEvents = { chat: { text: string }; n: { i: number }; blob: string };
@@ -17,34 +17,8 @@ type ClientEvents = { chat: { text: string }; n: { i: number }; blob: string };
 /** sockjs-client's Node build, injected (the other path, the lazy import, has its own test). */
 const SockJS: SockJSConstructor = SockJSClient;
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const { server, client, defer } = useHarness<ServerEvents, ClientEvents>({ transports: ['sockjs'], SockJS });
 
-async function server(
-  options: Parameters<typeof startServer>[0] = {},
-  port = 0,
-): Promise<TestServer<ClientEvents, ServerEvents>> {
-  const s = await startServer<ClientEvents, ServerEvents>(options, port);
-  cleanup.push(() => s.stop());
-  return s;
-}
-
-function client(url: string, options: ClientOptions = {}): RealtimeClient<ServerEvents, ClientEvents> {
-  const c = new RealtimeClient<ServerEvents, ClientEvents>(url, {
-    transports: ['sockjs'],
-    SockJS,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
-    ...options,
-  });
-  cleanup.push(() => c.close());
-  return c;
-}
-
-const until = (cond: () => boolean, timeout = 10_000) =>
-  vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
 
 describe.each(['websocket', 'xhr-streaming', 'xhr-polling'])('client ↔ server over SockJS (%s)', (sub) => {
   const only = { transports: [createSockJSTransport({ transports: [sub] })] };
@@ -102,7 +76,7 @@ describe('SockJS endpoint', () => {
   it('loads sockjs-client through the lazy import when no constructor is injected', async () => {
     const s = await server();
     const c = new RealtimeClient(s.url, { transports: ['sockjs'], lifecycle: false, reconnect: false });
-    cleanup.push(() => c.close());
+    defer(() => c.close());
     await expect(c.waitFor('open', { timeoutMs: 8000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
   });
 
@@ -159,7 +133,7 @@ describe('SockJS endpoint', () => {
     });
     const open = (origin: string) => {
       const ws = new WebSocket(`ws://127.0.0.1:${s.port}/realtime/sockjs/websocket`, { origin });
-      cleanup.push(() => ws.terminate());
+      defer(() => ws.terminate());
       const frames: string[] = [];
       ws.on('open', () => ws.send(encodeFrame({ type: 'hello', v: 1, ack: 0 })));
       ws.on('message', (data: Buffer) => frames.push(data.toString()));
@@ -191,7 +165,7 @@ describe('SockJS endpoint', () => {
     const http = createServer((_req, res) => res.end('app'));
     const rt = createRealtimeServer({ server: http });
     const port = await listen(http);
-    cleanup.push(() => new Promise<void>((resolve) => (http.closeAllConnections(), http.close(() => resolve()))));
+    defer(() => new Promise<void>((resolve) => (http.closeAllConnections(), http.close(() => resolve()))));
     const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
     expect(await get('/elsewhere')).toBe('app');
     expect(JSON.parse(await get('/realtime/sockjs/info'))).toMatchObject({ websocket: true });
