@@ -2,38 +2,21 @@
  * Delivery guarantees against the real server through a proxy that cuts the TCP connection over
  * and over while both sides stream numbered messages.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
-import type { ClientOptions } from '../../src/client/options.js';
+import { describe, expect, it } from 'vitest';
 import { SessionLostError } from '../../src/errors/index.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
-import { NodeWebSocket, startServer, type TestServer } from '../helpers/servers.js';
+import { until, useHarness } from '../helpers/harness.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 type Events = { n: number };
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const { server, client, defer } = useHarness<Events, Events>({ reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
 
-async function setup(serverOptions: Parameters<typeof startServer>[0] = {}) {
-  const s: TestServer<Events, Events> = await startServer<Events, Events>(serverOptions);
-  cleanup.push(() => s.stop());
+async function setup(serverOptions: Parameters<typeof server>[0] = {}) {
+  const s = await server(serverOptions);
   const proxy = await TcpProxy.start(s.port);
-  cleanup.push(() => proxy.close());
+  defer(() => proxy.close());
   return { s, proxy, url: `ws://127.0.0.1:${proxy.port}/realtime` };
-}
-
-function client(url: string, options: ClientOptions = {}): RealtimeClient<Events, Events> {
-  const c = new RealtimeClient<Events, Events>(url, {
-    WebSocket: NodeWebSocket,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    ...options,
-  });
-  cleanup.push(() => c.close());
-  return c;
 }
 
 /** Checks a received sequence: 1..n exactly once, in order. */
@@ -61,7 +44,6 @@ function pump(send: (n: number) => void, total: number, perTick: number): () => 
   return () => clearInterval(timer);
 }
 
-const until = (cond: () => boolean, timeout: number) => vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 20 });
 
 describe('exactly once, in order, across drops', () => {
   it('streams thousands of numbered messages each way through ≥ 20 cuts with 0 lost / 0 duplicated / 0 reordered', async () => {
@@ -70,7 +52,7 @@ describe('exactly once, in order, across drops', () => {
     const atServer: number[] = [];
     s.rt.on('connection', (session) => {
       session.on('n', (v) => atServer.push(v));
-      cleanup.push(pump((v) => session.send('n', v), N, 12));
+      defer(pump((v) => session.send('n', v), N, 12));
     });
     const c = client(url);
     const atClient: number[] = [];
@@ -78,7 +60,7 @@ describe('exactly once, in order, across drops', () => {
     const opens: boolean[] = [];
     c.on('open', ({ resumed }) => opens.push(resumed));
     await c.waitFor('open', { timeoutMs: 5000 });
-    cleanup.push(pump((v) => c.send('n', v), N, 12));
+    defer(pump((v) => c.send('n', v), N, 12));
     let cuts = 0;
     const cutter = setInterval(() => {
       if (proxy.connections > 0) {
@@ -86,7 +68,7 @@ describe('exactly once, in order, across drops', () => {
         cuts++;
       }
     }, 150);
-    cleanup.push(() => clearInterval(cutter));
+    defer(() => clearInterval(cutter));
     await until(() => cuts >= 20, 30_000);
     clearInterval(cutter);
     await until(() => atServer.length >= N && atClient.length >= N, 30_000);
