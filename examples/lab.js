@@ -84,7 +84,11 @@ let mode = Object.hasOwn(TRANSPORTS, requested ?? '') ? requested : 'auto';
 let sent = 0;
 let confirmed = 0;
 
-/** Creates the client for `mode`; its queue and session live in sessionStorage, so they survive a reload. */
+/**
+ * Creates the client for `mode`; its queue and session live in sessionStorage, so they survive a
+ * reload. One storage key per mode: `close()` forgets the stored session only a moment later, so
+ * a client created at once under the same key would pick up the closed one's session.
+ */
 function connect() {
   client = new RealtimeClient(realtimeUrl.href, {
     transports: TRANSPORTS[mode],
@@ -94,9 +98,10 @@ function connect() {
   });
   window.client = client; // for the DevTools console
   client.on('state', ({ from, to, reason }) => log('state', `${from} → ${to}`, reason));
-  client.on('open', ({ transport, resumed }) =>
-    log('open', `open over ${transport}`, resumed ? 'session resumed' : 'new session'),
-  );
+  client.on('open', ({ transport, resumed }) => {
+    log('open', `open over ${transport}`, resumed ? 'session resumed' : 'new session');
+    measureRtt();
+  });
   client.on('close', ({ code, reason, willReconnect }) =>
     log('close', `link closed, code ${code}`, `${reason || 'no reason'}${willReconnect ? ', will reconnect' : ''}`),
   );
@@ -142,10 +147,13 @@ function renderStatus() {
   $('counts').textContent = `${sent} / ${confirmed}`;
 }
 
+/** `client.rtt` is updated by pings: one now, then every PING_EVERY_MS. */
+function measureRtt() {
+  if (client.state === 'open') client.ping().catch(() => {}); // a drop during the ping shows in the timeline
+}
+
 setInterval(renderStatus, STATUS_EVERY_MS);
-setInterval(() => {
-  if (client.state === 'open') client.ping().catch(() => {}); // a drop during the ping is in the timeline already
-}, PING_EVERY_MS);
+setInterval(measureRtt, PING_EVERY_MS);
 
 // ---- Controls --------------------------------------------------------------------------------
 

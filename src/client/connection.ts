@@ -53,6 +53,8 @@ export class Connection {
   #unbindLifecycle: (() => void) | undefined;
   readonly #memory: TransportMemory | undefined;
   readonly #prober: UpgradeProber | undefined;
+  /** The transport of the last link, kept across drops: a reconnect on the same one is no switch. */
+  #lastTransport: TransportName | null = null;
   /** The link died while an upgrade probe ran: handled once the probe settles. */
   #lostDuringProbe: CloseInfo | undefined;
 
@@ -159,7 +161,7 @@ export class Connection {
 
   /** Makes `link` the current one: welcome, flush, heartbeat, memory, probing. */
   #adopt(link: Link): boolean | undefined {
-    const previous = this.#link?.transport.name ?? null;
+    const previous = this.#lastTransport;
     this.#link = link;
     const resumed = this.#hooks.established(link);
     if (resumed instanceof ProtocolError) {
@@ -175,6 +177,7 @@ export class Connection {
     else this.#memory?.remember(name);
     if (preferred) this.#prober?.reset();
     else this.#prober?.start();
+    this.#lastTransport = name;
     if (previous !== name) this.#hooks.emit('transport', { from: previous, to: name });
     return resumed;
   }

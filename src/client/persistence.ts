@@ -63,15 +63,21 @@ export class Persistence {
     return (this.#chain = chain);
   }
 
-  /** Forgets the persisted session (client closed). */
+  /**
+   * Forgets the persisted session (client closed): at once when no write is under way, so a client
+   * created right after `close()` with the same key does not adopt the closed one's session.
+   */
   clear(): void {
     const store = this.#store;
     if (!store) return;
-    const remove = async (): Promise<void> => {
-      await this.#chain;
-      await store.remove(this.#key);
-    };
-    remove().catch((e: unknown) => this.#failed(e));
+    const remove = (): void | Promise<void> => store.remove(this.#key);
+    if (this.#chain) return void this.#track(this.#chain.then(remove));
+    try {
+      const result = remove();
+      if (result instanceof Promise) void this.#track(result);
+    } catch (error) {
+      this.#failed(error);
+    }
   }
 
   #failed(error: unknown): void {

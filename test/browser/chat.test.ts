@@ -1,10 +1,10 @@
 // The chat example in real Chromium: what one tab types, the other shows, as text only.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
-  launchChromium,
   skipBrowserTests,
+  useChromium,
   WAIT,
   withExamples,
   type Chromium,
@@ -33,25 +33,18 @@ function chatLines(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(skipBrowserTests)('chat example in Chromium', () => {
-  let browser: Chromium;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium();
 
   it('two tabs talk, and HTML in a message is shown as text, never parsed', async () => {
-    await withExamples(browser, async (server) => {
-      const { page: alice, errors: aliceErrors } = await openChat(browser, server);
-      const { page: bob, errors: bobErrors } = await openChat(browser, server);
+    await withExamples(chromium(), async (server) => {
+      const { page: alice, errors: aliceErrors } = await openChat(chromium(), server);
+      const { page: bob, errors: bobErrors } = await openChat(chromium(), server);
       await alice.fill('#text', 'hello bob');
       await alice.press('#text', 'Enter');
       await bob.locator('#messages li', { hasText: 'hello bob' }).waitFor(WAIT);
 
       await alice.fill('#text', HOSTILE);
-      await alice.click('#chat button[type="submit"]');
+      await alice.press('#text', 'Enter');
       for (const page of [alice, bob]) {
         await page.locator('#messages li', { hasText: '<b id="bold">' }).waitFor(WAIT);
         expect(await chatLines(page)).toEqual(['hello bob', HOSTILE]);

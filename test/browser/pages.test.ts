@@ -2,16 +2,15 @@
 // test-results/screenshots/), the script-tag bundle's global works, and the ESM build runs in the
 // page with no bundler. Needs `npm run build` first (`npm test` does it).
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as SurelinkModule from '../../src/index.js';
 import {
   collectPageErrors,
-  launchChromium,
   screenshot,
   skipBrowserTests,
+  useChromium,
   WAIT,
   withExamples,
-  type Chromium,
   type LabWindow,
 } from '../helpers/browser.js';
 
@@ -33,18 +32,11 @@ const READY: Record<string, (page: Page) => Promise<unknown>> = {
 };
 
 describe.skipIf(skipBrowserTests)('example pages in Chromium', () => {
-  let browser: Chromium;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium();
 
   it.each(Object.keys(READY))('%s.html loads and works with no console error', async (name) => {
-    await withExamples(browser, async ({ url }) => {
-      const page = await browser.context.newPage();
+    await withExamples(chromium(), async ({ url }) => {
+      const page = await chromium().context.newPage();
       const errors = collectPageErrors(page);
       await page.goto(`${url}/${name}.html`);
       await READY[name]!(page);
@@ -54,8 +46,8 @@ describe.skipIf(skipBrowserTests)('example pages in Chromium', () => {
   });
 
   it('the script-tag bundle defines Surelink, whose RealtimeClient connects and exchanges messages', async () => {
-    await withExamples(browser, async ({ url }) => {
-      const page = await browser.context.newPage();
+    await withExamples(chromium(), async ({ url }) => {
+      const page = await chromium().context.newPage();
       await page.goto(`${url}/chat.html`);
       const result = await page.evaluate(
         async (wsUrl) => {
@@ -86,8 +78,8 @@ describe.skipIf(skipBrowserTests)('example pages in Chromium', () => {
   });
 
   it('the ESM build runs unbundled: the price board shows pushed prices, and SockJS is never downloaded', async () => {
-    await withExamples(browser, async ({ url }) => {
-      const page = await browser.context.newPage();
+    await withExamples(chromium(), async ({ url }) => {
+      const page = await chromium().context.newPage();
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
       await page.goto(`${url}/prices.html`);

@@ -2,12 +2,12 @@
 // the offline queue across a real (emulated) network loss, and the persisted queue across a page
 // reload. Deliveries are counted at the server (the lab's 'lab:message' log): each exactly once.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   deliveries,
   labControl,
-  launchChromium,
   skipBrowserTests,
+  useChromium,
   WAIT,
   withExamples,
   type Chromium,
@@ -53,18 +53,11 @@ function roundTrip(page: Page): Promise<unknown> {
 const timeline = (page: Page): Promise<string> => page.locator('#timeline').innerText();
 
 describe.skipIf(skipBrowserTests)('recovery in Chromium (transport lab and chat)', () => {
-  let browser: Chromium;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium();
 
   it('WebSocket refused and every connection cut: the lab falls back, resumes its session and keeps working', async () => {
-    await withExamples(browser, async (server) => {
-      const page = await openLab(browser, server);
+    await withExamples(chromium(), async (server) => {
+      const page = await openLab(chromium(), server);
       expect(await page.evaluate(() => (window as unknown as LabWindow).client.transport)).toBe('websocket');
 
       await labControl(server, 'refuse-upgrades?on=1');
@@ -88,9 +81,9 @@ describe.skipIf(skipBrowserTests)('recovery in Chromium (transport lab and chat)
   });
 
   it('a chat page opened while WebSocket is refused connects over long polling and chats', async () => {
-    await withExamples(browser, async (server) => {
+    await withExamples(chromium(), async (server) => {
       await labControl(server, 'refuse-upgrades?on=1');
-      const page = await browser.context.newPage();
+      const page = await chromium().context.newPage();
       await page.goto(`${server.url}/chat.html`);
       await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', null, WAIT);
       expect(await page.locator('#transport').textContent()).toBe('over longpoll');
@@ -101,18 +94,34 @@ describe.skipIf(skipBrowserTests)('recovery in Chromium (transport lab and chat)
     });
   });
 
+  it('the lab forces each transport in turn; each connects and delivers', async () => {
+    await withExamples(chromium(), async (server) => {
+      const page = await openLab(chromium(), server);
+      for (const transport of ['longpoll', 'sockjs', 'websocket'] as const) {
+        await page.selectOption('#mode', transport);
+        await waitUntilFlushed(page);
+        expect(await page.evaluate(() => (window as unknown as LabWindow).client.transport)).toBe(transport);
+        expect(new URL(page.url()).searchParams.get('transport')).toBe(transport);
+        const texts = [`forced ${transport}`];
+        expect(await send(page, texts)).toEqual(['sent']);
+        expect(await roundTrip(page)).toBe('barrier');
+        expect(await deliveries(server, texts)).toEqual([1]);
+      }
+    });
+  });
+
   it('offline (emulated network loss): sends are queued, then each delivered exactly once when back online', async () => {
-    await withExamples(browser, async (server) => {
-      const page = await openLab(browser, server);
+    await withExamples(chromium(), async (server) => {
+      const page = await openLab(chromium(), server);
       const texts = ['offline 1', 'offline 2', 'offline 3'];
       try {
-        await browser.context.setOffline(true);
+        await chromium().context.setOffline(true);
         await page.waitForFunction(() => (window as unknown as LabWindow).client.state !== 'open', null, WAIT);
         expect(await send(page, texts)).toEqual(['queued', 'queued', 'queued']);
         expect(await page.evaluate(() => (window as unknown as LabWindow).client.queued)).toBe(3);
         expect(await deliveries(server, texts)).toEqual([0, 0, 0]);
       } finally {
-        await browser.context.setOffline(false);
+        await chromium().context.setOffline(false);
       }
       await waitUntilFlushed(page);
       expect(await roundTrip(page)).toBe('barrier');
@@ -121,8 +130,8 @@ describe.skipIf(skipBrowserTests)('recovery in Chromium (transport lab and chat)
   });
 
   it('messages queued and persisted in sessionStorage before a reload are delivered exactly once after it', async () => {
-    await withExamples(browser, async (server) => {
-      const page = await openLab(browser, server);
+    await withExamples(chromium(), async (server) => {
+      const page = await openLab(chromium(), server);
       await page.check('#offline'); // the lab's simulated offline: the client lets go of its link
       await page.waitForFunction(() => (window as unknown as LabWindow).client.state === 'reconnecting', null, WAIT);
       const texts = ['before reload 1', 'before reload 2'];

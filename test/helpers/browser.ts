@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { RealtimeClient } from '../../src/index.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -76,6 +77,34 @@ export async function launchChromium(): Promise<Chromium> {
     await rm(userDataDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * One Chromium for the calling test file (call it inside `describe`): launched before its tests,
+ * closed after them. When the launch fails, every test fails with that error, rather than being
+ * reported as skipped as a failed `beforeAll` would leave them.
+ * @returns the browser, for use inside tests
+ */
+export function useChromium(): () => Chromium {
+  let browser: Chromium | undefined;
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      browser = await launchChromium();
+    } catch (error) {
+      failure = error;
+    }
+  });
+  beforeEach(() => {
+    if (failure !== undefined) throw failure;
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running');
+    return browser;
+  };
 }
 
 export interface ExamplesServer {

@@ -54,6 +54,16 @@ describe('transport fallback', () => {
     expect(lp.last.url).toBe('http://test.invalid/realtime/poll');
   });
 
+  it('reports a switch only when the transport changes, not on every reconnect', async () => {
+    const { c, switches } = await fellBack({ upgrade: false });
+    lp.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    lp.last.accept({ resumed: true, resume: 'r1' });
+    await settle();
+    expect(c.state).toBe('open');
+    expect(switches).toEqual([{ from: null, to: 'longpoll' }]);
+  });
+
   it('tells the next transports that WebSocket failed, in this attempt and on the next page load', async () => {
     await fellBack();
     expect(ws.contexts[0]?.avoidWebSocket).toBe(false);

@@ -114,6 +114,17 @@ describe('persisted session across a page reload', () => {
     expect(data.has('a')).toBe(false);
   });
 
+  it('forgets the session at close(), so the next client on the same key starts afresh', async () => {
+    const first = page();
+    first.send('m', 1);
+    expect(first.close().map((m) => m.data)).toEqual([1]);
+    const second = page();
+    expect(second.queued).toBe(0);
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0 });
+  });
+
   it('ignores a corrupt stored value instead of trusting it', async () => {
     localStorage.setItem('k', '{"resume": 42}');
     page();
