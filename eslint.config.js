@@ -65,8 +65,12 @@ export default defineConfig(
     },
   },
   {
-    files: ['scripts/**/*.{js,mjs}', '*.config.{js,mjs,ts}', '.ci/**/*.{js,mjs}'],
+    files: ['scripts/**/*.{js,mjs}', 'bench/**/*.mjs', '*.config.{js,mjs,ts}', '.ci/**/*.{js,mjs}'],
     languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['bench/browser/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, Surelink: 'readonly', io: 'readonly' } },
   },
   {
     files: ['examples/**/*.{js,mjs,ts}'],

@@ -45,7 +45,11 @@ function rawWs(base) {
 function surelink(transport) {
   const injected = { websocket: { WebSocket }, sockjs: { SockJS: require('sockjs-client') }, longpoll: {} }[transport];
   return (base) => {
-    const client = new RealtimeClient(`ws://${base}/realtime`, { transports: [transport], lifecycle: false, ...injected });
+    const client = new RealtimeClient(`ws://${base}/realtime`, {
+      transports: [transport],
+      lifecycle: false,
+      ...injected,
+    });
     return {
       ready: client.waitFor('open', { timeoutMs: 30_000 }),
       send: (type, data) => client.send(type, data),

@@ -27,7 +27,11 @@ function version(name) {
 
 function quiet(command, args) {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    return execFileSync(command, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
   } catch {
     return undefined;
   }
@@ -45,7 +49,9 @@ export function describeMachine() {
     os: `${os.type()} ${os.release()} (${os.arch()})`,
     node: process.version,
     chromium: quiet(CHROMIUM, ['--version']) ?? 'not found',
-    pinned: CORES ? `client on core ${CORES.client}, server on core ${CORES.server} (taskset)` : 'not pinned (no taskset or one core)',
+    pinned: CORES
+      ? `client on core ${CORES.client}, server on core ${CORES.server} (taskset)`
+      : 'not pinned (no taskset or one core)',
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     commit: commit ? `${commit}${dirty ? ' + uncommitted changes' : ''}` : 'unknown',
     versions: {

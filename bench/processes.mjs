@@ -97,7 +97,9 @@ export function nextMessage(child, type, ms) {
 
 /** Forks a bench module, pinned to `core`; stdout/stderr are passed through. */
 export function forkPinned(module, args, core, execArgv = []) {
-  const child = track(fork(path.join(here, module), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const child = track(
+    fork(path.join(here, module), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   try {
     pin(child.pid, core);
   } catch (error) {
@@ -119,8 +121,11 @@ export async function startServer(backends) {
   }
 }
 
-/** One row once: a fresh server process and a fresh client process. Errors are returned, not thrown. */
-export async function runNodeRow(name, config) {
+/**
+ * One row once: a fresh server process and a fresh client process, given at most `maxMs` in all.
+ * Errors (a timeout included) are returned, not thrown.
+ */
+export async function runNodeRow(name, config, maxMs = config.timeoutMs * 8) {
   let server;
   let client;
   try {
@@ -128,7 +133,7 @@ export async function runNodeRow(name, config) {
     client = forkPinned('client.mjs', [], CORES?.client, ['--expose-gc']);
     client.send({ cmd: 'run', row: name, base: `127.0.0.1:${server.port}`, config });
     // Bounded: warm-up, three measurements and the heap test each have their own timeouts too.
-    const msg = await nextMessage(client, 'result', config.timeoutMs * 8);
+    const msg = await nextMessage(client, 'result', Math.min(config.timeoutMs * 8, maxMs));
     return msg.type === 'error' ? { error: msg.error } : msg.result;
   } catch (error) {
     return { error: String(error?.stack ?? error) };

@@ -73,14 +73,27 @@ async function measure(budget) {
   return gzipped(bytes);
 }
 
-const names = (budget) => budget.import.replace(/[{}]/g, '').split(',').map((n) => n.trim().split(/\s+as\s+/).pop()).join(', ');
+const names = (budget) =>
+  budget.import
+    .replace(/[{}]/g, '')
+    .split(',')
+    .map((n) =>
+      n
+        .trim()
+        .split(/\s+as\s+/)
+        .pop(),
+    )
+    .join(', ');
 
 /** Biggest contributors: the same import bundled from src/ (dist/ is one file), minified bytes per file. */
 async function contributors(budget) {
-  const { metafile } = await bundle(`import ${budget.import} from './src/index.ts';\nconsole.log(${names(budget)});\n`, {
-    external: budget.external,
-    metafile: true,
-  });
+  const { metafile } = await bundle(
+    `import ${budget.import} from './src/index.ts';\nconsole.log(${names(budget)});\n`,
+    {
+      external: budget.external,
+      metafile: true,
+    },
+  );
   const output = Object.values(metafile.outputs)[0];
   return Object.entries(output.inputs)
     .map(([file, { bytesInOutput }]) => ({ file, bytes: bytesInOutput }))
@@ -95,17 +108,24 @@ for (const budget of budgets) {
   const size = await measure(budget);
   const ok = size <= limit;
   if (!ok) over++;
-  console.log(`${kb(size).padStart(9)}  ${`${budget.limit}`.padStart(9)}  ${budget.name}${ok ? '' : `  OVER by ${kb(size - limit)}`}`);
+  console.log(
+    `${kb(size).padStart(9)}  ${`${budget.limit}`.padStart(9)}  ${budget.name}${ok ? '' : `  OVER by ${kb(size - limit)}`}`,
+  );
 }
 if (why) {
   const importBudget = budgets.find((b) => b.import);
   const rows = await contributors(importBudget);
   const total = rows.reduce((sum, r) => sum + r.bytes, 0);
-  console.log(`\nbiggest contributors to ${importBudget.name ?? 'the client'} (minified bytes before gzip, from src/):`);
-  for (const { file, bytes } of rows.slice(0, 25)) console.log(`${String(bytes).padStart(7)}  ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${file}`);
+  console.log(
+    `\nbiggest contributors to ${importBudget.name ?? 'the client'} (minified bytes before gzip, from src/):`,
+  );
+  for (const { file, bytes } of rows.slice(0, 25))
+    console.log(`${String(bytes).padStart(7)}  ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${file}`);
   console.log(`${String(total).padStart(7)}  total`);
 }
 if (over > 0) {
-  console.error(`\n${over} budget(s) exceeded. Budgets only go down: make the code smaller (node scripts/size.mjs --why).`);
+  console.error(
+    `\n${over} budget(s) exceeded. Budgets only go down: make the code smaller (node scripts/size.mjs --why).`,
+  );
   process.exitCode = 1;
 }

@@ -1,4 +1,3 @@
-/* global Surelink, io */
 // The browser section of `npm run bench`, run by headless Chromium (launched directly, no DevTools
 // attached). Same application as bench/app.mjs; results are POSTed to /results. Every wait is bounded.
 (() => {
@@ -63,7 +62,10 @@
 
   function surelink(transport) {
     return () => {
-      const client = new Surelink.RealtimeClient(`ws://${host}/realtime`, { transports: [transport], rememberTransport: false });
+      const client = new Surelink.RealtimeClient(`ws://${host}/realtime`, {
+        transports: [transport],
+        rememberTransport: false,
+      });
       return {
         ready: client.waitFor('open', { timeoutMs: TIMEOUT }),
         send: (type, data) => client.send(type, data),
@@ -97,7 +99,7 @@
   };
 
   async function flood(send, type, n) {
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const end = Math.min(n, i + CHUNK);
       for (; i < end; i++) send(type, message(i));
       if (i < n) await nextTask();
@@ -170,7 +172,12 @@
         }
       }
     }
-    await post({ type: 'done', userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated, results });
+    await post({
+      type: 'done',
+      userAgent: navigator.userAgent,
+      crossOriginIsolated: self.crossOriginIsolated,
+      results,
+    });
   }
 
   main().catch((error) => post({ type: 'done', error: String(error), results: [] }));

@@ -4,11 +4,11 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import { decodeFrame, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, isReservedEvent, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import { AckScheduler, Inbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
-import { OutboundLog, type OutboundEntry, type OutboundLimits, type OutboundSnapshot } from './outbound.js';
+import { OutboundLog, dataJsonOf, type OutboundEntry, type OutboundLimits, type OutboundSnapshot } from './outbound.js';
 import type { PendingRequests } from './requests.js';
 
 export interface SessionHooks {
@@ -83,7 +83,8 @@ export class ClientSession {
         e.requestId === undefined
           ? ({ type: 'event', seq: e.seq, event: e.event, data: e.data } as const)
           : ({ type: 'request', seq: e.seq, id: e.requestId, event: e.event, data: e.data } as const);
-      this.#hooks.write(encodeFrame(frame));
+      const json = dataJsonOf(e);
+      this.#hooks.write(json === undefined ? encodeFrame(frame) : encodeWithDataJson(frame, json));
     }
   }
 

@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type { Frame, HeartbeatSettings, HelloFrame, WelcomeFrame } from './frames.js';
+import type { EventFrame, Frame, HeartbeatSettings, HelloFrame, RequestFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -42,6 +42,15 @@ function toWire(f: Frame): unknown[] {
     case 'close':
       return ['c', f.code, fitCloseReason(f.reason)];
   }
+}
+
+/**
+ * `encodeFrame` for an event or request whose data is already JSON text (the client's outbound log
+ * keeps it from its size check), so the data is not stringified a second time.
+ */
+export function encodeWithDataJson(frame: EventFrame | RequestFrame, dataJson: string): string {
+  const head = JSON.stringify(frame.type === 'event' ? ['e', frame.seq, frame.event] : ['q', frame.seq, frame.id, frame.event]);
+  return `${head.slice(0, -1)},${dataJson}]`;
 }
 
 /**

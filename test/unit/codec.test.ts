@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors/protocol.js';
 import { TimeoutError } from '../../src/errors/timeout.js';
-import { decodeFrame, DEFAULT_LIMITS, encodeFrame } from '../../src/protocol/codec.js';
+import { decodeFrame, DEFAULT_LIMITS, encodeFrame, encodeWithDataJson } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -377,6 +377,16 @@ describe('codec properties', () => {
     validFrame.map(encodeFrame).chain((t) => fc.integer({ min: 0, max: t.length }).map((cut) => t.slice(0, cut))),
     fc.anything(),
   );
+
+  it('encodeWithDataJson writes what encodeFrame writes, for events and requests with data', () => {
+    fc.assert(
+      fc.property(validFrame, (frame) => {
+        if ((frame.type !== 'event' && frame.type !== 'request') || frame.data === undefined) return;
+        expect(encodeWithDataJson(frame, JSON.stringify(frame.data))).toBe(encodeFrame(frame));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('never throws on arbitrary input, and whatever it accepts re-encodes stably', () => {
     fc.assert(

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, QueueFullError } from '../../src/errors/index.js';
-import { OutboundLog, type OutboundLimits } from '../../src/client/outbound.js';
+import { OutboundLog, dataJsonOf, type OutboundLimits } from '../../src/client/outbound.js';
 import { Inbox } from '../../src/protocol/sequence.js';
 
 const roomy: OutboundLimits = { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest' };
@@ -19,6 +19,19 @@ describe('OutboundLog', () => {
     expect(log.ack(1)).toBe(true);
     expect(log.all().map((e) => e.seq)).toEqual([2]);
     expect(log.ack(5)).toBe(false);
+  });
+
+  it('keeps the JSON of each message from its size check for the wire, never in a snapshot', () => {
+    const log = new OutboundLog(roomy);
+    const data = { n: 1 };
+    log.append({ event: 'm', data, queuedAt: 0 });
+    log.append({ event: 'm', data: undefined, queuedAt: 0 });
+    data.n = 2; // what was checked is what goes out
+    const [withData, without] = log.takeQueued();
+    expect(dataJsonOf(withData!)).toBe('{"n":1}');
+    expect(dataJsonOf(without!)).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(log.snapshot())).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
+    expect(structuredClone(log.snapshot()).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
   });
 
   it('re-sends everything past the ack after a resume', () => {
