@@ -40,6 +40,20 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Fault injection (`npm run test:faults`): proxies that cut, black-hole and restart, and
+        // hundreds of clients. One file at a time, so the timing measurements are not skewed by
+        // each other; --expose-gc lets the leak checks measure the heap after a collection.
+        test: {
+          name: 'faults',
+          environment: 'node',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          execArgv: ['--expose-gc'],
+          testTimeout: 90_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });

@@ -12,9 +12,11 @@ export function startLinkHeartbeat(o: ResolvedOptions, link: Link, onDead: () =>
   const hb = o.heartbeat;
   const raw = o.protocol === 'raw';
   if (!hb || (raw && hb.message === '')) return undefined;
+  // A server interval below 1 ms breaks the protocol's rule (servers send >= 1): ignored, not fatal.
+  const serverMs = link.welcome?.hb.intervalMs ?? 0;
   const heartbeat = new Heartbeat({
     clock: o.clock,
-    intervalMs: Math.min(hb.intervalMs, link.welcome?.hb.intervalMs ?? Infinity),
+    intervalMs: serverMs >= 1 ? Math.min(hb.intervalMs, serverMs) : hb.intervalMs,
     timeoutMs: hb.timeoutMs,
     sendPing: (ts) => link.send(raw ? hb.message : encodeFrame({ type: 'ping', ts })),
     onDead,

@@ -82,6 +82,11 @@ export class PendingRequests {
     return entry !== undefined;
   }
 
+  /** Ids of the requests still waiting for their response. */
+  ids(): number[] {
+    return [...this.#pending.keys()];
+  }
+
   /** Rejects every waiting request (client closed, session lost). */
   rejectAll(error: SurelinkError): void {
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);

@@ -66,12 +66,14 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxSessions?: number;
   /**
    * Bytes a connection may hold that were written but not yet taken by the client: the
-   * WebSocket's `bufferedAmount`, or the text of frames waiting for the next long poll. A client
+   * WebSocket's `bufferedAmount`, or the characters of frames waiting for the next long poll. A client
    * that stops reading (a slow consumer) is found when the next frame is due while the backlog is
    * above this: the session ends with 4508, as when `maxBufferedFrames` overflows. One frame larger
-   * than this still goes out on an empty buffer. SockJS buffers inside the `sockjs` package, where
-   * this cannot see; there `maxBufferedFrames` bounds what a session holds.
-   * @default 4194304 (4 MiB)
+   * than this still goes out on an empty buffer, but keep it above the largest burst the server
+   * writes at once: a resume re-sends up to `maxBufferedFrames` unacknowledged frames in one go.
+   * SockJS buffers inside the `sockjs` package, where this cannot see; there `maxBufferedFrames`
+   * bounds what a session holds.
+   * @default 16777216 (16 MiB)
    */
   maxSendBufferBytes?: number;
   /**
@@ -158,7 +160,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     sessionGraceMs: count('sessionGraceMs', options.sessionGraceMs, 120_000),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
-    maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 4 << 20),
+    maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 16 << 20),
     requestRateLimit: rateLimit(options.requestRateLimit),
     allowOrigin: originPolicy(options.allowedOrigins),
     longPoll: {

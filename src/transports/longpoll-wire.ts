@@ -61,6 +61,11 @@ export function parsePolled(body: string): PolledFrame[] | undefined {
   return frames;
 }
 
+/** Whether a frame's text (as the codec writes it) is a close frame. */
+export function isCloseFrame(text: string): boolean {
+  return text.startsWith('["c",');
+}
+
 /** `url` with the connection id in its query (any query the application put there is kept). */
 export function withConnectionId(url: string, id: string): string {
   const u = new URL(url);

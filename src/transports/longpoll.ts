@@ -7,7 +7,7 @@
  */
 import { TransportError } from '../errors/transport.js';
 import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
-import { encodeBatch, parseOpened, parsePolled, takeBatch, withConnectionId } from './longpoll-wire.js';
+import { encodeBatch, isCloseFrame, parseOpened, parsePolled, takeBatch, withConnectionId } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -132,10 +132,11 @@ class LongPollTransport implements Transport {
   #post(): void {
     const url = this.#connectionUrl;
     if (this.#posting || url === undefined || this.#outbox.length === 0) return;
-    const body = encodeBatch(takeBatch(this.#outbox));
-    this.#posting = this.#exchange('POST', url, body, this.#up.signal).then(
+    const batch = takeBatch(this.#outbox);
+    this.#posting = this.#exchange('POST', url, encodeBatch(batch), this.#up.signal).then(
       () => {
         this.#posting = undefined;
+        this.#posted(batch);
         if (this.#handlers) this.#post();
       },
       (error: unknown) => {
@@ -143,6 +144,11 @@ class LongPollTransport implements Transport {
         this.#fail(error);
       },
     );
+  }
+
+  /** The server ends the id when it accepts our close frame: a DELETE would only get 404. */
+  #posted(batch: readonly string[]): void {
+    if (batch.some(isCloseFrame)) this.#idGone = true;
   }
 
   /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */
@@ -207,8 +213,10 @@ class LongPollTransport implements Transport {
     try {
       await this.#posting;
       while (this.#outbox.length > 0) {
-        const body = encodeBatch(takeBatch(this.#outbox));
+        const batch = takeBatch(this.#outbox);
+        const body = encodeBatch(batch);
         await this.#exchange('POST', url, body, undefined, body.length <= KEEPALIVE_MAX_CHARS);
+        this.#posted(batch);
       }
     } catch {
       // The connection is gone already; the DELETE below is just as harmless.

@@ -22,6 +22,8 @@ export class TcpProxy {
   delayMs = 0;
   /** Connections accepted so far. */
   accepted = 0;
+  /** When each connection was accepted (`performance.now()`), for timing tests. */
+  readonly acceptedAt: number[] = [];
 
   private constructor(server: net.Server, targetPort: number) {
     this.#server = server;
@@ -60,6 +62,7 @@ export class TcpProxy {
 
   #accept(client: net.Socket): void {
     this.accepted++;
+    this.acceptedAt.push(performance.now());
     client.once('data', (first: Buffer) => {
       const head = first.toString('latin1');
       const upgrade = /^upgrade:\s*websocket/im.test(head);

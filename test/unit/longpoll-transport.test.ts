@@ -256,7 +256,7 @@ describe('long-polling transport (scripted fetch)', () => {
     expect(s.handlers.onClose).not.toHaveBeenCalled();
   });
 
-  it('a deliberate close still sends the frames handed over before it, in order, then DELETEs', async () => {
+  it('a deliberate close still sends the frames handed over before it, in order; the close frame ends the id', async () => {
     const s = await opened();
     s.transport.send('["e",1,"x"]');
     s.transport.send('["c",1000,"client closed"]');
@@ -272,6 +272,18 @@ describe('long-polling transport (scripted fetch)', () => {
     expect(last.init.keepalive).toBe(true);
     expect(s.fetch.pending('DELETE')).toHaveLength(0);
     last.respond(204);
+    await settle();
+    // The server ended the id on the close frame: a DELETE would only get 404 (a console error).
+    expect(s.fetch.of('DELETE')).toHaveLength(0);
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+
+  it('still DELETEs when the POST carrying the close frame failed', async () => {
+    const s = await opened();
+    s.transport.send('["c",1000,"client closed"]');
+    s.transport.close(1000, 'client closed');
+    await settle();
+    s.fetch.one('POST').respond(503);
     await settle();
     s.fetch.one('DELETE').respond(204);
     await settle();

@@ -30,7 +30,7 @@ export interface LongPollEndpointOptions {
   readonly pollTimeoutMs?: number;
   /** Largest accepted POST body in bytes; larger ones get 413. @default maxFrameBytes */
   readonly maxBodyBytes?: number;
-  /** Text waiting for a GET above which the next send reports a slow consumer (4508). @default 4194304 */
+  /** Text waiting for a GET above which the next send reports a slow consumer (4508). @default 16777216 */
   readonly maxSendBufferBytes?: number;
   /** Added to `pollTimeoutMs`: a client with no held GET and no request for that long is gone. @default 10000 */
   readonly idleGraceMs?: number;
@@ -65,7 +65,7 @@ class LongPollEndpoint implements Endpoint {
       clock: options.clock ?? systemClock,
       pollTimeoutMs,
       idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000),
-      maxQueuedChars: options.maxSendBufferBytes ?? 4 << 20,
+      maxQueuedChars: options.maxSendBufferBytes ?? 16 << 20,
     };
     this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
     this.#detach = interceptRequests(options.server, (req, res) => this.#intercept(req, res));

@@ -1,0 +1,86 @@
+/**
+ * 500 clients lose their connections at the same instant. With full jitter (the default) their
+ * reconnection attempts spread over the first backoff window instead of arriving together: the
+ * peak number of attempts in any 100 ms stays far below what the same clients would do without
+ * jitter, where all 500 land in one bucket.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RealtimeClient } from '../../src/client/client.js';
+import { exponentialBackoff } from '../../src/client/retry.js';
+import { until } from '../helpers/harness.js';
+import { type Numbered, useFaults } from './helpers.js';
+
+const { proxied, client } = useFaults();
+
+const CLIENTS = 500;
+const BUCKET_MS = 100;
+const INITIAL_DELAY_MS = 1000;
+/** 40% of the clients in one 100 ms bucket: full jitter expects ~10% (50); no jitter gives 100%. */
+const PEAK_BOUND = 0.4 * CLIENTS;
+
+/** Attempts per 100 ms bucket, counted from `t0`. */
+function buckets(times: readonly number[], t0: number): number[] {
+  const counts: number[] = [];
+  for (const t of times) {
+    const i = Math.max(0, Math.floor((t - t0) / BUCKET_MS));
+    counts[i] = (counts[i] ?? 0) + 1;
+  }
+  return Array.from(counts, (n) => n ?? 0);
+}
+
+describe('thundering herd', () => {
+  it(`${CLIENTS} clients cut at once spread their reconnection attempts by jitter`, async () => {
+    const { s, proxy, url } = await proxied();
+    const clients: RealtimeClient<Numbered, Numbered>[] = [];
+    // Open in batches, so the setup itself is not a storm.
+    for (let i = 0; i < CLIENTS; i += 50) {
+      const batch = Array.from({ length: Math.min(50, CLIENTS - i) }, () =>
+        client(url, {
+          transports: ['websocket'],
+          rememberTransport: false,
+          reconnect: { initialDelayMs: INITIAL_DELAY_MS },
+        }),
+      );
+      await Promise.all(batch.map((c) => c.waitFor('open', { timeoutMs: 20_000 })));
+      clients.push(...batch);
+    }
+    expect(s.rt.sessions.size).toBe(CLIENTS);
+
+    const scheduled: number[] = [];
+    const reopened: number[] = [];
+    for (const c of clients) {
+      c.once('reconnecting', ({ delayMs }) => scheduled.push(performance.now() + delayMs));
+      c.once('open', () => reopened.push(performance.now()));
+    }
+    const acceptedBefore = proxy.acceptedAt.length;
+    const t0 = performance.now();
+    proxy.cut();
+    await until(() => reopened.length === CLIENTS, 30_000);
+    const attempts = proxy.acceptedAt.slice(acceptedBefore);
+
+    const planned = buckets(scheduled, t0);
+    const actual = buckets(attempts, t0);
+    // The same 500 clients without jitter: every first retry waits exactly initialDelayMs.
+    const noJitter = exponentialBackoff({ initialDelayMs: INITIAL_DELAY_MS, jitter: 'none' });
+    const unjittered = buckets(
+      clients.map(() => t0 + (noJitter({ attempt: 1, elapsedMs: 0, reason: 'close 1006' }) ?? 0)),
+      t0,
+    );
+    const peak = (b: number[]) => Math.max(...b);
+    console.log(
+      `herd: ${CLIENTS} clients; attempts per ${BUCKET_MS} ms, planned: [${planned.join(' ')}] peak ${peak(planned)}; ` +
+        `at the proxy: [${actual.join(' ')}] peak ${peak(actual)}; without jitter the peak would be ${peak(unjittered)}`,
+    );
+
+    expect(scheduled).toHaveLength(CLIENTS);
+    expect(attempts.length).toBeGreaterThanOrEqual(CLIENTS);
+    expect(peak(planned)).toBeLessThan(PEAK_BOUND);
+    // Arrival times also carry this process's scheduling (a stalled event loop bunches them), so
+    // they get more room; still far below the 100% of no jitter.
+    expect(peak(actual)).toBeLessThan(1.5 * PEAK_BOUND);
+    expect(peak(unjittered)).toBeGreaterThanOrEqual(PEAK_BOUND); // the bound would catch a missing jitter
+    // Spread over the whole first window, not bunched at its start.
+    expect(planned.slice(0, INITIAL_DELAY_MS / BUCKET_MS).filter((n) => n > 0).length).toBeGreaterThanOrEqual(8);
+    expect(s.rt.sessions.size).toBe(CLIENTS); // every one resumed its session
+  }, 120_000);
+});

@@ -1,0 +1,211 @@
+/**
+ * Server limits added for hardening: the request rate per session (token bucket, RATE_LIMITED
+ * responses, the connection stays up) and the slow-consumer policy for what a connection holds
+ * unsent (WebSocket `bufferedAmount`, frames waiting for a long poll): 4508, never unbounded memory.
+ */
+import { createServer } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RealtimeClient } from '../../src/client/client.js';
+import { RemoteError } from '../../src/errors/index.js';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
+import type { Frame, ResponseFrame } from '../../src/protocol/frames.js';
+import type { EndInfo, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
+import { resolveOptions } from '../../src/server/options.js';
+import { Fixture, deferred, until } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
+import { NodeWebSocket } from '../helpers/servers.js';
+
+const fx = new Fixture();
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+  await fx.cleanup();
+});
+
+/** Sends `n` requests at once (seq/id from `first`) and returns their responses by id. */
+async function burst(client: RawClient, n: number, first = 1): Promise<ResponseFrame[]> {
+  for (let i = first; i < first + n; i++) client.send({ type: 'request', seq: i, id: i, event: 'work', data: i });
+  await until(() => client.all('response').filter((r) => r.id >= first).length === n);
+  return client.all('response').filter((r) => r.id >= first);
+}
+
+const limitedCode = (r: ResponseFrame): string | undefined => (r.ok ? undefined : r.error.code);
+
+async function sessionServer(options: Omit<RealtimeServerOptions, 'server'>) {
+  const started = await fx.server(options);
+  const sessions: ServerSession[] = [];
+  started.rt.on('connection', (s) => sessions.push(s));
+  let runs = 0;
+  started.rt.handle('work', (data) => (runs++, data));
+  return { ...started, sessions, runs: () => runs };
+}
+
+describe('defaults', () => {
+  it('are the documented ones (README "Guarantees and limits", RealtimeServerOptions TSDoc)', () => {
+    const o = resolveOptions({ server: createServer() });
+    expect(o).toMatchObject({
+      maxFrameBytes: 1_048_576,
+      maxBufferedFrames: 10_000,
+      maxSessions: 10_000,
+      maxSendBufferBytes: 16_777_216,
+      requestRateLimit: { perSecond: 100, burst: 200 },
+      handshakeTimeoutMs: 10_000,
+      sessionGraceMs: 120_000,
+      heartbeat: { intervalMs: 20_000, timeoutMs: 10_000 },
+      longPoll: { pollTimeoutMs: 25_000, maxBodyBytes: 1_048_576 },
+    });
+    expect(resolveOptions({ server: createServer(), maxFrameBytes: 4096 }).longPoll.maxBodyBytes).toBe(4096);
+  });
+});
+
+describe('request rate per session', () => {
+  it('answers requests over the burst with RATE_LIMITED, runs none of them, and keeps the connection', async () => {
+    const { url, runs } = await sessionServer({ requestRateLimit: { perSecond: 10, burst: 3 } });
+    const { client } = await fx.connected(url);
+    const responses = await burst(client, 6);
+    expect(responses.filter((r) => r.ok).map((r) => r.id)).toEqual([1, 2, 3]);
+    const refused = responses.filter((r) => !r.ok);
+    expect(refused.map(limitedCode)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    expect(refused[0]).toMatchObject({ error: { message: expect.stringContaining('too many requests') } });
+    expect(runs()).toBe(3);
+    expect(client.isOpen).toBe(true);
+    // The bucket refills (10/s): a later request runs.
+    let seq = 7;
+    await until(() => {
+      client.send({ type: 'request', seq, id: seq, event: 'work', data: seq });
+      seq++;
+      return client.all('response').some((r) => r.id > 6 && r.ok);
+    }, 3000);
+    expect(client.isOpen).toBe(true);
+  });
+
+  it('defaults to 100 per second with a burst of 200', async () => {
+    const { url, runs } = await sessionServer({});
+    const { client } = await fx.connected(url);
+    const responses = await burst(client, 260);
+    const ok = responses.filter((r) => r.ok).length;
+    expect(ok).toBeGreaterThanOrEqual(200);
+    expect(ok).toBeLessThan(250); // 260 requests arrive well within 0.5 s
+    expect(responses.filter((r) => !r.ok).every((r) => limitedCode(r) === 'RATE_LIMITED')).toBe(true);
+    expect(runs()).toBe(ok);
+  });
+
+  it('does not limit events, and requestRateLimit: false turns the limit off', async () => {
+    const { url, sessions, runs } = await sessionServer({ requestRateLimit: false });
+    const { client } = await fx.connected(url);
+    const got: unknown[] = [];
+    sessions[0]?.on('n', (v) => got.push(v));
+    for (let i = 1; i <= 500; i++) client.send({ type: 'event', seq: i, event: 'n', data: i });
+    const responses = await burst(client, 300, 501);
+    expect(responses.every((r) => r.ok)).toBe(true);
+    expect(runs()).toBe(300);
+    expect(got).toHaveLength(500);
+  });
+
+  it('rejects a RealtimeClient request over the rate with RemoteError RATE_LIMITED', async () => {
+    const { url } = await sessionServer({ requestRateLimit: { perSecond: 1, burst: 1 } });
+    const c = new RealtimeClient(url, { WebSocket: NodeWebSocket, lifecycle: false, transports: ['websocket'] });
+    cleanup.push(() => c.close());
+    await c.waitFor('open', { timeoutMs: 5000 });
+    const [first, second] = await Promise.allSettled([c.request('work', 1), c.request('work', 2)]);
+    expect(first).toEqual({ status: 'fulfilled', value: 1 });
+    const reason = (second as PromiseRejectedResult).reason as RemoteError;
+    expect(reason).toBeInstanceOf(RemoteError);
+    expect(reason.remoteCode).toBe('RATE_LIMITED');
+    expect(c.state).toBe('open');
+  });
+
+  it('rejects invalid settings', async () => {
+    await expect(fx.server({ requestRateLimit: { perSecond: 0 } })).rejects.toThrow('perSecond');
+    await expect(fx.server({ requestRateLimit: { burst: 1.5 } })).rejects.toThrow('burst');
+    await expect(fx.server({ maxSendBufferBytes: -1 })).rejects.toThrow('maxSendBufferBytes');
+  });
+});
+
+/** A ws client that completes the handshake and then stops reading its socket. */
+async function stalledClient(url: string): Promise<{ ws: WebSocket; frames: Frame[] }> {
+  const ws = new WebSocket(url);
+  const frames: Frame[] = [];
+  ws.on('message', (data: Buffer) => {
+    const f = decodeFrame(data.toString());
+    if (!(f instanceof Error)) frames.push(f);
+  });
+  ws.on('error', () => {});
+  cleanup.push(() => ws.terminate());
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(encodeFrame({ type: 'hello', v: 1, ack: 0 }));
+  await until(() => frames.some((f) => f.type === 'welcome'));
+  ws.pause();
+  return { ws, frames };
+}
+
+/** Sends 16 KiB events in macrotask-sized batches until the session ends; returns the bytes sent. */
+async function flood(session: ServerSession, ended: Promise<EndInfo>, maxBytes: number): Promise<number> {
+  const payload = 'x'.repeat(16 * 1024);
+  let over = false;
+  void ended.then(() => (over = true));
+  let sent = 0;
+  while (!over && sent < maxBytes) {
+    for (let i = 0; i < 16; i++) session.send('blob', payload);
+    sent += 16 * payload.length;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return sent;
+}
+
+describe('slow consumers', () => {
+  it('WebSocket: a client that stops reading ends with 4508 once bufferedAmount passes maxSendBufferBytes', async () => {
+    const { url, rt, sessions } = await sessionServer({ maxSendBufferBytes: 256 * 1024, maxBufferedFrames: 1_000_000 });
+    const { ws } = await stalledClient(url);
+    const session = sessions[0] as ServerSession;
+    const ended = deferred<EndInfo>(20_000);
+    session.on('end', ended.resolve);
+    // Loopback socket buffers take a few MiB before bufferedAmount grows; far less than the cap.
+    const sent = await flood(session, ended.promise, 256 * 1024 * 1024);
+    const end = await ended.promise;
+    expect(end.code).toBe(CloseCode.SlowConsumer);
+    expect(end.reason).toContain('not reading');
+    expect(sent).toBeLessThan(128 * 1024 * 1024);
+    expect(rt.sessions.size).toBe(0);
+    // Reading again, the client finds the close frame behind the backlog.
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.resume();
+    expect([CloseCode.SlowConsumer, 1006]).toContain(await closed);
+  });
+
+  it('WebSocket: a client that reads keeps up far beyond maxSendBufferBytes', async () => {
+    const { url, sessions } = await sessionServer({ maxSendBufferBytes: 64 * 1024 });
+    const { client } = await fx.connected(url);
+    const session = sessions[0] as ServerSession;
+    const payload = 'y'.repeat(8 * 1024);
+    for (let batch = 1; batch <= 64; batch++) {
+      for (let i = 0; i < 8; i++) session.send('blob', payload); // 64 KiB per batch
+      await until(() => client.all('event').length === batch * 8);
+      client.send({ type: 'ack', ack: batch * 8 });
+    }
+    expect(client.isOpen).toBe(true); // 4 MiB went through a 64 KiB limit
+    expect(session.connected).toBe(true);
+  });
+
+  it('long polling: frames waiting for a poll beyond the limit end the session with 4508', async () => {
+    const { url, sessions } = await sessionServer({ maxSendBufferBytes: 64 * 1024 });
+    const poll = `${url.replace(/^ws/, 'http')}/poll`;
+    const opened = (await (await fetch(poll, { method: 'POST' })).json()) as { c: string };
+    const at = `${poll}?c=${opened.c}`;
+    await fetch(at, { method: 'POST', body: `[${encodeFrame({ type: 'hello', v: 1, ack: 0 })}]` });
+    const welcome = (await (await fetch(at)).json()) as unknown[][];
+    expect(welcome[0]?.[0]).toBe('w');
+    const session = sessions[0] as ServerSession;
+    const ended = deferred<EndInfo>();
+    session.on('end', ended.resolve);
+    // No GET is held: everything queues, up to the limit.
+    for (let i = 0; i < 12; i++) session.send('blob', 'z'.repeat(8 * 1024));
+    expect(await ended.promise).toMatchObject({ code: CloseCode.SlowConsumer });
+    // The next poll collects the close frame only: what was queued is dropped with the session.
+    const last = (await (await fetch(at)).json()) as unknown[][];
+    expect(last).toHaveLength(1);
+    expect(last[0]?.slice(0, 2)).toEqual(['c', CloseCode.SlowConsumer]);
+  });
+});
