@@ -163,14 +163,20 @@ export class Connection {
   #adopt(link: Link): boolean | undefined {
     const previous = this.#lastTransport;
     this.#link = link;
-    const resumed = this.#hooks.established(link);
+    let resumed: boolean | ProtocolError;
+    try {
+      resumed = this.#hooks.established(link);
+      if (!(resumed instanceof ProtocolError)) this.#heartbeat = startLinkHeartbeat(this.#o, link, () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'));
+    } catch (cause) {
+      // Never leave a link half-adopted: whatever went wrong, close it and retry.
+      resumed = new ProtocolError(`could not start the session: ${String(cause)}`, CloseCode.ProtocolError, { cause });
+    }
     if (resumed instanceof ProtocolError) {
       link.close(resumed.closeCode, resumed.message);
       this.#link = undefined;
       this.#failed(resumed);
       return undefined;
     }
-    this.#heartbeat = startLinkHeartbeat(this.#o, link, () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'));
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
     if (preferred) this.#memory?.forget();

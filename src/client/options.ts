@@ -164,7 +164,7 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     logger: o.logger ?? silentLogger,
     queue: resolveQueue(o.queue ?? {}),
     rememberTransport:
-      o.rememberTransport === false ? false : { ttlMs: positive('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000), storage: o.rememberTransport?.storage },
+      o.rememberTransport === false ? false : { ttlMs: ms('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000), storage: o.rememberTransport?.storage },
     upgrade:
       o.upgrade === false
         ? false
@@ -215,7 +215,12 @@ function ms(name: string, value: number): number {
   return value;
 }
 
+/** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration a timer will wait: above 0 and at most ~24.8 days. */
 function positive(name: string, value: number): number {
   if (ms(name, value) === 0) throw new InvalidArgumentError(`options.${name} must be greater than 0`);
+  if (value > MAX_TIMER_MS) throw new InvalidArgumentError(`options.${name} must be at most ${MAX_TIMER_MS} ms`);
   return value;
 }

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../src/client/options.js';
+import { InvalidArgumentError } from '../../src/errors/index.js';
+
+describe('client options', () => {
+  it('applies the documented defaults', () => {
+    const o = resolveOptions();
+    expect(o.transports).toEqual(['websocket', 'sockjs', 'longpoll']);
+    expect(o.heartbeat).toEqual({ intervalMs: 20_000, timeoutMs: 10_000, message: '' });
+    expect(o.connectTimeoutMs).toBe(3500);
+    expect(o.queue).toMatchObject({ maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', ttlMs: undefined });
+    expect(o.upgrade).toEqual({ initialDelayMs: 10_000, maxDelayMs: 300_000 });
+    expect(o.rememberTransport).toMatchObject({ ttlMs: 86_400_000 });
+  });
+
+  it.each([
+    [{ heartbeat: { intervalMs: 0 } }],
+    [{ heartbeat: { intervalMs: 2 ** 31 } }],
+    [{ connectTimeoutMs: -1 }],
+    [{ connectTimeoutMs: Number.NaN }],
+    [{ queue: { maxMessages: -5 } }],
+    [{ queue: { overflow: 'sometimes' as 'error' } }],
+    [{ protocol: 'mqtt' as 'raw' }],
+    [{ transports: [] }],
+    [{ auth: 42 as unknown as string }],
+  ])('refuses %j with an InvalidArgumentError', (bad) => {
+    expect(() => resolveOptions(bad)).toThrow(InvalidArgumentError);
+  });
+});
