@@ -41,14 +41,22 @@ async function proxy(targetPort, mode) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: server.address().port,
-    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(r); }),
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(r);
+      }),
   };
 }
 
 /** A Storage-shaped Map: the "localStorage" that survives the simulated page load. */
 function memoryStorage() {
   const m = new Map();
-  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, String(v)), removeItem: (k) => void m.delete(k) };
+  return {
+    getItem: (k) => m.get(k) ?? null,
+    setItem: (k, v) => void m.set(k, String(v)),
+    removeItem: (k) => void m.delete(k),
+  };
 }
 
 async function firstMessageMs(url, storage) {

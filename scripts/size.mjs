@@ -110,8 +110,15 @@ for (const budget of budgets) {
   const size = await measure(budget);
   if (size > limit) over++;
   if (size > target) short++;
-  const verdict = size > limit ? `  OVER the limit by ${kb(size - limit)}` : size > target ? `  ${kb(size - target)} above target` : '';
-  console.log(`${kb(size).padStart(9)}  ${budget.limit.padStart(9)}  ${(budget.target ?? budget.limit).padStart(9)}  ${budget.name}${verdict}`);
+  const verdict =
+    size > limit
+      ? `  OVER the limit by ${kb(size - limit)}`
+      : size > target
+        ? `  ${kb(size - target)} above target`
+        : '';
+  console.log(
+    `${kb(size).padStart(9)}  ${budget.limit.padStart(9)}  ${(budget.target ?? budget.limit).padStart(9)}  ${budget.name}${verdict}`,
+  );
 }
 if (why) {
   const importBudget = budgets.find((b) => b.import);
@@ -124,8 +131,13 @@ if (why) {
     console.log(`${String(bytes).padStart(7)}  ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${file}`);
   console.log(`${String(total).padStart(7)}  total`);
 }
-if (short > 0) console.log(`\n${short} target(s) not met yet: make the code smaller (node scripts/size.mjs --why), then lower the limits.`);
+if (short > 0)
+  console.log(
+    `\n${short} target(s) not met yet: make the code smaller (node scripts/size.mjs --why), then lower the limits.`,
+  );
 if (over > 0) {
-  console.error(`\n${over} limit(s) exceeded. Limits only go down: make the code smaller (node scripts/size.mjs --why).`);
+  console.error(
+    `\n${over} limit(s) exceeded. Limits only go down: make the code smaller (node scripts/size.mjs --why).`,
+  );
   process.exitCode = 1;
 }

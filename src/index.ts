@@ -19,10 +19,21 @@ export { exponentialBackoff } from './client/retry.js';
 export type { LifecycleEnvironment, EventTargetLike } from './client/lifecycle.js';
 export * from './errors/index.js';
 export { CloseCode, isRetryable } from './protocol/close-codes.js';
-export { PROTOCOL_VERSION, RESERVED_EVENTS, SESSION_EVENTS, type ReservedEvent, type SessionEvent } from './protocol/frames.js';
+export {
+  PROTOCOL_VERSION,
+  RESERVED_EVENTS,
+  SESSION_EVENTS,
+  type ReservedEvent,
+  type SessionEvent,
+} from './protocol/frames.js';
 export { websocketTransport } from './transports/websocket.js';
 export { longpollTransport } from './transports/longpoll.js';
-export { sockjsTransport, createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, type SockJSTransportOptions } from './transports/sockjs.js';
+export {
+  sockjsTransport,
+  createSockJSTransport,
+  DEFAULT_SOCKJS_TRANSPORTS,
+  type SockJSTransportOptions,
+} from './transports/sockjs.js';
 export type {
   CloseInfo,
   Transport,

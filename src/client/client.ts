@@ -3,7 +3,6 @@ import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
-import { SessionLostError } from '../errors/session-lost.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeFrame } from '../protocol/codec.js';
 import { isSendableByClient } from '../protocol/frames.js';
@@ -11,20 +10,24 @@ import { resolveTransports } from '../transports/registry.js';
 import type { TransportName } from '../transports/transport.js';
 import { parseMainUrl } from '../transports/urls.js';
 import { Connection } from './connection.js';
-import type { ClientEventsOf, ClientState, EventMap, QueuedMessage, ValidEventMap, ValidSendMap } from './event-types.js';
+import type {
+  ClientEventsOf,
+  ClientState,
+  EventMap,
+  QueuedMessage,
+  ValidEventMap,
+  ValidSendMap,
+} from './event-types.js';
 import { TypedEmitter, type EventStream, type StreamOptions, type WaitForOptions } from './events.js';
 import type { Link } from './link.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PingWaiters } from './pings.js';
-import type { OutboundEntry, OutboundLog } from './outbound.js';
+import { Outgoing, type SendResult } from './outgoing.js';
 import { Persistence } from './persistence.js';
 import { PendingRequests, type RequestOptions } from './requests.js';
 import { ClientSession } from './session.js';
-import { TimeoutError } from '../errors/timeout.js';
-import { Timer } from '../util/clock.js';
 
-/** What `send` did with a message. */
-export type SendResult = 'sent' | 'queued' | 'dropped';
+export type { SendResult };
 
 type Emitter<S> = TypedEmitter<ClientEventsOf<S>>;
 type Name<S> = keyof ClientEventsOf<S> & string;
@@ -44,17 +47,18 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   readonly #pings: PingWaiters;
   readonly #session: ClientSession;
   readonly #persistence: Persistence;
-  readonly #expiry: Timer;
+  readonly #out: Outgoing;
   readonly #conn: Connection;
-  /** Bumped per established link: a transmit waiting on an async save skips a link that is gone. */
-  #epoch = 0;
   #disposed = false;
   #rtt: number | undefined;
 
   constructor(url: string, options: ClientOptions = {}) {
     const o = (this.#o = resolveOptions(options));
     const { clock, logger } = o;
-    this.#events = new TypedEmitter({ clock, onHandlerError: (e, ev) => logger.error(`surelink: '${ev}' handler threw`, e) });
+    this.#events = new TypedEmitter({
+      clock,
+      onHandlerError: (e, ev) => logger.error(`surelink: '${ev}' handler threw`, e),
+    });
     this.#requests = new PendingRequests(clock);
     this.#pings = new PingWaiters(clock);
     this.#session = new ClientSession(clock, this.#requests, o.queue, {
@@ -64,8 +68,12 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
       closeFrame: (code, reason) => this.#conn.drop(code, reason),
       acked: () => void this.#persistence.save(),
     });
-    this.#persistence = new Persistence(o.queue.storage, o.queue.storageKey ?? `surelink:${url}`, this.#session, logger);
-    this.#expiry = new Timer(clock);
+    this.#persistence = new Persistence(
+      o.queue.storage,
+      o.queue.storageKey ?? `surelink:${url}`,
+      this.#session,
+      logger,
+    );
     this.#conn = new Connection(o, parseMainUrl(url), resolveTransports(o.transports), {
       emit: (event, payload) => this.#emit(event, payload),
       hello: async (auth) => {
@@ -79,10 +87,18 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
         this.#pings.rejectAll(new NotConnectedError('connection lost'));
       },
       closed: () => {
-        this.#expiry.stop();
+        this.#out.stop();
         this.#pings.rejectAll(new ClosedError('client closed'));
         this.#requests.rejectAll(new ClosedError('client closed'));
       },
+    });
+    this.#out = new Outgoing({
+      options: o,
+      session: this.#session,
+      persistence: this.#persistence,
+      requests: this.#requests,
+      link: this.#conn,
+      emit: (event, payload) => this.#emit(event, payload),
     });
     if (o.autoConnect) queueMicrotask(() => this.#conn.state === 'idle' && !this.#disposed && this.#conn.connect());
   }
@@ -147,9 +163,10 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   send(text: string): SendResult;
   send(event: string, data?: unknown): SendResult {
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');
-    if (this.#o.protocol !== 'raw' && !isSendableByClient(event)) throw new InvalidArgumentError(`'${event}' is a reserved event name`);
+    if (this.#o.protocol !== 'raw' && !isSendableByClient(event))
+      throw new InvalidArgumentError(`'${event}' is a reserved event name`);
     if (this.#disposed) return 'dropped';
-    return this.#append({ event, data });
+    return this.#out.append({ event, data });
   }
 
   /**
@@ -157,13 +174,16 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
    * `AbortError`, `RemoteError` (the handler failed), `SessionLostError` or `ClosedError`.
    */
   request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
-    if (this.#o.protocol === 'raw') return Promise.reject(new InvalidArgumentError('request() needs the surelink protocol'));
-    if (typeof event !== 'string' || event === '') return Promise.reject(new InvalidArgumentError('request() needs an event name'));
+    if (this.#o.protocol === 'raw')
+      return Promise.reject(new InvalidArgumentError('request() needs the surelink protocol'));
+    if (typeof event !== 'string' || event === '')
+      return Promise.reject(new InvalidArgumentError('request() needs an event name'));
     if (this.#disposed) return Promise.reject(new ClosedError('client was closed'));
     if (options.signal?.aborted) return Promise.reject(new AbortError(`request '${event}' aborted`));
     const { id, promise } = this.#requests.create(event, options, (gaveUp) => this.#session.log.removeRequest(gaveUp));
     try {
-      if (this.#append({ event, data, requestId: id }) === 'dropped') this.#requests.reject(id, new NotConnectedError('offline queue is full'));
+      if (this.#out.append({ event, data, requestId: id }) === 'dropped')
+        this.#requests.reject(id, new NotConnectedError('offline queue is full'));
     } catch (error) {
       this.#requests.reject(id, error as InvalidArgumentError);
     }
@@ -172,7 +192,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /** Measures the round-trip time to the server in ms. Rejects when not connected. */
   ping(options: { timeoutMs?: number } = {}): Promise<number> {
-    if (this.#o.protocol === 'raw' || !this.#conn.writable) return Promise.reject(new NotConnectedError('ping() needs an open connection'));
+    if (this.#o.protocol === 'raw' || !this.#conn.writable)
+      return Promise.reject(new NotConnectedError('ping() needs an open connection'));
     const ts = this.#o.clock.now();
     const done = this.#pings.wait(ts, options.timeoutMs ?? (this.#o.heartbeat ? this.#o.heartbeat.timeoutMs : 10_000));
     this.#session.ping(ts);
@@ -186,8 +207,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   close(): readonly QueuedMessage[] {
     if (this.#disposed) return [];
     this.#disposed = true;
-    const undelivered: QueuedMessage[] = this.#session.log.all().map(({ event, data, queuedAt }) => ({ event, data, queuedAt }));
-    if (this.#conn.state === 'open') this.#conn.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
+    const undelivered: QueuedMessage[] = this.#session.log
+      .all()
+      .map(({ event, data, queuedAt }) => ({ event, data, queuedAt }));
+    if (this.#conn.state === 'open')
+      this.#conn.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
     this.#conn.close('close()');
     this.#session.end();
     this.#persistence.clear();
@@ -200,81 +224,15 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     (this.#events.emit as (e: string, p: unknown) => void)(event, payload);
   }
 
-  /** Records a message (it gets its sequence number now) and transmits it when connected. */
-  #append(item: { event: string; data: unknown; requestId?: number }): SendResult {
-    const now = this.#o.clock.now();
-    const ttl = this.#o.queue.ttlMs;
-    // Field by field: spreads here were the largest cost of a send.
-    const entry: Parameters<OutboundLog['append']>[0] & { expiresAt?: number; requestId?: number } = { event: item.event, data: item.data, queuedAt: now };
-    if (item.requestId !== undefined) entry.requestId = item.requestId;
-    if (ttl !== undefined) entry.expiresAt = now + ttl;
-    if (this.#o.protocol === 'raw' && this.#conn.writable) {
-      this.#conn.send(item.event);
-      return 'sent';
-    }
-    const dropped = this.#session.log.append(entry);
-    if (dropped.length > 0) this.#dropped(dropped);
-    if (dropped.some((d) => d.seq === 0)) return 'dropped';
-    if (this.#conn.writable) return this.#pump(), 'sent';
-    void this.#persistence.save();
-    this.#armExpiry();
-    return 'queued';
-  }
-
-  #dropped(entries: readonly OutboundEntry[]): void {
-    this.#emit('queue:overflow', { dropped: entries.map(toMessage) });
-    for (const e of entries) if (e.requestId !== undefined) this.#requests.reject(e.requestId, new NotConnectedError('dropped from a full offline queue'));
-  }
-
-  /** Transmits everything queued; with persistence, only after it is stored (so a reload never sends twice). */
-  #pump(): void {
-    if (this.#o.queue.ttlMs !== undefined) this.#expire();
-    const batch = this.#session.log.takeQueued();
-    if (batch.length === 0) return;
-    if (this.#o.protocol === 'raw') {
-      for (const e of batch) this.#conn.send(e.event);
-      this.#session.log.ack((batch.at(-1) as OutboundEntry).seq); // raw servers send no acks
-      return;
-    }
-    const saving = this.#persistence.save();
-    if (!saving) return this.#session.transmit(batch);
-    const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && this.#conn.state === 'open' && this.#session.transmit(batch));
-  }
-
-  #expire(): void {
-    this.#expiry.stop();
-    const expired = this.#session.log.expire(this.#o.clock.now());
-    if (expired.length === 0) return;
-    this.#emit('queue:expired', { expired: expired.map(toMessage) });
-    for (const e of expired) if (e.requestId !== undefined) this.#requests.reject(e.requestId, new TimeoutError('request expired in the offline queue'));
-  }
-
-  #armExpiry(): void {
-    const at = this.#session.log.nextExpiry();
-    if (at !== undefined && !this.#expiry.pending) this.#expiry.start(Math.max(0, at - this.#o.clock.now()), () => (this.#expire(), this.#armExpiry()));
-  }
-
   /** Applies the welcome, then flushes the queue: all before `open` is announced. */
   #established(link: Link): boolean | ProtocolError {
-    this.#epoch++;
-    if (!link.welcome) return this.#pump(), false;
+    this.#out.linked();
+    if (!link.welcome) return (this.#out.pump(), false);
     const result = this.#session.welcome(link.welcome);
     if (!('resumed' in result)) return result;
-    if (!result.resumed) this.#reportLost(result.unconfirmed);
-    this.#pump();
+    if (!result.resumed) this.#out.sessionLost(result.unconfirmed);
+    this.#out.pump();
     return result.resumed;
-  }
-
-  /**
-   * A new session: what the old one had sent without an acknowledgement may be lost, and no
-   * response to any request sent in it will come. Requests still queued go to the new session.
-   */
-  #reportLost(unconfirmed: readonly OutboundEntry[]): void {
-    const error = new SessionLostError(`session expired; ${unconfirmed.length} message(s) may not have been delivered`, unconfirmed.map(toMessage));
-    const queued = new Set(this.#session.log.all().map((e) => e.requestId));
-    for (const id of this.#requests.ids()) if (!queued.has(id)) this.#requests.reject(id, error);
-    if (unconfirmed.length > 0) this.#emit('error', error);
   }
 
   #message(text: string): void {
@@ -285,8 +243,4 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     this.#conn.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message.slice(0, 123) }));
     this.#conn.drop(error.closeCode, error.message);
   }
-}
-
-function toMessage({ event, data, queuedAt }: OutboundEntry): QueuedMessage {
-  return { event, data, queuedAt };
 }

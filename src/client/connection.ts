@@ -9,16 +9,16 @@ import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
-import { preferRemembered, webTransportMemory, type TransportMemory } from '../transports/memory.js';
+import { memoryFor, preferRemembered, type TransportMemory } from '../transports/memory.js';
 import { Timer } from '../util/clock.js';
 import { attemptSpec, errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
 import type { Heartbeat } from './heartbeat.js';
 import { startLinkHeartbeat } from './keepalive.js';
-import { defaultLifecycleEnvironment, isOffline, watchPauses, type Pause } from './lifecycle.js';
 import type { Link } from './link.js';
+import { Pauses } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
-import { exponentialBackoff, RetrySchedule } from './retry.js';
+import { retryScheduleFor, type RetrySchedule } from './retry.js';
 import { StateMachine, type StateChange } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
@@ -36,7 +36,6 @@ export interface ConnectionHooks {
   closed(): void;
 }
 
-
 export class Connection {
   readonly #o: ResolvedOptions;
   readonly #url: URL;
@@ -49,8 +48,7 @@ export class Connection {
   #link: Link | undefined;
   #attempt: Attempt | undefined;
   #generation = 0;
-  #paused: Pause | undefined;
-  #unbindLifecycle: (() => void) | undefined;
+  readonly #pauses: Pauses;
   readonly #memory: TransportMemory | undefined;
   readonly #prober: UpgradeProber | undefined;
   /** The transport of the last link, kept across drops: a reconnect on the same one is no switch. */
@@ -63,22 +61,28 @@ export class Connection {
     this.#url = url;
     this.#factories = factories;
     this.#hooks = hooks;
-    const r = options.reconnect;
-    const clock = options.clock;
-    this.#retry = r === false ? undefined : new RetrySchedule(r.policy ?? exponentialBackoff(r), { clock, minUptimeMs: r.minUptimeMs });
-    this.#retryTimer = new Timer(clock);
-    const rt = options.rememberTransport;
-    this.#memory = rt ? webTransportMemory({ key: `surelink:transport:${url.host}${url.pathname}`, ttlMs: rt.ttlMs, clock, storage: rt.storage }) : undefined;
+    this.#retry = options.reconnect ? retryScheduleFor(options.reconnect, options.clock) : undefined;
+    this.#retryTimer = new Timer(options.clock);
+    this.#memory = memoryFor(options.rememberTransport, url, options.clock);
     this.#prober =
       options.upgrade && factories.length > 1
         ? new UpgradeProber(options.upgrade, {
-            clock,
+            clock: options.clock,
             hello: async () => this.#hooks.hello(await this.#o.auth?.()),
             start: (hello) => startAttempt(attemptSpec(options, url, hello, factories.slice(0, 1))),
             upgrade: (link) => this.#upgraded(link),
             failed: () => this.#probeFailed(),
           })
         : undefined;
+    this.#pauses = new Pauses({
+      state: () => this.#machine.state,
+      heartbeat: () => this.#heartbeat,
+      retryPending: () => this.#retryTimer.pending,
+      drop: (code, reason) => this.drop(code, reason),
+      stopRetry: () => this.#retryTimer.stop(),
+      abandonAttempt: () => this.#abandonAttempt(),
+      go: (to, reason) => this.#machine.go(to, reason),
+    });
     this.#machine = new StateMachine((change) => hooks.emit('state', change), {
       idle: () => {},
       connecting: () => this.#enterConnecting(),
@@ -104,7 +108,7 @@ export class Connection {
   connect(): void {
     if (this.#machine.state !== 'idle' && this.#machine.state !== 'closed') return;
     this.#retry?.reset();
-    this.#bindLifecycle();
+    this.#pauses.bind(this.#o.lifecycle);
     this.#machine.go('connecting', 'connect()');
   }
 
@@ -125,7 +129,7 @@ export class Connection {
   }
 
   #enterConnecting(): void {
-    if (this.#paused) return this.#machine.go('reconnecting', this.#paused);
+    if (this.#pauses.paused) return this.#machine.go('reconnecting', this.#pauses.paused);
     const generation = ++this.#generation;
     void this.#runAttempt(generation);
   }
@@ -140,7 +144,9 @@ export class Connection {
     }
     if (generation !== this.#generation) return;
     try {
-      this.#attempt = startAttempt(attemptSpec(this.#o, this.#url, hello, preferRemembered(this.#factories, this.#memory)));
+      this.#attempt = startAttempt(
+        attemptSpec(this.#o, this.#url, hello, preferRemembered(this.#factories, this.#memory)),
+      );
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);
@@ -166,7 +172,10 @@ export class Connection {
     let resumed: boolean | ProtocolError;
     try {
       resumed = this.#hooks.established(link);
-      if (!(resumed instanceof ProtocolError)) this.#heartbeat = startLinkHeartbeat(this.#o, link, () => this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'));
+      if (!(resumed instanceof ProtocolError))
+        this.#heartbeat = startLinkHeartbeat(this.#o, link, () =>
+          this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
+        );
     } catch (cause) {
       // Never leave a link half-adopted: whatever went wrong, close it and retry.
       resumed = new ProtocolError(`could not start the session: ${String(cause)}`, CloseCode.ProtocolError, { cause });
@@ -189,17 +198,18 @@ export class Connection {
   }
 
   #attach(link: Link): void {
-    if (this.#link === link) link.attach({ onMessage: (t) => this.#message(t), onClose: (info) => this.#linkClosed(info) });
+    if (this.#link === link)
+      link.attach({ onMessage: (t) => this.#message(t), onClose: (info) => this.#linkClosed(info) });
   }
 
   /** The preferred transport answered: move the session over (the server drops the old link). */
   #upgraded(link: Link): void {
     const old = this.#link;
     this.#lostDuringProbe = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
+    this.#stopHeartbeat();
     old?.close(CloseCode.Normal, 'upgraded');
-    if (this.#machine.state !== 'open' || this.#adopt(link) === undefined) return void link.close(CloseCode.Normal, 'not needed');
+    if (this.#machine.state !== 'open' || this.#adopt(link) === undefined)
+      return void link.close(CloseCode.Normal, 'not needed');
     this.#attach(link);
   }
 
@@ -221,10 +231,9 @@ export class Connection {
     if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#lostDuringProbe = info);
     this.#prober?.stop();
     this.#link = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
+    this.#stopHeartbeat();
     this.#hooks.lost();
-    const fatal = !isRetryable(info.code) && !this.#paused;
+    const fatal = !isRetryable(info.code) && !this.#pauses.paused;
     const willReconnect = !fatal && this.#retry !== undefined;
     this.#hooks.emit('close', { code: info.code, reason: info.reason, willReconnect });
     if (fatal && info.code !== CloseCode.Normal) this.#hooks.emit('error', errorForClose(link.transport.name, info));
@@ -234,12 +243,12 @@ export class Connection {
   #failed(error: SurelinkError): void {
     this.#attempt = undefined;
     this.#hooks.emit('error', error);
-    const stop = (isFatal(error) && !this.#paused) || this.#retry === undefined;
+    const stop = (isFatal(error) && !this.#pauses.paused) || this.#retry === undefined;
     this.#machine.go(stop ? 'closed' : 'reconnecting', error.message);
   }
 
   #enterReconnecting(change: StateChange): void {
-    if (this.#paused || !this.#retry) return;
+    if (this.#pauses.paused || !this.#retry) return;
     const next = this.#retry.next(change.reason);
     if (!next) return this.#machine.go('closed', 'reconnect attempts exhausted');
     this.#hooks.emit('reconnecting', next);
@@ -247,61 +256,26 @@ export class Connection {
   }
 
   #enterClosed(): void {
-    this.#generation++;
+    this.#abandonAttempt();
     this.#prober?.stop();
     this.#lostDuringProbe = undefined;
     this.#retryTimer.stop();
-    this.#attempt?.cancel();
-    this.#attempt = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
+    this.#stopHeartbeat();
     this.#link?.close(CloseCode.Normal, 'client closed');
     this.#link = undefined;
-    this.#unbindLifecycle?.();
-    this.#unbindLifecycle = undefined;
-    this.#paused = undefined;
+    this.#pauses.unbind();
     this.#hooks.closed();
   }
 
-  #bindLifecycle(): void {
-    if (this.#unbindLifecycle || this.#o.lifecycle === false) return;
-    const env = this.#o.lifecycle ?? defaultLifecycleEnvironment();
-    if (isOffline(env)) this.#paused = 'offline';
-    this.#unbindLifecycle = watchPauses(env, {
-      pause: (why) => this.#pause(why),
-      resume: (why) => this.#resume(why),
-      check: () => this.#healthCheck(),
-    });
+  /** The attempt under way (if any) is void: its late callbacks are ignored by generation. */
+  #abandonAttempt(): void {
+    this.#generation++;
+    this.#attempt?.cancel();
+    this.#attempt = undefined;
   }
 
-  /** Offline or frozen: let go of the connection and wait, without burning retry attempts. */
-  #pause(why: Pause): void {
-    if (this.#paused === 'offline' && why === 'frozen') return;
-    this.#paused = why;
-    this.#retryTimer.stop();
-    const state = this.#machine.state;
-    if (state === 'open') this.drop(why === 'offline' ? CloseCode.Abnormal : CloseCode.GoingAway, why);
-    else if (state === 'connecting') {
-      this.#generation++;
-      this.#attempt?.cancel();
-      this.#attempt = undefined;
-      this.#machine.go('reconnecting', why);
-    }
-  }
-
-  #resume(why: Pause): void {
-    // Back online without having gone offline here: the old socket often died with the network change.
-    if (this.#paused !== why) return void (this.#machine.state === 'open' ? this.#heartbeat?.probe() : this.#healthCheck());
-    this.#paused = undefined;
-    if (this.#machine.state === 'reconnecting') this.#machine.go('connecting', why === 'offline' ? 'online' : 'resumed');
-  }
-
-  /** Tab visible or network back: act on an expired deadline now; skip a pending backoff. */
-  #healthCheck(): void {
-    if (this.#machine.state === 'open') this.#heartbeat?.check();
-    else if (this.#machine.state === 'reconnecting' && !this.#paused && this.#retryTimer.pending) {
-      this.#retryTimer.stop();
-      this.#machine.go('connecting', 'health check');
-    }
+  #stopHeartbeat(): void {
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
   }
 }

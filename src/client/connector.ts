@@ -11,7 +11,13 @@ import { FallbackError, TransportError } from '../errors/transport.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
-import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportName } from '../transports/transport.js';
+import type {
+  CloseInfo,
+  Transport,
+  TransportContext,
+  TransportFactory,
+  TransportName,
+} from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
 import { endpointUrl } from '../transports/urls.js';
 import { Link } from './link.js';
@@ -39,9 +45,15 @@ export function isFatal(error: SurelinkError): boolean {
 }
 
 /** The attempt a client makes with its options, for the given transports in order. */
-export function attemptSpec(o: ResolvedOptions, main: URL, hello: HelloFrame | undefined, factories: readonly TransportFactory[]): AttemptSpec {
+export function attemptSpec(
+  o: ResolvedOptions,
+  main: URL,
+  hello: HelloFrame | undefined,
+  factories: readonly TransportFactory[],
+): AttemptSpec {
   // Starting with something else than WebSocket means it failed here last time.
-  const avoidWebSocket = factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
+  const avoidWebSocket =
+    factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   return {
     factories,
     url: (name) => o.urls[name] ?? endpointUrl(main, name),
@@ -105,25 +117,32 @@ function tryTransport(factory: TransportFactory, spec: AttemptSpec): { done: Pro
       resolve(link);
     };
     timer.start(spec.timeoutMs, () =>
-      fail(new ConnectTimeoutError(`${factory.name}: no handshake within ${spec.timeoutMs} ms`), CloseCode.ConnectTimeout),
+      fail(
+        new ConnectTimeoutError(`${factory.name}: no handshake within ${spec.timeoutMs} ms`),
+        CloseCode.ConnectTimeout,
+      ),
     );
     try {
-      transport = factory.connect(spec.url(factory.name), {
-        // A transport that misbehaves and calls back after it was closed is ignored.
-        onOpen: () => {
-          if (failed || link) return;
-          if (spec.hello) transport?.send(encodeFrame(spec.hello));
-          else welcomed(undefined);
+      transport = factory.connect(
+        spec.url(factory.name),
+        {
+          // A transport that misbehaves and calls back after it was closed is ignored.
+          onOpen: () => {
+            if (failed || link) return;
+            if (spec.hello) transport?.send(encodeFrame(spec.hello));
+            else welcomed(undefined);
+          },
+          onMessage: (text) => {
+            if (link) link.receive(text);
+            else if (!failed) handshakeMessage(text, factory.name, welcomed, fail);
+          },
+          onClose: (info) => {
+            if (link) link.closed(info);
+            else if (!failed) fail(errorForClose(factory.name, info), info.code);
+          },
         },
-        onMessage: (text) => {
-          if (link) link.receive(text);
-          else if (!failed) handshakeMessage(text, factory.name, welcomed, fail);
-        },
-        onClose: (info) => {
-          if (link) link.closed(info);
-          else if (!failed) fail(errorForClose(factory.name, info), info.code);
-        },
-      }, spec.ctx);
+        spec.ctx,
+      );
     } catch (error) {
       fail(new TransportError(factory.name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
     }
@@ -153,16 +172,23 @@ function handshakeMessage(
     return fail(e, e.closeCode);
   }
   if (frame.v !== PROTOCOL_VERSION) {
-    const e = new ProtocolError(`server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`, CloseCode.UnsupportedVersion);
+    const e = new ProtocolError(
+      `server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`,
+      CloseCode.UnsupportedVersion,
+    );
     return fail(e, e.closeCode);
   }
   welcomed(frame);
 }
 
 /** Maps a close (frame or transport) to the error users see. */
-export function errorForClose(name: TransportName, info: Pick<CloseInfo, 'code' | 'reason'> & { error?: Error }): SurelinkError {
+export function errorForClose(
+  name: TransportName,
+  info: Pick<CloseInfo, 'code' | 'reason'> & { error?: Error },
+): SurelinkError {
   const reason = info.reason || `closed with code ${info.code}`;
-  if (info.code === CloseCode.Unauthorized || info.code === CloseCode.Forbidden) return new AuthError(reason, info.code);
+  if (info.code === CloseCode.Unauthorized || info.code === CloseCode.Forbidden)
+    return new AuthError(reason, info.code);
   if (info.code === CloseCode.UnsupportedVersion || info.code === CloseCode.ProtocolError) {
     return new ProtocolError(reason, info.code);
   }

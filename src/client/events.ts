@@ -128,10 +128,15 @@ export class TypedEmitter<M extends object> {
         reject(error);
       };
       const onAbort = (): void => fail(new AbortError(`waitFor('${event}') was aborted`, { cause: signal?.reason }));
-      const remove = this.#add(event, (payload: M[K]) => {
-        settle();
-        resolve(payload);
-      }, true, true);
+      const remove = this.#add(
+        event,
+        (payload: M[K]) => {
+          settle();
+          resolve(payload);
+        },
+        true,
+        true,
+      );
       const timer =
         timeoutMs === undefined || timeoutMs === Infinity
           ? undefined
@@ -153,7 +158,9 @@ export class TypedEmitter<M extends object> {
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
     if (!((Number.isInteger(bufferSize) || bufferSize === Infinity) && bufferSize >= 1)) {
-      throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${String(bufferSize)}`);
+      throw new InvalidArgumentError(
+        `stream: bufferSize must be an integer >= 1 or Infinity, got ${String(bufferSize)}`,
+      );
     }
     let remove: () => void = () => {};
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {

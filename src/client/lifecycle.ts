@@ -141,4 +141,3 @@ export function watchPauses(
     resume: () => on.resume('frozen'),
   });
 }
-

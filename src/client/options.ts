@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import type { TransportFactory, TransportName, SockJSConstructor, WebSocketConstructor } from '../transports/transport.js';
+import type {
+  TransportFactory,
+  TransportName,
+  SockJSConstructor,
+  WebSocketConstructor,
+} from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -154,7 +159,10 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     transports: nonEmpty(o.transports ?? ['websocket', 'sockjs', 'longpoll']),
     urls: o.urls ?? {},
     protocol: oneOf('protocol', o.protocol ?? 'surelink', ['surelink', 'raw'] as const),
-    reconnect: o.reconnect === false ? false : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },
+    reconnect:
+      o.reconnect === false
+        ? false
+        : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },
     heartbeat: o.heartbeat === false ? false : resolveHeartbeat(o.heartbeat ?? {}),
     connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? 3500),
     auth: typeof auth === 'string' ? () => auth : auth,
@@ -164,7 +172,12 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     logger: o.logger ?? silentLogger,
     queue: resolveQueue(o.queue ?? {}),
     rememberTransport:
-      o.rememberTransport === false ? false : { ttlMs: ms('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000), storage: o.rememberTransport?.storage },
+      o.rememberTransport === false
+        ? false
+        : {
+            ttlMs: ms('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000),
+            storage: o.rememberTransport?.storage,
+          },
     upgrade:
       o.upgrade === false
         ? false
@@ -198,7 +211,8 @@ function resolveHeartbeat(h: HeartbeatOptions): ResolvedOptions['heartbeat'] {
 }
 
 function nonEmpty<T>(list: readonly T[]): readonly T[] {
-  if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError('options.transports must list at least one transport');
+  if (!Array.isArray(list) || list.length === 0)
+    throw new InvalidArgumentError('options.transports must list at least one transport');
   return list;
 }
 

@@ -86,7 +86,8 @@ export class OutboundLog {
     const { maxMessages, maxBytes, overflow } = this.#limits;
     const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
     if (fits()) return this.#push(item, size, json);
-    if (overflow === 'error') throw new QueueFullError(`offline queue is full (${maxMessages} messages / ${maxBytes} chars)`);
+    if (overflow === 'error')
+      throw new QueueFullError(`offline queue is full (${maxMessages} messages / ${maxBytes} chars)`);
     if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
     const dropped: OutboundEntry[] = [];
     while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
@@ -194,7 +195,12 @@ export class OutboundLog {
 
   #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry[] {
     // Field by field: an object rest/spread here cost more than the rest of send() together.
-    const entry: Writable<OutboundEntry> & WithJson = { event: item.event, data: item.data, queuedAt: item.queuedAt, seq: this.#nextSeq++ };
+    const entry: Writable<OutboundEntry> & WithJson = {
+      event: item.event,
+      data: item.data,
+      queuedAt: item.queuedAt,
+      seq: this.#nextSeq++,
+    };
     if (item.requestId !== undefined) entry.requestId = item.requestId;
     if (item.expiresAt !== undefined) entry.expiresAt = item.expiresAt;
     if (json !== undefined) entry[DATA_JSON] = json;
@@ -229,7 +235,9 @@ export class OutboundLog {
 function sizeOf(item: Item, json: string | undefined = dataJson(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
   if (size > DEFAULT_LIMITS.maxFrameChars) {
-    throw new InvalidArgumentError(`'${item.event}' is ${size} chars; frames are limited to ${DEFAULT_LIMITS.maxFrameChars}`);
+    throw new InvalidArgumentError(
+      `'${item.event}' is ${size} chars; frames are limited to ${DEFAULT_LIMITS.maxFrameChars}`,
+    );
   }
   return size;
 }

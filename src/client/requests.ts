@@ -41,7 +41,11 @@ export class PendingRequests {
    * Registers a request. `onGiveUp` runs when it times out or is aborted (to withdraw it from
    * the queue). Returns the id to put in the frame and the promise of the response data.
    */
-  create(event: string, options: RequestOptions, onGiveUp: (id: number) => void): { id: number; promise: Promise<unknown> } {
+  create(
+    event: string,
+    options: RequestOptions,
+    onGiveUp: (id: number) => void,
+  ): { id: number; promise: Promise<unknown> } {
     const id = this.#nextId++;
     const timeoutMs = options.timeoutMs ?? 10_000;
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -56,7 +60,10 @@ export class PendingRequests {
       const entry: Pending = {
         resolve,
         reject,
-        timer: this.#clock.setTimeout(() => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)), timeoutMs),
+        timer: this.#clock.setTimeout(
+          () => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        ),
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
       this.#pending.set(id, entry);

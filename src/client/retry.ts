@@ -182,3 +182,14 @@ export class RetrySchedule {
     this.#openedAt = undefined;
   }
 }
+
+/** The schedule for the client's `reconnect` option: the user's policy, or backoff from its numbers. */
+export function retryScheduleFor(
+  reconnect: BackoffOptions & { readonly policy?: RetryPolicy | undefined; readonly minUptimeMs: number },
+  clock: Clock,
+): RetrySchedule {
+  return new RetrySchedule(reconnect.policy ?? exponentialBackoff(reconnect), {
+    clock,
+    minUptimeMs: reconnect.minUptimeMs,
+  });
+}

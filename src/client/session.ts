@@ -57,7 +57,11 @@ export class ClientSession {
 
   hello(auth: string | undefined): HelloFrame {
     const base = { type: 'hello', v: PROTOCOL_VERSION, ack: this.#inbox.delivered } as const;
-    return { ...base, ...(auth === undefined ? {} : { auth }), ...(this.#resumeToken === undefined ? {} : { resume: this.#resumeToken }) };
+    return {
+      ...base,
+      ...(auth === undefined ? {} : { auth }),
+      ...(this.#resumeToken === undefined ? {} : { resume: this.#resumeToken }),
+    };
   }
 
   /** Applies the server's welcome; the caller then transmits the log's queued entries. */

@@ -24,7 +24,10 @@ function toWire(f: Frame): unknown[] {
     case 'hello':
       return ['h', { v: f.v, ack: f.ack, ...opt('auth', f.auth), ...opt('resume', f.resume) }];
     case 'welcome':
-      return ['w', { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb: [f.hb.intervalMs, f.hb.timeoutMs] }];
+      return [
+        'w',
+        { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb: [f.hb.intervalMs, f.hb.timeoutMs] },
+      ];
     case 'event':
       return withData(['e', f.seq, f.event], f.data);
     case 'request':
@@ -49,7 +52,9 @@ function toWire(f: Frame): unknown[] {
  * keeps it from its size check), so the data is not stringified a second time.
  */
 export function encodeWithDataJson(frame: EventFrame | RequestFrame, dataJson: string): string {
-  const head = JSON.stringify(frame.type === 'event' ? ['e', frame.seq, frame.event] : ['q', frame.seq, frame.id, frame.event]);
+  const head = JSON.stringify(
+    frame.type === 'event' ? ['e', frame.seq, frame.event] : ['q', frame.seq, frame.id, frame.event],
+  );
   return `${head.slice(0, -1)},${dataJson}]`;
 }
 

@@ -63,7 +63,13 @@ export interface RemoteError {
 
 export type ResponseFrame =
   | { readonly type: 'response'; readonly seq: number; readonly id: number; readonly ok: true; readonly data: unknown }
-  | { readonly type: 'response'; readonly seq: number; readonly id: number; readonly ok: false; readonly error: RemoteError };
+  | {
+      readonly type: 'response';
+      readonly seq: number;
+      readonly id: number;
+      readonly ok: false;
+      readonly error: RemoteError;
+    };
 
 /** Cumulative acknowledgement: every sequenced frame up to and including `ack` was delivered. */
 export interface AckFrame {
@@ -89,15 +95,7 @@ export interface CloseFrame {
 }
 
 export type Frame =
-  | HelloFrame
-  | WelcomeFrame
-  | EventFrame
-  | RequestFrame
-  | ResponseFrame
-  | AckFrame
-  | PingFrame
-  | PongFrame
-  | CloseFrame;
+  HelloFrame | WelcomeFrame | EventFrame | RequestFrame | ResponseFrame | AckFrame | PingFrame | PongFrame | CloseFrame;
 
 export type FrameType = Frame['type'];
 
@@ -146,4 +144,3 @@ const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
 export function isSendableByClient(name: string): boolean {
   return !reserved.has(name) && !session.has(name);
 }
-

@@ -100,7 +100,13 @@ export class AckScheduler {
   #acked = 0;
   #force = false;
 
-  constructor(opts: { clock: Clock; inbox: Inbox; send: (ack: number) => void; everyFrames?: number; delayMs?: number }) {
+  constructor(opts: {
+    clock: Clock;
+    inbox: Inbox;
+    send: (ack: number) => void;
+    everyFrames?: number;
+    delayMs?: number;
+  }) {
     this.#timer = new Timer(opts.clock);
     this.#inbox = opts.inbox;
     this.#send = opts.send;

@@ -29,6 +29,8 @@ export function isSnapshot(value: unknown): value is SessionSnapshot {
     Number.isSafeInteger(o.sentUpTo) &&
     Number.isSafeInteger(o.acked) &&
     Array.isArray(o.entries) &&
-    o.entries.every((e) => typeof e === 'object' && e !== null && Number.isSafeInteger(e.seq) && typeof e.event === 'string')
+    o.entries.every(
+      (e) => typeof e === 'object' && e !== null && Number.isSafeInteger(e.seq) && typeof e.event === 'string',
+    )
   );
 }

@@ -15,7 +15,12 @@ const names: readonly string[] = ['websocket', 'sockjs', 'longpoll'];
  * (the network may have changed). Storage errors (quota, private mode) make it forgetful, never
  * failing.
  */
-export function webTransportMemory(options: { key: string; ttlMs: number; clock: Clock; storage?: Storage | undefined }): TransportMemory | undefined {
+export function webTransportMemory(options: {
+  key: string;
+  ttlMs: number;
+  clock: Clock;
+  storage?: Storage | undefined;
+}): TransportMemory | undefined {
   const storage = options.storage ?? (globalThis as { localStorage?: Storage }).localStorage;
   if (!storage) return undefined;
   const { key, ttlMs, clock } = options;
@@ -43,8 +48,26 @@ export function webTransportMemory(options: { key: string; ttlMs: number; clock:
 }
 
 /** The configured order, with the transport that worked last time on this network first. */
-export function preferRemembered<F extends { readonly name: TransportName }>(factories: readonly F[], memory: TransportMemory | undefined): readonly F[] {
+export function preferRemembered<F extends { readonly name: TransportName }>(
+  factories: readonly F[],
+  memory: TransportMemory | undefined,
+): readonly F[] {
   const recalled = memory?.recall();
   const hit = factories.find((f) => f.name === recalled);
   return hit ? [hit, ...factories.filter((f) => f !== hit)] : factories;
+}
+
+/** The client's memory for `rememberTransport`, keyed by the endpoint (host and path). */
+export function memoryFor(
+  option: { readonly ttlMs: number; readonly storage: Storage | undefined } | false,
+  url: URL,
+  clock: Clock,
+): TransportMemory | undefined {
+  if (!option) return undefined;
+  return webTransportMemory({
+    key: `surelink:transport:${url.host}${url.pathname}`,
+    ttlMs: option.ttlMs,
+    clock,
+    storage: option.storage,
+  });
 }

@@ -48,7 +48,8 @@ class WebSocketTransport implements Transport {
       this.#error ??= new TransportError('websocket', 'WebSocket error');
     };
     // A socket that never opened cannot have closed cleanly, whatever code the implementation reports.
-    socket.onclose = (ev) => this.#finish(this.#opened ? ev.code || CloseCode.Abnormal : CloseCode.Abnormal, ev.reason, false);
+    socket.onclose = (ev) =>
+      this.#finish(this.#opened ? ev.code || CloseCode.Abnormal : CloseCode.Abnormal, ev.reason, false);
   }
 
   #error: TransportError | undefined;

@@ -4,7 +4,14 @@
  */
 import { encodeFrame, decodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
-import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers, TransportName } from '../../src/transports/transport.js';
+import type {
+  CloseInfo,
+  Transport,
+  TransportContext,
+  TransportFactory,
+  TransportHandlers,
+  TransportName,
+} from '../../src/transports/transport.js';
 
 export class FakeLink implements Transport {
   readonly name: TransportName;
@@ -51,7 +58,16 @@ export class FakeLink implements Transport {
   }
 
   welcome(over: Partial<Extract<Frame, { type: 'welcome' }>> = {}): void {
-    this.push({ type: 'welcome', v: 1, sid: 's1', resume: 'r1', resumed: false, ack: 0, hb: { intervalMs: 20_000, timeoutMs: 10_000 }, ...over });
+    this.push({
+      type: 'welcome',
+      v: 1,
+      sid: 's1',
+      resume: 'r1',
+      resumed: false,
+      ack: 0,
+      hb: { intervalMs: 20_000, timeoutMs: 10_000 },
+      ...over,
+    });
   }
 
   /** open + welcome */

@@ -26,7 +26,9 @@ describe('client ↔ server over WebSocket', () => {
         return token === 'secret' ? { user: 'ann' } : false;
       },
     });
-    s.rt.on('connection', (session) => session.on('chat', ({ text }) => s.rt.broadcast('chat', { from: 'ann', text: text.toUpperCase() })));
+    s.rt.on('connection', (session) =>
+      session.on('chat', ({ text }) => s.rt.broadcast('chat', { from: 'ann', text: text.toUpperCase() })),
+    );
     s.rt.handle('add', (data) => (data as number[]).reduce((a, b) => a + b, 0));
     const c = client(s.url, { auth: 'secret' });
     const opened = await c.waitFor('open', { timeoutMs: 5000 });
@@ -62,7 +64,9 @@ describe('client ↔ server over WebSocket', () => {
     await first.stop();
     await until(() => attempts.length >= 2);
     const second = await server({}, port);
-    second.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })));
+    second.rt.on('connection', (session) =>
+      session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })),
+    );
     const reopened = await c.waitFor('open', { timeoutMs: 8000 });
     expect(reopened.resumed).toBe(false);
     const echo = c.waitFor('chat', { timeoutMs: 5000 });
@@ -99,7 +103,14 @@ describe('client ↔ server over WebSocket', () => {
       socket.on('close', (code) => closes.push(code));
     });
     const port = await listen(http);
-    defer(() => new Promise<void>((r) => { wss.close(); http.closeAllConnections(); http.close(() => r()); }));
+    defer(
+      () =>
+        new Promise<void>((r) => {
+          wss.close();
+          http.closeAllConnections();
+          http.close(() => r());
+        }),
+    );
     const c = client(`ws://127.0.0.1:${port}/realtime`, { transports: ['websocket'] });
     const error = await c.waitFor('error', { timeoutMs: 5000 });
     expect(error).toBeInstanceOf(ProtocolError);

@@ -44,7 +44,6 @@ function pump(send: (n: number) => void, total: number, perTick: number): () => 
   return () => clearInterval(timer);
 }
 
-
 describe('exactly once, in order, across drops', () => {
   it('streams thousands of numbered messages each way through ≥ 20 cuts with 0 lost / 0 duplicated / 0 reordered', async () => {
     const N = 4000;

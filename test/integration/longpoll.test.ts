@@ -12,7 +12,6 @@ type ClientEvents = { chat: { text: string }; n: number };
 
 const { server, client, defer } = useHarness<ServerEvents, ClientEvents>({ transports: ['longpoll'] });
 
-
 /** Plain HTTP against the endpoint, the way a browser's fetch would talk to it. */
 function raw(base: string) {
   const poll = `${base.replace(/^ws/, 'http')}/poll`;

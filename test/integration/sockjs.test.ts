@@ -19,7 +19,6 @@ const SockJS: SockJSConstructor = SockJSClient;
 
 const { server, client, defer } = useHarness<ServerEvents, ClientEvents>({ transports: ['sockjs'], SockJS });
 
-
 describe.each(['websocket', 'xhr-streaming', 'xhr-polling'])('client ↔ server over SockJS (%s)', (sub) => {
   const only = { transports: [createSockJSTransport({ transports: [sub] })] };
 

@@ -27,7 +27,9 @@ describe('RealtimeClient types', () => {
     client.on('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
     client.on('reconnecting', (e) => expectTypeOf(e.delayMs).toBeNumber());
     client.on('error', (e) => expectTypeOf(e).toEqualTypeOf<SurelinkError>());
-    client.on('state', (e) => expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>());
+    client.on('state', (e) =>
+      expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>(),
+    );
   });
 
   it('checks what send() carries', () => {

@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
-import { AuthError, ConnectTimeoutError, ProtocolError, TimeoutError, RemoteError, AbortError, ClosedError } from '../../src/errors/index.js';
+import {
+  AuthError,
+  ConnectTimeoutError,
+  ProtocolError,
+  TimeoutError,
+  RemoteError,
+  AbortError,
+  ClosedError,
+} from '../../src/errors/index.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 
 interface ServerEvents {
@@ -94,11 +102,7 @@ describe('RealtimeClient state machine', () => {
   });
 
   it('treats a reserved event name, a bad frame or a sequence gap from the server as a protocol error', async () => {
-    for (const bad of [
-      '{"not":"a frame"}',
-      '["e",1,"open",{}]',
-      '["e",5,"chat",{}]',
-    ]) {
+    for (const bad of ['{"not":"a frame"}', '["e",1,"open",{}]', '["e",5,"chat",{}]']) {
       const c = await connected();
       const errors: unknown[] = [];
       c.on('error', (e) => errors.push(e));
@@ -134,7 +138,9 @@ describe('RealtimeClient state machine', () => {
     c.send('chat', { text: '1' });
     c.send('chat', { text: '2' });
     expect(c.send('chat', { text: '3' })).toBe('queued');
-    expect(overflow).toHaveBeenCalledWith({ dropped: [expect.objectContaining({ event: 'chat', data: { text: '1' } })] });
+    expect(overflow).toHaveBeenCalledWith({
+      dropped: [expect.objectContaining({ event: 'chat', data: { text: '1' } })],
+    });
     const strict = make({ queue: { maxMessages: 1, overflow: 'drop-newest' } });
     strict.send('chat', { text: '1' });
     expect(strict.send('chat', { text: '2' })).toBe('dropped');
@@ -328,7 +334,10 @@ describe('close()', () => {
       addEventListener: (t: string) => added.set(t, (added.get(t) ?? 0) + 1),
       removeEventListener: (t: string) => added.set(t, (added.get(t) ?? 0) - 1),
     };
-    const c = await connected({ lifecycle: { window: target, document: target }, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    const c = await connected({
+      lifecycle: { window: target, document: target },
+      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+    });
     const pending = c.request('never');
     const stream = c.stream('chat');
     const next = stream.next();

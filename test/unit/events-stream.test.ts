@@ -4,7 +4,10 @@ import { ClosedError, InvalidArgumentError } from '../../src/errors/index.js';
 import { systemClock } from '../../src/util/clock.js';
 
 function setup() {
-  const events = new TypedEmitter<{ price: number; chat: { text: string } }>({ clock: systemClock, onHandlerError: vi.fn() });
+  const events = new TypedEmitter<{ price: number; chat: { text: string } }>({
+    clock: systemClock,
+    onHandlerError: vi.fn(),
+  });
   return { events };
 }
 

@@ -1,10 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  defaultLifecycleEnvironment,
-  isHidden,
-  isOffline,
-  watchLifecycle,
-} from '../../src/client/lifecycle.js';
+import { defaultLifecycleEnvironment, isHidden, isOffline, watchLifecycle } from '../../src/client/lifecycle.js';
 import type { EventTargetLike, LifecycleHandlers } from '../../src/client/lifecycle.js';
 
 type Spied = { [K in keyof LifecycleHandlers]: ReturnType<typeof vi.fn<LifecycleHandlers[K]>> };

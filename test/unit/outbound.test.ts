@@ -13,7 +13,10 @@ describe('OutboundLog', () => {
     log.append(msg(1));
     log.append(msg(2));
     expect(log.queued).toBe(2);
-    expect(log.takeQueued().map((e) => [e.seq, e.data])).toEqual([[1, 1], [2, 2]]);
+    expect(log.takeQueued().map((e) => [e.seq, e.data])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     expect(log.takeQueued()).toEqual([]);
     expect(log.inFlight).toBe(2);
     expect(log.ack(1)).toBe(true);
@@ -30,7 +33,12 @@ describe('OutboundLog', () => {
     const [withData, without] = log.takeQueued();
     expect(dataJsonOf(withData!)).toBe('{"n":1}');
     expect(dataJsonOf(without!)).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(log.snapshot())).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
+    expect(JSON.parse(JSON.stringify(log.snapshot())).entries[0]).toEqual({
+      event: 'm',
+      data: { n: 2 },
+      queuedAt: 0,
+      seq: 1,
+    });
     expect(structuredClone(log.snapshot()).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
   });
 
@@ -60,7 +68,11 @@ describe('OutboundLog', () => {
     oldest.append(msg(2));
     oldest.append(msg(3));
     expect(oldest.append(msg(4)).map((e) => e.data)).toEqual([2]);
-    expect(oldest.all().map((e) => [e.seq, e.data])).toEqual([[1, 1], [2, 3], [3, 4]]);
+    expect(oldest.all().map((e) => [e.seq, e.data])).toEqual([
+      [1, 1],
+      [2, 3],
+      [3, 4],
+    ]);
     const newest = new OutboundLog({ ...roomy, maxMessages: 1, overflow: 'drop-newest' });
     newest.append(msg(1));
     expect(newest.append(msg(2))).toEqual([expect.objectContaining({ data: 2, seq: 0 })]);
@@ -100,7 +112,12 @@ describe('OutboundLog', () => {
     const after = new OutboundLog(roomy);
     after.append(msg(4));
     after.restore(JSON.parse(JSON.stringify(before.snapshot())));
-    expect(after.takeQueued().map((e) => [e.seq, e.data])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    expect(after.takeQueued().map((e) => [e.seq, e.data])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
   });
 
   it('delivers every message exactly once and in order across random cuts, drops and reloads (property)', () => {

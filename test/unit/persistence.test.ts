@@ -44,7 +44,11 @@ describe('persisted session across a page reload', () => {
     await settle();
     fake.last.accept();
     await settle();
-    expect(sentData()).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
   });
 
   it('resumes and re-sends under the same numbers when the page died in the middle of a flush', async () => {
@@ -60,7 +64,10 @@ describe('persisted session across a page reload', () => {
     expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1' });
     fake.last.welcome({ resumed: true, ack: 1, resume: 'r2' }); // the server had only #1
     await settle();
-    expect(sentData()).toEqual([[2, 2], [3, 3]]);
+    expect(sentData()).toEqual([
+      [2, 2],
+      [3, 3],
+    ]);
     expect(after.state).toBe('open');
   });
 

@@ -171,10 +171,13 @@ describe('RetrySchedule', () => {
   });
 
   it('returns null when the policy gives up, without advancing the counter', () => {
-    const schedule = new RetrySchedule(exponentialBackoff({ maxAttempts: 1 }, () => 0), {
-      clock: manualClock(),
-      minUptimeMs: 0,
-    });
+    const schedule = new RetrySchedule(
+      exponentialBackoff({ maxAttempts: 1 }, () => 0),
+      {
+        clock: manualClock(),
+        minUptimeMs: 0,
+      },
+    );
     expect(schedule.next('x')).toEqual({ attempt: 1, delayMs: 0 });
     expect(schedule.next('x')).toBeNull();
     expect(schedule.attempt).toBe(1);
