@@ -90,7 +90,7 @@ for (const mode of ['refuse', 'hang']) {
   const url = `ws://127.0.0.1:${p.port}/realtime`;
   const first = [];
   const next = [];
-  let transports = new Set();
+  const transports = new Set();
   for (let i = 0; i < runs; i++) {
     const storage = memoryStorage();
     const a = await firstMessageMs(url, storage); // first page load: tries WebSocket first
