@@ -13,7 +13,7 @@ import type { ReservedEvent } from '../../src/protocol/frames.js';
 import type { TransportName } from '../../src/transports/transport.js';
 
 // The shape RealtimeClient uses: the constraint alone must reject reserved names.
- 
+
 class X<S extends ValidEventMap<S> = EventMap> {}
 
 interface ServerEvents {
