@@ -38,11 +38,22 @@ export function takeBatch(queue: string[], maxChars: number = MAX_BATCH_CHARS): 
   return queue.splice(0, count);
 }
 
-/** The connection id of an open response `{"c":"<id>"}`, or `undefined` when it is not one. */
-export function parseOpened(body: string): string | undefined {
+/** What an open response `{"c":"<id>","b":<max body bytes>}` says; `undefined` when it is not one. */
+export function parseOpened(body: string): { id: string; maxBatchChars: number } | undefined {
   const parsed = parseJson(body);
-  const id = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown }).c : undefined;
-  return typeof id === 'string' && CONNECTION_ID.test(id) ? id : undefined;
+  const o = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown; b?: unknown }) : {};
+  if (typeof o.c !== 'string' || !CONNECTION_ID.test(o.c)) return undefined;
+  return { id: o.c, maxBatchChars: batchCharsFor(o.b) };
+}
+
+/**
+ * How many UTF-16 code units one POST may gather, from the server's announced body limit in bytes
+ * (3 bytes per unit at most, so a batch never exceeds it); `MAX_BATCH_CHARS` when not announced.
+ */
+function batchCharsFor(maxBodyBytes: unknown): number {
+  return Number.isSafeInteger(maxBodyBytes) && (maxBodyBytes as number) > 0
+    ? Math.max(1, Math.floor((maxBodyBytes as number) / 3))
+    : MAX_BATCH_CHARS;
 }
 
 /**

@@ -7,7 +7,15 @@
  */
 import { TransportError } from '../errors/transport.js';
 import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
-import { encodeBatch, isCloseFrame, parseOpened, parsePolled, takeBatch, withConnectionId } from './longpoll-wire.js';
+import {
+  encodeBatch,
+  isCloseFrame,
+  MAX_BATCH_CHARS,
+  parseOpened,
+  parsePolled,
+  takeBatch,
+  withConnectionId,
+} from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
@@ -47,6 +55,8 @@ export const longpollTransport: TransportFactory = {
 class LongPollTransport implements Transport {
   readonly name = 'longpoll';
   readonly #url: string;
+  /** Largest POST batch the server takes (from its open response). */
+  #maxBatchChars = MAX_BATCH_CHARS;
   readonly #fetch: Fetch;
   /** Undefined once closed, by either side: then no handler fires. */
   #handlers: TransportHandlers | undefined;
@@ -87,10 +97,11 @@ class LongPollTransport implements Transport {
   async #open(): Promise<void> {
     try {
       const body = await this.#exchange('POST', this.#url, undefined, this.#down.signal);
-      const id = parseOpened(body);
-      if (id === undefined)
+      const opened = parseOpened(body);
+      if (opened === undefined)
         throw new TransportError('longpoll', 'open response is not {"c":"<id>"}', CloseCode.ProtocolError);
-      this.#connectionUrl = withConnectionId(this.#url, id);
+      this.#connectionUrl = withConnectionId(this.#url, opened.id);
+      this.#maxBatchChars = opened.maxBatchChars;
     } catch (error) {
       this.#fail(error);
       return;
@@ -132,7 +143,7 @@ class LongPollTransport implements Transport {
   #post(): void {
     const url = this.#connectionUrl;
     if (this.#posting || url === undefined || this.#outbox.length === 0) return;
-    const batch = takeBatch(this.#outbox);
+    const batch = takeBatch(this.#outbox, this.#maxBatchChars);
     this.#posting = this.#exchange('POST', url, encodeBatch(batch), this.#up.signal).then(
       () => {
         this.#posting = undefined;
@@ -213,7 +224,7 @@ class LongPollTransport implements Transport {
     try {
       await this.#posting;
       while (this.#outbox.length > 0) {
-        const batch = takeBatch(this.#outbox);
+        const batch = takeBatch(this.#outbox, this.#maxBatchChars);
         const body = encodeBatch(batch);
         await this.#exchange('POST', url, body, undefined, body.length <= KEEPALIVE_MAX_CHARS);
         this.#posted(batch);

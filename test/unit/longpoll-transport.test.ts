@@ -24,9 +24,11 @@ function setup() {
 }
 
 /** Connected: the open POST answered, the first GET pending. */
-async function opened(id = 'conn-1') {
+async function opened(id = 'conn-1', maxBodyBytes?: number) {
   const s = setup();
-  s.fetch.one('POST', false).respond(200, JSON.stringify({ c: id }));
+  s.fetch
+    .one('POST', false)
+    .respond(200, JSON.stringify({ c: id, ...(maxBodyBytes === undefined ? {} : { b: maxBodyBytes }) }));
   await settle();
   expect(s.handlers.onOpen).toHaveBeenCalledTimes(1);
   return s;
@@ -120,6 +122,16 @@ describe('long-polling transport (scripted fetch)', () => {
     expect(takeBatch(queue)).toEqual([big]);
     expect(takeBatch(queue)).toEqual([small]);
     expect(queue).toEqual([]);
+  });
+
+  it('batches up to the body limit the server announced when it opened (b / 3 chars)', async () => {
+    const s = await opened('conn-1', 60); // 20 chars per POST
+    s.transport.send('["e",1,"x"]');
+    const first = s.fetch.one('POST');
+    for (let i = 2; i <= 4; i++) s.transport.send(`["e",${i},"x"]`);
+    first.respond(204);
+    await settle();
+    expect(s.fetch.one('POST').body).toBe('[["e",2,"x"]]'); // two frames would exceed 20 chars
   });
 
   const statusTable: [number, number][] = [

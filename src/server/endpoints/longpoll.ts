@@ -118,7 +118,8 @@ class LongPollEndpoint implements Endpoint {
     const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#settings, this.#forget);
     this.#connections.set(connection.id, connection);
     connection.bind(this.#options.accept(connection));
-    reply(res, JSON.stringify({ c: connection.id }));
+    // `b`: the body limit, so the client batches up to it and never gets a 413 for a batch.
+    reply(res, JSON.stringify({ c: connection.id, b: this.#maxBodyBytes }));
   }
 
   async #upload(connection: PollConnection, req: IncomingMessage, res: ServerResponse): Promise<void> {
