@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionLostError } from '../../src/errors/index.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { until, useHarness } from '../helpers/harness.js';
+import { pump, verdict } from '../helpers/numbered.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 type Events = { n: number };
@@ -17,31 +18,6 @@ async function setup(serverOptions: Parameters<typeof server>[0] = {}) {
   const proxy = await TcpProxy.start(s.port);
   defer(() => proxy.close());
   return { s, proxy, url: `ws://127.0.0.1:${proxy.port}/realtime` };
-}
-
-/** Checks a received sequence: 1..n exactly once, in order. */
-function verdict(got: number[], n: number) {
-  let lost = 0;
-  let duplicated = 0;
-  let reordered = 0;
-  const seen = new Set<number>();
-  for (const [i, v] of got.entries()) {
-    if (seen.has(v)) duplicated++;
-    else if (i > 0 && v < (got[i - 1] as number)) reordered++;
-    seen.add(v);
-  }
-  for (let i = 1; i <= n; i++) if (!seen.has(i)) lost++;
-  return { lost, duplicated, reordered };
-}
-
-/** Sends 1..total in small bursts on a timer (so cuts land mid-stream); returns a stop function. */
-function pump(send: (n: number) => void, total: number, perTick: number): () => void {
-  let next = 1;
-  const timer = setInterval(() => {
-    for (let i = 0; i < perTick && next <= total; i++) send(next++);
-    if (next > total) clearInterval(timer);
-  }, 10);
-  return () => clearInterval(timer);
 }
 
 describe('exactly once, in order, across drops', () => {
