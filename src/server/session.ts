@@ -49,8 +49,9 @@ export class Session<
   Id = unknown,
 > implements ServerSession<CE, SE, Id> {
   readonly id: string;
-  readonly resumeToken: string;
   readonly identity: Id;
+  // Private with a getter: a session that is logged or serialised never shows its token.
+  readonly #resumeToken: string;
   readonly #host: SessionHost<Session<CE, SE, Id>>;
   readonly #outbox = new Outbox();
   readonly #inbox = new Inbox();
@@ -62,9 +63,14 @@ export class Session<
   #lastLoss: DisconnectInfo = { code: CloseCode.Abnormal, reason: '' };
   #ended = false;
 
+  /** The secret a client resumes this session with (internal: not part of `ServerSession`). */
+  get resumeToken(): string {
+    return this.#resumeToken;
+  }
+
   constructor(id: string, resumeToken: string, identity: Id, host: SessionHost<Session<CE, SE, Id>>) {
     this.id = id;
-    this.resumeToken = resumeToken;
+    this.#resumeToken = resumeToken;
     this.identity = identity;
     this.#host = host;
     this.#acks = new AckScheduler({

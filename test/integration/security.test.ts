@@ -98,6 +98,14 @@ describe('a resume needs the token and the same identity', () => {
     return { s, welcome };
   }
 
+  it('keeps the token out of a logged or serialised session object', async () => {
+    const { s, welcome } = await owned();
+    const session = s.rt.sessions.get(welcome.sid);
+    expect(session?.id).toBe(welcome.sid);
+    expect(inspect(session, { depth: 4 })).not.toContain(welcome.resume);
+    expect(JSON.stringify(session)).not.toContain(welcome.resume);
+  });
+
   it('does not resume with the session id, a guessed token, or no token', async () => {
     const { s, welcome } = await owned();
     const altered = welcome.resume.slice(0, -1) + (welcome.resume.endsWith('A') ? 'B' : 'A');
