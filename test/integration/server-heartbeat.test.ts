@@ -2,46 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { ServerHeartbeat } from '../../src/server/heartbeat.js';
 import type { DisconnectInfo, ServerSession } from '../../src/server/index.js';
-import type { Clock } from '../../src/util/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { Fixture, deferred } from '../helpers/raw-client.js';
-
-/** A clock the test moves by hand: deterministic heartbeat arithmetic without real waiting. */
-class ManualClock implements Clock {
-  #now = 1_000;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #nextId = 1;
-
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#now = due[1].at;
-      due[1].fn();
-    }
-    this.#now = end;
-  }
-}
 
 describe('ServerHeartbeat', () => {
   function setup() {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_000);
     const calls: string[] = [];
     const hb = new ServerHeartbeat(
       clock,
@@ -86,7 +52,7 @@ describe('ServerHeartbeat', () => {
   });
 
   it('pings every intervalMs while pongs come back, even when timeoutMs is longer', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_000);
     const calls: number[] = [];
     const hb = new ServerHeartbeat(
       clock,
