@@ -240,7 +240,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     const error = this.#session.receive(text);
     if (!error) return;
     this.#emit('error', error);
-    this.#conn.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message.slice(0, 123) }));
+    this.#conn.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message }));
     this.#conn.drop(error.closeCode, error.message);
   }
 }

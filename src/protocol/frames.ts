@@ -102,10 +102,6 @@ export type FrameType = Frame['type'];
 /** Frames that carry a per-direction sequence number and are re-sent until acknowledged. */
 export type SequencedFrame = EventFrame | RequestFrame | ResponseFrame;
 
-export function isSequenced(frame: Frame): frame is SequencedFrame {
-  return frame.type === 'event' || frame.type === 'request' || frame.type === 'response';
-}
-
 /**
  * Event names that belong to the client's lifecycle. An application event map may not use them
  * and a server frame carrying one is a protocol error.

@@ -45,21 +45,8 @@ export interface ConnectionCallbacks {
 /** Implemented by the server; called by an endpoint for every new connection. */
 export type ConnectionAcceptor = (connection: ServerConnection) => ConnectionCallbacks;
 
-/** WebSocket close reasons are limited to 123 UTF-8 bytes; the codec checks the same bound. */
-const MAX_REASON_BYTES = 123;
-
-/** Cuts `reason` to what fits in a close frame (whole code points only). */
-export function fitReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
-  let out = '';
-  let bytes = 0;
-  for (const ch of reason) {
-    bytes += Buffer.byteLength(ch);
-    if (bytes > MAX_REASON_BYTES) break;
-    out += ch;
-  }
-  return out;
-}
+/** Cuts a reason to the 123 UTF-8 bytes of a close frame: the codec's one implementation. */
+export { fitCloseReason as fitReason } from '../protocol/codec.js';
 
 /** Codes a server may put on the wire (RFC 6455 §7.4: no 1004-1006, 1015; apps use 3000-4999). */
 export function isSendableCloseCode(code: number): boolean {
@@ -72,5 +59,5 @@ export function isSendableCloseCode(code: number): boolean {
 
 /** The text of a `close` frame, shared by every endpoint's `close()`. */
 export function closeFrameText(code: number, reason: string): string {
-  return encodeFrame({ type: 'close', code, reason: fitReason(reason) });
+  return encodeFrame({ type: 'close', code, reason }); // encodeFrame fits the reason
 }

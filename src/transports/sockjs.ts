@@ -7,6 +7,7 @@
  */
 import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import { fitCloseReason } from '../protocol/codec.js';
 import { loadSockJS } from './sockjs-loader.js';
 import type {
   SockJSConstructor,
@@ -152,7 +153,7 @@ class SockJSTransport implements Transport {
     socket.onopen = socket.onmessage = socket.onclose = null;
     try {
       // sockjs-client throws on other codes and on reasons over 123 characters.
-      socket.close(isApplicationCode(code) ? code : CloseCode.Normal, reason.slice(0, 123));
+      socket.close(isApplicationCode(code) ? code : CloseCode.Normal, fitCloseReason(reason));
     } catch {
       // Already closed ("InvalidStateError"): nothing left to do.
     }
