@@ -14,7 +14,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
-import { PollConnection, reply } from './longpoll-connection.js';
+import { noContent, PollConnection, reply } from './longpoll-connection.js';
 import type { PollSettings } from './longpoll-connection.js';
 import type { Endpoint } from './websocket.js';
 
@@ -112,10 +112,16 @@ class LongPollEndpoint implements Endpoint {
     noContent(res);
   }
 
-  #open(req: IncomingMessage, res: ServerResponse): void {
-    req.resume(); // the body is empty and ignored
+  async #open(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#closed) {
+      req.resume();
+      return reply(res, 'server shutting down', 503);
+    }
+    const body = await readBody(req, MAX_OPEN_BODY_BYTES);
+    if (body === undefined) return; // the client went away
     if (this.#closed) return reply(res, 'server shutting down', 503);
-    const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#settings, this.#forget);
+    const id = randomBytes(16).toString('base64url');
+    const connection = new PollConnection(id, req, this.#settings, this.#forget, asksForNumbers(body));
     this.#connections.set(connection.id, connection);
     connection.bind(this.#options.accept(connection));
     // `b`: the body limit, so the client batches up to it and never gets a 413 for a batch.
@@ -136,12 +142,25 @@ class LongPollEndpoint implements Endpoint {
       reply(res, 'body must be a JSON array of frames', 400);
       return connection.refuse(new ProtocolError('long-polling body is not a JSON array of frames'));
     }
-    connection.receive(frames);
-    noContent(res);
+    connection.receive(frames, res);
   }
 }
 
 const tooLarge = Symbol('too large');
+
+/** An opening POST carries at most a small JSON object of options; anything longer is ignored. */
+const MAX_OPEN_BODY_BYTES = 1024;
+
+/** Whether an opening POST's body is `{"n":1,…}`: the client takes numbered batches. */
+function asksForNumbers(body: string | typeof tooLarge): boolean {
+  if (body === tooLarge || body === '') return false;
+  try {
+    const options = JSON.parse(body) as unknown;
+    return typeof options === 'object' && options !== null && (options as { n?: unknown }).n === 1;
+  } catch {
+    return false;
+  }
+}
 
 /** The body as text; `tooLarge` past `maxBytes` (the rest is discarded); undefined if the client left. */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string | typeof tooLarge | undefined> {
@@ -185,11 +204,6 @@ function preflight(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
   res.setHeader('Access-Control-Max-Age', '600');
   noContent(res);
-}
-
-function noContent(res: ServerResponse): void {
-  res.writeHead(204);
-  res.end();
 }
 
 function originAllowed(options: LongPollEndpointOptions, origin: string | undefined): boolean {
