@@ -167,9 +167,13 @@ class LongPollTransport implements Transport {
       });
   }
 
-  /** The server ends the id when it accepts our close frame: a DELETE would only get 404. */
+  /**
+   * The server ends the id when it accepts our close frame: a DELETE would only get 404. The close
+   * frame is the last thing the core sends, so only a batch's last frame can be one (a flood's
+   * batches hold thousands of frames).
+   */
   #posted(batch: readonly string[]): void {
-    if (batch.some(isCloseFrame)) this.#idGone = true;
+    if (isCloseFrame(batch.at(-1) ?? '')) this.#idGone = true;
   }
 
   /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */

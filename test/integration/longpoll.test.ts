@@ -234,6 +234,17 @@ describe('long polling: numbered batches (a POST answered with what it produced)
     expect((await fetch(r.at(id))).status).toBe(404);
   });
 
+  it('sends only the newest of the cumulative acks a POST produced', async () => {
+    const s = await server();
+    const r = raw(s.url);
+    const { c: id } = (await (await fetch(r.poll, { method: 'POST', body: '{"n":1}' })).json()) as { c: string };
+    await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    const events = Array.from({ length: 200 }, (_, i) => JSON.stringify(['e', i + 1, 'n', i + 1]));
+    const answer = await fetch(r.at(id), { method: 'POST', body: `[${events.join(',')}]` });
+    expect(await answer.json()).toEqual([2, ['a', 192]]); // acks go every 64 frames: 64 and 128 were superseded
+    expect(await (await fetch(r.at(id))).json()).toEqual([3, ['a', 200]]); // the rest, 50 ms later
+  });
+
   it('keeps unnumbered 204 answers for a client that did not ask (an older client)', async () => {
     const s = await server();
     s.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })));

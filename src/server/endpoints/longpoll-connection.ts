@@ -77,7 +77,13 @@ export class PollConnection implements ServerConnection {
   send(text: string): void {
     if (this.#closing || this.#ended || this.#slow) return;
     if (this.#queuedChars > this.#settings.maxQueuedChars) return this.#slowConsumer();
-    this.#queue.push(text);
+    const last = this.#queue.length - 1;
+    if (isAck(text) && last >= 0 && isAck(this.#queue[last] as string)) {
+      // Acks are cumulative: one still waiting here says nothing the newer one does not (a POST
+      // of a thousand frames makes fifteen of them, and the client would process each).
+      this.#queuedChars -= (this.#queue[last] as string).length;
+      this.#queue[last] = text;
+    } else this.#queue.push(text);
     this.#queuedChars += text.length;
     this.#scheduleFlush();
   }
@@ -217,6 +223,11 @@ export class PollConnection implements ServerConnection {
     this.#queuedChars = 0;
     this.#callbacks?.onClose(code, reason);
   }
+}
+
+/** Whether a frame's text, as the codec writes it, is an `ack` frame. */
+function isAck(text: string): boolean {
+  return text.startsWith('["a",');
 }
 
 /** 204, for a request that was accepted and has nothing to carry back. */

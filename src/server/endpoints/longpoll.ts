@@ -14,6 +14,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
+import { asksForNumbers, readBody, splitFrames, tooLarge } from './longpoll-body.js';
 import { noContent, PollConnection, reply } from './longpoll-connection.js';
 import type { PollSettings } from './longpoll-connection.js';
 import type { Endpoint } from './websocket.js';
@@ -137,7 +138,7 @@ class LongPollEndpoint implements Endpoint {
       reply(res, `body exceeds ${max} bytes`, 413);
       return connection.refuse(new ProtocolError(`long-polling body exceeds ${max} bytes`, CloseCode.FrameTooLarge));
     }
-    const frames = framesOf(body);
+    const frames = splitFrames(body);
     if (!frames) {
       reply(res, 'body must be a JSON array of frames', 400);
       return connection.refuse(new ProtocolError('long-polling body is not a JSON array of frames'));
@@ -146,58 +147,8 @@ class LongPollEndpoint implements Endpoint {
   }
 }
 
-const tooLarge = Symbol('too large');
-
 /** An opening POST carries at most a small JSON object of options; anything longer is ignored. */
 const MAX_OPEN_BODY_BYTES = 1024;
-
-/** Whether an opening POST's body is `{"n":1,…}`: the client takes numbered batches. */
-function asksForNumbers(body: string | typeof tooLarge): boolean {
-  if (body === tooLarge || body === '') return false;
-  try {
-    const options = JSON.parse(body) as unknown;
-    return typeof options === 'object' && options !== null && (options as { n?: unknown }).n === 1;
-  } catch {
-    return false;
-  }
-}
-
-/** The body as text; `tooLarge` past `maxBytes` (the rest is discarded); undefined if the client left. */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | typeof tooLarge | undefined> {
-  return new Promise((resolve) => {
-    if (Number(req.headers['content-length']) > maxBytes) {
-      req.resume();
-      return resolve(tooLarge);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else resolve(tooLarge);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('close', () => resolve(undefined)); // after 'end' this is a no-op
-    req.once('error', () => resolve(undefined));
-  });
-}
-
-/** Each element of a JSON array body, as the text of one frame (the session validates it). */
-function framesOf(body: string): string[] | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed) || !parsed.every((frame) => Array.isArray(frame))) return undefined;
-  try {
-    return parsed.map((frame) => JSON.stringify(frame));
-  } catch {
-    // JSON.parse takes any depth, JSON.stringify overflows the stack past a few thousand levels.
-    return undefined;
-  }
-}
 
 function preflight(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE');
