@@ -2,6 +2,7 @@
  * The long-polling wire format (PROTOCOL.md, "Long polling"): request and response bodies are
  * JSON arrays of frames, and each frame is exactly what would be one WebSocket message.
  */
+import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { CloseInfo } from './transport.js';
 
@@ -38,11 +39,11 @@ export function takeBatch(queue: string[], maxChars: number = MAX_BATCH_CHARS): 
   return queue.splice(0, count);
 }
 
-/** What an open response `{"c":"<id>","b":<max body bytes>}` says; `undefined` when it is not one. */
-export function parseOpened(body: string): { id: string; maxBatchChars: number } | undefined {
+/** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */
+export function parseOpened(body: string): { id: string; maxBatchChars: number } {
   const parsed = parseJson(body);
   const o = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown; b?: unknown }) : {};
-  if (typeof o.c !== 'string' || !CONNECTION_ID.test(o.c)) return undefined;
+  if (typeof o.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
   return { id: o.c, maxBatchChars: batchCharsFor(o.b) };
 }
 
@@ -57,19 +58,21 @@ function batchCharsFor(maxBodyBytes: unknown): number {
 }
 
 /**
- * The frames of a poll response, in order, or `undefined` when the body is not a JSON array of
- * arrays. Each frame is handed on as its own JSON text; the core decodes and validates it.
+ * A response's batch number (`undefined` when the server does not number them) and its frames, in
+ * order; throws when the body is not `[n?,frame,…]`. Each frame is handed on as its own JSON
+ * text; the core decodes and validates it.
  */
-export function parsePolled(body: string): PolledFrame[] | undefined {
+export function parsePolled(body: string): [number | undefined, PolledFrame[]] {
   const parsed = parseJson(body);
-  if (!Array.isArray(parsed)) return undefined;
+  if (!Array.isArray(parsed)) return unexpected(body);
+  const n = typeof parsed[0] === 'number' ? (parsed.shift() as number) : undefined;
   const frames: PolledFrame[] = [];
   for (const frame of parsed as unknown[]) {
-    if (!Array.isArray(frame)) return undefined;
+    if (!Array.isArray(frame)) return unexpected(body);
     const text = JSON.stringify(frame);
     frames.push(frame[0] === 'c' ? { text, close: closeInfoOf(frame as unknown[]) } : { text });
   }
-  return frames;
+  return [n, frames];
 }
 
 /** Whether a frame's text (as the codec writes it) is a close frame. */
@@ -91,6 +94,11 @@ function closeInfoOf(frame: readonly unknown[]): CloseInfo {
     code: typeof code === 'number' ? code : CloseCode.ProtocolError,
     reason: typeof reason === 'string' ? reason : '',
   };
+}
+
+/** A 2xx response that is not what the protocol says (a captive portal, a proxy): 4400. */
+function unexpected(body: string): never {
+  throw new TransportError('longpoll', `unexpected response: ${body.slice(0, 64)}`, CloseCode.ProtocolError);
 }
 
 function parseJson(body: string): unknown {

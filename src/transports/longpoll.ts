@@ -2,8 +2,11 @@
  * Long polling over `fetch` (PROTOCOL.md, "Long polling"), shaped like a WebSocket for the core as
  * in phoenix's longpoll.js: one POST opens a connection id; one GET is always outstanding for
  * server→client frames; client→server frames go in POSTs, at most one in flight, and frames sent
- * meanwhile are batched into the next one so their order holds. Any failure ends the connection:
- * nothing is retried here, the core resumes the session and re-sends what was not acknowledged.
+ * meanwhile are batched into the next one so their order holds. The server may answer a POST with
+ * frames too (an echo, a response): every response carrying frames is numbered, and batches are
+ * handed to the core in that order whichever request brought them. Any failure ends the
+ * connection: nothing is retried here, the core resumes the session and re-sends what was not
+ * acknowledged.
  */
 import { TransportError } from '../errors/transport.js';
 import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
@@ -38,7 +41,7 @@ export const longpollTransport: TransportFactory = {
   name: 'longpoll',
   isSupported(ctx) {
     if (!fetchOf(ctx)) return 'no fetch implementation: pass options.fetch';
-    return typeof AbortController === 'function' ? true : 'no AbortController in this environment';
+    return typeof AbortController === 'function' ? true : 'no AbortController';
   },
   connect(url, handlers, ctx) {
     const fetch = fetchOf(ctx);
@@ -60,15 +63,21 @@ class LongPollTransport implements Transport {
   readonly #fetch: Fetch;
   /** Undefined once closed, by either side: then no handler fires. */
   #handlers: TransportHandlers | undefined;
-  /** Aborts the open request and the polls. */
-  readonly #down = new AbortController();
-  /** Aborts the POSTs carrying frames. */
-  readonly #up = new AbortController();
+  /**
+   * Abort the open request or the current poll, and the current POST. One per request: undici's
+   * fetch keeps a listener on a signal until the request is garbage-collected and counts them all
+   * on every fetch, so a shared signal makes each request slower than the one before.
+   */
+  #down = new AbortController();
+  #up = new AbortController();
   #connectionUrl: string | undefined;
   /** The server forgot the id (it sent a close frame or answered 404): no DELETE. */
   #idGone = false;
   #outbox: string[] = [];
   #posting: Promise<void> | undefined;
+  /** Number of the next batch for the core; batches that came before their turn wait here. */
+  #next = 1;
+  readonly #early = new Map<number, readonly PolledFrame[]>();
 
   constructor(url: string, fetch: Fetch, handlers: TransportHandlers) {
     this.#url = url;
@@ -96,10 +105,8 @@ class LongPollTransport implements Transport {
 
   async #open(): Promise<void> {
     try {
-      const body = await this.#exchange('POST', this.#url, undefined, this.#down.signal);
-      const opened = parseOpened(body);
-      if (opened === undefined)
-        throw new TransportError('longpoll', 'open response is not {"c":"<id>"}', CloseCode.ProtocolError);
+      // `n`: this client takes numbered batches, in POST responses too.
+      const opened = parseOpened(await this.#exchange('POST', this.#url, '{"n":1}', this.#down));
       this.#connectionUrl = withConnectionId(this.#url, opened.id);
       this.#maxBatchChars = opened.maxBatchChars;
     } catch (error) {
@@ -115,28 +122,31 @@ class LongPollTransport implements Transport {
   /** Keeps exactly one GET outstanding until the connection ends. */
   async #pollLoop(url: string): Promise<void> {
     try {
-      while (this.#handlers) {
-        const frames = parsePolled(await this.#exchange('GET', url, undefined, this.#down.signal));
-        if (!frames)
-          throw new TransportError('longpoll', 'poll response is not a JSON array of frames', CloseCode.ProtocolError);
-        if (this.#deliver(frames)) return;
-      }
+      while (this.#handlers)
+        if (this.#receive(await this.#exchange('GET', url, undefined, (this.#down = new AbortController())))) return;
     } catch (error) {
       this.#fail(error);
     }
   }
 
-  /** Hands frames to the core in order; true when a close frame ended the connection. */
-  #deliver(frames: readonly PolledFrame[]): boolean {
-    for (const frame of frames) {
-      if (frame.close) this.#idGone = true;
-      this.#handlers?.onMessage(frame.text);
-      if (frame.close) {
-        this.#finish(frame.close);
-        return true;
+  /**
+   * Hands the frames of a response to the core, in order, once every batch numbered before them
+   * has been (an unnumbered batch is next by definition; a stale number never is). True when the
+   * response carried a close frame, delivered or waiting: nothing more is to be fetched.
+   */
+  #receive(body: string): boolean {
+    const [n = this.#next, frames] = parsePolled(body);
+    if (frames.length > 0) this.#early.set(n, frames);
+    for (let ready; (ready = this.#early.get(this.#next)); this.#early.delete(this.#next++))
+      for (const frame of ready) {
+        if (frame.close) this.#idGone = true;
+        this.#handlers?.onMessage(frame.text);
+        if (frame.close) {
+          this.#finish(frame.close);
+          return true;
+        }
       }
-    }
-    return false;
+    return frames.some((frame) => frame.close);
   }
 
   /** Starts the next POST unless one is in flight; its completion starts the one after. */
@@ -144,22 +154,26 @@ class LongPollTransport implements Transport {
     const url = this.#connectionUrl;
     if (this.#posting || url === undefined || this.#outbox.length === 0) return;
     const batch = takeBatch(this.#outbox, this.#maxBatchChars);
-    this.#posting = this.#exchange('POST', url, encodeBatch(batch), this.#up.signal).then(
-      () => {
+    this.#posting = this.#exchange('POST', url, encodeBatch(batch), (this.#up = new AbortController()))
+      .then((body) => {
         this.#posting = undefined;
         this.#posted(batch);
-        if (this.#handlers) this.#post();
-      },
-      (error: unknown) => {
+        // An empty body (204): nothing came back.
+        if (this.#handlers && !(body && this.#receive(body))) this.#post();
+      })
+      .catch((error: unknown) => {
         this.#posting = undefined;
         this.#fail(error);
-      },
-    );
+      });
   }
 
-  /** The server ends the id when it accepts our close frame: a DELETE would only get 404. */
+  /**
+   * The server ends the id when it accepts our close frame: a DELETE would only get 404. The close
+   * frame is the last thing the core sends, so only a batch's last frame can be one (a flood's
+   * batches hold thousands of frames).
+   */
   #posted(batch: readonly string[]): void {
-    if (batch.some(isCloseFrame)) this.#idGone = true;
+    if (isCloseFrame(batch.at(-1) ?? '')) this.#idGone = true;
   }
 
   /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */
@@ -167,19 +181,24 @@ class LongPollTransport implements Transport {
     method: string,
     url: string,
     body: string | undefined,
-    signal?: AbortSignal,
+    abort?: AbortController,
     keepalive = false,
   ): Promise<string> {
     let status: number;
     let text: string;
     try {
-      const init: RequestInit = { method, credentials: 'omit', cache: 'no-store', keepalive };
-      if (signal) init.signal = signal;
-      if (body !== undefined) {
-        init.body = body;
-        init.headers = { 'Content-Type': 'text/plain;charset=UTF-8' };
-      }
-      const res = await this.#fetch(url, init);
+      // A string body is sent as `text/plain;charset=UTF-8`: a CORS simple request. No redirects
+      // (like a WebSocket): undici's fetch copies every request that may follow one, body included.
+      const res = await this.#fetch(url, {
+        method,
+        body: body ?? null,
+        credentials: 'omit',
+        cache: 'no-store',
+        keepalive,
+        redirect: 'error',
+        window: null,
+        signal: abort?.signal ?? null,
+      });
       status = res.status;
       text = await res.text();
     } catch (cause) {
@@ -232,9 +251,6 @@ class LongPollTransport implements Transport {
     } catch {
       // The connection is gone already; the DELETE below is just as harmless.
     }
-    if (this.#idGone) return;
-    await this.#fetch(url, { method: 'DELETE', credentials: 'omit', keepalive: true })
-      .then((res) => res.body?.cancel())
-      .catch(() => undefined);
+    if (!this.#idGone) await this.#exchange('DELETE', url, undefined, undefined, true).catch(() => undefined);
   }
 }

@@ -7,8 +7,8 @@ import { silentLogger } from '../../src/util/logger.js';
 import { listen, startServer } from '../helpers/servers.js';
 import { until, useHarness } from '../helpers/harness.js';
 
-type ServerEvents = { chat: { from: string; text: string }; n: number };
-type ClientEvents = { chat: { text: string }; n: number };
+type ServerEvents = { chat: { from: string; text: string }; n: number; tick: number };
+type ClientEvents = { chat: { text: string }; n: number; bye: null };
 
 const { server, client, defer } = useHarness<ServerEvents, ClientEvents>({ transports: ['longpoll'] });
 
@@ -200,6 +200,111 @@ describe('long polling: client ↔ server', () => {
     expect((await fetch(r.at(id), { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(r.at(id))).status).toBe(404);
     expect((await fetch(r.at('never-issued'), { method: 'POST', body: '[]' })).status).toBe(404);
+  });
+});
+
+describe('long polling: numbered batches (a POST answered with what it produced)', () => {
+  it('answers a POST with the frames its own frames produced, numbered with the GET responses', async () => {
+    const s = await server();
+    s.rt.on('connection', (session) => {
+      session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text }));
+      session.on('bye', () => session.close(1000, 'bye'));
+    });
+    const r = raw(s.url);
+    const opened = await fetch(r.poll, { method: 'POST', body: '{"n":1}' });
+    const { c: id } = (await opened.json()) as { c: string };
+    // authenticate is asynchronous: the answer still waits for it, so welcome comes back at once.
+    const hello = await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    expect(hello.status).toBe(200);
+    const welcome = (await hello.json()) as unknown[];
+    expect(welcome[0]).toBe(1);
+    expect((welcome[1] as unknown[])[0]).toBe('w');
+    const echo = await fetch(r.at(id), { method: 'POST', body: '[["e",1,"chat",{"text":"hi"}]]' });
+    expect(echo.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await echo.json()).toEqual([2, ['e', 1, 'chat', { from: 'srv', text: 'hi' }]]);
+    // Nothing produced: 204. The ack for event 1 is due 50 ms later and comes in a GET, numbered 3.
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["o",5]]' })).status).toBe(204);
+    expect(await (await fetch(r.at(id))).json()).toEqual([3, ['a', 1]]);
+    // A close frame never comes in a POST response: a GET gets it, so no GET finds the id gone first.
+    const bye = await fetch(r.at(id), { method: 'POST', body: '[["e",2,"bye",null]]' });
+    expect(bye.status).toBe(204);
+    const last = (await (await fetch(r.at(id))).json()) as unknown[];
+    expect(last[0]).toBe(4);
+    expect((last.at(-1) as unknown[]).slice(0, 3)).toEqual(['c', 1000, 'bye']);
+    expect((await fetch(r.at(id))).status).toBe(404);
+  });
+
+  it('sends only the newest of the cumulative acks a POST produced', async () => {
+    const s = await server();
+    const r = raw(s.url);
+    const { c: id } = (await (await fetch(r.poll, { method: 'POST', body: '{"n":1}' })).json()) as { c: string };
+    await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    const events = Array.from({ length: 200 }, (_, i) => JSON.stringify(['e', i + 1, 'n', i + 1]));
+    const answer = await fetch(r.at(id), { method: 'POST', body: `[${events.join(',')}]` });
+    expect(await answer.json()).toEqual([2, ['a', 192]]); // acks go every 64 frames: 64 and 128 were superseded
+    expect(await (await fetch(r.at(id))).json()).toEqual([3, ['a', 200]]); // the rest, 50 ms later
+  });
+
+  it('keeps unnumbered 204 answers for a client that did not ask (an older client)', async () => {
+    const s = await server();
+    s.rt.on('connection', (session) => session.on('chat', ({ text }) => session.send('chat', { from: 'srv', text })));
+    const r = raw(s.url);
+    const id = await r.open();
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' })).status).toBe(204);
+    expect(((await (await fetch(r.at(id))).json()) as unknown[][])[0]?.[0]).toBe('w');
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["e",1,"chat",{"text":"hi"}]]' })).status).toBe(204);
+    expect(await (await fetch(r.at(id))).json()).toEqual([['e', 1, 'chat', { from: 'srv', text: 'hi' }]]);
+    expect((await fetch(r.at(id), { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('keeps server order when GET responses overtake delayed POST responses: no gap, no duplicate, no reconnect', async () => {
+    const s = await server();
+    const sent: string[] = [];
+    s.rt.on('connection', (session) =>
+      session.on('n', (n) => {
+        session.send('n', n); // in the answer to the POST that carried it
+        sent.push(`n${n}`);
+        setTimeout(() => {
+          session.send('tick', n); // in a GET response, while that POST answer is held up below
+          sent.push(`tick${n}`);
+        }, 1);
+      }),
+    );
+    const arrivals: number[] = []; // batch numbers in the order the responses reached the client
+    const delayingPosts: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const body = await res.clone().text();
+      if (init?.method === 'POST' && String(input).includes('c=')) await new Promise((r) => setTimeout(r, 25));
+      if (body.startsWith('[') && body !== '[]') arrivals.push((JSON.parse(body) as unknown[])[0] as number);
+      return res;
+    };
+    const c = client(s.url, { fetch: delayingPosts });
+    const got: string[] = [];
+    const closes: unknown[] = [];
+    c.on('n', (n) => got.push(`n${n}`));
+    c.on('tick', (n) => got.push(`tick${n}`));
+    c.on('close', (info) => closes.push(info));
+    await c.waitFor('open', { timeoutMs: 5000 });
+    for (let i = 1; i <= 30; i++) {
+      c.send('n', i);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await until(() => got.length === 60, 10_000);
+    expect(got).toEqual(sent);
+    expect(closes).toEqual([]);
+    expect(c.state).toBe('open');
+    // The case under test did happen: some response arrived before one numbered lower.
+    expect(arrivals.some((n, i) => i > 0 && n < (arrivals[i - 1] ?? 0))).toBe(true);
+  });
+
+  it('delivers a close the application decided while handling a POST', async () => {
+    const s = await server();
+    s.rt.on('connection', (session) => session.on('bye', () => session.close(1000, 'bye')));
+    const c = client(s.url);
+    await c.waitFor('open', { timeoutMs: 5000 });
+    const closed = c.waitFor('close', { timeoutMs: 5000 });
+    c.send('bye', null);
+    await expect(closed).resolves.toEqual({ code: 1000, reason: 'bye', willReconnect: false });
   });
 });
 

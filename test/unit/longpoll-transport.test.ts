@@ -51,8 +51,9 @@ describe('long-polling transport (scripted fetch)', () => {
     const s = setup();
     const open = s.fetch.one('POST', false);
     expect(open.url).toBe(URL_);
-    expect(open.body).toBeUndefined();
+    expect(open.body).toBe('{"n":1}'); // asks for numbered batches, in POST responses too
     expect(open.init.credentials).toBe('omit');
+    expect(open.init.redirect).toBe('error'); // like a WebSocket
     expect(s.handlers.onOpen).not.toHaveBeenCalled(); // never during connect()
     open.respond(200, '{"c":"Zp4u_-9"}');
     await settle();
@@ -94,7 +95,8 @@ describe('long-polling transport (scripted fetch)', () => {
     s.transport.send('["h",{"v":1,"ack":0}]');
     const first = s.fetch.one('POST');
     expect(first.body).toBe('[["h",{"v":1,"ack":0}]]');
-    expect(first.init.headers).toEqual({ 'Content-Type': 'text/plain;charset=UTF-8' });
+    // A string body: fetch sends it as text/plain;charset=UTF-8, a CORS simple request, no header of ours.
+    expect(first.init.headers).toBeUndefined();
     for (let i = 1; i <= 3; i++) s.transport.send(`["e",${i},"x"]`);
     await settle();
     expect(s.fetch.pending('POST')).toHaveLength(1);
@@ -313,5 +315,96 @@ describe('long-polling transport (scripted fetch)', () => {
     expect(s.fetch.of('POST')).toHaveLength(1);
     expect(s.fetch.of('DELETE')).toHaveLength(1);
     expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+});
+
+describe('long-polling transport: numbered batches in GET and POST responses', () => {
+  it('delivers frames that come back in a POST response, then sends what waited behind that POST', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"echo"]');
+    const post = s.fetch.one('POST');
+    s.transport.send('["e",2,"echo"]'); // waits behind the POST in flight
+    post.respond(200, '[1,["e",1,"echo"],["a",1]]');
+    await settle();
+    expect(s.log).toEqual(['open', '["e",1,"echo"]', '["a",1]']);
+    expect(s.fetch.one('POST').body).toBe('[["e",2,"echo"]]');
+    expect(s.fetch.pending('GET')).toHaveLength(1); // the poll is still held, not re-issued
+    expect(s.fetch.of('GET')).toHaveLength(1);
+  });
+
+  it('ignores an empty POST response (204)', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    s.fetch.one('POST').respond(204);
+    await settle();
+    expect(s.log).toEqual(['open']);
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+
+  it('holds a GET batch that overtook the POST batch numbered before it, then delivers both once, in order', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    const post = s.fetch.one('POST');
+    s.fetch.one('GET').respond(200, '[2,["e",2,"b"],["e",3,"c"]]');
+    await settle();
+    expect(s.log).toEqual(['open']); // batch 1 is still on its way
+    const poll = s.fetch.one('GET'); // polling goes on meanwhile
+    post.respond(200, '[1,["e",1,"a"]]');
+    await settle();
+    expect(s.log).toEqual(['open', '["e",1,"a"]', '["e",2,"b"]', '["e",3,"c"]']);
+    poll.respond(200, '[3,["e",4,"d"]]');
+    await settle();
+    expect(s.log).toEqual(['open', '["e",1,"a"]', '["e",2,"b"]', '["e",3,"c"]', '["e",4,"d"]']);
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+
+  it('holds a POST batch that overtook the GET batch numbered before it', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    s.fetch.one('POST').respond(200, '[2,["r",2,7,1,"ok"]]');
+    await settle();
+    expect(s.log).toEqual(['open']);
+    s.fetch.one('GET').respond(200, '[1,["e",1,"a"]]');
+    await settle();
+    expect(s.log).toEqual(['open', '["e",1,"a"]', '["r",2,7,1,"ok"]']);
+  });
+
+  it('a close frame waiting for an earlier batch stops polling, and ends the connection once that batch came', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    const post = s.fetch.one('POST');
+    s.fetch.one('GET').respond(200, '[2,["e",2,"b"],["c",1012,"restarting"]]');
+    await settle();
+    expect(s.fetch.pending('GET')).toHaveLength(0); // the id is over: no GET that could only get 404
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+    post.respond(200, '[1,["e",1,"a"]]');
+    await settle();
+    expect(s.log).toEqual(['open', '["e",1,"a"]', '["e",2,"b"]', '["c",1012,"restarting"]']);
+    expect(s.closes).toEqual([{ code: 1012, reason: 'restarting' }]);
+    expect(s.fetch.of('DELETE')).toHaveLength(0);
+  });
+
+  it('treats a POST response that is not a JSON array of frames as a protocol error (4400)', async () => {
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    s.fetch.one('POST').respond(200, '<html>captive portal</html>');
+    await settle();
+    expect(s.closes).toEqual([expect.objectContaining({ code: 4400 })]);
+  });
+
+  it('gives every request its own abort signal (a shared one slows fetch down request by request)', async () => {
+    const s = await opened();
+    s.fetch.one('GET').respond(200, '[]');
+    await settle();
+    s.transport.send('["e",1,"x"]');
+    s.fetch.one('POST').respond(204);
+    await settle();
+    s.transport.send('["e",2,"x"]');
+    const signals = [...s.fetch.of('GET'), ...s.fetch.of('POST')].map((r) => r.init.signal);
+    expect(signals.every((signal) => signal instanceof AbortSignal)).toBe(true);
+    expect(new Set(signals).size).toBe(signals.length);
+    s.transport.close(4000, 'heartbeat timeout');
+    expect(s.fetch.of('GET').at(-1)?.aborted).toBe(true);
+    expect(s.fetch.of('POST').at(-1)?.aborted).toBe(true);
   });
 });

@@ -2,6 +2,9 @@
  * One long-polling connection as a `ServerConnection`: frames the session sends wait in a queue
  * until a GET collects them; a close frame is the last thing a GET collects, and the id is gone
  * after it. A client that neither holds a GET nor makes a request for a while is gone (1006).
+ * When the client asked for numbered batches, a POST is answered with the frames its own frames
+ * produced (an echo, a response, an ack), so a round trip takes one HTTP exchange; the numbers
+ * let the client put the responses of its GET and its POST back in order.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolError } from '../../errors/protocol.js';
@@ -35,18 +38,27 @@ export class PollConnection implements ServerConnection {
   #slow = false;
   #poll: ServerResponse | undefined;
   #flushScheduled = false;
+  /** Number of the next batch of frames, when the client asked for numbered batches. */
+  #batch: number | undefined;
+  /** POSTs whose frames were handed on and whose answer is still to come: they collect the queue. */
+  #collecting = 0;
   /** Set by `close()`: the close frame is queued and nothing more is. */
   #closing: { readonly code: number; readonly reason: string } | undefined;
   #ended = false;
 
-  /** `forget` removes the id from the endpoint once the connection ended. */
+  /**
+   * `forget` removes the id from the endpoint once the connection ended; `numbered`: the client
+   * takes numbered batches, also in POST responses.
+   */
   constructor(
     id: string,
     request: IncomingMessage,
     settings: PollSettings,
     forget: (connection: PollConnection) => void,
+    numbered = false,
   ) {
     this.id = id;
+    if (numbered) this.#batch = 1;
     this.request = request;
     this.#settings = settings;
     this.#forget = forget;
@@ -65,7 +77,13 @@ export class PollConnection implements ServerConnection {
   send(text: string): void {
     if (this.#closing || this.#ended || this.#slow) return;
     if (this.#queuedChars > this.#settings.maxQueuedChars) return this.#slowConsumer();
-    this.#queue.push(text);
+    const last = this.#queue.length - 1;
+    if (isAck(text) && last >= 0 && isAck(this.#queue[last] as string)) {
+      // Acks are cumulative: one still waiting here says nothing the newer one does not (a POST
+      // of a thousand frames makes fifteen of them, and the client would process each).
+      this.#queuedChars -= (this.#queue[last] as string).length;
+      this.#queue[last] = text;
+    } else this.#queue.push(text);
     this.#queuedChars += text.length;
     this.#scheduleFlush();
   }
@@ -105,13 +123,27 @@ export class PollConnection implements ServerConnection {
     if (!this.#poll && !this.#ended) this.#idle();
   }
 
-  /** Frames of a POST, in order. */
-  receive(frames: readonly string[]): void {
+  /**
+   * Frames of a POST, in order; then answers it. For a client taking numbered batches the answer
+   * waits until the microtasks and I/O callbacks these frames started have run (`setImmediate`),
+   * and carries whatever was queued meanwhile, unless the connection is closing: the close frame
+   * always goes in a GET response, so a GET never finds the id gone before the client has it.
+   */
+  receive(frames: readonly string[], res: ServerResponse): void {
     this.touch();
+    const collect = this.#batch !== undefined;
+    if (collect) this.#collecting++;
     for (const text of frames) {
-      if (this.#ended) return;
+      if (this.#ended) break;
       this.#callbacks?.onMessage(text);
     }
+    if (!collect) return noContent(res);
+    setImmediate(() => {
+      this.#collecting--;
+      if (this.#queue.length > 0 && !this.#closing && !this.#ended) reply(res, this.#take());
+      else noContent(res);
+      this.#scheduleFlush(); // what waited for this answer (a close frame) goes to the GET
+    });
   }
 
   /** A POST the endpoint refused (400, 413): the session handles it as a bad frame, then the id ends. */
@@ -142,11 +174,11 @@ export class PollConnection implements ServerConnection {
 
   /** Frames queued in one tick (welcome plus a resume replay, a burst of events) go out together. */
   #scheduleFlush(): void {
-    if (this.#flushScheduled || !this.#poll) return;
+    if (this.#flushScheduled || !this.#poll || this.#collecting > 0 || this.#queue.length === 0) return;
     this.#flushScheduled = true;
     queueMicrotask(() => {
       this.#flushScheduled = false;
-      this.#flush();
+      if (this.#queue.length > 0) this.#flush();
     });
   }
 
@@ -155,12 +187,18 @@ export class PollConnection implements ServerConnection {
     const res = this.#poll;
     if (!res || this.#ended) return;
     this.#poll = undefined;
+    reply(res, this.#take());
+    if (this.#closing) this.#end(this.#closing.code, this.#closing.reason);
+    else this.#idle();
+  }
+
+  /** Empties the queue into a response body: `[frame,…]`, or `[n,frame,…]` when batches are numbered. */
+  #take(): string {
     const frames = this.#queue;
     this.#queue = [];
     this.#queuedChars = 0;
-    reply(res, `[${frames.join(',')}]`);
-    if (this.#closing) this.#end(this.#closing.code, this.#closing.reason);
-    else this.#idle();
+    if (frames.length === 0) return '[]';
+    return this.#batch === undefined ? `[${frames.join(',')}]` : `[${this.#batch++},${frames.join(',')}]`;
   }
 
   #idle(): void {
@@ -178,13 +216,25 @@ export class PollConnection implements ServerConnection {
     const res = this.#poll;
     this.#poll = undefined;
     if (res) {
-      if (this.#closing && this.#queue.length > 0) reply(res, `[${this.#queue.join(',')}]`);
+      if (this.#closing && this.#queue.length > 0) reply(res, this.#take());
       else reply(res, 'unknown connection', 404);
     }
     this.#queue = [];
     this.#queuedChars = 0;
     this.#callbacks?.onClose(code, reason);
   }
+}
+
+/** Whether a frame's text, as the codec writes it, is an `ack` frame. */
+function isAck(text: string): boolean {
+  return text.startsWith('["a",');
+}
+
+/** 204, for a request that was accepted and has nothing to carry back. */
+export function noContent(res: ServerResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(204);
+  res.end();
 }
 
 /** Answers a poll (or refuses one); a response whose client left is skipped. */

@@ -14,7 +14,8 @@ import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
-import { PollConnection, reply } from './longpoll-connection.js';
+import { asksForNumbers, readBody, splitFrames, tooLarge } from './longpoll-body.js';
+import { noContent, PollConnection, reply } from './longpoll-connection.js';
 import type { PollSettings } from './longpoll-connection.js';
 import type { Endpoint } from './websocket.js';
 
@@ -112,10 +113,16 @@ class LongPollEndpoint implements Endpoint {
     noContent(res);
   }
 
-  #open(req: IncomingMessage, res: ServerResponse): void {
-    req.resume(); // the body is empty and ignored
+  async #open(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#closed) {
+      req.resume();
+      return reply(res, 'server shutting down', 503);
+    }
+    const body = await readBody(req, MAX_OPEN_BODY_BYTES);
+    if (body === undefined) return; // the client went away
     if (this.#closed) return reply(res, 'server shutting down', 503);
-    const connection = new PollConnection(randomBytes(16).toString('base64url'), req, this.#settings, this.#forget);
+    const id = randomBytes(16).toString('base64url');
+    const connection = new PollConnection(id, req, this.#settings, this.#forget, asksForNumbers(body));
     this.#connections.set(connection.id, connection);
     connection.bind(this.#options.accept(connection));
     // `b`: the body limit, so the client batches up to it and never gets a 413 for a batch.
@@ -131,65 +138,23 @@ class LongPollEndpoint implements Endpoint {
       reply(res, `body exceeds ${max} bytes`, 413);
       return connection.refuse(new ProtocolError(`long-polling body exceeds ${max} bytes`, CloseCode.FrameTooLarge));
     }
-    const frames = framesOf(body);
+    const frames = splitFrames(body);
     if (!frames) {
       reply(res, 'body must be a JSON array of frames', 400);
       return connection.refuse(new ProtocolError('long-polling body is not a JSON array of frames'));
     }
-    connection.receive(frames);
-    noContent(res);
+    connection.receive(frames, res);
   }
 }
 
-const tooLarge = Symbol('too large');
-
-/** The body as text; `tooLarge` past `maxBytes` (the rest is discarded); undefined if the client left. */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | typeof tooLarge | undefined> {
-  return new Promise((resolve) => {
-    if (Number(req.headers['content-length']) > maxBytes) {
-      req.resume();
-      return resolve(tooLarge);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else resolve(tooLarge);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('close', () => resolve(undefined)); // after 'end' this is a no-op
-    req.once('error', () => resolve(undefined));
-  });
-}
-
-/** Each element of a JSON array body, as the text of one frame (the session validates it). */
-function framesOf(body: string): string[] | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed) || !parsed.every((frame) => Array.isArray(frame))) return undefined;
-  try {
-    return parsed.map((frame) => JSON.stringify(frame));
-  } catch {
-    // JSON.parse takes any depth, JSON.stringify overflows the stack past a few thousand levels.
-    return undefined;
-  }
-}
+/** An opening POST carries at most a small JSON object of options; anything longer is ignored. */
+const MAX_OPEN_BODY_BYTES = 1024;
 
 function preflight(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE');
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
   res.setHeader('Access-Control-Max-Age', '600');
   noContent(res);
-}
-
-function noContent(res: ServerResponse): void {
-  res.writeHead(204);
-  res.end();
 }
 
 function originAllowed(options: LongPollEndpointOptions, origin: string | undefined): boolean {
