@@ -16,6 +16,7 @@ import type {
   Transport,
   TransportContext,
   TransportFactory,
+  TransportHandlers,
   TransportName,
 } from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
@@ -47,7 +48,7 @@ export function isFatal(error: SurelinkError): boolean {
 /** The attempt a client makes with its options, for the given transports in order. */
 export function attemptSpec(
   o: ResolvedOptions,
-  main: URL,
+  main: string,
   hello: HelloFrame | undefined,
   factories: readonly TransportFactory[],
 ): AttemptSpec {
@@ -56,11 +57,16 @@ export function attemptSpec(
     factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   return {
     factories,
-    url: (name) => o.urls[name] ?? endpointUrl(main, name),
+    url: (name) => o.urls[name] ?? sameOr(main, endpointUrl(new URL(main), name)),
     ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS, avoidWebSocket },
     timeoutMs: o.connectTimeoutMs,
     hello,
   };
+}
+
+/** `url`, as `main` when they are equal: the socket keeps its URL, and one copy is enough. */
+function sameOr(main: string, url: string): string {
+  return url === main ? main : url;
 }
 
 export function startAttempt(spec: AttemptSpec): Attempt {
@@ -100,85 +106,130 @@ export function startAttempt(spec: AttemptSpec): Attempt {
 }
 
 function tryTransport(factory: TransportFactory, spec: AttemptSpec): { done: Promise<Link>; cancel(): void } {
-  const timer = new Timer(spec.ctx.clock);
-  let transport: Transport | undefined;
-  let link: Link | undefined;
-  let failed = false;
+  let handshake: Handshake | undefined;
   const done = new Promise<Link>((resolve, reject) => {
-    const fail = (error: SurelinkError, code: number): void => {
-      failed = true;
-      timer.stop();
-      transport?.close(code, error.message);
-      reject(error);
-    };
-    const welcomed = (welcome: WelcomeFrame | undefined): void => {
-      timer.stop();
-      link = new Link(transport as Transport, welcome);
-      resolve(link);
-    };
-    timer.start(spec.timeoutMs, () =>
-      fail(
-        new ConnectTimeoutError(`${factory.name}: no handshake within ${spec.timeoutMs} ms`),
+    handshake = new Handshake(factory.name, spec, resolve, reject);
+  });
+  (handshake as Handshake).connect(factory, spec);
+  return { done, cancel: () => handshake?.cancel() };
+}
+
+/** What a handshake needs until it settles; dropped then, so an open link keeps none of it. */
+interface Waiting {
+  readonly name: TransportName;
+  readonly hello: HelloFrame | undefined;
+  readonly timer: Timer;
+  transport: Transport | undefined;
+  resolve(link: Link): void;
+  reject(error: SurelinkError): void;
+}
+
+/**
+ * The handlers of one transport: the hello/welcome exchange, then every frame forwarded to the
+ * link. Prototype methods, not closures: this object lives as long as the connection does, and
+ * holds one field (what it waits with, then the link).
+ */
+class Handshake implements TransportHandlers {
+  #now: Waiting | Link | undefined;
+
+  constructor(
+    name: TransportName,
+    spec: AttemptSpec,
+    resolve: (link: Link) => void,
+    reject: (error: SurelinkError) => void,
+  ) {
+    const timer = new Timer(spec.ctx.clock);
+    this.#now = { name, hello: spec.hello, timer, transport: undefined, resolve, reject };
+  }
+
+  connect(factory: TransportFactory, spec: AttemptSpec): void {
+    const { timeoutMs } = spec;
+    const w = this.#now as Waiting;
+    w.timer.start(timeoutMs, () =>
+      this.#fail(
+        new ConnectTimeoutError(`${factory.name}: no handshake within ${timeoutMs} ms`),
         CloseCode.ConnectTimeout,
       ),
     );
     try {
-      transport = factory.connect(
-        spec.url(factory.name),
-        {
-          // A transport that misbehaves and calls back after it was closed is ignored.
-          onOpen: () => {
-            if (failed || link) return;
-            if (spec.hello) transport?.send(encodeFrame(spec.hello));
-            else welcomed(undefined);
-          },
-          onMessage: (text) => {
-            if (link) link.receive(text);
-            else if (!failed) handshakeMessage(text, factory.name, welcomed, fail);
-          },
-          onClose: (info) => {
-            if (link) link.closed(info);
-            else if (!failed) fail(errorForClose(factory.name, info), info.code);
-          },
-        },
-        spec.ctx,
-      );
+      w.transport = factory.connect(spec.url(factory.name), this, spec.ctx);
     } catch (error) {
-      fail(new TransportError(factory.name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
+      this.#fail(
+        new TransportError(factory.name, String(error), CloseCode.Abnormal, { cause: error }),
+        CloseCode.Abnormal,
+      );
     }
-  });
-  return {
-    done,
-    cancel: () => {
-      failed = true;
-      timer.stop();
-      transport?.close(CloseCode.Normal, 'cancelled');
-    },
-  };
+  }
+
+  cancel(): void {
+    const now = this.#now;
+    this.#now = undefined;
+    if (now instanceof Link) return now.transport.close(CloseCode.Normal, 'cancelled');
+    now?.timer.stop();
+    now?.transport?.close(CloseCode.Normal, 'cancelled');
+  }
+
+  // A transport that misbehaves and calls back after it was closed is ignored.
+  onOpen(): void {
+    const w = this.#waiting();
+    if (!w) return;
+    if (w.hello) w.transport?.send(encodeFrame(w.hello));
+    else this.#welcomed(w, undefined);
+  }
+
+  onMessage(text: string): void {
+    const now = this.#now;
+    if (now instanceof Link) return now.receive(text);
+    if (!now) return;
+    const welcome = handshakeReply(text, now.name);
+    if (welcome instanceof Error) this.#fail(welcome, closeCodeOf(welcome));
+    else this.#welcomed(now, welcome);
+  }
+
+  onClose(info: CloseInfo): void {
+    const now = this.#now;
+    if (now instanceof Link) now.closed(info);
+    else if (now) this.#fail(errorForClose(now.name, info), info.code);
+  }
+
+  #waiting(): Waiting | undefined {
+    const now = this.#now;
+    return now instanceof Link ? undefined : now;
+  }
+
+  #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
+    w.timer.stop();
+    const link = (this.#now = new Link(w.transport as Transport, welcome));
+    w.resolve(link);
+  }
+
+  #fail(error: SurelinkError, code: number): void {
+    const w = this.#waiting();
+    if (!w) return;
+    this.#now = undefined;
+    w.timer.stop();
+    w.transport?.close(code, error.message);
+    w.reject(error);
+  }
 }
 
-/** Before `welcome`, only `welcome` or `close` are valid. */
-function handshakeMessage(
-  text: string,
-  name: TransportName,
-  welcomed: (w: WelcomeFrame) => void,
-  fail: (e: SurelinkError, code: number) => void,
-): void {
+function closeCodeOf(error: SurelinkError): number {
+  return (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError;
+}
+
+/** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */
+function handshakeReply(text: string, name: TransportName): WelcomeFrame | SurelinkError {
   const frame = decodeFrame(text);
-  if (frame instanceof ProtocolError) return fail(frame, frame.closeCode);
-  if (frame.type === 'close') return fail(errorForClose(name, frame), frame.code);
-  if (frame.type !== 'welcome') {
-    const e = new ProtocolError(`expected welcome, got ${frame.type}`);
-    return fail(e, e.closeCode);
-  }
+  if (frame instanceof ProtocolError) return frame;
+  if (frame.type === 'close') return errorForClose(name, frame);
+  if (frame.type !== 'welcome') return new ProtocolError(`expected welcome, got ${frame.type}`);
   if (frame.v !== PROTOCOL_VERSION) {
-    const e = new ProtocolError(
+    return new ProtocolError(
       `server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`,
       CloseCode.UnsupportedVersion,
     );
-    return fail(e, e.closeCode);
   }
-  welcomed(frame);
+  return frame;
 }
 
 /** Maps a close (frame or transport) to the error users see. */

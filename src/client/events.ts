@@ -18,10 +18,9 @@ const MAX_DELAY_MS = 2_147_483_647;
 
 type Listener = (payload: unknown) => void;
 
+/** An `on`/`once` registration (waitFor and streams have none: off() cannot remove them). */
 interface Registration {
   readonly handler: unknown;
-  /** Added by waitFor/stream: only they (or `end()`) remove it, not off()/removeAllListeners(). */
-  readonly internal: boolean;
   readonly remove: () => void;
 }
 
@@ -61,32 +60,39 @@ export interface StreamOptions {
  * off();
  */
 export class TypedEmitter<M extends object> {
-  readonly #ee = new EventEmitter<Record<string, [unknown]>>();
-  readonly #registrations = new WeakMap<Listener, Registration>();
-  readonly #pending = new Set<(error: Error) => void>();
-  readonly #clock: Clock;
-  readonly #onHandlerError: (error: unknown, event: string) => void;
+  /** Kept as given: the client passes itself, not a fresh object with a closure. */
+  readonly #o: TypedEmitterOptions;
+  // Each created with the first listener and dropped with the last: a client nobody listens to
+  // (or no longer listens to) holds none of them.
+  #ee: EventEmitter<Record<string, [unknown]>> | undefined;
+  #registrations: WeakMap<Listener, Registration> | undefined;
+  /** Settles each pending waitFor/stream on `end()`. */
+  #pending: Set<(error: Error) => void> | undefined;
 
   constructor(options: TypedEmitterOptions) {
-    this.#clock = options.clock;
-    this.#onHandlerError = options.onHandlerError;
+    this.#o = options;
+  }
+
+  /** Nothing listens and nothing waits: the emitter holds no state and can be dropped. */
+  get idle(): boolean {
+    return this.#ee === undefined && this.#pending === undefined;
   }
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
   on<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, false, false);
+    return this.#add(event, handler, false, true);
   }
 
   /** Calls `handler` for the next `event` only; the returned function cancels it. */
   once<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, true, false);
+    return this.#add(event, handler, true, true);
   }
 
   /** Removes `handler` from `event` (every time it was added), or all of `event`'s handlers. */
   off<K extends keyof M & string>(event: K, handler?: (payload: M[K]) => void): void {
-    for (const listener of this.#ee.listeners(event)) {
-      const reg = this.#registrations.get(listener);
-      if (reg && !reg.internal && (handler === undefined || reg.handler === handler)) reg.remove();
+    for (const listener of this.#ee?.listeners(event) ?? []) {
+      const reg = this.#registrations?.get(listener);
+      if (reg && (handler === undefined || reg.handler === handler)) reg.remove();
     }
   }
 
@@ -95,7 +101,7 @@ export class TypedEmitter<M extends object> {
    * to `onHandlerError`; the others still run. A handler removed during the emit is not called.
    */
   emit<K extends keyof M & string>(event: K, payload: M[K]): void {
-    this.#ee.emit(event, payload);
+    this.#ee?.emit(event, payload);
   }
 
   /**
@@ -119,9 +125,9 @@ export class TypedEmitter<M extends object> {
       }
       const settle = (): void => {
         remove();
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.#pending.delete(fail);
+        this.#unpend(fail);
       };
       const fail = (error: Error): void => {
         settle();
@@ -135,14 +141,14 @@ export class TypedEmitter<M extends object> {
           resolve(payload);
         },
         true,
-        true,
+        false,
       );
       const timer =
         timeoutMs === undefined || timeoutMs === Infinity
           ? undefined
-          : this.#clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
+          : this.#o.clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.add(fail);
+      (this.#pending ??= new Set()).add(fail);
     });
   }
 
@@ -166,7 +172,7 @@ export class TypedEmitter<M extends object> {
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
       remove();
       signal?.removeEventListener('abort', onAbort);
-      this.#pending.delete(onEnd);
+      this.#unpend(onEnd);
     });
     const onAbort = (): void => finish(false);
     const onEnd = (): void => finish(true);
@@ -174,21 +180,23 @@ export class TypedEmitter<M extends object> {
       finish(false);
       return stream;
     }
-    remove = this.#add(event, push, false, true);
+    remove = this.#add(event, push, false, false);
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#pending.add(onEnd);
+    (this.#pending ??= new Set()).add(onEnd);
     return stream;
   }
 
   /** Listeners of `event`, or of every event when none is given (waitFor and streams included). */
   listenerCount(event?: keyof M & string): number {
-    if (event !== undefined) return this.#ee.listenerCount(event);
-    return this.#ee.eventNames().reduce((sum, name) => sum + this.#ee.listenerCount(name), 0);
+    const ee = this.#ee;
+    if (!ee) return 0;
+    if (event !== undefined) return ee.listenerCount(event);
+    return ee.eventNames().reduce((sum, name) => sum + ee.listenerCount(name), 0);
   }
 
   /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
   removeAllListeners(): void {
-    for (const name of this.#ee.eventNames()) this.off(name as keyof M & string);
+    for (const name of this.#ee?.eventNames() ?? []) this.off(name as keyof M & string);
   }
 
   /**
@@ -198,15 +206,21 @@ export class TypedEmitter<M extends object> {
    */
   end(error?: Error): void {
     const reason = error ?? new ClosedError('the event emitter was ended');
-    for (const settle of [...this.#pending]) settle(reason);
+    for (const settle of [...(this.#pending ?? [])]) settle(reason);
   }
 
-  #add<T>(event: string, handler: (payload: T) => void, once: boolean, internal: boolean): () => void {
+  /**
+   * Adds a listener; `removable` ones (on/once) are found by off()/removeAllListeners(), the others
+   * (waitFor/stream) only go away by themselves or through `end()`.
+   */
+  #add<T>(event: string, handler: (payload: T) => void, once: boolean, removable: boolean): () => void {
     let active = true;
     const remove = (): void => {
       if (!active) return;
       active = false;
-      this.#ee.off(event, listener);
+      const ee = this.#ee;
+      ee?.off(event, listener);
+      if (ee?.eventNames().length === 0) this.#ee = this.#registrations = undefined;
     };
     const listener: Listener = (payload) => {
       // eventemitter3 dispatches over a snapshot: skip a listener removed earlier in this emit.
@@ -215,11 +229,16 @@ export class TypedEmitter<M extends object> {
       try {
         handler(payload as T);
       } catch (error) {
-        this.#onHandlerError(error, event);
+        this.#o.onHandlerError(error, event);
       }
     };
-    this.#registrations.set(listener, { handler, internal, remove });
-    this.#ee.on(event, listener);
+    if (removable) (this.#registrations ??= new WeakMap()).set(listener, { handler, remove });
+    (this.#ee ??= new EventEmitter()).on(event, listener);
     return remove;
+  }
+
+  #unpend(settle: (error: Error) => void): void {
+    const pending = this.#pending;
+    if (pending?.delete(settle) && pending.size === 0) this.#pending = undefined;
   }
 }

@@ -6,11 +6,12 @@
  * tabs and a laptop's timers stop while it sleeps, so a timer may fire minutes late. A late timer
  * (or `check()`, called when the tab becomes visible) that finds the deadline passed reports the
  * link dead at once instead of sending a ping and waiting another period (engine.io's
- * `_hasPingExpired`). One timer at most is armed; `received()` never touches it.
+ * `_hasPingExpired`). One deadline at most is set (on the clock's shared timer, see
+ * util/deadlines.ts); `received()` never touches it.
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { Clock } from '../util/clock.js';
-import { Timer } from '../util/clock.js';
+import { Deadline, deadlinesOf } from '../util/deadlines.js';
 
 const MAX_DELAY_MS = 2_147_483_647;
 
@@ -46,13 +47,9 @@ function checkDelay(name: string, value: number): void {
  * // for every inbound frame: hb.received();
  * hb.stop();                  // when the connection ends
  */
-export class Heartbeat {
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #timeoutMs: number;
-  readonly #sendPing: (ts: number) => void;
-  readonly #onDead: () => void;
-  readonly #timer: Timer;
+export class Heartbeat extends Deadline {
+  /** Kept as given (not copied field by field): the client passes itself. */
+  readonly #o: HeartbeatConstructorOptions;
   #running = false;
   #lastInbound = 0;
   /** When the last ping went out; it is unanswered while nothing arrived after it. */
@@ -61,12 +58,8 @@ export class Heartbeat {
   constructor(options: HeartbeatConstructorOptions) {
     checkDelay('intervalMs', options.intervalMs);
     checkDelay('timeoutMs', options.timeoutMs);
-    this.#clock = options.clock;
-    this.#intervalMs = options.intervalMs;
-    this.#timeoutMs = options.timeoutMs;
-    this.#sendPing = options.sendPing;
-    this.#onDead = options.onDead;
-    this.#timer = new Timer(options.clock);
+    super();
+    this.#o = options;
   }
 
   /** Wall-clock time of the last inbound frame (or of `start()`). */
@@ -82,7 +75,7 @@ export class Heartbeat {
   /** Starts watching (the connection just opened); restarts when already running. */
   start(): void {
     this.#running = true;
-    this.#lastInbound = this.#clock.now();
+    this.#lastInbound = this.#o.clock.now();
     this.#pingAt = undefined;
     this.#arm(this.#lastInbound);
   }
@@ -90,12 +83,12 @@ export class Heartbeat {
   /** Stops watching; no timer is left behind. Idempotent. */
   stop(): void {
     this.#running = false;
-    this.#timer.stop();
+    this.#disarm();
   }
 
   /** Records an inbound frame. Hot path: only reads the clock. */
   received(): void {
-    this.#lastInbound = this.#clock.now();
+    this.#lastInbound = this.#o.clock.now();
   }
 
   /**
@@ -117,17 +110,18 @@ export class Heartbeat {
    */
   probe(): boolean {
     if (!this.check()) return false;
-    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#clock.now());
+    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
     return true;
   }
 
-  #onTimer(): void {
+  /** The deadline came (called by the clock's deadline group). */
+  fire(): void {
     const now = this.#now();
     if (this.#isDead(now)) {
       this.#die();
       return;
     }
-    if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) {
+    if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) {
       this.#ping(now);
       return;
     }
@@ -138,7 +132,7 @@ export class Heartbeat {
     this.#pingAt = now;
     // Arm first: sendPing may stop us synchronously (a failed send closing the connection).
     this.#arm(now);
-    this.#sendPing(now);
+    this.#o.sendPing(now);
   }
 
   #pingOutstanding(): boolean {
@@ -148,24 +142,31 @@ export class Heartbeat {
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
   #isDead(now: number): boolean {
-    if (now - this.#lastInbound >= this.#intervalMs + this.#timeoutMs) return true;
+    const { intervalMs, timeoutMs } = this.#o;
+    if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
     const pingAt = this.#pingAt;
-    return pingAt !== undefined && pingAt > this.#lastInbound && now - pingAt >= this.#timeoutMs;
+    return pingAt !== undefined && pingAt > this.#lastInbound && now - pingAt >= timeoutMs;
   }
 
-  /** Arms the one timer for the next moment something can change: a ping, or a deadline. */
+  /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
+    const { clock, intervalMs, timeoutMs } = this.#o;
     const pingAt = this.#pingAt;
     const at =
       pingAt !== undefined && this.#pingOutstanding()
-        ? Math.min(this.#lastInbound + this.#intervalMs + this.#timeoutMs, pingAt + this.#timeoutMs)
-        : this.#lastInbound + this.#intervalMs;
-    this.#timer.start(Math.max(0, at - now), () => this.#onTimer());
+        ? Math.min(this.#lastInbound + intervalMs + timeoutMs, pingAt + timeoutMs)
+        : this.#lastInbound + intervalMs;
+    // One timer per clock for every heartbeat (see deadlines.ts), not one each.
+    deadlinesOf(clock).set(this, Math.max(at, now));
+  }
+
+  #disarm(): void {
+    this.group?.clear(this);
   }
 
   #die(): void {
     this.stop();
-    this.#onDead();
+    this.#o.onDead();
   }
 
   /**
@@ -174,7 +175,7 @@ export class Heartbeat {
    * caught up. Costs at most one interval of extra detection time after such a jump.
    */
   #now(): number {
-    const now = this.#clock.now();
+    const now = this.#o.clock.now();
     const latest = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity);
     if (latest > now) {
       const shift = latest - now;

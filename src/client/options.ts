@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
-import type { BackoffOptions, RetryPolicy } from './retry.js';
+import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
 
 /** Reconnection settings: backoff parameters, or your own policy. */
 export interface ReconnectOptions extends BackoffOptions {
@@ -127,10 +127,11 @@ export interface ResolvedOptions {
   readonly transports: readonly (TransportName | TransportFactory)[];
   readonly urls: Partial<Record<TransportName, string>>;
   readonly protocol: 'surelink' | 'raw';
-  readonly reconnect: (ReconnectOptions & { readonly minUptimeMs: number }) | false;
+  /** The retry policy (the user's, or backoff from their numbers) and the uptime that resets it. */
+  readonly reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number } | false;
   readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly message: string } | false;
   readonly connectTimeoutMs: number;
-  readonly auth: (() => string | Promise<string>) | undefined;
+  readonly auth: string | (() => string | Promise<string>) | undefined;
   readonly autoConnect: boolean;
   readonly lifecycle: LifecycleEnvironment | false | undefined;
   readonly clock: Clock;
@@ -150,70 +151,109 @@ export interface ResolvedOptions {
   readonly SockJS: SockJSConstructor | undefined;
 }
 
-export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
-  const auth = o.auth;
-  if (auth !== undefined && typeof auth !== 'string' && typeof auth !== 'function') {
-    throw new InvalidArgumentError('options.auth must be a string or a function');
-  }
-  return {
-    transports: nonEmpty(o.transports ?? ['websocket', 'sockjs', 'longpoll']),
-    urls: o.urls ?? {},
-    protocol: oneOf('protocol', o.protocol ?? 'surelink', ['surelink', 'raw'] as const),
-    reconnect:
-      o.reconnect === false
-        ? false
-        : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },
-    heartbeat: o.heartbeat === false ? false : resolveHeartbeat(o.heartbeat ?? {}),
-    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? 3500),
-    auth: typeof auth === 'string' ? () => auth : auth,
-    autoConnect: o.autoConnect ?? true,
-    lifecycle: o.lifecycle,
-    clock: o.clock ?? systemClock,
-    logger: o.logger ?? silentLogger,
-    queue: resolveQueue(o.queue ?? {}),
-    rememberTransport:
-      o.rememberTransport === false
-        ? false
-        : {
-            ttlMs: ms('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000),
-            storage: o.rememberTransport?.storage,
-          },
-    upgrade:
-      o.upgrade === false
-        ? false
-        : {
-            initialDelayMs: positive('upgrade.initialDelayMs', o.upgrade?.initialDelayMs ?? 10_000),
-            maxDelayMs: positive('upgrade.maxDelayMs', o.upgrade?.maxDelayMs ?? 300_000),
-          },
-    WebSocket: o.WebSocket,
-    fetch: o.fetch,
-    SockJS: o.SockJS,
-  };
-}
+/**
+ * Every default, shared by all clients: a client's resolved options inherit from it and hold only
+ * what the user set, so an idle client does not carry its own copy of the defaults.
+ */
+const DEFAULTS: ResolvedOptions = {
+  transports: Object.freeze(['websocket', 'sockjs', 'longpoll'] as const),
+  urls: Object.freeze({}),
+  protocol: 'surelink',
+  reconnect: Object.freeze({ policy: exponentialBackoff({}, () => Math.random()), minUptimeMs: 5000 }),
+  heartbeat: Object.freeze({ intervalMs: 20_000, timeoutMs: 10_000, message: '' }),
+  connectTimeoutMs: 3500,
+  auth: undefined,
+  autoConnect: true,
+  lifecycle: undefined,
+  clock: systemClock,
+  logger: silentLogger,
+  queue: Object.freeze({
+    maxMessages: 1000,
+    maxBytes: 1 << 20,
+    overflow: 'drop-oldest',
+    ttlMs: undefined,
+    storage: undefined,
+    storageKey: undefined,
+  }),
+  rememberTransport: Object.freeze({ ttlMs: 86_400_000, storage: undefined }),
+  upgrade: Object.freeze({ initialDelayMs: 10_000, maxDelayMs: 300_000 }),
+  WebSocket: undefined,
+  fetch: undefined,
+  SockJS: undefined,
+};
 
-function resolveQueue(q: QueueOptions): ResolvedOptions['queue'] {
-  return {
+/** How each option that needs more than a copy is checked and normalised. */
+const checks: { readonly [K in keyof ClientOptions]?: (value: NonNullable<ClientOptions[K]>) => ResolvedOptions[K] } = {
+  transports: sharedList,
+  protocol: (p) => oneOf('protocol', p, ['surelink', 'raw'] as const),
+  reconnect: (re) =>
+    re && {
+      policy: re.policy ?? exponentialBackoff(re),
+      minUptimeMs: ms('reconnect.minUptimeMs', re.minUptimeMs ?? 5000),
+    },
+  heartbeat: (h) =>
+    h && {
+      intervalMs: positive('heartbeat.intervalMs', h.intervalMs ?? 20_000),
+      timeoutMs: positive('heartbeat.timeoutMs', h.timeoutMs ?? 10_000),
+      message: h.message ?? '',
+    },
+  connectTimeoutMs: (t) => positive('connectTimeoutMs', t),
+  auth: (auth) => {
+    if (typeof auth !== 'string' && typeof auth !== 'function')
+      throw new InvalidArgumentError('options.auth must be a string or a function');
+    return auth;
+  },
+  queue: (q) => ({
     maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
     maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
     overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
     ttlMs: q.ttlMs === undefined ? undefined : positive('queue.ttlMs', q.ttlMs),
     storage: q.storage,
     storageKey: q.storageKey,
-  };
+  }),
+  rememberTransport: (rt) =>
+    rt && { ttlMs: ms('rememberTransport.ttlMs', rt.ttlMs ?? 86_400_000), storage: rt.storage },
+  upgrade: (up) =>
+    up && {
+      initialDelayMs: positive('upgrade.initialDelayMs', up.initialDelayMs ?? 10_000),
+      maxDelayMs: positive('upgrade.maxDelayMs', up.maxDelayMs ?? 300_000),
+    },
+};
+
+/** The last options resolved: clients configured alike one after the other share one object. */
+let previous: Record<string, unknown> | undefined;
+
+export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
+  const resolved = Object.create(DEFAULTS) as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULTS) as (keyof ClientOptions)[]) {
+    const value = o[key];
+    const check = checks[key] as ((value: unknown) => unknown) | undefined;
+    if (value !== undefined) resolved[key] = check ? check(value) : value;
+  }
+  const keys = Object.keys(resolved);
+  const same =
+    previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k]);
+  if (!same) previous = Object.freeze(resolved);
+  return previous as unknown as ResolvedOptions;
 }
 
-function resolveHeartbeat(h: HeartbeatOptions): ResolvedOptions['heartbeat'] {
-  return {
-    intervalMs: positive('heartbeat.intervalMs', h.intervalMs ?? 20_000),
-    timeoutMs: positive('heartbeat.timeoutMs', h.timeoutMs ?? 10_000),
-    message: h.message ?? '',
-  };
-}
+/** Lists of transport names, one shared copy per distinct list: clients configured alike share it. */
+const lists = new Map<string, readonly TransportName[]>();
 
-function nonEmpty<T>(list: readonly T[]): readonly T[] {
+function sharedList(
+  list: readonly (TransportName | TransportFactory)[],
+): readonly (TransportName | TransportFactory)[] {
   if (!Array.isArray(list) || list.length === 0)
     throw new InvalidArgumentError('options.transports must list at least one transport');
-  return list;
+  if (!list.every((t) => t === 'websocket' || t === 'sockjs' || t === 'longpoll')) return list;
+  const names = list as readonly TransportName[];
+  const key = names.join();
+  let shared = lists.get(key);
+  if (!shared) {
+    shared = Object.freeze([...names]);
+    if (lists.size < 32) lists.set(key, shared);
+  }
+  return shared;
 }
 
 function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {

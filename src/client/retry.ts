@@ -183,13 +183,10 @@ export class RetrySchedule {
   }
 }
 
-/** The schedule for the client's `reconnect` option: the user's policy, or backoff from its numbers. */
+/** The schedule for the client's resolved `reconnect` option (its policy and minimum uptime). */
 export function retryScheduleFor(
-  reconnect: BackoffOptions & { readonly policy?: RetryPolicy | undefined; readonly minUptimeMs: number },
+  reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number },
   clock: Clock,
 ): RetrySchedule {
-  return new RetrySchedule(reconnect.policy ?? exponentialBackoff(reconnect), {
-    clock,
-    minUptimeMs: reconnect.minUptimeMs,
-  });
+  return new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs });
 }
