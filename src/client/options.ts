@@ -151,53 +151,26 @@ export interface ResolvedOptions {
   readonly SockJS: SockJSConstructor | undefined;
 }
 
-/**
- * Every default, shared by all clients: a client's resolved options inherit from it and hold only
- * what the user set, so an idle client does not carry its own copy of the defaults.
- */
-const DEFAULTS: ResolvedOptions = {
-  transports: Object.freeze(['websocket', 'sockjs', 'longpoll'] as const),
-  urls: Object.freeze({}),
-  protocol: 'surelink',
-  reconnect: Object.freeze({ policy: exponentialBackoff({}, () => Math.random()), minUptimeMs: 5000 }),
-  heartbeat: Object.freeze({ intervalMs: 20_000, timeoutMs: 10_000, message: '' }),
-  connectTimeoutMs: 3500,
-  auth: undefined,
-  autoConnect: true,
-  lifecycle: undefined,
-  clock: systemClock,
-  logger: silentLogger,
-  queue: Object.freeze({
-    maxMessages: 1000,
-    maxBytes: 1 << 20,
-    overflow: 'drop-oldest',
-    ttlMs: undefined,
-    storage: undefined,
-    storageKey: undefined,
-  }),
-  rememberTransport: Object.freeze({ ttlMs: 86_400_000, storage: undefined }),
-  upgrade: Object.freeze({ initialDelayMs: 10_000, maxDelayMs: 300_000 }),
-  WebSocket: undefined,
-  fetch: undefined,
-  SockJS: undefined,
-};
+const freeze = Object.freeze;
+/** The default backoff's random source, looked up per draw (so a stubbed `Math.random` applies). */
+const random = (): number => Math.random();
 
-/** How each option that needs more than a copy is checked and normalised. */
-const checks: { readonly [K in keyof ClientOptions]?: (value: NonNullable<ClientOptions[K]>) => ResolvedOptions[K] } = {
+/** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
+const checks = {
   transports: sharedList,
-  protocol: (p) => oneOf('protocol', p, ['surelink', 'raw'] as const),
+  protocol: (p) => oneOf('protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
     re && {
-      policy: re.policy ?? exponentialBackoff(re),
+      policy: re.policy ?? exponentialBackoff(re, random),
       minUptimeMs: ms('reconnect.minUptimeMs', re.minUptimeMs ?? 5000),
     },
   heartbeat: (h) =>
     h && {
-      intervalMs: positive('heartbeat.intervalMs', h.intervalMs ?? 20_000),
-      timeoutMs: positive('heartbeat.timeoutMs', h.timeoutMs ?? 10_000),
+      intervalMs: ms('heartbeat.intervalMs', h.intervalMs ?? 20_000, true),
+      timeoutMs: ms('heartbeat.timeoutMs', h.timeoutMs ?? 10_000, true),
       message: h.message ?? '',
     },
-  connectTimeoutMs: (t) => positive('connectTimeoutMs', t),
+  connectTimeoutMs: (t) => ms('connectTimeoutMs', t, true),
   auth: (auth) => {
     if (typeof auth !== 'string' && typeof auth !== 'function')
       throw new InvalidArgumentError('options.auth must be a string or a function');
@@ -206,8 +179,8 @@ const checks: { readonly [K in keyof ClientOptions]?: (value: NonNullable<Client
   queue: (q) => ({
     maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
     maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
-    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
-    ttlMs: q.ttlMs === undefined ? undefined : positive('queue.ttlMs', q.ttlMs),
+    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
+    ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
     storage: q.storage,
     storageKey: q.storageKey,
   }),
@@ -215,9 +188,33 @@ const checks: { readonly [K in keyof ClientOptions]?: (value: NonNullable<Client
     rt && { ttlMs: ms('rememberTransport.ttlMs', rt.ttlMs ?? 86_400_000), storage: rt.storage },
   upgrade: (up) =>
     up && {
-      initialDelayMs: positive('upgrade.initialDelayMs', up.initialDelayMs ?? 10_000),
-      maxDelayMs: positive('upgrade.maxDelayMs', up.maxDelayMs ?? 300_000),
+      initialDelayMs: ms('upgrade.initialDelayMs', up.initialDelayMs ?? 10_000, true),
+      maxDelayMs: ms('upgrade.maxDelayMs', up.maxDelayMs ?? 300_000, true),
     },
+} satisfies { readonly [K in keyof ClientOptions]?: (value: NonNullable<ClientOptions[K]>) => ResolvedOptions[K] };
+
+/**
+ * Every default, shared by all clients: a client's resolved options inherit from it and hold only
+ * what the user set, so an idle client does not carry its own copy of the defaults.
+ */
+const DEFAULTS: ResolvedOptions = {
+  transports: freeze(['websocket', 'sockjs', 'longpoll'] as const),
+  urls: freeze({}),
+  protocol: 'surelink',
+  reconnect: freeze(checks.reconnect({})),
+  heartbeat: freeze(checks.heartbeat({})),
+  connectTimeoutMs: 3500,
+  auth: undefined,
+  autoConnect: true,
+  lifecycle: undefined,
+  clock: systemClock,
+  logger: silentLogger,
+  queue: freeze(checks.queue({})),
+  rememberTransport: freeze(checks.rememberTransport({})),
+  upgrade: freeze(checks.upgrade({})),
+  WebSocket: undefined,
+  fetch: undefined,
+  SockJS: undefined,
 };
 
 /** The last options resolved: clients configured alike one after the other share one object. */
@@ -227,13 +224,12 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
   const resolved = Object.create(DEFAULTS) as Record<string, unknown>;
   for (const key of Object.keys(DEFAULTS) as (keyof ClientOptions)[]) {
     const value = o[key];
-    const check = checks[key] as ((value: unknown) => unknown) | undefined;
+    const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
     if (value !== undefined) resolved[key] = check ? check(value) : value;
   }
   const keys = Object.keys(resolved);
-  const same =
-    previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k]);
-  if (!same) previous = Object.freeze(resolved);
+  if (!(previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k])))
+    previous = freeze(resolved);
   return previous as unknown as ResolvedOptions;
 }
 
@@ -245,36 +241,34 @@ function sharedList(
 ): readonly (TransportName | TransportFactory)[] {
   if (!Array.isArray(list) || list.length === 0)
     throw new InvalidArgumentError('options.transports must list at least one transport');
-  if (!list.every((t) => t === 'websocket' || t === 'sockjs' || t === 'longpoll')) return list;
-  const names = list as readonly TransportName[];
-  const key = names.join();
-  let shared = lists.get(key);
-  if (!shared) {
-    shared = Object.freeze([...names]);
-    if (lists.size < 32) lists.set(key, shared);
-  }
+  if (!list.every((t) => typeof t === 'string')) return list;
+  const key = list.join();
+  const shared = lists.get(key) ?? freeze([...(list as readonly TransportName[])]);
+  if (lists.size < 32) lists.set(key, shared);
   return shared;
 }
 
-function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInfer<T>[]): T {
   if (!allowed.includes(value)) throw new InvalidArgumentError(`options.${name} must be one of ${allowed.join(', ')}`);
-  return value;
-}
-
-/** A non-negative finite number. */
-function ms(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(`options.${name} must be a non-negative number, got ${String(value)}`);
-  }
   return value;
 }
 
 /** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A duration a timer will wait: above 0 and at most ~24.8 days. */
-function positive(name: string, value: number): number {
-  if (ms(name, value) === 0) throw new InvalidArgumentError(`options.${name} must be greater than 0`);
-  if (value > MAX_TIMER_MS) throw new InvalidArgumentError(`options.${name} must be at most ${MAX_TIMER_MS} ms`);
+/**
+ * A non-negative finite number; with `timer`, a duration a timer will wait: above 0 and at most
+ * ~24.8 days.
+ */
+function ms(name: string, value: number, timer = false): number {
+  const problem =
+    typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)
+      ? `be a non-negative number, got ${String(value)}`
+      : timer && value === 0
+        ? 'be greater than 0'
+        : timer && value > MAX_TIMER_MS
+          ? `be at most ${MAX_TIMER_MS} ms`
+          : undefined;
+  if (problem) throw new InvalidArgumentError(`options.${name} must ${problem}`);
   return value;
 }

@@ -1,16 +1,14 @@
 /**
- * Deadlines of many objects behind one armed timer per clock (a binary heap by due time). Every
- * open connection keeps its heartbeat deadline armed for as long as it lives; with a timer each,
- * an idle client would hold a runtime timer object (in Node about 250 bytes) just for that.
+ * Deadlines of many objects behind one armed timer per clock (a list sorted by due time). Every
+ * open connection keeps its heartbeat deadline set for as long as it lives; with a timer each, an
+ * idle client would hold a runtime timer object (in Node about 250 bytes) just for that.
  */
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 
 /** Something with one deadline at a time; `fire()` runs when it is due. */
 export abstract class Deadline {
-  /** When it is due (clock ms); managed by its group. */
-  dueAt = 0;
-  /** Its place in the group's heap, -1 when not scheduled. */
-  slot = -1;
+  /** When it is due (clock ms); `Infinity` when not set. Managed by its group. */
+  dueAt = Infinity;
   group: Deadlines | undefined;
 
   abstract fire(): void;
@@ -18,12 +16,12 @@ export abstract class Deadline {
 
 export class Deadlines {
   readonly #clock: Clock;
-  readonly #heap: Deadline[] = [];
+  /** Sorted by `dueAt`; a deadline set again goes after those due at the same time. */
+  readonly #list: Deadline[] = [];
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   /** The clock's time when last read: a later read below it means the clock was set back. */
   #seen = -Infinity;
-  #firing = false;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -31,19 +29,34 @@ export class Deadlines {
 
   /** (Re)schedules `d` at `at`, replacing its earlier deadline. */
   set(d: Deadline, at: number): void {
-    if (d.group !== this) d.group?.clear(d);
-    else if (d.slot >= 0) this.#remove(d);
+    d.group?.clear(d);
     this.#sync(this.#clock.now(), this.#seen);
     d.group = this;
     d.dueAt = at;
-    this.#up(this.#heap.push(d) - 1, d);
+    this.#list.splice(this.#index(at, true), 0, d);
     this.#arm();
   }
 
   clear(d: Deadline): void {
-    if (d.group !== this || d.slot < 0) return;
-    this.#remove(d);
+    const list = this.#list;
+    if (d.group !== this || d.dueAt === Infinity) return;
+    list.splice(list.indexOf(d, this.#index(d.dueAt, false)), 1);
+    d.dueAt = Infinity;
     this.#arm();
+  }
+
+  /** Where the entries due after `at` (or, not `after`, at `at` or later) start: a binary search. */
+  #index(at: number, after: boolean): number {
+    const list = this.#list;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const due = (list[mid] as Deadline).dueAt;
+      if (due < at || (after && due === at)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   #run(): void {
@@ -53,85 +66,38 @@ export class Deadlines {
     const now = this.#clock.now();
     // What this timer was armed for is due even if the wall clock was set back meanwhile: each
     // deadline's owner judges the time itself (the heartbeat does).
-    const due: Deadline[] = [];
-    for (let top = this.#heap[0]; top && top.dueAt <= Math.max(now, armedFor); top = this.#heap[0]) {
-      this.#remove(top);
-      due.push(top);
-    }
+    const due = this.#list.splice(0, this.#index(Math.max(now, armedFor), true));
     this.#sync(now, Math.max(this.#seen, armedFor));
-    // One re-arm after the whole batch; a deadline set again while firing waits for the next timer.
-    this.#firing = true;
+    for (const d of due) d.dueAt = Infinity;
     let failed: { error: unknown } | undefined;
     for (const d of due) {
       try {
-        if (d.slot < 0 && d.group === this) d.fire();
+        if (d.dueAt === Infinity && d.group === this) d.fire();
       } catch (error) {
         failed ??= { error }; // the others still fire, as with a timer each
       }
     }
-    this.#firing = false;
     this.#arm();
     if (failed) throw failed.error;
   }
 
   /**
    * The clock reads `now` where `seen` was expected at least: set back (by a user or NTP), so every
-   * deadline moves back as far, keeping each as far ahead as it was (the order does not change).
+   * deadline moves back as far, keeping each as far ahead as it was.
    */
   #sync(now: number, seen: number): void {
     const back = seen - now;
-    if (back > 0) for (const d of this.#heap) d.dueAt -= back;
+    if (back > 0) for (const d of this.#list) d.dueAt -= back;
     this.#seen = now;
   }
 
   #arm(): void {
-    const at = this.#heap[0]?.dueAt ?? Infinity;
-    if (this.#firing || at === this.#timerAt) return;
+    const at = this.#list[0]?.dueAt ?? Infinity;
+    if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#timerAt = at;
-    if (at !== Infinity) this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
-  }
-
-  #remove(d: Deadline): void {
-    const heap = this.#heap;
-    const last = heap.pop() as Deadline;
-    const i = d.slot;
-    d.slot = -1;
-    if (last === d) return;
-    heap[i] = last;
-    this.#down(i, last);
-    this.#up(last.slot, last);
-  }
-
-  #up(i: number, d: Deadline): void {
-    const heap = this.#heap;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = heap[p] as Deadline;
-      if (parent.dueAt <= d.dueAt) break;
-      heap[i] = parent;
-      parent.slot = i;
-      i = p;
-    }
-    heap[i] = d;
-    d.slot = i;
-  }
-
-  #down(i: number, d: Deadline): void {
-    const heap = this.#heap;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= heap.length) break;
-      if (c + 1 < heap.length && (heap[c + 1] as Deadline).dueAt < (heap[c] as Deadline).dueAt) c++;
-      const child = heap[c] as Deadline;
-      if (child.dueAt >= d.dueAt) break;
-      heap[i] = child;
-      child.slot = i;
-      i = c;
-    }
-    heap[i] = d;
-    d.slot = i;
+    this.#timer =
+      at === Infinity ? undefined : this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
   }
 }
 
