@@ -16,7 +16,7 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { memoryFor, preferRemembered, type TransportMemory } from '../transports/memory.js';
 import { Timer, type Clock } from '../util/clock.js';
-import { attemptSpec, errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
 import { keepaliveInterval, pingText } from './keepalive.js';
@@ -191,7 +191,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   startProbe(hello: HelloFrame | undefined): Attempt {
-    return startAttempt(attemptSpec(this.options, this.#url, hello, this.#factories.slice(0, 1)));
+    return startAttempt(this.options, this.#url, hello, this.#factories.slice(0, 1));
   }
 
   /** The preferred transport answered: move the session over (the server drops the old link). */
@@ -230,9 +230,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     }
     if (generation !== this.#generation) return;
     try {
-      this.#attempt = startAttempt(
-        attemptSpec(this.options, this.#url, hello, preferRemembered(this.#factories, this.#memory())),
-      );
+      this.#attempt = startAttempt(this.options, this.#url, hello, preferRemembered(this.#factories, this.#memory()));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);

@@ -24,15 +24,6 @@ import { endpointUrl } from '../transports/urls.js';
 import { Link } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
-export interface AttemptSpec {
-  readonly factories: readonly TransportFactory[];
-  url(name: TransportName): string;
-  readonly ctx: TransportContext;
-  readonly timeoutMs: number;
-  /** The hello to send; `undefined` in raw mode, where the transport opening is the handshake. */
-  readonly hello: HelloFrame | undefined;
-}
-
 export interface Attempt {
   readonly done: Promise<Link>;
   /** Abandons the attempt: closes whatever is opening; `done` then never settles. */
@@ -45,53 +36,44 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
-/** The attempt a client makes with its options, for the given transports in order. */
-export function attemptSpec(
+/**
+ * An attempt with the client's options on `factories`, in order; `hello` is `undefined` in raw
+ * mode, where the transport opening is the handshake.
+ */
+export function startAttempt(
   o: ResolvedOptions,
   main: string,
   hello: HelloFrame | undefined,
   factories: readonly TransportFactory[],
-): AttemptSpec {
+): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
-  const avoidWebSocket =
-    factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
-  return {
-    factories,
-    url: (name) => o.urls[name] ?? sameOr(main, endpointUrl(new URL(main), name)),
-    ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS, avoidWebSocket },
-    timeoutMs: o.connectTimeoutMs,
-    hello,
-  };
-}
-
-/** `url`, as `main` when they are equal: the socket keeps its URL, and one copy is enough. */
-function sameOr(main: string, url: string): string {
-  return url === main ? main : url;
-}
-
-export function startAttempt(spec: AttemptSpec): Attempt {
-  let cancelOne: (() => void) | undefined;
+  let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
+  let current: Handshake | undefined;
   let cancelled = false;
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
-    const failed = new Set<TransportName>();
-    for (const factory of spec.factories) {
-      const supported = factory.isSupported(spec.ctx);
+    for (const factory of factories) {
+      const { name } = factory;
+      const { clock, logger, WebSocket, fetch, SockJS } = o;
+      const ctx: TransportContext = { clock, logger, WebSocket, fetch, SockJS, avoidWebSocket };
+      const supported = factory.isSupported(ctx);
       if (supported !== true) {
-        errors.push(new TransportError(factory.name, supported));
+        errors.push(new TransportError(name, supported));
         continue;
       }
       try {
-        const avoidWebSocket = spec.ctx.avoidWebSocket === true || failed.has('websocket');
-        const one = tryTransport(factory, { ...spec, ctx: { ...spec.ctx, avoidWebSocket } });
-        cancelOne = one.cancel;
-        return await one.done;
+        return await new Promise<Link>((resolve, reject) => {
+          const url = o.urls[name] ?? endpointUrl(new URL(main), name);
+          // The socket keeps its URL: when it is the main one, one copy is enough.
+          current = new Handshake(hello, o.connectTimeoutMs, resolve, reject);
+          current.connect(factory, url === main ? main : url, ctx);
+        });
       } catch (error) {
         const e = error as SurelinkError;
         if (cancelled || isFatal(e)) throw e;
-        spec.ctx.logger.debug(`surelink: ${factory.name} failed`, e);
+        o.logger.debug(`surelink: ${name} failed`, e);
         errors.push(e);
-        failed.add(factory.name);
+        avoidWebSocket ||= name === 'websocket';
       }
     }
     throw errors.length === 1 ? (errors[0] as SurelinkError) : new FallbackError(errors);
@@ -100,28 +82,20 @@ export function startAttempt(spec: AttemptSpec): Attempt {
     done: run(),
     cancel: () => {
       cancelled = true;
-      cancelOne?.();
+      current?.cancel();
     },
   };
 }
 
-function tryTransport(factory: TransportFactory, spec: AttemptSpec): { done: Promise<Link>; cancel(): void } {
-  let handshake: Handshake | undefined;
-  const done = new Promise<Link>((resolve, reject) => {
-    handshake = new Handshake(factory.name, spec, resolve, reject);
-  });
-  (handshake as Handshake).connect(factory, spec);
-  return { done, cancel: () => handshake?.cancel() };
-}
-
 /** What a handshake needs until it settles; dropped then, so an open link keeps none of it. */
 interface Waiting {
-  readonly name: TransportName;
   readonly hello: HelloFrame | undefined;
-  readonly timer: Timer;
-  transport: Transport | undefined;
-  resolve(link: Link): void;
-  reject(error: SurelinkError): void;
+  readonly timeoutMs: number;
+  readonly resolve: (link: Link) => void;
+  readonly reject: (error: SurelinkError) => void;
+  name?: TransportName;
+  timer?: Timer;
+  transport?: Transport;
 }
 
 /**
@@ -133,55 +107,48 @@ class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
 
   constructor(
-    name: TransportName,
-    spec: AttemptSpec,
+    hello: HelloFrame | undefined,
+    timeoutMs: number,
     resolve: (link: Link) => void,
     reject: (error: SurelinkError) => void,
   ) {
-    const timer = new Timer(spec.ctx.clock);
-    this.#now = { name, hello: spec.hello, timer, transport: undefined, resolve, reject };
+    this.#now = { hello, timeoutMs, resolve, reject };
   }
 
-  connect(factory: TransportFactory, spec: AttemptSpec): void {
-    const { timeoutMs } = spec;
+  connect(factory: TransportFactory, url: string, ctx: TransportContext): void {
     const w = this.#now as Waiting;
-    w.timer.start(timeoutMs, () =>
-      this.#fail(
-        new ConnectTimeoutError(`${factory.name}: no handshake within ${timeoutMs} ms`),
-        CloseCode.ConnectTimeout,
-      ),
+    const { name } = factory;
+    const { timeoutMs } = w;
+    w.name = name;
+    (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
+      this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CloseCode.ConnectTimeout),
     );
     try {
-      w.transport = factory.connect(spec.url(factory.name), this, spec.ctx);
+      w.transport = factory.connect(url, this, ctx);
     } catch (error) {
-      this.#fail(
-        new TransportError(factory.name, String(error), CloseCode.Abnormal, { cause: error }),
-        CloseCode.Abnormal,
-      );
+      this.#fail(new TransportError(name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
     }
   }
 
   cancel(): void {
     const now = this.#now;
     this.#now = undefined;
-    if (now instanceof Link) return now.transport.close(CloseCode.Normal, 'cancelled');
-    now?.timer.stop();
     now?.transport?.close(CloseCode.Normal, 'cancelled');
+    if (!(now instanceof Link)) now?.timer?.stop();
   }
 
   // A transport that misbehaves and calls back after it was closed is ignored.
   onOpen(): void {
     const w = this.#waiting();
-    if (!w) return;
-    if (w.hello) w.transport?.send(encodeFrame(w.hello));
-    else this.#welcomed(w, undefined);
+    if (!w?.hello) return w && this.#welcomed(w, undefined);
+    w.transport?.send(encodeFrame(w.hello));
   }
 
   onMessage(text: string): void {
     const now = this.#now;
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
-    const welcome = handshakeReply(text, now.name);
+    const welcome = handshakeReply(text, now.name as TransportName);
     if (welcome instanceof Error) this.#fail(welcome, closeCodeOf(welcome));
     else this.#welcomed(now, welcome);
   }
@@ -189,7 +156,7 @@ class Handshake implements TransportHandlers {
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name, info), info.code);
+    else if (now) this.#fail(errorForClose(now.name as TransportName, info), info.code);
   }
 
   #waiting(): Waiting | undefined {
@@ -198,16 +165,15 @@ class Handshake implements TransportHandlers {
   }
 
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
-    w.timer.stop();
-    const link = (this.#now = new Link(w.transport as Transport, welcome));
-    w.resolve(link);
+    w.timer?.stop();
+    w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
   }
 
   #fail(error: SurelinkError, code: number): void {
     const w = this.#waiting();
     if (!w) return;
     this.#now = undefined;
-    w.timer.stop();
+    w.timer?.stop();
     w.transport?.close(code, error.message);
     w.reject(error);
   }

@@ -152,6 +152,8 @@ export interface ResolvedOptions {
 }
 
 const freeze = Object.freeze;
+/** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The default backoff's random source, looked up per draw (so a stubbed `Math.random` applies). */
 const random = (): number => Math.random();
 
@@ -252,9 +254,6 @@ function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInf
   if (!allowed.includes(value)) throw new InvalidArgumentError(`options.${name} must be one of ${allowed.join(', ')}`);
   return value;
 }
-
-/** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A non-negative finite number; with `timer`, a duration a timer will wait: above 0 and at most
