@@ -39,26 +39,27 @@ export const websocketTransport: TransportFactory = {
 
 /**
  * Listeners live as long as the socket, so an idle connection keeps as few as possible: one
- * function for the four `on*` slots (it reads the event's `type`), or with `ws` one function on its
- * own events, where each `on*` slot would cost a wrapper per socket.
+ * function for the four `on*` slots, or with `ws` one function on its own events, where each
+ * `on*` slot would cost a wrapper per socket.
  */
 class WebSocketTransport implements Transport {
   #socket: WebSocketLike;
   #handlers: TransportHandlers | undefined;
   #error: TransportError | undefined;
   #opened = false;
-  /** The one listener on `ws`'s events; `undefined` with the `on*` slots. */
-  readonly #wsListener: ((a?: unknown, b?: unknown) => void) | undefined;
+  /** The listener on `ws`'s own events; `undefined` with the `on*` slots. */
+  readonly #ws: ((a?: unknown, b?: unknown) => void) | undefined;
 
   constructor(socket: WebSocketLike, handlers: TransportHandlers) {
     this.#socket = socket;
     this.#handlers = handlers;
+    const listener = this.#event.bind(this);
     if (socket.on && socket.once && socket.terminate) {
-      const listener = (this.#wsListener = this.#ws.bind(this));
+      this.#ws = listener;
       socket.once('open', listener);
       socket.on('error', listener);
       socket.on('close', listener);
-    } else socket.onopen = socket.onmessage = socket.onerror = socket.onclose = this.#event.bind(this);
+    } else socket.onopen = socket.onmessage = socket.onerror = socket.onclose = listener;
   }
 
   get name(): 'websocket' {
@@ -74,48 +75,42 @@ class WebSocketTransport implements Transport {
     this.#detach(code, reason);
   }
 
-  #event(ev: SocketEvent): void {
-    if (ev.type === 'open') {
-      this.#socket.onopen = null;
-      this.#openOrError();
-    } else if (ev.type === 'message') this.#message(ev.data);
-    else if (ev.type === 'error') this.#openOrError(ev);
-    else if (ev.type === 'close') this.#closed(ev.code, ev.reason ?? '');
-  }
-
   /**
-   * `ws`'s events, told apart by their arguments: 'open' passes none, 'error' the error, 'message'
-   * (data, isBinary) and 'close' (code, reason), with text and reason as Buffers. 'message' is
-   * listened to once open, after 'open' is gone: a socket's listener table sized for three events
-   * (as a plain `ws` client's) costs measurably less than one for four.
+   * Every event of the socket: an event object naming its `type`, or `ws`'s arguments, which tell
+   * its events apart: none for 'open', the error for 'error', (data, isBinary) for 'message' and
+   * (code, reason) for 'close', with text and reason as Buffers. With `ws`, 'message' is listened
+   * to once open, after 'open' is gone: a socket's listener table sized for three events (as a
+   * plain `ws` client's) costs measurably less than one for four.
    */
-  #ws(a?: unknown, b?: unknown): void {
-    if (typeof b === 'boolean') this.#message(b ? a : String(a));
-    else if (typeof a === 'number') this.#closed(a, String(b));
-    else if (a !== undefined) this.#openOrError(a);
-    else {
-      if (this.#wsListener) this.#socket.on?.('message', this.#wsListener);
-      this.#openOrError();
-    }
-  }
-
-  #openOrError(error?: unknown): void {
-    // A close event always follows an error; keep the error for it.
-    if (error) this.#error ??= new TransportError('websocket', 'WebSocket error');
-    else {
+  #event(a?: unknown, b?: unknown): void {
+    const ev = this.#ws ? undefined : (a as SocketEvent);
+    const type = ev
+      ? ev.type
+      : typeof b === 'boolean'
+        ? 'message'
+        : typeof a === 'number'
+          ? 'close'
+          : a === undefined
+            ? 'open'
+            : 'error';
+    const handlers = this.#handlers;
+    if (type === 'open') {
       this.#opened = true;
-      this.#handlers?.onOpen();
+      if (this.#ws) this.#socket.on?.('message', this.#ws);
+      else this.#socket.onopen = null;
+      handlers?.onOpen();
+    } else if (type === 'message') {
+      const data = ev ? ev.data : b ? a : String(a);
+      if (typeof data === 'string') handlers?.onMessage(data);
+      else this.#finish(CloseCode.ProtocolError, 'binary frame received', true);
+    } else if (type === 'error') {
+      // A close event always follows an error; keep the error for it.
+      this.#error ??= new TransportError('websocket', 'WebSocket error');
+    } else if (type === 'close') {
+      // A socket that never opened cannot have closed cleanly, whatever code the implementation reports.
+      const code = ev ? ev.code : (a as number);
+      this.#finish((this.#opened && code) || CloseCode.Abnormal, ev ? (ev.reason ?? '') : String(b), false);
     }
-  }
-
-  #message(data: unknown): void {
-    if (typeof data === 'string') this.#handlers?.onMessage(data);
-    else this.#finish(CloseCode.ProtocolError, 'binary frame received', true);
-  }
-
-  #closed(code: number | undefined, reason: string): void {
-    // A socket that never opened cannot have closed cleanly, whatever code the implementation reports.
-    this.#finish((this.#opened && code) || CloseCode.Abnormal, reason, false);
   }
 
   #finish(code: number, reason: string, closeSocket: boolean): void {
@@ -128,7 +123,7 @@ class WebSocketTransport implements Transport {
 
   #detach(code: number, reason: string): void {
     const socket = this.#socket;
-    if (!this.#wsListener) {
+    if (!this.#ws) {
       socket.onopen = socket.onmessage = socket.onclose = null;
       // Keep a no-op error handler: `ws` emits 'error' on a socket closed while connecting.
       socket.onerror = ignore;
