@@ -8,13 +8,11 @@ import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
-import type { Clock } from '../util/clock.js';
+import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
 import { openStream } from './event-stream.js';
 import type { EventStream } from './event-stream.js';
 
 export type { EventStream } from './event-stream.js';
-
-const MAX_DELAY_MS = 2_147_483_647;
 
 type Listener = (payload: unknown) => void;
 

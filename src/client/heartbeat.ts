@@ -9,11 +9,9 @@
  * `_hasPingExpired`). One deadline at most is set (on the clock's shared timer, see
  * util/deadlines.ts); `received()` never touches it.
  */
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import type { Clock } from '../util/clock.js';
+import { inRange } from '../errors/invalid-argument.js';
+import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
 import { Deadline, deadlinesOf } from '../util/deadlines.js';
-
-const MAX_DELAY_MS = 2_147_483_647;
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatConstructorOptions {
@@ -26,12 +24,6 @@ export interface HeartbeatConstructorOptions {
   sendPing(ts: number): void;
   /** The link is dead: terminate it. Called once, after the heartbeat stopped itself. */
   onDead(): void;
-}
-
-function checkDelay(name: string, value: number): void {
-  if (!(value > 0 && value <= MAX_DELAY_MS)) {
-    throw new InvalidArgumentError(`${name} must be a number in (0, ${MAX_DELAY_MS}], got ${String(value)}`);
-  }
 }
 
 /**
@@ -56,8 +48,8 @@ export class Heartbeat extends Deadline {
   #pingAt: number | undefined;
 
   constructor(options: HeartbeatConstructorOptions) {
-    checkDelay('intervalMs', options.intervalMs);
-    checkDelay('timeoutMs', options.timeoutMs);
+    inRange('intervalMs', options.intervalMs, 0, MAX_DELAY_MS, true);
+    inRange('timeoutMs', options.timeoutMs, 0, MAX_DELAY_MS, true);
     super();
     this.#o = options;
   }

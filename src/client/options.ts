@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
 import type {
   TransportFactory,
   TransportName,
@@ -6,7 +6,7 @@ import type {
   WebSocketConstructor,
 } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
-import { systemClock } from '../util/clock.js';
+import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { SessionStore } from '../storage/store.js';
@@ -152,8 +152,7 @@ export interface ResolvedOptions {
 }
 
 const freeze = Object.freeze;
-/** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The default backoff's random source, looked up per draw (so a stubbed `Math.random` applies). */
 const random = (): number => Math.random();
 
@@ -255,19 +254,7 @@ function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInf
   return value;
 }
 
-/**
- * A non-negative finite number; with `timer`, a duration a timer will wait: above 0 and at most
- * ~24.8 days.
- */
+/** A non-negative finite number; with `timer`, a duration a timer will wait (above 0, at most ~24.8 days). */
 function ms(name: string, value: number, timer = false): number {
-  const problem =
-    typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)
-      ? `be a non-negative number, got ${String(value)}`
-      : timer && value === 0
-        ? 'be greater than 0'
-        : timer && value > MAX_TIMER_MS
-          ? `be at most ${MAX_TIMER_MS} ms`
-          : undefined;
-  if (problem) throw new InvalidArgumentError(`options.${name} must ${problem}`);
-  return value;
+  return inRange(`options.${name}`, value, 0, timer ? MAX_DELAY_MS : Number.MAX_SAFE_INTEGER, timer);
 }
