@@ -8,7 +8,6 @@
  * closures, and the helpers of features not in use (backoff, pauses, probing) are created when
  * first needed.
  */
-import { AuthError } from '../errors/auth.js';
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
@@ -186,12 +185,8 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   // --- the upgrade probe's host ---
 
-  async probeHello(): Promise<HelloFrame | undefined> {
-    return this.hello(await this.#auth());
-  }
-
-  startProbe(hello: HelloFrame | undefined): Attempt {
-    return startAttempt(this.options, this.#url, hello, this.#factories.slice(0, 1));
+  startProbe(): Attempt {
+    return this.#start(this.#factories.slice(0, 1));
   }
 
   /** The preferred transport answered: move the session over (the server drops the old link). */
@@ -220,17 +215,14 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     void this.#runAttempt(generation);
   }
 
+  /** An attempt on `factories`, with a hello made when it starts (`options.auth` runs then). */
+  #start(factories: readonly TransportFactory[]): Attempt {
+    return startAttempt(this.options, this.#url, async () => this.hello(await this.#auth()), factories);
+  }
+
   async #runAttempt(generation: number): Promise<void> {
-    let hello: HelloFrame | undefined;
     try {
-      hello = await this.hello(await this.#auth());
-    } catch (cause) {
-      if (generation === this.#generation) this.#failed(new AuthError('options.auth failed', undefined, { cause }));
-      return;
-    }
-    if (generation !== this.#generation) return;
-    try {
-      this.#attempt = startAttempt(this.options, this.#url, hello, preferRemembered(this.#factories, this.#memory()));
+      this.#attempt = this.#start(preferRemembered(this.#factories, this.#memory()));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);

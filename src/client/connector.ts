@@ -26,7 +26,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
-  /** Abandons the attempt: closes whatever is opening; `done` then never settles. */
+  /** Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot. */
   cancel(): void;
 }
 
@@ -37,13 +37,14 @@ export function isFatal(error: SurelinkError): boolean {
 }
 
 /**
- * An attempt with the client's options on `factories`, in order; `hello` is `undefined` in raw
- * mode, where the transport opening is the handshake.
+ * An attempt with the client's options on `factories`, in order. `hello` makes the first frame
+ * (it runs `options.auth`; a failure there is an `AuthError`); `undefined` in raw mode, where the
+ * transport opening is the handshake.
  */
 export function startAttempt(
   o: ResolvedOptions,
   main: string,
-  hello: HelloFrame | undefined,
+  hello: () => Promise<HelloFrame | undefined>,
   factories: readonly TransportFactory[],
 ): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
@@ -52,7 +53,11 @@ export function startAttempt(
   let cancelled = false;
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
+    const first = await hello().catch((cause: unknown) => {
+      throw new AuthError('options.auth failed', undefined, { cause });
+    });
     for (const factory of factories) {
+      if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
       const { clock, logger, WebSocket, fetch, SockJS } = o;
       const ctx: TransportContext = { clock, logger, WebSocket, fetch, SockJS, avoidWebSocket };
@@ -65,7 +70,7 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(new URL(main), name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(hello, o.connectTimeoutMs, resolve, reject);
+          current = new Handshake(first, o.connectTimeoutMs, resolve, reject);
           current.connect(factory, url === main ? main : url, ctx);
         });
       } catch (error) {

@@ -5,7 +5,6 @@
  * protocol re-sends whatever was in flight, so nothing is lost or duplicated by the switch.
  */
 import { Timer, type Clock } from '../util/clock.js';
-import type { HelloFrame } from '../protocol/frames.js';
 import type { Attempt } from './connector.js';
 import type { Link } from './link.js';
 import type { CloseInfo } from '../transports/transport.js';
@@ -20,10 +19,8 @@ export interface UpgradeOptions {
 
 export interface ProbeHost {
   readonly clock: Clock;
-  /** The hello for the probe (resume token and ack of the current session). */
-  probeHello(): Promise<HelloFrame | undefined>;
-  /** Starts a handshake on the preferred transport. */
-  startProbe(hello: HelloFrame | undefined): Attempt;
+  /** Starts a handshake on the preferred transport (with a hello for the current session). */
+  startProbe(): Attempt;
   /** The probe completed its handshake: switch to it. */
   upgraded(link: Link): void;
   /** The probe failed after the current link died while it ran: handle that loss now. */
@@ -74,21 +71,8 @@ export class UpgradeProber {
     this.#delayMs = this.#o.initialDelayMs;
   }
 
-  /** Builds the hello (async), then starts the attempt; cancellable at either step. */
-  #probe(): { done: Promise<Link>; cancel(): void } {
-    let attempt: Attempt | undefined;
-    let cancelled = false;
-    const done = (async () => {
-      const hello = await this.#host.probeHello();
-      if (cancelled) throw new Error('probe cancelled');
-      attempt = this.#host.startProbe(hello);
-      return attempt.done;
-    })();
-    return { done, cancel: () => ((cancelled = true), attempt?.cancel()) };
-  }
-
   #run(): void {
-    const attempt = this.#probe();
+    const attempt = this.#host.startProbe();
     this.#running = attempt;
     attempt.done.then(
       (link) => {
