@@ -1,14 +1,17 @@
 /**
- * Deadlines of many objects behind one armed timer per clock (a list sorted by due time). Every
- * open connection keeps its heartbeat deadline set for as long as it lives; with a timer each, an
- * idle client would hold a runtime timer object (in Node about 250 bytes) just for that.
+ * Deadlines of many objects behind one armed timer per clock. Every open connection keeps its
+ * heartbeat deadline set for as long as it lives; with a timer each, an idle client would hold a
+ * runtime timer object (in Node about 250 bytes) just for that. Setting one scans the group for
+ * the earliest (a page has one client; a Node process with thousands re-arms each one every
+ * interval, which this still does in microseconds).
  */
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 
 /** Something with one deadline at a time; `fire()` runs when it is due. */
 export abstract class Deadline {
-  /** When it is due (clock ms); `Infinity` when not set. Managed by its group. */
+  /** When it is due (clock ms). Managed by its group. */
   dueAt = Infinity;
+  /** The group it is set in, if it is. */
   group: Deadlines | undefined;
 
   abstract fire(): void;
@@ -16,47 +19,34 @@ export abstract class Deadline {
 
 export class Deadlines {
   readonly #clock: Clock;
-  /** Sorted by `dueAt`; a deadline set again goes after those due at the same time. */
-  readonly #list: Deadline[] = [];
+  readonly #set: Deadline[] = [];
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
-  /** The clock's time when last read: a later read below it means the clock was set back. */
-  #seen = -Infinity;
+  #firing = false;
 
   constructor(clock: Clock) {
     this.#clock = clock;
   }
 
-  /** (Re)schedules `d` at `at`, replacing its earlier deadline. */
+  /** (Re)sets `d` at `at`, replacing its earlier deadline. */
   set(d: Deadline, at: number): void {
-    d.group?.clear(d);
-    this.#sync(this.#clock.now(), this.#seen);
-    d.group = this;
+    if (d.group !== this) {
+      d.group?.clear(d);
+      d.group = this;
+      this.#set.push(d);
+    }
     d.dueAt = at;
-    this.#list.splice(this.#index(at, true), 0, d);
     this.#arm();
   }
 
   clear(d: Deadline): void {
-    const list = this.#list;
-    if (d.group !== this || d.dueAt === Infinity) return;
-    list.splice(list.indexOf(d, this.#index(d.dueAt, false)), 1);
-    d.dueAt = Infinity;
+    const set = this.#set;
+    const i = d.group === this ? set.indexOf(d) : -1;
+    if (i < 0) return;
+    set[i] = set[set.length - 1] as Deadline;
+    set.pop();
+    d.group = undefined;
     this.#arm();
-  }
-
-  /** Where the entries due after `at` (or, not `after`, at `at` or later) start: a binary search. */
-  #index(at: number, after: boolean): number {
-    const list = this.#list;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const due = (list[mid] as Deadline).dueAt;
-      if (due < at || (after && due === at)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   #run(): void {
@@ -64,35 +54,30 @@ export class Deadlines {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#clock.now();
-    // What this timer was armed for is due even if the wall clock was set back meanwhile: each
-    // deadline's owner judges the time itself (the heartbeat does).
-    const due = this.#list.splice(0, this.#index(Math.max(now, armedFor), true));
-    this.#sync(now, Math.max(this.#seen, armedFor));
-    for (const d of due) d.dueAt = Infinity;
+    // The timer came, but the clock reads well before its time: it was set back (by a user or
+    // NTP). Every deadline's owner then judges the time itself (the heartbeat does).
+    const limit = now + 1000 < armedFor ? Infinity : Math.max(now, armedFor);
+    const due = this.#set.filter((d) => d.dueAt <= limit);
     let failed: { error: unknown } | undefined;
+    this.#firing = true;
     for (const d of due) {
+      if (d.group !== this) continue; // cleared by one fired before it
+      this.clear(d);
       try {
-        if (d.dueAt === Infinity && d.group === this) d.fire();
+        d.fire();
       } catch (error) {
         failed ??= { error }; // the others still fire, as with a timer each
       }
     }
+    this.#firing = false;
     this.#arm();
     if (failed) throw failed.error;
   }
 
-  /**
-   * The clock reads `now` where `seen` was expected at least: set back (by a user or NTP), so every
-   * deadline moves back as far, keeping each as far ahead as it was.
-   */
-  #sync(now: number, seen: number): void {
-    const back = seen - now;
-    if (back > 0) for (const d of this.#list) d.dueAt -= back;
-    this.#seen = now;
-  }
-
   #arm(): void {
-    const at = this.#list[0]?.dueAt ?? Infinity;
+    if (this.#firing) return; // once, after the batch
+    let at = Infinity;
+    for (const d of this.#set) if (d.dueAt < at) at = d.dueAt;
     if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = at;
