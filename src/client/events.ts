@@ -14,13 +14,14 @@ import type { EventStream } from './event-stream.js';
 
 export type { EventStream } from './event-stream.js';
 
-type Listener = (payload: unknown) => void;
-
-/** An `on`/`once` registration (waitFor and streams have none: off() cannot remove them). */
-interface Registration {
-  readonly handler: unknown;
-  readonly remove: () => void;
-}
+/** What eventemitter3 calls; it carries what `off()` and `end()` look for. */
+type Listener = ((payload: unknown) => void) & {
+  remove?: () => void;
+  /** `on`/`once`: the handler given (only these does `off()` remove). */
+  handler?: unknown;
+  /** `waitFor`/`stream`: settles it when the emitter ends. */
+  end?: ((error: Error) => void) | undefined;
+};
 
 /** Options of {@link TypedEmitter}. */
 export interface TypedEmitterOptions {
@@ -60,12 +61,8 @@ export interface StreamOptions {
 export class TypedEmitter<M extends object> {
   /** Kept as given: the client passes itself, not a fresh object with a closure. */
   readonly #o: TypedEmitterOptions;
-  // Each created with the first listener and dropped with the last: a client nobody listens to
-  // (or no longer listens to) holds none of them.
+  /** Created with the first listener and dropped with the last. */
   #ee: EventEmitter<Record<string, [unknown]>> | undefined;
-  #registrations: WeakMap<Listener, Registration> | undefined;
-  /** Settles each pending waitFor/stream on `end()`. */
-  #pending: Set<(error: Error) => void> | undefined;
 
   constructor(options: TypedEmitterOptions) {
     this.#o = options;
@@ -73,25 +70,23 @@ export class TypedEmitter<M extends object> {
 
   /** Nothing listens and nothing waits: the emitter holds no state and can be dropped. */
   get idle(): boolean {
-    return this.#ee === undefined && this.#pending === undefined;
+    return this.#ee === undefined;
   }
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
   on<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, false, true);
+    return this.#add(event, handler, false, handler);
   }
 
   /** Calls `handler` for the next `event` only; the returned function cancels it. */
   once<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, true, true);
+    return this.#add(event, handler, true, handler);
   }
 
   /** Removes `handler` from `event` (every time it was added), or all of `event`'s handlers. */
   off<K extends keyof M & string>(event: K, handler?: (payload: M[K]) => void): void {
-    for (const listener of this.#ee?.listeners(event) ?? []) {
-      const reg = this.#registrations?.get(listener);
-      if (reg && (handler === undefined || reg.handler === handler)) reg.remove();
-    }
+    for (const l of this.#listeners(event))
+      if (l.handler !== undefined && (handler === undefined || l.handler === handler)) l.remove?.();
   }
 
   /**
@@ -125,7 +120,6 @@ export class TypedEmitter<M extends object> {
         remove();
         if (timer !== undefined) this.#o.clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.#unpend(fail);
       };
       const fail = (error: Error): void => {
         settle();
@@ -139,14 +133,14 @@ export class TypedEmitter<M extends object> {
           resolve(payload);
         },
         true,
-        false,
+        undefined,
+        fail,
       );
       const timer =
         timeoutMs === undefined || timeoutMs === Infinity
           ? undefined
           : this.#o.clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      (this.#pending ??= new Set()).add(fail);
     });
   }
 
@@ -170,17 +164,14 @@ export class TypedEmitter<M extends object> {
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
       remove();
       signal?.removeEventListener('abort', onAbort);
-      this.#unpend(onEnd);
     });
     const onAbort = (): void => finish(false);
-    const onEnd = (): void => finish(true);
     if (signal?.aborted) {
       finish(false);
       return stream;
     }
-    remove = this.#add(event, push, false, false);
+    remove = this.#add(event, push, false, undefined, () => finish(true));
     signal?.addEventListener('abort', onAbort, { once: true });
-    (this.#pending ??= new Set()).add(onEnd);
     return stream;
   }
 
@@ -204,39 +195,46 @@ export class TypedEmitter<M extends object> {
    */
   end(error?: Error): void {
     const reason = error ?? new ClosedError('the event emitter was ended');
-    for (const settle of [...(this.#pending ?? [])]) settle(reason);
+    for (const name of this.#ee?.eventNames() ?? []) for (const l of this.#listeners(name)) l.end?.(reason);
+  }
+
+  #listeners(event: string | symbol): Listener[] {
+    return (this.#ee?.listeners(event as string) ?? []) as Listener[];
   }
 
   /**
-   * Adds a listener; `removable` ones (on/once) are found by off()/removeAllListeners(), the others
-   * (waitFor/stream) only go away by themselves or through `end()`.
+   * Adds a listener. With `handler` (on/once) off() and removeAllListeners() find it; with `end`
+   * (waitFor/stream), `end()` settles it; else it only goes away by itself.
    */
-  #add<T>(event: string, handler: (payload: T) => void, once: boolean, removable: boolean): () => void {
+  #add<T>(
+    event: string,
+    fn: (payload: T) => void,
+    once: boolean,
+    handler: unknown,
+    end?: (error: Error) => void,
+  ): () => void {
     let active = true;
     const remove = (): void => {
       if (!active) return;
       active = false;
       const ee = this.#ee;
       ee?.off(event, listener);
-      if (ee?.eventNames().length === 0) this.#ee = this.#registrations = undefined;
+      if (ee?.eventNames().length === 0) this.#ee = undefined;
     };
     const listener: Listener = (payload) => {
       // eventemitter3 dispatches over a snapshot: skip a listener removed earlier in this emit.
       if (!active) return;
       if (once) remove();
       try {
-        handler(payload as T);
+        fn(payload as T);
       } catch (error) {
         this.#o.onHandlerError(error, event);
       }
     };
-    if (removable) (this.#registrations ??= new WeakMap()).set(listener, { handler, remove });
+    listener.remove = remove;
+    listener.handler = handler;
+    listener.end = end;
     (this.#ee ??= new EventEmitter()).on(event, listener);
     return remove;
-  }
-
-  #unpend(settle: (error: Error) => void): void {
-    const pending = this.#pending;
-    if (pending?.delete(settle) && pending.size === 0) this.#pending = undefined;
   }
 }
