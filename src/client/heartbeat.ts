@@ -6,12 +6,27 @@
  * tabs and a laptop's timers stop while it sleeps, so a timer may fire minutes late. A late timer
  * (or `check()`, called when the tab becomes visible) that finds the deadline passed reports the
  * link dead at once instead of sending a ping and waiting another period (engine.io's
- * `_hasPingExpired`). One deadline at most is set (on the clock's shared timer, see
- * util/deadlines.ts); `received()` never touches it.
+ * `_hasPingExpired`). One deadline at most is set; `received()` never touches it.
+ *
+ * The heartbeats of one clock share one timer, armed for the earliest deadline: every open
+ * connection keeps its deadline set for as long as it lives, and with a timer each an idle client
+ * would hold a runtime timer object (in Node about 250 bytes) just for that. Setting one scans its
+ * group for the earliest: a page has one client, and a Node process with thousands re-arms each
+ * once per interval, which this still does in microseconds.
  */
 import { inRange } from '../errors/invalid-argument.js';
-import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
-import { Deadline, deadlinesOf } from '../util/deadlines.js';
+import { MAX_DELAY_MS, systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+
+/** The heartbeats set on one clock and the one timer behind them. */
+interface Group {
+  readonly clock: Clock;
+  readonly set: Heartbeat[];
+  timer: TimerHandle | undefined;
+  at: number;
+  firing: boolean;
+}
+
+const groups = new WeakMap<object, Group>();
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatConstructorOptions {
@@ -39,10 +54,13 @@ export interface HeartbeatConstructorOptions {
  * // for every inbound frame: hb.received();
  * hb.stop();                  // when the connection ends
  */
-export class Heartbeat extends Deadline {
+export class Heartbeat {
   /** Kept as given (not copied field by field): the client passes itself. */
   readonly #o: HeartbeatConstructorOptions;
   #running = false;
+  /** The deadline set, and the group it is set in. */
+  #due = Infinity;
+  #group: Group | undefined;
   #lastInbound = 0;
   /** When the last ping went out; it is unanswered while nothing arrived after it. */
   #pingAt: number | undefined;
@@ -50,7 +68,6 @@ export class Heartbeat extends Deadline {
   constructor(options: HeartbeatConstructorOptions) {
     inRange('intervalMs', options.intervalMs, 0, MAX_DELAY_MS, true);
     inRange('timeoutMs', options.timeoutMs, 0, MAX_DELAY_MS, true);
-    super();
     this.#o = options;
   }
 
@@ -106,8 +123,7 @@ export class Heartbeat extends Deadline {
     return true;
   }
 
-  /** The deadline came (called by the clock's deadline group). */
-  fire(): void {
+  #fire(): void {
     const now = this.#now();
     if (this.#isDead(now)) {
       this.#die();
@@ -148,12 +164,64 @@ export class Heartbeat extends Deadline {
       pingAt !== undefined && this.#pingOutstanding()
         ? Math.min(this.#lastInbound + intervalMs + timeoutMs, pingAt + timeoutMs)
         : this.#lastInbound + intervalMs;
-    // One timer per clock for every heartbeat (see deadlines.ts), not one each.
-    deadlinesOf(clock).set(this, Math.max(at, now));
+    // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
+    // a group per installed one, so a heartbeat left running under one never holds up the others.
+    const key = clock === systemClock ? globalThis.setTimeout : clock;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { clock, set: [], timer: undefined, at: Infinity, firing: false }));
+    if (group !== this.#group) {
+      this.#disarm();
+      this.#group = group;
+      group.set.push(this);
+    }
+    this.#due = Math.max(at, now);
+    Heartbeat.#armGroup(group);
   }
 
   #disarm(): void {
-    this.group?.clear(this);
+    const group = this.#group;
+    if (!group) return;
+    const set = group.set;
+    set[set.indexOf(this)] = set[set.length - 1] as Heartbeat;
+    set.pop();
+    this.#group = undefined;
+    Heartbeat.#armGroup(group);
+  }
+
+  /** Arms the group's timer for its earliest deadline (once, after a batch that fires). */
+  static #armGroup(group: Group): void {
+    let at = Infinity;
+    for (const hb of group.set) at = Math.min(at, hb.#due);
+    if (group.firing || at === group.at) return;
+    const { clock } = group;
+    if (group.timer !== undefined) clock.clearTimeout(group.timer);
+    group.at = at;
+    group.timer =
+      at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - clock.now()));
+  }
+
+  static #run(group: Group): void {
+    const armedFor = group.at;
+    group.timer = undefined;
+    group.at = Infinity;
+    const now = group.clock.now();
+    // The timer came, but the clock reads well before its time: it was set back (by a user or
+    // NTP), and every heartbeat judges the time itself.
+    const limit = now + 1000 < armedFor ? Infinity : Math.max(now, armedFor);
+    let failed: { error: unknown } | undefined;
+    group.firing = true;
+    for (const hb of group.set.filter((h) => h.#due <= limit)) {
+      if (hb.#group !== group) continue; // stopped by one that fired before it
+      hb.#disarm();
+      try {
+        hb.#fire();
+      } catch (error) {
+        failed ??= { error }; // the others still fire, as with a timer each
+      }
+    }
+    group.firing = false;
+    Heartbeat.#armGroup(group);
+    if (failed) throw failed.error;
   }
 
   #die(): void {
