@@ -51,6 +51,8 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let cancelled = false;
+  const { clock, logger, WebSocket, fetch, SockJS } = o;
+  const base: TransportContext = { clock, logger, WebSocket, fetch, SockJS };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     const first = await hello().catch((cause: unknown) => {
@@ -59,8 +61,7 @@ export function startAttempt(
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
-      const { clock, logger, WebSocket, fetch, SockJS } = o;
-      const ctx: TransportContext = { clock, logger, WebSocket, fetch, SockJS, avoidWebSocket };
+      const ctx: TransportContext = { ...base, avoidWebSocket };
       const supported = factory.isSupported(ctx);
       if (supported !== true) {
         errors.push(new TransportError(name, supported));

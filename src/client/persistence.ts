@@ -30,10 +30,6 @@ export class Persistence {
     this.ready = target && this.#load(target);
   }
 
-  get enabled(): boolean {
-    return this.#t !== undefined;
-  }
-
   async #load(t: PersistenceTarget): Promise<void> {
     try {
       const snapshot = await t.store.load(t.key);
