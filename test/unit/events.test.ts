@@ -236,7 +236,7 @@ describe('idle', () => {
     expect(events.idle).toBe(true);
     const stream = events.stream('price');
     expect(events.idle).toBe(false);
-    await stream.return();
+    await stream.return?.();
     expect(events.idle).toBe(true);
   });
 });
