@@ -2,120 +2,131 @@
  * Keeps one logical connection up: drives the state machine through connect attempts, the
  * heartbeat, backoff and the browser's lifecycle. It knows links and close codes, not messages;
  * the client above it turns links into a protocol session.
+ *
+ * An idle connected client should cost little memory, so this object is the one host of its
+ * helpers (pauses, heartbeat, link, upgrade probe): they call its methods instead of holding
+ * closures, and the helpers of features not in use (backoff, pauses, probing) are created when
+ * first needed.
  */
-import { AuthError } from '../errors/auth.js';
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { memoryFor, preferRemembered, type TransportMemory } from '../transports/memory.js';
-import { Timer } from '../util/clock.js';
-import { attemptSpec, errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import { Timer, type Clock } from '../util/clock.js';
+import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
-import type { Heartbeat } from './heartbeat.js';
-import { startLinkHeartbeat } from './keepalive.js';
-import type { Link } from './link.js';
-import { Pauses } from './pauses.js';
+import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
+import { keepaliveInterval, pingText } from './keepalive.js';
+import type { Link, LinkHandlers } from './link.js';
+import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
 import { retryScheduleFor, type RetrySchedule } from './retry.js';
-import { StateMachine, type StateChange } from './state-machine.js';
-import { UpgradeProber } from './upgrade.js';
+import { transition, type StateChange } from './state-machine.js';
+import { UpgradeProber, type ProbeHost } from './upgrade.js';
 
-/** What the connection needs from the client above it. */
-export interface ConnectionHooks {
-  emit(event: string, payload: unknown): void;
-  /** The hello for a new attempt; `undefined` in raw mode. */
-  hello(auth: string | undefined): Promise<HelloFrame | undefined>;
-  /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
-  established(link: Link): boolean | ProtocolError;
-  message(text: string): void;
-  /** The link went away (any reason). */
-  lost(): void;
-  /** The state became `closed`. */
-  closed(): void;
-}
-
-export class Connection {
-  readonly #o: ResolvedOptions;
-  readonly #url: URL;
+/**
+ * The connection half of the client's core: the client core (core.ts) extends it with the
+ * session side, so one object holds both, and provides what the connection needs from above
+ * through the abstract methods.
+ */
+export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, HeartbeatConstructorOptions {
+  readonly options: ResolvedOptions;
+  /** The main URL, absolute; endpoints are derived from it per attempt. */
+  readonly #url: string;
   readonly #factories: readonly TransportFactory[];
-  readonly #hooks: ConnectionHooks;
-  readonly #machine: StateMachine;
-  readonly #retry: RetrySchedule | undefined;
-  readonly #retryTimer: Timer;
+  #state: ClientState = 'idle';
+  /** The backoff streak and its timer, from the first reconnection on. */
+  #retry: { readonly schedule: RetrySchedule; readonly timer: Timer } | undefined;
+  /** Created with the first link it watches, then restarted for each. */
   #heartbeat: Heartbeat | undefined;
+  /** The heartbeat interval on the current link. */
+  #pingEveryMs = 0;
   #link: Link | undefined;
   #attempt: Attempt | undefined;
   #generation = 0;
-  readonly #pauses: Pauses;
-  readonly #memory: TransportMemory | undefined;
-  readonly #prober: UpgradeProber | undefined;
+  #pauses: Pauses | undefined;
+  #prober: UpgradeProber | undefined;
   /** The transport of the last link, kept across drops: a reconnect on the same one is no switch. */
   #lastTransport: TransportName | null = null;
-  /** The link died while an upgrade probe ran: handled once the probe settles. */
-  #lostDuringProbe: CloseInfo | undefined;
 
-  constructor(options: ResolvedOptions, url: URL, factories: readonly TransportFactory[], hooks: ConnectionHooks) {
-    this.#o = options;
+  constructor(options: ResolvedOptions, url: string, factories: readonly TransportFactory[]) {
+    this.options = options;
     this.#url = url;
     this.#factories = factories;
-    this.#hooks = hooks;
-    this.#retry = options.reconnect ? retryScheduleFor(options.reconnect, options.clock) : undefined;
-    this.#retryTimer = new Timer(options.clock);
-    this.#memory = memoryFor(options.rememberTransport, url, options.clock);
-    this.#prober =
-      options.upgrade && factories.length > 1
-        ? new UpgradeProber(options.upgrade, {
-            clock: options.clock,
-            hello: async () => this.#hooks.hello(await this.#o.auth?.()),
-            start: (hello) => startAttempt(attemptSpec(options, url, hello, factories.slice(0, 1))),
-            upgrade: (link) => this.#upgraded(link),
-            failed: () => this.#probeFailed(),
-          })
-        : undefined;
-    this.#pauses = new Pauses({
-      state: () => this.#machine.state,
-      heartbeat: () => this.#heartbeat,
-      retryPending: () => this.#retryTimer.pending,
-      drop: (code, reason) => this.drop(code, reason),
-      stopRetry: () => this.#retryTimer.stop(),
-      abandonAttempt: () => this.#abandonAttempt(),
-      go: (to, reason) => this.#machine.go(to, reason),
-    });
-    this.#machine = new StateMachine((change) => hooks.emit('state', change), {
-      idle: () => {},
-      connecting: () => this.#enterConnecting(),
-      open: () => {},
-      reconnecting: (change) => this.#enterReconnecting(change),
-      closed: () => this.#enterClosed(),
-    });
   }
 
+  // --- what the client above provides ---
+
+  abstract emit(event: string, payload: unknown): void;
+  /** The hello for a new attempt; `undefined` in raw mode. */
+  abstract hello(auth: string | undefined): Promise<HelloFrame | undefined>;
+  /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
+  abstract established(link: Link): boolean | ProtocolError;
+  abstract message(text: string): void;
+  /** The link went away (any reason). */
+  abstract lost(): void;
+  /** The state became `closed`. */
+  abstract closed(): void;
+
   get state(): ClientState {
-    return this.#machine.state;
+    return this.#state;
   }
 
   get transport(): TransportName | null {
-    return this.#machine.state === 'open' ? (this.#link?.transport.name ?? null) : null;
+    return this.#state === 'open' ? (this.#link?.transport.name ?? null) : null;
   }
 
   /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
   get writable(): boolean {
-    return this.#machine.state === 'open' && (this.#heartbeat?.check() ?? true) && this.#machine.state === 'open';
+    return this.#state === 'open' && (this.#heartbeat?.check() ?? true) && this.#state === 'open';
+  }
+
+  get heartbeat(): Heartbeat | undefined {
+    return this.#heartbeat;
+  }
+
+  get retryPending(): boolean {
+    return this.#retry?.timer.pending === true;
+  }
+
+  get clock(): Clock {
+    return this.options.clock;
+  }
+
+  // --- the heartbeat's settings and callbacks ---
+
+  get intervalMs(): number {
+    return this.#pingEveryMs;
+  }
+
+  get timeoutMs(): number {
+    return this.options.heartbeat ? this.options.heartbeat.timeoutMs : 0;
+  }
+
+  sendPing(ts: number): void {
+    this.#link?.send(pingText(this.options, ts));
+  }
+
+  onDead(): void {
+    this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
   }
 
   connect(): void {
-    if (this.#machine.state !== 'idle' && this.#machine.state !== 'closed') return;
-    this.#retry?.reset();
-    this.#pauses.bind(this.#o.lifecycle);
-    this.#machine.go('connecting', 'connect()');
+    if (this.#state !== 'idle' && this.#state !== 'closed') return;
+    this.#retry?.schedule.reset();
+    if (!this.#pauses) {
+      const env = lifecycleOf(this.options.lifecycle);
+      if (env) this.#pauses = new Pauses(this, env);
+    }
+    this.go('connecting', 'connect()');
   }
 
   /** Stops for good (or until `connect()`); `close` event only when a link was open. */
   close(reason: string): void {
     if (this.#link) this.drop(CloseCode.Normal, reason);
-    if (this.#machine.state !== 'closed') this.#machine.go('closed', reason);
+    if (this.#state !== 'closed') this.go('closed', reason);
   }
 
   send(text: string): void {
@@ -125,28 +136,93 @@ export class Connection {
   /** Ends the current link from our side and reacts as to any loss of it. */
   drop(code: number, reason: string): void {
     this.#link?.close(code, reason);
-    this.#linkClosed({ code, reason });
+    this.onClose({ code, reason });
   }
 
+  /** Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. */
+  go(to: ClientState, reason: string): void {
+    const change = transition(this.#state, to, reason);
+    this.#state = to;
+    this.emit('state', change);
+    if (to === 'connecting') this.#enterConnecting();
+    else if (to === 'reconnecting') this.#enterReconnecting(change);
+    else if (to === 'closed') this.#enterClosed();
+  }
+
+  stopRetry(): void {
+    this.#retry?.timer.stop();
+  }
+
+  /** The attempt under way (if any) is void: its late callbacks are ignored by generation. */
+  abandonAttempt(): void {
+    this.#generation++;
+    this.#attempt?.cancel();
+    this.#attempt = undefined;
+  }
+
+  // --- the current link's handlers ---
+
+  onMessage(text: string): void {
+    this.#heartbeat?.received();
+    this.message(text);
+  }
+
+  onClose(info: CloseInfo): void {
+    const link = this.#link;
+    if (!link) return;
+    // Resuming on the probe makes the server drop this link: wait for the probe's outcome.
+    if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#prober.lost = info);
+    this.#prober?.stop();
+    this.#link = undefined;
+    this.#stopHeartbeat();
+    this.lost();
+    const fatal = !isRetryable(info.code) && !this.#pauses?.paused;
+    const willReconnect = !fatal && this.options.reconnect !== false;
+    this.emit('close', { code: info.code, reason: info.reason, willReconnect });
+    if (fatal && info.code !== CloseCode.Normal) this.emit('error', errorForClose(link.transport.name, info));
+    this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
+  }
+
+  // --- the upgrade probe's host ---
+
+  startProbe(): Attempt {
+    return this.#start(this.#factories.slice(0, 1));
+  }
+
+  /** The preferred transport answered: move the session over (the server drops the old link). */
+  upgraded(link: Link): void {
+    const old = this.#link;
+    (this.#prober as UpgradeProber).lost = undefined;
+    this.#stopHeartbeat();
+    old?.close(CloseCode.Normal, 'upgraded');
+    if (this.#state !== 'open' || this.#adopt(link) === undefined)
+      return void link.close(CloseCode.Normal, 'not needed');
+    this.#attach(link);
+  }
+
+  probeFailed(): void {
+    const prober = this.#prober as UpgradeProber;
+    const lost = prober.lost;
+    prober.lost = undefined;
+    if (lost) this.onClose(lost);
+  }
+
+  // --- states ---
+
   #enterConnecting(): void {
-    if (this.#pauses.paused) return this.#machine.go('reconnecting', this.#pauses.paused);
+    if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);
     const generation = ++this.#generation;
     void this.#runAttempt(generation);
   }
 
+  /** An attempt on `factories`, with a hello made when it starts (`options.auth` runs then). */
+  #start(factories: readonly TransportFactory[]): Attempt {
+    return startAttempt(this.options, this.#url, async () => this.hello(await this.#auth()), factories);
+  }
+
   async #runAttempt(generation: number): Promise<void> {
-    let hello: HelloFrame | undefined;
     try {
-      hello = await this.#hooks.hello(await this.#o.auth?.());
-    } catch (cause) {
-      if (generation === this.#generation) this.#failed(new AuthError('options.auth failed', undefined, { cause }));
-      return;
-    }
-    if (generation !== this.#generation) return;
-    try {
-      this.#attempt = startAttempt(
-        attemptSpec(this.#o, this.#url, hello, preferRemembered(this.#factories, this.#memory)),
-      );
+      this.#attempt = this.#start(preferRemembered(this.#factories, this.#memory()));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);
@@ -159,9 +235,9 @@ export class Connection {
     this.#attempt = undefined;
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
-    this.#retry?.opened();
-    this.#machine.go('open', resumed ? 'resumed' : 'connected');
-    this.#hooks.emit('open', { transport: link.transport.name, resumed });
+    this.#retry?.schedule.opened();
+    this.go('open', resumed ? 'resumed' : 'connected');
+    this.emit('open', { transport: link.transport.name, resumed });
     this.#attach(link);
   }
 
@@ -171,11 +247,8 @@ export class Connection {
     this.#link = link;
     let resumed: boolean | ProtocolError;
     try {
-      resumed = this.#hooks.established(link);
-      if (!(resumed instanceof ProtocolError))
-        this.#heartbeat = startLinkHeartbeat(this.#o, link, () =>
-          this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
-        );
+      resumed = this.established(link);
+      if (!(resumed instanceof ProtocolError)) this.#watch(link);
     } catch (cause) {
       // Never leave a link half-adopted: whatever went wrong, close it and retry.
       resumed = new ProtocolError(`could not start the session: ${String(cause)}`, CloseCode.ProtocolError, { cause });
@@ -188,94 +261,73 @@ export class Connection {
     }
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
-    if (preferred) this.#memory?.forget();
-    else this.#memory?.remember(name);
+    const memory = this.#memory();
+    if (preferred) memory?.forget();
+    else memory?.remember(name);
     if (preferred) this.#prober?.reset();
-    else this.#prober?.start();
+    else if (this.options.upgrade && this.#factories.length > 1)
+      (this.#prober ??= new UpgradeProber(this.options.upgrade, this)).start();
     this.#lastTransport = name;
-    if (previous !== name) this.#hooks.emit('transport', { from: previous, to: name });
+    if (previous !== name) this.emit('transport', { from: previous, to: name });
+    link.welcome = undefined; // applied: an open link need not hold it
     return resumed;
   }
 
+  /** Starts the heartbeat on a new link (if it is watched). */
+  #watch(link: Link): void {
+    const every = keepaliveInterval(this.options, link);
+    if (every === undefined) return;
+    this.#pingEveryMs = every;
+    (this.#heartbeat ??= new Heartbeat(this)).start();
+  }
+
+  /** The token for a new attempt: `options.auth` as given, or what its function returns now. */
+  #auth(): string | Promise<string> | undefined {
+    const auth = this.options.auth;
+    return typeof auth === 'function' ? auth() : auth;
+  }
+
+  /** The remembered transport's store, looked up when needed rather than held. */
+  #memory(): TransportMemory | undefined {
+    const option = this.options.rememberTransport;
+    return option ? memoryFor(option, new URL(this.#url), this.options.clock) : undefined;
+  }
+
   #attach(link: Link): void {
-    if (this.#link === link)
-      link.attach({ onMessage: (t) => this.#message(t), onClose: (info) => this.#linkClosed(info) });
-  }
-
-  /** The preferred transport answered: move the session over (the server drops the old link). */
-  #upgraded(link: Link): void {
-    const old = this.#link;
-    this.#lostDuringProbe = undefined;
-    this.#stopHeartbeat();
-    old?.close(CloseCode.Normal, 'upgraded');
-    if (this.#machine.state !== 'open' || this.#adopt(link) === undefined)
-      return void link.close(CloseCode.Normal, 'not needed');
-    this.#attach(link);
-  }
-
-  #probeFailed(): void {
-    const lost = this.#lostDuringProbe;
-    this.#lostDuringProbe = undefined;
-    if (lost) this.#linkClosed(lost);
-  }
-
-  #message(text: string): void {
-    this.#heartbeat?.received();
-    this.#hooks.message(text);
-  }
-
-  #linkClosed(info: CloseInfo): void {
-    const link = this.#link;
-    if (!link) return;
-    // Resuming on the probe makes the server drop this link: wait for the probe's outcome.
-    if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#lostDuringProbe = info);
-    this.#prober?.stop();
-    this.#link = undefined;
-    this.#stopHeartbeat();
-    this.#hooks.lost();
-    const fatal = !isRetryable(info.code) && !this.#pauses.paused;
-    const willReconnect = !fatal && this.#retry !== undefined;
-    this.#hooks.emit('close', { code: info.code, reason: info.reason, willReconnect });
-    if (fatal && info.code !== CloseCode.Normal) this.#hooks.emit('error', errorForClose(link.transport.name, info));
-    this.#machine.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
+    if (this.#link === link) link.attach(this);
   }
 
   #failed(error: SurelinkError): void {
     this.#attempt = undefined;
-    this.#hooks.emit('error', error);
-    const stop = (isFatal(error) && !this.#pauses.paused) || this.#retry === undefined;
-    this.#machine.go(stop ? 'closed' : 'reconnecting', error.message);
+    this.emit('error', error);
+    const stop = (isFatal(error) && !this.#pauses?.paused) || this.options.reconnect === false;
+    this.go(stop ? 'closed' : 'reconnecting', error.message);
   }
 
   #enterReconnecting(change: StateChange): void {
-    if (this.#pauses.paused || !this.#retry) return;
-    const next = this.#retry.next(change.reason);
-    if (!next) return this.#machine.go('closed', 'reconnect attempts exhausted');
-    this.#hooks.emit('reconnecting', next);
-    this.#retryTimer.start(next.delayMs, () => this.#machine.go('connecting', `retry #${next.attempt}`));
+    const reconnect = this.options.reconnect;
+    if (this.#pauses?.paused || !reconnect) return;
+    const clock = this.options.clock;
+    const retry = (this.#retry ??= { schedule: retryScheduleFor(reconnect, clock), timer: new Timer(clock) });
+    const next = retry.schedule.next(change.reason);
+    if (!next) return this.go('closed', 'reconnect attempts exhausted');
+    this.emit('reconnecting', next);
+    retry.timer.start(next.delayMs, () => this.go('connecting', `retry #${next.attempt}`));
   }
 
   #enterClosed(): void {
-    this.#abandonAttempt();
+    this.abandonAttempt();
     this.#prober?.stop();
-    this.#lostDuringProbe = undefined;
-    this.#retryTimer.stop();
+    this.stopRetry();
     this.#stopHeartbeat();
     this.#link?.close(CloseCode.Normal, 'client closed');
     this.#link = undefined;
-    this.#pauses.unbind();
-    this.#hooks.closed();
-  }
-
-  /** The attempt under way (if any) is void: its late callbacks are ignored by generation. */
-  #abandonAttempt(): void {
-    this.#generation++;
-    this.#attempt?.cancel();
-    this.#attempt = undefined;
+    this.#pauses?.unbind();
+    this.#pauses = undefined;
+    this.closed();
   }
 
   #stopHeartbeat(): void {
     this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
   }
 }

@@ -16,6 +16,7 @@ import type {
   Transport,
   TransportContext,
   TransportFactory,
+  TransportHandlers,
   TransportName,
 } from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
@@ -23,18 +24,9 @@ import { endpointUrl } from '../transports/urls.js';
 import { Link } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
-export interface AttemptSpec {
-  readonly factories: readonly TransportFactory[];
-  url(name: TransportName): string;
-  readonly ctx: TransportContext;
-  readonly timeoutMs: number;
-  /** The hello to send; `undefined` in raw mode, where the transport opening is the handshake. */
-  readonly hello: HelloFrame | undefined;
-}
-
 export interface Attempt {
   readonly done: Promise<Link>;
-  /** Abandons the attempt: closes whatever is opening; `done` then never settles. */
+  /** Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot. */
   cancel(): void;
 }
 
@@ -44,48 +36,50 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
-/** The attempt a client makes with its options, for the given transports in order. */
-export function attemptSpec(
+/**
+ * An attempt with the client's options on `factories`, in order. `hello` makes the first frame
+ * (it runs `options.auth`; a failure there is an `AuthError`); `undefined` in raw mode, where the
+ * transport opening is the handshake.
+ */
+export function startAttempt(
   o: ResolvedOptions,
-  main: URL,
-  hello: HelloFrame | undefined,
+  main: string,
+  hello: () => Promise<HelloFrame | undefined>,
   factories: readonly TransportFactory[],
-): AttemptSpec {
+): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
-  const avoidWebSocket =
-    factories[0] !== undefined && factories[0].name !== 'websocket' && factories.some((f) => f.name === 'websocket');
-  return {
-    factories,
-    url: (name) => o.urls[name] ?? endpointUrl(main, name),
-    ctx: { clock: o.clock, logger: o.logger, WebSocket: o.WebSocket, fetch: o.fetch, SockJS: o.SockJS, avoidWebSocket },
-    timeoutMs: o.connectTimeoutMs,
-    hello,
-  };
-}
-
-export function startAttempt(spec: AttemptSpec): Attempt {
-  let cancelOne: (() => void) | undefined;
+  let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
+  let current: Handshake | undefined;
   let cancelled = false;
+  const { clock, logger, WebSocket, fetch, SockJS } = o;
+  const base: TransportContext = { clock, logger, WebSocket, fetch, SockJS };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
-    const failed = new Set<TransportName>();
-    for (const factory of spec.factories) {
-      const supported = factory.isSupported(spec.ctx);
+    const first = await hello().catch((cause: unknown) => {
+      throw new AuthError('options.auth failed', undefined, { cause });
+    });
+    for (const factory of factories) {
+      if (cancelled) throw new Error('attempt cancelled');
+      const { name } = factory;
+      const ctx: TransportContext = { ...base, avoidWebSocket };
+      const supported = factory.isSupported(ctx);
       if (supported !== true) {
-        errors.push(new TransportError(factory.name, supported));
+        errors.push(new TransportError(name, supported));
         continue;
       }
       try {
-        const avoidWebSocket = spec.ctx.avoidWebSocket === true || failed.has('websocket');
-        const one = tryTransport(factory, { ...spec, ctx: { ...spec.ctx, avoidWebSocket } });
-        cancelOne = one.cancel;
-        return await one.done;
+        return await new Promise<Link>((resolve, reject) => {
+          const url = o.urls[name] ?? endpointUrl(new URL(main), name);
+          // The socket keeps its URL: when it is the main one, one copy is enough.
+          current = new Handshake(first, o.connectTimeoutMs, resolve, reject);
+          current.connect(factory, url === main ? main : url, ctx);
+        });
       } catch (error) {
         const e = error as SurelinkError;
         if (cancelled || isFatal(e)) throw e;
-        spec.ctx.logger.debug(`surelink: ${factory.name} failed`, e);
+        o.logger.debug(`surelink: ${name} failed`, e);
         errors.push(e);
-        failed.add(factory.name);
+        avoidWebSocket ||= name === 'websocket';
       }
     }
     throw errors.length === 1 ? (errors[0] as SurelinkError) : new FallbackError(errors);
@@ -94,91 +88,120 @@ export function startAttempt(spec: AttemptSpec): Attempt {
     done: run(),
     cancel: () => {
       cancelled = true;
-      cancelOne?.();
+      current?.cancel();
     },
   };
 }
 
-function tryTransport(factory: TransportFactory, spec: AttemptSpec): { done: Promise<Link>; cancel(): void } {
-  const timer = new Timer(spec.ctx.clock);
-  let transport: Transport | undefined;
-  let link: Link | undefined;
-  let failed = false;
-  const done = new Promise<Link>((resolve, reject) => {
-    const fail = (error: SurelinkError, code: number): void => {
-      failed = true;
-      timer.stop();
-      transport?.close(code, error.message);
-      reject(error);
-    };
-    const welcomed = (welcome: WelcomeFrame | undefined): void => {
-      timer.stop();
-      link = new Link(transport as Transport, welcome);
-      resolve(link);
-    };
-    timer.start(spec.timeoutMs, () =>
-      fail(
-        new ConnectTimeoutError(`${factory.name}: no handshake within ${spec.timeoutMs} ms`),
-        CloseCode.ConnectTimeout,
-      ),
+/** What a handshake needs until it settles; dropped then, so an open link keeps none of it. */
+interface Waiting {
+  readonly hello: HelloFrame | undefined;
+  readonly timeoutMs: number;
+  readonly resolve: (link: Link) => void;
+  readonly reject: (error: SurelinkError) => void;
+  name?: TransportName;
+  timer?: Timer;
+  transport?: Transport;
+}
+
+/**
+ * The handlers of one transport: the hello/welcome exchange, then every frame forwarded to the
+ * link. Prototype methods, not closures: this object lives as long as the connection does, and
+ * holds one field (what it waits with, then the link).
+ */
+class Handshake implements TransportHandlers {
+  #now: Waiting | Link | undefined;
+
+  constructor(
+    hello: HelloFrame | undefined,
+    timeoutMs: number,
+    resolve: (link: Link) => void,
+    reject: (error: SurelinkError) => void,
+  ) {
+    this.#now = { hello, timeoutMs, resolve, reject };
+  }
+
+  connect(factory: TransportFactory, url: string, ctx: TransportContext): void {
+    const w = this.#now as Waiting;
+    const { name } = factory;
+    const { timeoutMs } = w;
+    w.name = name;
+    (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
+      this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CloseCode.ConnectTimeout),
     );
     try {
-      transport = factory.connect(
-        spec.url(factory.name),
-        {
-          // A transport that misbehaves and calls back after it was closed is ignored.
-          onOpen: () => {
-            if (failed || link) return;
-            if (spec.hello) transport?.send(encodeFrame(spec.hello));
-            else welcomed(undefined);
-          },
-          onMessage: (text) => {
-            if (link) link.receive(text);
-            else if (!failed) handshakeMessage(text, factory.name, welcomed, fail);
-          },
-          onClose: (info) => {
-            if (link) link.closed(info);
-            else if (!failed) fail(errorForClose(factory.name, info), info.code);
-          },
-        },
-        spec.ctx,
-      );
+      w.transport = factory.connect(url, this, ctx);
     } catch (error) {
-      fail(new TransportError(factory.name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
+      this.#fail(new TransportError(name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
     }
-  });
-  return {
-    done,
-    cancel: () => {
-      failed = true;
-      timer.stop();
-      transport?.close(CloseCode.Normal, 'cancelled');
-    },
-  };
+  }
+
+  cancel(): void {
+    const now = this.#now;
+    this.#now = undefined;
+    now?.transport?.close(CloseCode.Normal, 'cancelled');
+    if (!(now instanceof Link)) now?.timer?.stop();
+  }
+
+  // A transport that misbehaves and calls back after it was closed is ignored.
+  onOpen(): void {
+    const w = this.#waiting();
+    if (!w?.hello) return w && this.#welcomed(w, undefined);
+    w.transport?.send(encodeFrame(w.hello));
+  }
+
+  onMessage(text: string): void {
+    const now = this.#now;
+    if (now instanceof Link) return now.receive(text);
+    if (!now) return;
+    const welcome = handshakeReply(text, now.name as TransportName);
+    if (welcome instanceof Error) this.#fail(welcome, closeCodeOf(welcome));
+    else this.#welcomed(now, welcome);
+  }
+
+  onClose(info: CloseInfo): void {
+    const now = this.#now;
+    if (now instanceof Link) now.closed(info);
+    else if (now) this.#fail(errorForClose(now.name as TransportName, info), info.code);
+  }
+
+  #waiting(): Waiting | undefined {
+    const now = this.#now;
+    return now instanceof Link ? undefined : now;
+  }
+
+  #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
+    w.timer?.stop();
+    w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
+  }
+
+  #fail(error: SurelinkError, code: number): void {
+    const w = this.#waiting();
+    if (!w) return;
+    this.#now = undefined;
+    w.timer?.stop();
+    w.transport?.close(code, error.message);
+    w.reject(error);
+  }
 }
 
-/** Before `welcome`, only `welcome` or `close` are valid. */
-function handshakeMessage(
-  text: string,
-  name: TransportName,
-  welcomed: (w: WelcomeFrame) => void,
-  fail: (e: SurelinkError, code: number) => void,
-): void {
+function closeCodeOf(error: SurelinkError): number {
+  return (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError;
+}
+
+/** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */
+function handshakeReply(text: string, name: TransportName): WelcomeFrame | SurelinkError {
   const frame = decodeFrame(text);
-  if (frame instanceof ProtocolError) return fail(frame, frame.closeCode);
-  if (frame.type === 'close') return fail(errorForClose(name, frame), frame.code);
-  if (frame.type !== 'welcome') {
-    const e = new ProtocolError(`expected welcome, got ${frame.type}`);
-    return fail(e, e.closeCode);
-  }
+  if (frame instanceof ProtocolError) return frame;
+  if (frame.type === 'close') return errorForClose(name, frame);
+  if (frame.type !== 'welcome') return new ProtocolError(`expected welcome, got ${frame.type}`);
   if (frame.v !== PROTOCOL_VERSION) {
-    const e = new ProtocolError(
+    return new ProtocolError(
       `server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`,
       CloseCode.UnsupportedVersion,
     );
-    return fail(e, e.closeCode);
   }
-  welcomed(frame);
+  return frame;
 }
 
 /** Maps a close (frame or transport) to the error users see. */

@@ -8,22 +8,20 @@ import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
-import type { Clock } from '../util/clock.js';
+import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
 import { openStream } from './event-stream.js';
 import type { EventStream } from './event-stream.js';
 
 export type { EventStream } from './event-stream.js';
 
-const MAX_DELAY_MS = 2_147_483_647;
-
-type Listener = (payload: unknown) => void;
-
-interface Registration {
-  readonly handler: unknown;
-  /** Added by waitFor/stream: only they (or `end()`) remove it, not off()/removeAllListeners(). */
-  readonly internal: boolean;
-  readonly remove: () => void;
-}
+/** What eventemitter3 calls; it carries what `off()` and `end()` look for. */
+type Listener = ((payload: unknown) => void) & {
+  remove?: () => void;
+  /** `on`/`once`: the handler given (only these does `off()` remove). */
+  handler?: unknown;
+  /** `waitFor`/`stream`: settles it when the emitter ends. */
+  end?: ((error: Error) => void) | undefined;
+};
 
 /** Options of {@link TypedEmitter}. */
 export interface TypedEmitterOptions {
@@ -61,33 +59,34 @@ export interface StreamOptions {
  * off();
  */
 export class TypedEmitter<M extends object> {
-  readonly #ee = new EventEmitter<Record<string, [unknown]>>();
-  readonly #registrations = new WeakMap<Listener, Registration>();
-  readonly #pending = new Set<(error: Error) => void>();
-  readonly #clock: Clock;
-  readonly #onHandlerError: (error: unknown, event: string) => void;
+  /** Kept as given: the client passes itself, not a fresh object with a closure. */
+  readonly #o: TypedEmitterOptions;
+  /** Created with the first listener and dropped with the last. */
+  #ee: EventEmitter<Record<string, [unknown]>> | undefined;
 
   constructor(options: TypedEmitterOptions) {
-    this.#clock = options.clock;
-    this.#onHandlerError = options.onHandlerError;
+    this.#o = options;
+  }
+
+  /** Nothing listens and nothing waits: the emitter holds no state and can be dropped. */
+  get idle(): boolean {
+    return this.#ee === undefined;
   }
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
   on<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, false, false);
+    return this.#add(event, handler, false, handler);
   }
 
   /** Calls `handler` for the next `event` only; the returned function cancels it. */
   once<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, true, false);
+    return this.#add(event, handler, true, handler);
   }
 
   /** Removes `handler` from `event` (every time it was added), or all of `event`'s handlers. */
   off<K extends keyof M & string>(event: K, handler?: (payload: M[K]) => void): void {
-    for (const listener of this.#ee.listeners(event)) {
-      const reg = this.#registrations.get(listener);
-      if (reg && !reg.internal && (handler === undefined || reg.handler === handler)) reg.remove();
-    }
+    for (const l of this.#listeners(event))
+      if (l.handler !== undefined && (handler === undefined || l.handler === handler)) l.remove?.();
   }
 
   /**
@@ -95,7 +94,7 @@ export class TypedEmitter<M extends object> {
    * to `onHandlerError`; the others still run. A handler removed during the emit is not called.
    */
   emit<K extends keyof M & string>(event: K, payload: M[K]): void {
-    this.#ee.emit(event, payload);
+    this.#ee?.emit(event, payload);
   }
 
   /**
@@ -119,9 +118,8 @@ export class TypedEmitter<M extends object> {
       }
       const settle = (): void => {
         remove();
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.#pending.delete(fail);
       };
       const fail = (error: Error): void => {
         settle();
@@ -135,14 +133,14 @@ export class TypedEmitter<M extends object> {
           resolve(payload);
         },
         true,
-        true,
+        undefined,
+        fail,
       );
       const timer =
         timeoutMs === undefined || timeoutMs === Infinity
           ? undefined
-          : this.#clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
+          : this.#o.clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.add(fail);
     });
   }
 
@@ -166,29 +164,28 @@ export class TypedEmitter<M extends object> {
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
       remove();
       signal?.removeEventListener('abort', onAbort);
-      this.#pending.delete(onEnd);
     });
     const onAbort = (): void => finish(false);
-    const onEnd = (): void => finish(true);
     if (signal?.aborted) {
       finish(false);
       return stream;
     }
-    remove = this.#add(event, push, false, true);
+    remove = this.#add(event, push, false, undefined, () => finish(true));
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#pending.add(onEnd);
     return stream;
   }
 
   /** Listeners of `event`, or of every event when none is given (waitFor and streams included). */
   listenerCount(event?: keyof M & string): number {
-    if (event !== undefined) return this.#ee.listenerCount(event);
-    return this.#ee.eventNames().reduce((sum, name) => sum + this.#ee.listenerCount(name), 0);
+    const ee = this.#ee;
+    if (!ee) return 0;
+    if (event !== undefined) return ee.listenerCount(event);
+    return ee.eventNames().reduce((sum, name) => sum + ee.listenerCount(name), 0);
   }
 
   /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
   removeAllListeners(): void {
-    for (const name of this.#ee.eventNames()) this.off(name as keyof M & string);
+    for (const name of this.#ee?.eventNames() ?? []) this.off(name as keyof M & string);
   }
 
   /**
@@ -198,28 +195,46 @@ export class TypedEmitter<M extends object> {
    */
   end(error?: Error): void {
     const reason = error ?? new ClosedError('the event emitter was ended');
-    for (const settle of [...this.#pending]) settle(reason);
+    for (const name of this.#ee?.eventNames() ?? []) for (const l of this.#listeners(name)) l.end?.(reason);
   }
 
-  #add<T>(event: string, handler: (payload: T) => void, once: boolean, internal: boolean): () => void {
+  #listeners(event: string | symbol): Listener[] {
+    return (this.#ee?.listeners(event as string) ?? []) as Listener[];
+  }
+
+  /**
+   * Adds a listener. With `handler` (on/once) off() and removeAllListeners() find it; with `end`
+   * (waitFor/stream), `end()` settles it; else it only goes away by itself.
+   */
+  #add<T>(
+    event: string,
+    fn: (payload: T) => void,
+    once: boolean,
+    handler: unknown,
+    end?: (error: Error) => void,
+  ): () => void {
     let active = true;
     const remove = (): void => {
       if (!active) return;
       active = false;
-      this.#ee.off(event, listener);
+      const ee = this.#ee;
+      ee?.off(event, listener);
+      if (ee?.eventNames().length === 0) this.#ee = undefined;
     };
     const listener: Listener = (payload) => {
       // eventemitter3 dispatches over a snapshot: skip a listener removed earlier in this emit.
       if (!active) return;
       if (once) remove();
       try {
-        handler(payload as T);
+        fn(payload as T);
       } catch (error) {
-        this.#onHandlerError(error, event);
+        this.#o.onHandlerError(error, event);
       }
     };
-    this.#registrations.set(listener, { handler, internal, remove });
-    this.#ee.on(event, listener);
+    listener.remove = remove;
+    listener.handler = handler;
+    listener.end = end;
+    (this.#ee ??= new EventEmitter()).on(event, listener);
     return remove;
   }
 }

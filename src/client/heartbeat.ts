@@ -6,13 +6,27 @@
  * tabs and a laptop's timers stop while it sleeps, so a timer may fire minutes late. A late timer
  * (or `check()`, called when the tab becomes visible) that finds the deadline passed reports the
  * link dead at once instead of sending a ping and waiting another period (engine.io's
- * `_hasPingExpired`). One timer at most is armed; `received()` never touches it.
+ * `_hasPingExpired`). One deadline at most is set; `received()` never touches it.
+ *
+ * The heartbeats of one clock share one timer, armed for the earliest deadline: every open
+ * connection keeps its deadline set for as long as it lives, and with a timer each an idle client
+ * would hold a runtime timer object (in Node about 250 bytes) just for that. Setting one scans its
+ * group for the earliest: a page has one client, and a Node process with thousands re-arms each
+ * once per interval, which this still does in microseconds.
  */
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import type { Clock } from '../util/clock.js';
-import { Timer } from '../util/clock.js';
+import { inRange } from '../errors/invalid-argument.js';
+import { MAX_DELAY_MS, systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
-const MAX_DELAY_MS = 2_147_483_647;
+/** The heartbeats set on one clock and the one timer behind them. */
+interface Group {
+  readonly clock: Clock;
+  readonly set: Heartbeat[];
+  timer: TimerHandle | undefined;
+  at: number;
+  firing: boolean;
+}
+
+const groups = new WeakMap<object, Group>();
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatConstructorOptions {
@@ -25,12 +39,6 @@ export interface HeartbeatConstructorOptions {
   sendPing(ts: number): void;
   /** The link is dead: terminate it. Called once, after the heartbeat stopped itself. */
   onDead(): void;
-}
-
-function checkDelay(name: string, value: number): void {
-  if (!(value > 0 && value <= MAX_DELAY_MS)) {
-    throw new InvalidArgumentError(`${name} must be a number in (0, ${MAX_DELAY_MS}], got ${String(value)}`);
-  }
 }
 
 /**
@@ -47,26 +55,20 @@ function checkDelay(name: string, value: number): void {
  * hb.stop();                  // when the connection ends
  */
 export class Heartbeat {
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #timeoutMs: number;
-  readonly #sendPing: (ts: number) => void;
-  readonly #onDead: () => void;
-  readonly #timer: Timer;
+  /** Kept as given (not copied field by field): the client passes itself. */
+  readonly #o: HeartbeatConstructorOptions;
   #running = false;
+  /** The deadline set, and the group it is set in. */
+  #due = Infinity;
+  #group: Group | undefined;
   #lastInbound = 0;
   /** When the last ping went out; it is unanswered while nothing arrived after it. */
   #pingAt: number | undefined;
 
   constructor(options: HeartbeatConstructorOptions) {
-    checkDelay('intervalMs', options.intervalMs);
-    checkDelay('timeoutMs', options.timeoutMs);
-    this.#clock = options.clock;
-    this.#intervalMs = options.intervalMs;
-    this.#timeoutMs = options.timeoutMs;
-    this.#sendPing = options.sendPing;
-    this.#onDead = options.onDead;
-    this.#timer = new Timer(options.clock);
+    inRange('intervalMs', options.intervalMs, 0, MAX_DELAY_MS, true);
+    inRange('timeoutMs', options.timeoutMs, 0, MAX_DELAY_MS, true);
+    this.#o = options;
   }
 
   /** Wall-clock time of the last inbound frame (or of `start()`). */
@@ -82,7 +84,7 @@ export class Heartbeat {
   /** Starts watching (the connection just opened); restarts when already running. */
   start(): void {
     this.#running = true;
-    this.#lastInbound = this.#clock.now();
+    this.#lastInbound = this.#o.clock.now();
     this.#pingAt = undefined;
     this.#arm(this.#lastInbound);
   }
@@ -90,12 +92,12 @@ export class Heartbeat {
   /** Stops watching; no timer is left behind. Idempotent. */
   stop(): void {
     this.#running = false;
-    this.#timer.stop();
+    this.#disarm();
   }
 
   /** Records an inbound frame. Hot path: only reads the clock. */
   received(): void {
-    this.#lastInbound = this.#clock.now();
+    this.#lastInbound = this.#o.clock.now();
   }
 
   /**
@@ -117,17 +119,17 @@ export class Heartbeat {
    */
   probe(): boolean {
     if (!this.check()) return false;
-    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#clock.now());
+    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
     return true;
   }
 
-  #onTimer(): void {
+  #fire(): void {
     const now = this.#now();
     if (this.#isDead(now)) {
       this.#die();
       return;
     }
-    if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) {
+    if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) {
       this.#ping(now);
       return;
     }
@@ -138,7 +140,7 @@ export class Heartbeat {
     this.#pingAt = now;
     // Arm first: sendPing may stop us synchronously (a failed send closing the connection).
     this.#arm(now);
-    this.#sendPing(now);
+    this.#o.sendPing(now);
   }
 
   #pingOutstanding(): boolean {
@@ -148,24 +150,83 @@ export class Heartbeat {
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
   #isDead(now: number): boolean {
-    if (now - this.#lastInbound >= this.#intervalMs + this.#timeoutMs) return true;
+    const { intervalMs, timeoutMs } = this.#o;
+    if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
     const pingAt = this.#pingAt;
-    return pingAt !== undefined && pingAt > this.#lastInbound && now - pingAt >= this.#timeoutMs;
+    return pingAt !== undefined && pingAt > this.#lastInbound && now - pingAt >= timeoutMs;
   }
 
-  /** Arms the one timer for the next moment something can change: a ping, or a deadline. */
+  /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
+    const { clock, intervalMs, timeoutMs } = this.#o;
     const pingAt = this.#pingAt;
     const at =
       pingAt !== undefined && this.#pingOutstanding()
-        ? Math.min(this.#lastInbound + this.#intervalMs + this.#timeoutMs, pingAt + this.#timeoutMs)
-        : this.#lastInbound + this.#intervalMs;
-    this.#timer.start(Math.max(0, at - now), () => this.#onTimer());
+        ? Math.min(this.#lastInbound + intervalMs + timeoutMs, pingAt + timeoutMs)
+        : this.#lastInbound + intervalMs;
+    // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
+    // a group per installed one, so a heartbeat left running under one never holds up the others.
+    const key = clock === systemClock ? globalThis.setTimeout : clock;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { clock, set: [], timer: undefined, at: Infinity, firing: false }));
+    if (group !== this.#group) {
+      this.#disarm();
+      this.#group = group;
+      group.set.push(this);
+    }
+    this.#due = Math.max(at, now);
+    Heartbeat.#armGroup(group);
+  }
+
+  #disarm(): void {
+    const group = this.#group;
+    if (!group) return;
+    const set = group.set;
+    set[set.indexOf(this)] = set[set.length - 1] as Heartbeat;
+    set.pop();
+    this.#group = undefined;
+    Heartbeat.#armGroup(group);
+  }
+
+  /** Arms the group's timer for its earliest deadline (once, after a batch that fires). */
+  static #armGroup(group: Group): void {
+    let at = Infinity;
+    for (const hb of group.set) at = Math.min(at, hb.#due);
+    if (group.firing || at === group.at) return;
+    const { clock } = group;
+    if (group.timer !== undefined) clock.clearTimeout(group.timer);
+    group.at = at;
+    group.timer =
+      at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - clock.now()));
+  }
+
+  static #run(group: Group): void {
+    const armedFor = group.at;
+    group.timer = undefined;
+    group.at = Infinity;
+    const now = group.clock.now();
+    // The timer came, but the clock reads well before its time: it was set back (by a user or
+    // NTP), and every heartbeat judges the time itself.
+    const limit = now + 1000 < armedFor ? Infinity : Math.max(now, armedFor);
+    let failed: { error: unknown } | undefined;
+    group.firing = true;
+    for (const hb of group.set.filter((h) => h.#due <= limit)) {
+      if (hb.#group !== group) continue; // stopped by one that fired before it
+      hb.#disarm();
+      try {
+        hb.#fire();
+      } catch (error) {
+        failed ??= { error }; // the others still fire, as with a timer each
+      }
+    }
+    group.firing = false;
+    Heartbeat.#armGroup(group);
+    if (failed) throw failed.error;
   }
 
   #die(): void {
     this.stop();
-    this.#onDead();
+    this.#o.onDead();
   }
 
   /**
@@ -174,7 +235,7 @@ export class Heartbeat {
    * caught up. Costs at most one interval of extra detection time after such a jump.
    */
   #now(): number {
-    const now = this.#clock.now();
+    const now = this.#o.clock.now();
     const latest = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity);
     if (latest > now) {
       const shift = latest - now;

@@ -63,6 +63,9 @@ function persisted(ev: Event): boolean {
   return 'persisted' in ev && ev.persisted === true;
 }
 
+const WINDOW_EVENTS = ['online', 'offline', 'pagehide', 'pageshow'] as const;
+const DOCUMENT_EVENTS = ['visibilitychange', 'freeze', 'resume'] as const;
+
 /**
  * Binds the handlers to the environment's events. Returns one function that removes every
  * listener this call added; calling it again does nothing.
@@ -75,26 +78,38 @@ function persisted(ev: Event): boolean {
  * unbind(); // in close()
  */
 export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHandlers): () => void {
-  const unbinders: Array<() => void> = [];
-  const listen = (target: EventTargetLike | undefined, type: string, listener: (ev: Event) => void): void => {
-    if (target === undefined) return;
-    target.addEventListener(type, listener);
-    unbinders.push(() => target.removeEventListener(type, listener));
-  };
   const { window: win, document: doc } = env;
-  listen(win, 'online', () => handlers.online());
-  listen(win, 'offline', () => handlers.offline());
-  listen(win, 'pagehide', (ev) => handlers.pageHide(persisted(ev)));
-  listen(win, 'pageshow', (ev) => handlers.pageShow(persisted(ev)));
-  listen(doc, 'visibilitychange', () => {
-    // Other states ('prerender', unknown future ones) say nothing about throttling.
-    if (doc?.visibilityState === 'visible') handlers.visible();
-    else if (doc?.visibilityState === 'hidden') handlers.hidden();
-  });
-  listen(doc, 'freeze', () => handlers.freeze());
-  listen(doc, 'resume', () => handlers.resume());
+  // One listener for every event (it reads `type`): a client holds one function, not seven.
+  const listener = (ev: Event): void => {
+    switch (ev.type) {
+      case 'online':
+        return handlers.online();
+      case 'offline':
+        return handlers.offline();
+      case 'pagehide':
+        return handlers.pageHide(persisted(ev));
+      case 'pageshow':
+        return handlers.pageShow(persisted(ev));
+      case 'visibilitychange':
+        // Other states ('prerender', unknown future ones) say nothing about throttling.
+        if (doc?.visibilityState === 'visible') handlers.visible();
+        else if (doc?.visibilityState === 'hidden') handlers.hidden();
+        return;
+      case 'freeze':
+        return handlers.freeze();
+      case 'resume':
+        return handlers.resume();
+    }
+  };
+  const each = (op: 'addEventListener' | 'removeEventListener'): void => {
+    for (const type of WINDOW_EVENTS) win?.[op](type, listener);
+    for (const type of DOCUMENT_EVENTS) doc?.[op](type, listener);
+  };
+  each('addEventListener');
+  let bound = true;
   return () => {
-    for (const unbind of unbinders.splice(0)) unbind();
+    if (bound) each('removeEventListener');
+    bound = false;
   };
 }
 
@@ -121,23 +136,3 @@ export function isHidden(env: LifecycleEnvironment): boolean {
 
 /** Why a client lets go of its connection for a while. */
 export type Pause = 'offline' | 'frozen';
-
-/**
- * The client's reading of the lifecycle: offline and frozen pages (bfcache, freeze) pause the
- * connection, coming back resumes it, a tab becoming visible asks for a health check.
- */
-export function watchPauses(
-  env: LifecycleEnvironment,
-  on: { pause(why: Pause): void; resume(why: Pause): void; check(): void },
-): () => void {
-  return watchLifecycle(env, {
-    offline: () => on.pause('offline'),
-    online: () => on.resume('offline'),
-    visible: () => on.check(),
-    hidden: () => {},
-    pageHide: (persisted) => persisted && on.pause('frozen'),
-    pageShow: (persisted) => persisted && on.resume('frozen'),
-    freeze: () => on.pause('frozen'),
-    resume: () => on.resume('frozen'),
-  });
-}

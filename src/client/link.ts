@@ -13,8 +13,8 @@ export interface LinkHandlers {
  */
 export class Link {
   readonly transport: Transport;
-  /** The server's welcome; `undefined` in raw mode. */
-  readonly welcome: WelcomeFrame | undefined;
+  /** The server's welcome; `undefined` in raw mode, and once the connection applied it. */
+  welcome: WelcomeFrame | undefined;
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
   #closed = false;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
 import type {
   TransportFactory,
   TransportName,
@@ -6,12 +6,12 @@ import type {
   WebSocketConstructor,
 } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
-import { systemClock } from '../util/clock.js';
+import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
-import type { BackoffOptions, RetryPolicy } from './retry.js';
+import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
 
 /** Reconnection settings: backoff parameters, or your own policy. */
 export interface ReconnectOptions extends BackoffOptions {
@@ -127,10 +127,11 @@ export interface ResolvedOptions {
   readonly transports: readonly (TransportName | TransportFactory)[];
   readonly urls: Partial<Record<TransportName, string>>;
   readonly protocol: 'surelink' | 'raw';
-  readonly reconnect: (ReconnectOptions & { readonly minUptimeMs: number }) | false;
+  /** The retry policy (the user's, or backoff from their numbers) and the uptime that resets it. */
+  readonly reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number } | false;
   readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly message: string } | false;
   readonly connectTimeoutMs: number;
-  readonly auth: (() => string | Promise<string>) | undefined;
+  readonly auth: string | (() => string | Promise<string>) | undefined;
   readonly autoConnect: boolean;
   readonly lifecycle: LifecycleEnvironment | false | undefined;
   readonly clock: Clock;
@@ -150,91 +151,110 @@ export interface ResolvedOptions {
   readonly SockJS: SockJSConstructor | undefined;
 }
 
-export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
-  const auth = o.auth;
-  if (auth !== undefined && typeof auth !== 'string' && typeof auth !== 'function') {
-    throw new InvalidArgumentError('options.auth must be a string or a function');
-  }
-  return {
-    transports: nonEmpty(o.transports ?? ['websocket', 'sockjs', 'longpoll']),
-    urls: o.urls ?? {},
-    protocol: oneOf('protocol', o.protocol ?? 'surelink', ['surelink', 'raw'] as const),
-    reconnect:
-      o.reconnect === false
-        ? false
-        : { ...o.reconnect, minUptimeMs: ms('reconnect.minUptimeMs', o.reconnect?.minUptimeMs ?? 5000) },
-    heartbeat: o.heartbeat === false ? false : resolveHeartbeat(o.heartbeat ?? {}),
-    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs ?? 3500),
-    auth: typeof auth === 'string' ? () => auth : auth,
-    autoConnect: o.autoConnect ?? true,
-    lifecycle: o.lifecycle,
-    clock: o.clock ?? systemClock,
-    logger: o.logger ?? silentLogger,
-    queue: resolveQueue(o.queue ?? {}),
-    rememberTransport:
-      o.rememberTransport === false
-        ? false
-        : {
-            ttlMs: ms('rememberTransport.ttlMs', o.rememberTransport?.ttlMs ?? 86_400_000),
-            storage: o.rememberTransport?.storage,
-          },
-    upgrade:
-      o.upgrade === false
-        ? false
-        : {
-            initialDelayMs: positive('upgrade.initialDelayMs', o.upgrade?.initialDelayMs ?? 10_000),
-            maxDelayMs: positive('upgrade.maxDelayMs', o.upgrade?.maxDelayMs ?? 300_000),
-          },
-    WebSocket: o.WebSocket,
-    fetch: o.fetch,
-    SockJS: o.SockJS,
-  };
-}
+const freeze = Object.freeze;
 
-function resolveQueue(q: QueueOptions): ResolvedOptions['queue'] {
-  return {
+/** The default backoff's random source, looked up per draw (so a stubbed `Math.random` applies). */
+const random = (): number => Math.random();
+
+/** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
+const checks = {
+  transports: sharedList,
+  protocol: (p) => oneOf('protocol', p, ['surelink', 'raw']),
+  reconnect: (re) =>
+    re && {
+      policy: re.policy ?? exponentialBackoff(re, random),
+      minUptimeMs: ms('reconnect.minUptimeMs', re.minUptimeMs ?? 5000),
+    },
+  heartbeat: (h) =>
+    h && {
+      intervalMs: ms('heartbeat.intervalMs', h.intervalMs ?? 20_000, true),
+      timeoutMs: ms('heartbeat.timeoutMs', h.timeoutMs ?? 10_000, true),
+      message: h.message ?? '',
+    },
+  connectTimeoutMs: (t) => ms('connectTimeoutMs', t, true),
+  auth: (auth) => {
+    if (typeof auth !== 'string' && typeof auth !== 'function')
+      throw new InvalidArgumentError('options.auth must be a string or a function');
+    return auth;
+  },
+  queue: (q) => ({
     maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
     maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
-    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error'] as const),
-    ttlMs: q.ttlMs === undefined ? undefined : positive('queue.ttlMs', q.ttlMs),
+    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
+    ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
     storage: q.storage,
     storageKey: q.storageKey,
-  };
+  }),
+  rememberTransport: (rt) =>
+    rt && { ttlMs: ms('rememberTransport.ttlMs', rt.ttlMs ?? 86_400_000), storage: rt.storage },
+  upgrade: (up) =>
+    up && {
+      initialDelayMs: ms('upgrade.initialDelayMs', up.initialDelayMs ?? 10_000, true),
+      maxDelayMs: ms('upgrade.maxDelayMs', up.maxDelayMs ?? 300_000, true),
+    },
+} satisfies { readonly [K in keyof ClientOptions]?: (value: NonNullable<ClientOptions[K]>) => ResolvedOptions[K] };
+
+/**
+ * Every default, shared by all clients: a client's resolved options inherit from it and hold only
+ * what the user set, so an idle client does not carry its own copy of the defaults.
+ */
+const DEFAULTS: ResolvedOptions = {
+  transports: freeze(['websocket', 'sockjs', 'longpoll'] as const),
+  urls: freeze({}),
+  protocol: 'surelink',
+  reconnect: freeze(checks.reconnect({})),
+  heartbeat: freeze(checks.heartbeat({})),
+  connectTimeoutMs: 3500,
+  auth: undefined,
+  autoConnect: true,
+  lifecycle: undefined,
+  clock: systemClock,
+  logger: silentLogger,
+  queue: freeze(checks.queue({})),
+  rememberTransport: freeze(checks.rememberTransport({})),
+  upgrade: freeze(checks.upgrade({})),
+  WebSocket: undefined,
+  fetch: undefined,
+  SockJS: undefined,
+};
+
+/** The last options resolved: clients configured alike one after the other share one object. */
+let previous: Record<string, unknown> | undefined;
+
+export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
+  const resolved = Object.create(DEFAULTS) as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULTS) as (keyof ClientOptions)[]) {
+    const value = o[key];
+    const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
+    if (value !== undefined) resolved[key] = check ? check(value) : value;
+  }
+  const keys = Object.keys(resolved);
+  if (!(previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k])))
+    previous = freeze(resolved);
+  return previous as unknown as ResolvedOptions;
 }
 
-function resolveHeartbeat(h: HeartbeatOptions): ResolvedOptions['heartbeat'] {
-  return {
-    intervalMs: positive('heartbeat.intervalMs', h.intervalMs ?? 20_000),
-    timeoutMs: positive('heartbeat.timeoutMs', h.timeoutMs ?? 10_000),
-    message: h.message ?? '',
-  };
-}
+/** Lists of transport names, one shared copy per distinct list: clients configured alike share it. */
+const lists = new Map<string, readonly TransportName[]>();
 
-function nonEmpty<T>(list: readonly T[]): readonly T[] {
+function sharedList(
+  list: readonly (TransportName | TransportFactory)[],
+): readonly (TransportName | TransportFactory)[] {
   if (!Array.isArray(list) || list.length === 0)
     throw new InvalidArgumentError('options.transports must list at least one transport');
-  return list;
+  if (!list.every((t) => typeof t === 'string')) return list;
+  const key = list.join();
+  const shared = lists.get(key) ?? freeze([...(list as readonly TransportName[])]);
+  if (lists.size < 32) lists.set(key, shared);
+  return shared;
 }
 
-function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInfer<T>[]): T {
   if (!allowed.includes(value)) throw new InvalidArgumentError(`options.${name} must be one of ${allowed.join(', ')}`);
   return value;
 }
 
-/** A non-negative finite number. */
-function ms(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(`options.${name} must be a non-negative number, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Longest delay a timer takes (browsers fire longer `setTimeout`s at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A duration a timer will wait: above 0 and at most ~24.8 days. */
-function positive(name: string, value: number): number {
-  if (ms(name, value) === 0) throw new InvalidArgumentError(`options.${name} must be greater than 0`);
-  if (value > MAX_TIMER_MS) throw new InvalidArgumentError(`options.${name} must be at most ${MAX_TIMER_MS} ms`);
-  return value;
+/** A non-negative finite number; with `timer`, a duration a timer will wait (above 0, at most ~24.8 days). */
+function ms(name: string, value: number, timer = false): number {
+  return inRange(`options.${name}`, value, 0, timer ? MAX_DELAY_MS : Number.MAX_SAFE_INTEGER, timer);
 }

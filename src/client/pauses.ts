@@ -9,30 +9,44 @@ import type { Heartbeat } from './heartbeat.js';
 import {
   defaultLifecycleEnvironment,
   isOffline,
-  watchPauses,
+  watchLifecycle,
   type LifecycleEnvironment,
+  type LifecycleHandlers,
   type Pause,
 } from './lifecycle.js';
 
 /** What the pause logic may do to the connection. */
 export interface PauseHost {
-  state(): ClientState;
-  heartbeat(): Heartbeat | undefined;
+  readonly state: ClientState;
+  readonly heartbeat: Heartbeat | undefined;
   /** A backoff delay is running. */
-  retryPending(): boolean;
+  readonly retryPending: boolean;
   drop(code: number, reason: string): void;
   stopRetry(): void;
   abandonAttempt(): void;
   go(to: ClientState, reason: string): void;
 }
 
-export class Pauses {
-  readonly #host: PauseHost;
-  #paused: Pause | undefined;
-  #unbind: (() => void) | undefined;
+/**
+ * The environment to watch, or `undefined` when nothing can fire (`false`, or Node without a
+ * `window`): then the client holds no pause logic at all.
+ */
+export function lifecycleOf(option: LifecycleEnvironment | false | undefined): LifecycleEnvironment | undefined {
+  if (option === false) return undefined;
+  const env = option ?? defaultLifecycleEnvironment();
+  return env.window || env.document ? env : undefined;
+}
 
-  constructor(host: PauseHost) {
+/** Bound while the client runs; its handler methods are the lifecycle listeners' targets. */
+export class Pauses implements LifecycleHandlers {
+  readonly #host: PauseHost;
+  readonly #unbind: () => void;
+  #paused: Pause | undefined;
+
+  constructor(host: PauseHost, env: LifecycleEnvironment) {
     this.#host = host;
+    if (isOffline(env)) this.#paused = 'offline';
+    this.#unbind = watchLifecycle(env, this);
   }
 
   /** Why the connection is let go of right now, if it is. */
@@ -40,22 +54,39 @@ export class Pauses {
     return this.#paused;
   }
 
-  /** Starts watching (idempotent); `false` ignores the browser. */
-  bind(option: LifecycleEnvironment | false | undefined): void {
-    if (this.#unbind || option === false) return;
-    const env = option ?? defaultLifecycleEnvironment();
-    if (isOffline(env)) this.#paused = 'offline';
-    this.#unbind = watchPauses(env, {
-      pause: (why) => this.#pause(why),
-      resume: (why) => this.#resume(why),
-      check: () => this.#healthCheck(),
-    });
+  unbind(): void {
+    this.#unbind();
+    this.#paused = undefined;
   }
 
-  unbind(): void {
-    this.#unbind?.();
-    this.#unbind = undefined;
-    this.#paused = undefined;
+  offline(): void {
+    this.#pause('offline');
+  }
+
+  online(): void {
+    this.#resume('offline');
+  }
+
+  visible(): void {
+    this.#healthCheck();
+  }
+
+  hidden(): void {}
+
+  pageHide(persisted: boolean): void {
+    if (persisted) this.#pause('frozen');
+  }
+
+  pageShow(persisted: boolean): void {
+    if (persisted) this.#resume('frozen');
+  }
+
+  freeze(): void {
+    this.#pause('frozen');
+  }
+
+  resume(): void {
+    this.#resume('frozen');
   }
 
   #pause(why: Pause): void {
@@ -63,8 +94,8 @@ export class Pauses {
     this.#paused = why;
     const host = this.#host;
     host.stopRetry();
-    if (host.state() === 'open') host.drop(why === 'offline' ? CloseCode.Abnormal : CloseCode.GoingAway, why);
-    else if (host.state() === 'connecting') {
+    if (host.state === 'open') host.drop(why === 'offline' ? CloseCode.Abnormal : CloseCode.GoingAway, why);
+    else if (host.state === 'connecting') {
       host.abandonAttempt();
       host.go('reconnecting', why);
     }
@@ -73,16 +104,16 @@ export class Pauses {
   #resume(why: Pause): void {
     const host = this.#host;
     // Back online without having gone offline here: the old socket often died with the network change.
-    if (this.#paused !== why) return void (host.state() === 'open' ? host.heartbeat()?.probe() : this.#healthCheck());
+    if (this.#paused !== why) return void (host.state === 'open' ? host.heartbeat?.probe() : this.#healthCheck());
     this.#paused = undefined;
-    if (host.state() === 'reconnecting') host.go('connecting', why === 'offline' ? 'online' : 'resumed');
+    if (host.state === 'reconnecting') host.go('connecting', why === 'offline' ? 'online' : 'resumed');
   }
 
   /** Tab visible or network back: act on an expired deadline now; skip a pending backoff. */
   #healthCheck(): void {
     const host = this.#host;
-    if (host.state() === 'open') host.heartbeat()?.check();
-    else if (host.state() === 'reconnecting' && !this.#paused && host.retryPending()) {
+    if (host.state === 'open') host.heartbeat?.check();
+    else if (host.state === 'reconnecting' && !this.#paused && host.retryPending) {
       host.stopRetry();
       host.go('connecting', 'health check');
     }

@@ -2,6 +2,14 @@ import type { SessionStore } from '../storage/store.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientSession } from './session.js';
 
+/** Where a client's session is mirrored. */
+export interface PersistenceTarget {
+  readonly store: SessionStore;
+  readonly key: string;
+  readonly session: ClientSession;
+  readonly logger: Logger;
+}
+
 /**
  * Mirrors the session into a `SessionStore`. Writes are serialised; a synchronous store is
  * written before `save()` returns, an asynchronous one through a promise the caller waits on
@@ -9,41 +17,34 @@ import type { ClientSession } from './session.js';
  * in memory.
  */
 export class Persistence {
-  readonly #store: SessionStore | undefined;
-  readonly #key: string;
-  readonly #session: ClientSession;
-  readonly #logger: Logger;
+  /** Stands in for every client without storage: saves nothing, holds nothing. */
+  static readonly none = new Persistence();
+
+  readonly #t: PersistenceTarget | undefined;
   #chain: Promise<void> | undefined;
-  /** Resolves once a persisted session (if any) was restored. */
-  readonly ready: Promise<void>;
+  /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
+  readonly ready: Promise<void> | undefined;
 
-  constructor(store: SessionStore | undefined, key: string, session: ClientSession, logger: Logger) {
-    this.#store = store;
-    this.#key = key;
-    this.#session = session;
-    this.#logger = logger;
-    this.ready = store ? this.#load(store) : Promise.resolve();
+  constructor(target?: PersistenceTarget) {
+    this.#t = target;
+    this.ready = target && this.#load(target);
   }
 
-  get enabled(): boolean {
-    return this.#store !== undefined;
-  }
-
-  async #load(store: SessionStore): Promise<void> {
+  async #load(t: PersistenceTarget): Promise<void> {
     try {
-      const snapshot = await store.load(this.#key);
-      if (snapshot) this.#session.restore(snapshot);
+      const snapshot = await t.store.load(t.key);
+      if (snapshot) t.session.restore(snapshot);
     } catch (error) {
-      this.#logger.warn('surelink: could not load the persisted session', error);
+      t.logger.warn('surelink: could not load the persisted session', error);
     }
   }
 
   /** Writes the current session; returns a promise only when the write is still under way. */
   save(): Promise<void> | undefined {
-    const store = this.#store;
-    if (!store) return undefined;
-    const snapshot = this.#session.snapshot();
-    const write = (): void | Promise<void> => store.save(this.#key, snapshot);
+    const t = this.#t;
+    if (!t) return undefined;
+    const snapshot = t.session.snapshot();
+    const write = (): void | Promise<void> => t.store.save(t.key, snapshot);
     if (this.#chain) return this.#track(this.#chain.then(write));
     try {
       const result = write();
@@ -68,9 +69,9 @@ export class Persistence {
    * created right after `close()` with the same key does not adopt the closed one's session.
    */
   clear(): void {
-    const store = this.#store;
-    if (!store) return;
-    const remove = (): void | Promise<void> => store.remove(this.#key);
+    const t = this.#t;
+    if (!t) return;
+    const remove = (): void | Promise<void> => t.store.remove(t.key);
     if (this.#chain) return void this.#track(this.#chain.then(remove));
     try {
       const result = remove();
@@ -81,6 +82,6 @@ export class Persistence {
   }
 
   #failed(error: unknown): void {
-    this.#logger.warn('surelink: could not persist the session', error);
+    this.#t?.logger.warn('surelink: could not persist the session', error);
   }
 }

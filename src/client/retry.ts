@@ -3,11 +3,8 @@
  * are we" to "how long to wait, or stop" (SignalR's IRetryPolicy); `RetrySchedule` keeps the streak
  * and decides when a connection lived long enough for the streak to start over.
  */
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import type { Clock } from '../util/clock.js';
-
-/** Browsers run a `setTimeout` longer than 2^31-1 ms at once, so no delay may exceed it. */
-const MAX_DELAY_MS = 2_147_483_647;
+import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
+import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
 
 /** What a retry policy is told about the failure it is asked to schedule a retry for. */
 export interface RetryContext {
@@ -57,12 +54,6 @@ export interface BackoffOptions {
   maxAttempts?: number;
 }
 
-function checkNumber(name: string, value: number, min: number, max: number): void {
-  if (Number.isNaN(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
-}
-
 /**
  * The default retry policy: exponential backoff with full jitter. The attempt-th delay is
  * `random() * min(maxDelayMs, initialDelayMs * factor^(attempt - 1))` (the cap itself with
@@ -77,10 +68,10 @@ function checkNumber(name: string, value: number, min: number, max: number): voi
  */
 export function exponentialBackoff(options: BackoffOptions = {}, random: () => number = Math.random): RetryPolicy {
   const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
-  checkNumber('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
-  checkNumber('maxDelayMs', maxDelayMs, 0, MAX_DELAY_MS);
-  checkNumber('factor', factor, 1, Number.MAX_VALUE);
-  checkNumber('maxAttempts', maxAttempts, 0, Infinity);
+  inRange('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
+  inRange('maxDelayMs', maxDelayMs, 0, MAX_DELAY_MS);
+  inRange('factor', factor, 1, Number.MAX_VALUE);
+  inRange('maxAttempts', maxAttempts, 0, Infinity);
   if (initialDelayMs > maxDelayMs) {
     throw new InvalidArgumentError(`initialDelayMs (${initialDelayMs}) must not exceed maxDelayMs (${maxDelayMs})`);
   }
@@ -132,7 +123,7 @@ export class RetrySchedule {
   #openedAt: number | undefined;
 
   constructor(policy: RetryPolicy, options: RetryScheduleOptions) {
-    checkNumber('minUptimeMs', options.minUptimeMs, 0, Infinity);
+    inRange('minUptimeMs', options.minUptimeMs, 0, Infinity);
     this.#policy = policy;
     this.#clock = options.clock;
     this.#minUptimeMs = options.minUptimeMs;
@@ -183,13 +174,10 @@ export class RetrySchedule {
   }
 }
 
-/** The schedule for the client's `reconnect` option: the user's policy, or backoff from its numbers. */
+/** The schedule for the client's resolved `reconnect` option (its policy and minimum uptime). */
 export function retryScheduleFor(
-  reconnect: BackoffOptions & { readonly policy?: RetryPolicy | undefined; readonly minUptimeMs: number },
+  reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number },
   clock: Clock,
 ): RetrySchedule {
-  return new RetrySchedule(reconnect.policy ?? exponentialBackoff(reconnect), {
-    clock,
-    minUptimeMs: reconnect.minUptimeMs,
-  });
+  return new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs });
 }

@@ -5,13 +5,19 @@
  */
 import { ProtocolError } from '../errors/protocol.js';
 import { decodeFrame, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, isReservedEvent, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
+import {
+  PROTOCOL_VERSION,
+  isReservedEvent,
+  type HelloFrame,
+  type ResponseFrame,
+  type WelcomeFrame,
+} from '../protocol/frames.js';
 import { AckScheduler, Inbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
 import { OutboundLog, dataJsonOf, type OutboundEntry, type OutboundLimits, type OutboundSnapshot } from './outbound.js';
-import type { PendingRequests } from './requests.js';
 
 export interface SessionHooks {
+  readonly clock: Clock;
   /** Writes one frame to the current link. */
   write(text: string): void;
   /** An application event arrived (exactly once, in order). */
@@ -22,6 +28,8 @@ export interface SessionHooks {
   closeFrame(code: number, reason: string): void;
   /** An ack went out: the delivered count changed durably (persistence hook). */
   acked(): void;
+  /** A response to a request arrived (exactly once, in order). */
+  respond(frame: ResponseFrame): void;
 }
 
 /** What a welcome meant for the messages in flight. */
@@ -40,19 +48,18 @@ export interface SessionSnapshot {
 
 export class ClientSession {
   readonly #hooks: SessionHooks;
-  readonly #requests: PendingRequests;
-  readonly #clock: Clock;
   readonly log: OutboundLog;
   #inbox = new Inbox();
-  #acks: AckScheduler;
+  /**
+   * Only while an ack is owed: without one the peer knows everything delivered, and an idle
+   * session holds no scheduler (nor its timer).
+   */
+  #acks: AckScheduler | undefined;
   #resumeToken: string | undefined;
 
-  constructor(clock: Clock, requests: PendingRequests, limits: OutboundLimits, hooks: SessionHooks) {
-    this.#clock = clock;
-    this.#requests = requests;
+  constructor(limits: OutboundLimits, hooks: SessionHooks) {
     this.#hooks = hooks;
     this.log = new OutboundLog(limits);
-    this.#acks = this.#newAcks();
   }
 
   hello(auth: string | undefined): HelloFrame {
@@ -72,9 +79,8 @@ export class ClientSession {
       if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks ${w.ack}, never sent`);
     } else {
       unconfirmed = this.log.newSession();
-      this.#acks.reset(0);
+      this.#dropAcks();
       this.#inbox = new Inbox();
-      this.#acks = this.#newAcks();
     }
     this.#resumeToken = w.resume;
     return { resumed, unconfirmed };
@@ -94,7 +100,7 @@ export class ClientSession {
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
   detached(): void {
-    this.#acks.reset(this.#inbox.delivered);
+    this.#dropAcks();
   }
 
   /** Forgets the session (client closed). */
@@ -114,9 +120,8 @@ export class ClientSession {
   /** Adopts a persisted session (before the first connect of this page). */
   restore(s: SessionSnapshot): void {
     this.#resumeToken = s.resume;
+    this.#dropAcks();
     this.#inbox = new Inbox(s.delivered);
-    this.#acks = this.#newAcks();
-    this.#acks.reset(s.delivered);
     this.log.restore(s.outbound);
   }
 
@@ -129,7 +134,7 @@ export class ClientSession {
         if (isReservedEvent(frame.event)) return new ProtocolError(`server used reserved event name '${frame.event}'`);
         return this.#inSequence(frame.seq, () => this.#hooks.deliver(frame.event, frame.data));
       case 'response':
-        return this.#inSequence(frame.seq, () => this.#requests.respond(frame));
+        return this.#inSequence(frame.seq, () => this.#hooks.respond(frame));
       case 'ack':
         return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
       case 'ping':
@@ -147,23 +152,34 @@ export class ClientSession {
   }
 
   #inSequence(seq: number, deliver: () => void): ProtocolError | undefined {
+    const acks = (this.#acks ??= this.#newAcks());
     const verdict = this.#inbox.accept(seq);
     if (verdict === 'gap') return new ProtocolError(`sequence gap: got ${seq} after ${this.#inbox.delivered}`);
     if (verdict === 'deliver') {
       deliver();
-      this.#acks.delivered();
-    } else this.#acks.duplicate(); // the server thinks we lack it: tell it we do not
+      acks.delivered();
+    } else acks.duplicate(); // the server thinks we lack it: tell it we do not
     return undefined;
   }
 
+  /** A scheduler that starts from "the peer has everything delivered so far". */
   #newAcks(): AckScheduler {
-    return new AckScheduler({
-      clock: this.#clock,
+    const acks = new AckScheduler({
+      clock: this.#hooks.clock,
       inbox: this.#inbox,
       send: (ack) => {
+        if (this.#acks === acks) this.#acks = undefined; // nothing owed now
         this.#hooks.write(encodeFrame({ type: 'ack', ack }));
         this.#hooks.acked();
       },
     });
+    acks.reset(this.#inbox.delivered);
+    return acks;
+  }
+
+  /** Stops the ack timer (link gone, or a new inbox): the next hello carries the ack. */
+  #dropAcks(): void {
+    this.#acks?.reset(this.#inbox.delivered);
+    this.#acks = undefined;
   }
 }

@@ -12,35 +12,12 @@ export const TRANSITIONS = {
 export type StateChange = { readonly from: ClientState; readonly to: ClientState; readonly reason: string };
 
 /**
- * Holds the current state and runs the side effect of the state being entered. `onChange` is the
- * one place a `state` event comes from; `enter` runs after it so listeners see the new state first.
+ * The change from `from` to `to`. The connection holds the state and runs the side effect of the
+ * state entered (see `Connection.go`); this is the one check that a transition is in the table.
+ * @throws Error on a transition the table does not allow: a bug in the client, not a user error.
  */
-export class StateMachine {
-  #state: ClientState = 'idle';
-  readonly #onChange: (change: StateChange) => void;
-  readonly #enter: { readonly [S in ClientState]: (change: StateChange) => void };
-
-  constructor(
-    onChange: (change: StateChange) => void,
-    enter: { readonly [S in ClientState]: (change: StateChange) => void },
-  ) {
-    this.#onChange = onChange;
-    this.#enter = enter;
-  }
-
-  get state(): ClientState {
-    return this.#state;
-  }
-
-  can(to: ClientState): boolean {
-    return (TRANSITIONS[this.#state] as readonly ClientState[]).includes(to);
-  }
-
-  go(to: ClientState, reason: string): void {
-    if (!this.can(to)) throw new Error(`surelink: invalid transition ${this.#state} -> ${to} (${reason})`);
-    const change = { from: this.#state, to, reason };
-    this.#state = to;
-    this.#onChange(change);
-    this.#enter[to](change);
-  }
+export function transition(from: ClientState, to: ClientState, reason: string): StateChange {
+  if (!(TRANSITIONS[from] as readonly ClientState[]).includes(to))
+    throw new Error(`surelink: invalid transition ${from} -> ${to} (${reason})`);
+  return { from, to, reason };
 }

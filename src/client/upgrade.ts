@@ -5,9 +5,9 @@
  * protocol re-sends whatever was in flight, so nothing is lost or duplicated by the switch.
  */
 import { Timer, type Clock } from '../util/clock.js';
-import type { HelloFrame } from '../protocol/frames.js';
 import type { Attempt } from './connector.js';
 import type { Link } from './link.js';
+import type { CloseInfo } from '../transports/transport.js';
 
 /** When to probe. */
 export interface UpgradeOptions {
@@ -19,14 +19,12 @@ export interface UpgradeOptions {
 
 export interface ProbeHost {
   readonly clock: Clock;
-  /** The hello for the probe (resume token and ack of the current session). */
-  hello(): Promise<HelloFrame | undefined>;
-  /** Starts a handshake on the preferred transport. */
-  start(hello: HelloFrame | undefined): Attempt;
+  /** Starts a handshake on the preferred transport (with a hello for the current session). */
+  startProbe(): Attempt;
   /** The probe completed its handshake: switch to it. */
-  upgrade(link: Link): void;
+  upgraded(link: Link): void;
   /** The probe failed after the current link died while it ran: handle that loss now. */
-  failed(): void;
+  probeFailed(): void;
 }
 
 export class UpgradeProber {
@@ -36,6 +34,8 @@ export class UpgradeProber {
   #delayMs: number;
   #running: { cancel(): void } | undefined;
   #active = false;
+  /** The current link died while a probe ran: the connection handles that once the probe settles. */
+  lost: CloseInfo | undefined;
 
   constructor(options: UpgradeOptions, host: ProbeHost) {
     this.#o = options;
@@ -59,6 +59,7 @@ export class UpgradeProber {
   /** Stops probing and abandons a probe under way. */
   stop(): void {
     this.#active = false;
+    this.lost = undefined;
     this.#timer.stop();
     this.#running?.cancel();
     this.#running = undefined;
@@ -70,35 +71,22 @@ export class UpgradeProber {
     this.#delayMs = this.#o.initialDelayMs;
   }
 
-  /** Builds the hello (async), then starts the attempt; cancellable at either step. */
-  #probe(): { done: Promise<Link>; cancel(): void } {
-    let attempt: Attempt | undefined;
-    let cancelled = false;
-    const done = (async () => {
-      const hello = await this.#host.hello();
-      if (cancelled) throw new Error('probe cancelled');
-      attempt = this.#host.start(hello);
-      return attempt.done;
-    })();
-    return { done, cancel: () => ((cancelled = true), attempt?.cancel()) };
-  }
-
   #run(): void {
-    const attempt = this.#probe();
+    const attempt = this.#host.startProbe();
     this.#running = attempt;
     attempt.done.then(
       (link) => {
         if (this.#running !== attempt) return link.close(1000, 'probe abandoned');
         this.#running = undefined;
         this.#active = false;
-        this.#host.upgrade(link);
+        this.#host.upgraded(link);
       },
       () => {
         if (this.#running !== attempt) return;
         this.#running = undefined;
         this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
         if (this.#active) this.#timer.start(this.#delayMs, () => this.#run());
-        this.#host.failed();
+        this.#host.probeFailed();
       },
     );
   }

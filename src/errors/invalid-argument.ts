@@ -6,3 +6,15 @@ export class InvalidArgumentError extends SurelinkError {
     super('INVALID_ARGUMENT', message, options);
   }
 }
+
+/**
+ * `value` when it is a number from `min` (excluded when `open`) to `max`; otherwise throws an
+ * `InvalidArgumentError` naming `name`. NaN is in no range.
+ */
+export function inRange(name: string, value: number, min: number, max: number, open = false): number {
+  if (!(typeof value === 'number' && (open ? value > min : value >= min) && value <= max))
+    throw new InvalidArgumentError(
+      `${name} must be a number in ${open ? '(' : '['}${min}, ${max}], got ${String(value)}`,
+    );
+  return value;
+}

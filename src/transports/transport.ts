@@ -76,6 +76,13 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   /** `ws` only: destroys the socket without a close handshake. */
   terminate?(): void;
+  /**
+   * `ws` only (with `terminate`): its EventEmitter API, which the adapter listens on instead of the
+   * `on*` slots, each of which costs `ws` a wrapper function per socket.
+   */
+  on?(event: 'open' | 'message' | 'close' | 'error', listener: (...args: never[]) => void): unknown;
+  /** `ws` only: like `on`, for the next event only. */
+  once?(event: 'open', listener: (...args: never[]) => void): unknown;
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;

@@ -1,3 +1,6 @@
+/** Longest delay a timer takes (browsers run a longer `setTimeout` at once). */
+export const MAX_DELAY_MS = 2_147_483_647;
+
 /** Opaque timer handle. */
 export type TimerHandle = unknown;
 

@@ -328,6 +328,14 @@ describe('browser lifecycle', () => {
 });
 
 describe('close()', () => {
+  it('open clients share one heartbeat timer; closing them all leaves none', async () => {
+    const all = [await connected(), await connected(), await connected()];
+    expect(all.every((c) => c.state === 'open')).toBe(true);
+    expect(vi.getTimerCount()).toBe(1);
+    for (const c of all) c.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('leaves no timer, listener or socket behind and reports undelivered messages', async () => {
     const added = new Map<string, number>();
     const target = {

@@ -221,3 +221,22 @@ describe('waitFor', () => {
     await expect(p).resolves.toBe(7);
   });
 });
+
+describe('idle', () => {
+  it('holds nothing once every listener is gone and nothing waits', async () => {
+    const { events } = setup();
+    expect(events.idle).toBe(true);
+    const off = events.on('price', vi.fn());
+    const waiting = events.waitFor('chat');
+    expect(events.idle).toBe(false);
+    off();
+    expect(events.idle).toBe(false);
+    events.emit('chat', { text: 'x' });
+    await waiting;
+    expect(events.idle).toBe(true);
+    const stream = events.stream('price');
+    expect(events.idle).toBe(false);
+    await stream.return?.();
+    expect(events.idle).toBe(true);
+  });
+});

@@ -235,3 +235,110 @@ describe('Heartbeat', () => {
     expect(() => setup(intervalMs, timeoutMs)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('Heartbeat: one timer for the heartbeats of a clock', () => {
+  it('several heartbeats share one timer, each pinging at its own time; stopping them all leaves none', () => {
+    const a = setup();
+    const b = setup();
+    const c = setup();
+    a.hb.start();
+    vi.advanceTimersByTime(1000);
+    b.hb.start();
+    vi.advanceTimersByTime(1000);
+    c.hb.start();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(INTERVAL - 2000);
+    expect(a.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + INTERVAL);
+    expect(b.sendPing).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1000);
+    expect(b.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + 1000 + INTERVAL);
+    vi.advanceTimersByTime(1000);
+    expect(c.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + 2000 + INTERVAL);
+    expect(vi.getTimerCount()).toBe(1);
+    a.hb.stop();
+    b.hb.stop();
+    expect(vi.getTimerCount()).toBe(1);
+    c.hb.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a heartbeat stopped by another that fires at the same time does not fire', () => {
+    const second = setup();
+    const onDead = vi.fn();
+    const first = new Heartbeat({
+      clock: systemClock,
+      intervalMs: INTERVAL,
+      timeoutMs: TIMEOUT,
+      sendPing: () => second.hb.stop(),
+      onDead,
+    });
+    first.start();
+    second.hb.start();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(second.sendPing).not.toHaveBeenCalled();
+    expect(second.hb.running).toBe(false);
+    expect(first.running).toBe(true);
+  });
+
+  it('a sendPing that throws does not keep the others due at the same time from firing', () => {
+    const thrower = new Heartbeat({
+      clock: systemClock,
+      intervalMs: INTERVAL,
+      timeoutMs: TIMEOUT,
+      sendPing: () => {
+        throw new Error('send failed');
+      },
+      onDead: vi.fn(),
+    });
+    const other = setup();
+    thrower.start();
+    other.hb.start();
+    expect(() => vi.advanceTimersByTime(INTERVAL)).toThrow('send failed');
+    expect(other.sendPing).toHaveBeenCalledOnce();
+    expect(vi.getTimerCount()).toBe(1); // both still watched
+    vi.advanceTimersByTime(TIMEOUT);
+    expect(other.onDead).toHaveBeenCalledOnce();
+  });
+
+  it('with the wall clock set back, each heartbeat still detects silence within one extra interval', () => {
+    const a = setup();
+    const b = setup();
+    a.hb.start();
+    vi.advanceTimersByTime(5000);
+    b.hb.start();
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(INTERVAL + INTERVAL + TIMEOUT);
+    expect(a.onDead).toHaveBeenCalledOnce();
+    expect(b.onDead).toHaveBeenCalledOnce();
+  });
+
+  it('a heartbeat left running under another timer implementation does not hold up new ones', () => {
+    const leaked = setup();
+    leaked.hb.start(); // under this test's fake timers, never stopped
+    vi.useRealTimers();
+    vi.useFakeTimers({ now: T0 }); // a new install: the leaked heartbeat's timer is gone with the old one
+    const fresh = setup();
+    fresh.hb.start();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(fresh.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + INTERVAL);
+  });
+
+  it('heartbeats of different clocks keep their own timers', () => {
+    const times: number[] = [];
+    const clockA = { ...systemClock, now: () => Date.now() };
+    const clockB = { ...systemClock, now: () => Date.now() };
+    for (const clock of [clockA, clockB]) {
+      new Heartbeat({
+        clock,
+        intervalMs: INTERVAL,
+        timeoutMs: TIMEOUT,
+        sendPing: (ts) => times.push(ts),
+        onDead() {},
+      }).start();
+    }
+    expect(vi.getTimerCount()).toBe(2);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(times).toEqual([T0 + INTERVAL, T0 + INTERVAL]);
+  });
+});

@@ -26,4 +26,16 @@ describe('client options', () => {
   ])('refuses %j with an InvalidArgumentError', (bad) => {
     expect(() => resolveOptions(bad)).toThrow(InvalidArgumentError);
   });
+
+  it('holds only what was set: the defaults are shared, and clients configured alike share one object', () => {
+    const fake = { now: () => 0, setTimeout: () => 0, clearTimeout() {} };
+    const a = resolveOptions({ transports: ['websocket'], lifecycle: false, clock: fake });
+    const b = resolveOptions({ transports: ['websocket'], lifecycle: false, clock: fake });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.keys(a).sort()).toEqual(['clock', 'lifecycle', 'transports']);
+    expect(a.heartbeat).toBe(resolveOptions().heartbeat);
+    expect(resolveOptions({ transports: ['websocket'], lifecycle: false })).not.toBe(a);
+    expect(resolveOptions({ transports: ['sockjs'], lifecycle: false, clock: fake })).not.toBe(a);
+  });
 });

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Server, WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { websocketTransport } from '../../src/transports/websocket.js';
@@ -103,5 +104,97 @@ describe('websocket transport (mock-socket)', () => {
     websocketTransport.connect(url, t.h, ctx);
     await until(() => t.closes.length === 1);
     expect(t.closes[0]?.code).toBe(4400);
+  });
+});
+
+/**
+ * A socket with the `ws` package's own API (an EventEmitter with `terminate`): the adapter listens
+ * on its events instead of the `on*` slots, telling them apart by their arguments.
+ */
+class WsLikeSocket extends EventEmitter {
+  readonly readyState = 1;
+  binaryType = 'nodebuffer';
+  onopen = null;
+  onmessage = null;
+  onclose = null;
+  onerror = null;
+  readonly sent: string[] = [];
+  closedWith: [number | undefined, string | undefined] | undefined;
+  terminated = false;
+  static last: WsLikeSocket | undefined;
+
+  constructor(readonly url: string) {
+    super();
+    WsLikeSocket.last = this;
+  }
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closedWith = [code, reason];
+  }
+
+  terminate(): void {
+    this.terminated = true;
+  }
+}
+
+describe('websocket transport (ws EventEmitter API)', () => {
+  const wsCtx: TransportContext = {
+    clock: systemClock,
+    logger: silentLogger,
+    WebSocket: WsLikeSocket as unknown as WebSocketConstructor,
+  };
+
+  function open() {
+    const t = handlers();
+    const transport = websocketTransport.connect(url, t.h, wsCtx);
+    const socket = WsLikeSocket.last as WsLikeSocket;
+    return { t, transport, socket };
+  }
+
+  it('reports open, text frames (Buffers) and the close code and reason', () => {
+    const { t, transport, socket } = open();
+    expect(socket.listenerCount('message')).toBe(0); // added once open
+    socket.emit('open');
+    expect(t.opened).toHaveBeenCalledOnce();
+    expect(socket.listenerCount('open')).toBe(0);
+    expect(socket.listenerCount('message')).toBe(1);
+    socket.emit('message', Buffer.from('["e",1,"chat",{"text":"é"}]'), false);
+    expect(t.messages).toEqual(['["e",1,"chat",{"text":"é"}]']);
+    transport.send('hello');
+    expect(socket.sent).toEqual(['hello']);
+    socket.emit('close', 4401, Buffer.from('no'));
+    expect(t.closes).toEqual([{ code: 4401, reason: 'no' }]);
+  });
+
+  it('a binary message closes with 4400', () => {
+    const { t, socket } = open();
+    socket.emit('open');
+    socket.emit('message', Buffer.from([1, 2]), true);
+    expect(t.closes[0]?.code).toBe(4400);
+    expect(socket.closedWith?.[0]).toBe(4400);
+  });
+
+  it('an error before open is kept for the close, reported as 1006', () => {
+    const { t, socket } = open();
+    socket.emit('error', new Error('ECONNREFUSED'));
+    socket.emit('close', 1006, Buffer.from(''));
+    expect(t.opened).not.toHaveBeenCalled();
+    expect(t.closes[0]).toMatchObject({ code: 1006, error: expect.any(Error) });
+  });
+
+  it('after close() no handler fires, errors are still absorbed, and a dead link is terminated', () => {
+    const { t, transport, socket } = open();
+    socket.emit('open');
+    transport.close(4000, 'heartbeat timeout');
+    expect(socket.terminated).toBe(true);
+    socket.emit('message', Buffer.from('late'), false);
+    expect(() => socket.emit('error', new Error('closed before open'))).not.toThrow();
+    socket.emit('close', 1006, Buffer.from(''));
+    expect(t.messages).toEqual([]);
+    expect(t.closes).toEqual([]);
   });
 });

@@ -1,0 +1,186 @@
+/**
+ * The inside of a `RealtimeClient`: the connection (which it extends) wired to the session and the
+ * outgoing side. It is the host every part calls back (connection, session, outgoing side,
+ * emitter) through its methods, so an idle client holds a handful of objects and no closures;
+ * the parts of features not in use (emitter, requests, pings, persistence) are created when first
+ * needed. `RealtimeClient` is the public face over it.
+ */
+import { ClosedError } from '../errors/closed.js';
+import { NotConnectedError } from '../errors/not-connected.js';
+import type { ProtocolError } from '../errors/protocol.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { encodeFrame } from '../protocol/codec.js';
+import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
+import { resolveTransports } from '../transports/registry.js';
+import type { TransportFactory } from '../transports/transport.js';
+import { parseMainUrl } from '../transports/urls.js';
+import { systemClock } from '../util/clock.js';
+import { Connection } from './connection.js';
+import type { EventMap } from './event-types.js';
+import { TypedEmitter, type TypedEmitterOptions } from './events.js';
+import type { Link } from './link.js';
+import type { ResolvedOptions } from './options.js';
+import { Outgoing, type OutgoingDeps } from './outgoing.js';
+import { Persistence } from './persistence.js';
+import { PingWaiters } from './pings.js';
+import { PendingRequests } from './requests.js';
+import { ClientSession, type SessionHooks } from './session.js';
+
+/** Stands in for the requests of every client that never made one: it is never given any. */
+const noRequests = new PendingRequests(systemClock);
+
+/** The factories of each transport list (lists of names are shared, see options.ts). */
+const factories = new WeakMap<ResolvedOptions['transports'], readonly TransportFactory[]>();
+
+/** Main URLs, one copy each: the clients of one endpoint (often many, in Node) share it. */
+const urls = new Map<string, string>();
+
+function sharedUrl(url: string): string {
+  const known = urls.get(url);
+  if (known !== undefined) return known;
+  if (urls.size >= 64) urls.clear();
+  urls.set(url, url);
+  return url;
+}
+
+function factoriesOf(list: ResolvedOptions['transports']): readonly TransportFactory[] {
+  let resolved = factories.get(list);
+  if (!resolved) factories.set(list, (resolved = resolveTransports(list)));
+  return resolved;
+}
+
+export class ClientCore extends Connection implements SessionHooks, OutgoingDeps, TypedEmitterOptions {
+  readonly session: ClientSession;
+  readonly out: Outgoing;
+  readonly persistence: Persistence;
+  #events: TypedEmitter<EventMap> | undefined;
+  #requests: PendingRequests | undefined;
+  #pings: PingWaiters | undefined;
+  /** Latest round-trip time (from `ping()` or the heartbeat). */
+  rtt: number | undefined;
+  disposed = false;
+
+  constructor(url: string, o: ResolvedOptions) {
+    const { href } = parseMainUrl(url);
+    super(o, sharedUrl(href), factoriesOf(o.transports));
+    this.session = new ClientSession(o.queue, this);
+    const { storage, storageKey } = o.queue;
+    this.persistence = storage
+      ? new Persistence({
+          store: storage,
+          key: storageKey ?? `surelink:${url}`,
+          session: this.session,
+          logger: o.logger,
+        })
+      : Persistence.none;
+    this.out = new Outgoing(this);
+  }
+
+  /** What the outgoing side writes to. */
+  get link(): this {
+    return this;
+  }
+
+  get requests(): PendingRequests {
+    return this.#requests ?? noRequests;
+  }
+
+  events(): TypedEmitter<EventMap> {
+    return (this.#events ??= new TypedEmitter(this));
+  }
+
+  /** The requests of this client, created with its first. */
+  ownRequests(): PendingRequests {
+    return (this.#requests ??= new PendingRequests(this.options.clock));
+  }
+
+  pings(): PingWaiters {
+    return (this.#pings ??= new PingWaiters(this.options.clock));
+  }
+
+  emit(event: string, payload: unknown): void {
+    const events = this.#events;
+    events?.emit(event, payload);
+    if (events?.idle) this.#events = undefined; // e.g. after `waitFor('open')`: nothing left to hold
+  }
+
+  onHandlerError(error: unknown, event: string): void {
+    this.options.logger.error(`surelink: '${event}' handler threw`, error);
+  }
+
+  /** Tears everything down (`close()`); the emitter is ended last, after the final events. */
+  dispose(): void {
+    this.disposed = true;
+    if (this.state === 'open')
+      this.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
+    this.close('close()');
+    this.session.end();
+    this.persistence.clear();
+    this.#events?.end(new ClosedError('client was closed'));
+    this.#events?.removeAllListeners();
+  }
+
+  // --- what the connection needs ---
+
+  async hello(auth: string | undefined): Promise<HelloFrame | undefined> {
+    await this.persistence.ready;
+    return this.options.protocol === 'raw' ? undefined : this.session.hello(auth);
+  }
+
+  /** Applies the welcome, then flushes the queue: all before `open` is announced. */
+  established(link: Link): boolean | ProtocolError {
+    this.out.linked();
+    if (!link.welcome) return (this.out.pump(), false);
+    const result = this.session.welcome(link.welcome);
+    if (!('resumed' in result)) return result;
+    if (!result.resumed) this.out.sessionLost(result.unconfirmed);
+    this.out.pump();
+    return result.resumed;
+  }
+
+  message(text: string): void {
+    if (this.options.protocol === 'raw') return this.emit('message', text);
+    const error = this.session.receive(text);
+    if (!error) return;
+    this.emit('error', error);
+    this.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message }));
+    this.drop(error.closeCode, error.message);
+  }
+
+  lost(): void {
+    this.session.detached();
+    this.#pings?.rejectAll(new NotConnectedError('connection lost'));
+  }
+
+  closed(): void {
+    this.out.stop();
+    this.#pings?.rejectAll(new ClosedError('client closed'));
+    this.#requests?.rejectAll(new ClosedError('client closed'));
+  }
+
+  // --- the session's hooks ---
+
+  write(text: string): void {
+    this.send(text);
+  }
+
+  deliver(event: string, data: unknown): void {
+    this.emit(event, data);
+  }
+
+  respond(frame: ResponseFrame): void {
+    this.#requests?.respond(frame);
+  }
+
+  pong(ts: number): void {
+    this.rtt = this.#pings ? this.#pings.pong(ts) : Math.max(0, this.options.clock.now() - ts);
+  }
+
+  closeFrame(code: number, reason: string): void {
+    this.drop(code, reason);
+  }
+
+  acked(): void {
+    void this.persistence.save();
+  }
+}
