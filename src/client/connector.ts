@@ -9,7 +9,7 @@ import { ConnectTimeoutError } from '../errors/connect-timeout.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { FallbackError, TransportError } from '../errors/transport.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
-import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import { SERVER_FRAMES, decodeFrameOf, encodeFrame } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type {
   CloseInfo,
@@ -164,7 +164,7 @@ function handshakeMessage(
   welcomed: (w: WelcomeFrame) => void,
   fail: (e: SurelinkError, code: number) => void,
 ): void {
-  const frame = decodeFrame(text);
+  const frame = decodeFrameOf(SERVER_FRAMES, text);
   if (frame instanceof ProtocolError) return fail(frame, frame.closeCode);
   if (frame.type === 'close') return fail(errorForClose(name, frame), frame.code);
   if (frame.type !== 'welcome') {

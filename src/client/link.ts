@@ -1,3 +1,4 @@
+import { batchChars, batcher, type Batcher } from '../protocol/batch.js';
 import type { WelcomeFrame } from '../protocol/frames.js';
 import type { CloseInfo, Transport } from '../transports/transport.js';
 
@@ -9,7 +10,8 @@ export interface LinkHandlers {
 /**
  * A connection that completed its handshake. Frames that arrive between the handshake and the
  * moment the client attaches (a resume replay often follows `welcome` in the same tick) are
- * buffered and handed over in order, so nothing is lost in the gap.
+ * buffered and handed over in order, so nothing is lost in the gap. When the server's welcome
+ * says it accepts batches, the frames sent in one tick go out as one message.
  */
 export class Link {
   readonly transport: Transport;
@@ -18,10 +20,13 @@ export class Link {
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
   #closed = false;
+  readonly #batch: Batcher | undefined;
 
   constructor(transport: Transport, welcome: WelcomeFrame | undefined) {
     this.transport = transport;
     this.welcome = welcome;
+    const b = welcome?.batch;
+    if (b) this.#batch = batcher((text) => this.#write(text), batchChars(b));
   }
 
   attach(handlers: LinkHandlers): void {
@@ -56,11 +61,18 @@ export class Link {
   }
 
   send(text: string): void {
+    if (this.#closed) return;
+    if (this.#batch) this.#batch.push(text);
+    else this.transport.send(text);
+  }
+
+  #write(text: string): void {
     if (!this.#closed) this.transport.send(text);
   }
 
-  /** Ends the link from our side: no handler fires afterwards. */
+  /** Ends the link from our side, after what is still batched: no handler fires afterwards. */
   close(code: number, reason: string): void {
+    this.#batch?.flush();
     this.#closed = true;
     this.#handlers = undefined;
     this.#early = [];

@@ -38,6 +38,9 @@ export interface OutboundLimits {
 }
 
 type Item = Omit<OutboundEntry, 'seq'>;
+
+/** What `append` returns when nothing was dropped: one shared empty list. */
+const NONE: readonly OutboundEntry[] = [];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -80,7 +83,7 @@ export class OutboundLog {
    * Appends an entry, applying the bounds to the queued part. Returns the entries the overflow
    * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
-  append(item: Item): OutboundEntry[] {
+  append(item: Item): readonly OutboundEntry[] {
     const json = dataJson(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
@@ -193,7 +196,7 @@ export class OutboundLog {
     return lo;
   }
 
-  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry[] {
+  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): readonly OutboundEntry[] {
     // Field by field: an object rest/spread here cost more than the rest of send() together.
     const entry: Writable<OutboundEntry> & WithJson = {
       event: item.event,
@@ -206,7 +209,7 @@ export class OutboundLog {
     if (json !== undefined) entry[DATA_JSON] = json;
     this.#entries.push(entry);
     this.#queuedBytes += size;
-    return [];
+    return NONE;
   }
 
   /** Removes matching queued entries and renumbers the queued tail so no gap appears. */

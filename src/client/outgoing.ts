@@ -41,18 +41,17 @@ export class Outgoing {
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
   append(item: { event: string; data: unknown; requestId?: number }): SendResult {
     const { options: o, session, link } = this.#d;
+    if (o.protocol === 'raw' && link.writable) return (link.send(item.event), 'sent');
     const now = o.clock.now();
     // Field by field: spreads here were the largest cost of a send.
     const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
     if (item.requestId !== undefined) entry.requestId = item.requestId;
     if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
-    if (o.protocol === 'raw' && link.writable) {
-      link.send(item.event);
-      return 'sent';
-    }
     const dropped = session.log.append(entry);
-    if (dropped.length > 0) this.#dropped(dropped);
-    if (dropped.some((d) => d.seq === 0)) return 'dropped';
+    if (dropped.length > 0) {
+      this.#dropped(dropped);
+      if (dropped.some((d) => d.seq === 0)) return 'dropped';
+    }
     if (link.writable) return (this.pump(), 'sent');
     void this.#d.persistence.save();
     this.#armExpiry();

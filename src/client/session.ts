@@ -4,8 +4,14 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { decodeFrame, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, isReservedEvent, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
+import { DEFAULT_LIMITS, SERVER_FRAMES, decodeMessage, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
+import {
+  PROTOCOL_VERSION,
+  isReservedEvent,
+  type Frame,
+  type HelloFrame,
+  type WelcomeFrame,
+} from '../protocol/frames.js';
 import { AckScheduler, Inbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
 import { OutboundLog, dataJsonOf, type OutboundEntry, type OutboundLimits, type OutboundSnapshot } from './outbound.js';
@@ -46,6 +52,8 @@ export class ClientSession {
   #inbox = new Inbox();
   #acks: AckScheduler;
   #resumeToken: string | undefined;
+  /** Bumped when the link goes away: the rest of a batch that arrived on it is not processed. */
+  #linkEpoch = 0;
 
   constructor(clock: Clock, requests: PendingRequests, limits: OutboundLimits, hooks: SessionHooks) {
     this.#clock = clock;
@@ -56,11 +64,15 @@ export class ClientSession {
   }
 
   hello(auth: string | undefined): HelloFrame {
-    const base = { type: 'hello', v: PROTOCOL_VERSION, ack: this.#inbox.delivered } as const;
+    // `batch`: the server may send batches as large as any message the client accepts.
+    const ack = this.#inbox.delivered;
     return {
-      ...base,
-      ...(auth === undefined ? {} : { auth }),
-      ...(this.#resumeToken === undefined ? {} : { resume: this.#resumeToken }),
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      ack,
+      auth,
+      resume: this.#resumeToken,
+      batch: DEFAULT_LIMITS.maxFrameChars,
     };
   }
 
@@ -82,7 +94,8 @@ export class ClientSession {
 
   /** Transmits every queued entry, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as OutboundEntry;
       const frame =
         e.requestId === undefined
           ? ({ type: 'event', seq: e.seq, event: e.event, data: e.data } as const)
@@ -94,6 +107,7 @@ export class ClientSession {
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
   detached(): void {
+    this.#linkEpoch++;
     this.#acks.reset(this.#inbox.delivered);
   }
 
@@ -120,40 +134,46 @@ export class ClientSession {
     this.log.restore(s.outbound);
   }
 
-  /** Handles one inbound text frame; returns a `ProtocolError` when the frame is not acceptable. */
+  /** Handles one inbound message (a frame or a batch); returns a `ProtocolError` when it is not acceptable. */
   receive(text: string): ProtocolError | undefined {
-    const frame = decodeFrame(text);
-    if (frame instanceof ProtocolError) return frame;
+    const frames = decodeMessage(SERVER_FRAMES, text);
+    if (frames instanceof ProtocolError) return frames;
+    const epoch = this.#linkEpoch;
+    for (let i = 0; i < frames.length; i++) {
+      // A close frame, or a handler that closed the client, ends the link: what follows is not read.
+      if (epoch !== this.#linkEpoch) return undefined;
+      const error = this.#frame(frames[i] as Frame);
+      if (error) return error;
+    }
+    return undefined;
+  }
+
+  #frame(frame: Frame): ProtocolError | void {
     switch (frame.type) {
       case 'event':
-        if (isReservedEvent(frame.event)) return new ProtocolError(`server used reserved event name '${frame.event}'`);
-        return this.#inSequence(frame.seq, () => this.#hooks.deliver(frame.event, frame.data));
-      case 'response':
-        return this.#inSequence(frame.seq, () => this.#requests.respond(frame));
+      case 'response': {
+        if (frame.type === 'event' && isReservedEvent(frame.event))
+          return new ProtocolError(`server used reserved event name '${frame.event}'`);
+        const verdict = this.#inbox.accept(frame.seq);
+        if (verdict === 'gap')
+          return new ProtocolError(`sequence gap: got ${frame.seq} after ${this.#inbox.delivered}`);
+        // A duplicate: the server thinks we lack it, so an ack must tell it we do not.
+        if (verdict === 'duplicate') return void this.#acks.duplicate();
+        if (frame.type === 'event') this.#hooks.deliver(frame.event, frame.data);
+        else this.#requests.respond(frame);
+        return void this.#acks.delivered();
+      }
       case 'ack':
         return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
       case 'ping':
-        this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
-        return undefined;
+        return void this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
       case 'pong':
-        this.#hooks.pong(frame.ts);
-        return undefined;
+        return void this.#hooks.pong(frame.ts);
       case 'close':
-        this.#hooks.closeFrame(frame.code, frame.reason);
-        return undefined;
+        return void this.#hooks.closeFrame(frame.code, frame.reason);
       default:
         return new ProtocolError(`unexpected ${frame.type} frame from server`);
     }
-  }
-
-  #inSequence(seq: number, deliver: () => void): ProtocolError | undefined {
-    const verdict = this.#inbox.accept(seq);
-    if (verdict === 'gap') return new ProtocolError(`sequence gap: got ${seq} after ${this.#inbox.delivered}`);
-    if (verdict === 'deliver') {
-      deliver();
-      this.#acks.delivered();
-    } else this.#acks.duplicate(); // the server thinks we lack it: tell it we do not
-    return undefined;
   }
 
   #newAcks(): AckScheduler {

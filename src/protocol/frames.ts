@@ -18,11 +18,13 @@ export interface HeartbeatSettings {
 export interface HelloFrame {
   readonly type: 'hello';
   readonly v: number;
-  readonly auth?: string;
+  readonly auth?: string | undefined;
   /** Resume token of the session to resume; absent for a new session. */
-  readonly resume?: string;
+  readonly resume?: string | undefined;
   /** Highest server sequence number the client has delivered (0 when none). */
   readonly ack: number;
+  /** Wire `b`: the client accepts batches of up to this many bytes; absent when it takes one frame per message. */
+  readonly batch?: number | undefined;
 }
 
 /** Server → client, answer to `hello`; the connection counts as open only after it. */
@@ -36,6 +38,8 @@ export interface WelcomeFrame {
   /** Highest client sequence number the server has delivered (0 when none). */
   readonly ack: number;
   readonly hb: HeartbeatSettings;
+  /** Wire `b`: the server accepts batches of up to this many bytes on this connection; absent when it does not. */
+  readonly batch?: number | undefined;
 }
 
 /** An application event, either direction. */
@@ -134,9 +138,9 @@ export const SESSION_EVENTS = ['disconnect', 'resume', 'end'] as const;
 
 export type SessionEvent = (typeof SESSION_EVENTS)[number];
 
-const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
+const unsendable: ReadonlySet<string> = new Set([...RESERVED_EVENTS, ...SESSION_EVENTS]);
 
 /** Whether a client may send an event with this name. */
 export function isSendableByClient(name: string): boolean {
-  return !reserved.has(name) && !session.has(name);
+  return !unsendable.has(name);
 }
