@@ -1,4 +1,4 @@
-import { batchChars, batcher, type Batcher } from '../protocol/batch.js';
+import { batchChars, encodeBatch, takeBatch } from '../protocol/batch.js';
 import type { WelcomeFrame } from '../protocol/frames.js';
 import type { CloseInfo, Transport } from '../transports/transport.js';
 
@@ -20,13 +20,15 @@ export class Link {
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
   #closed = false;
-  readonly #batch: Batcher | undefined;
+  /** Most UTF-16 code units one batch holds; 0 when the server takes one frame per message. */
+  readonly #max: number;
+  /** Frames sent after the first of this tick, waiting for its end; `undefined` when no tick is open. */
+  #tick: string[] | undefined;
 
   constructor(transport: Transport, welcome: WelcomeFrame | undefined) {
     this.transport = transport;
     this.welcome = welcome;
-    const b = welcome?.batch;
-    if (b) this.#batch = batcher((text) => this.#write(text), batchChars(b));
+    this.#max = batchChars(welcome?.batch ?? 0);
   }
 
   attach(handlers: LinkHandlers): void {
@@ -60,19 +62,33 @@ export class Link {
     handlers.onClose(info);
   }
 
+  /**
+   * Sends one frame. With a server that takes batches, the first frame of a tick goes at once and
+   * the ones after it wait for a microtask and go together (protocol/batch.ts has the same logic
+   * for the server; the client's copy is inlined for its bundle size).
+   */
   send(text: string): void {
     if (this.#closed) return;
-    if (this.#batch) this.#batch.push(text);
-    else this.transport.send(text);
+    if (this.#tick) return void this.#tick.push(text);
+    if (this.#max) {
+      this.#tick = [];
+      void Promise.resolve().then(() => this.#flush());
+    }
+    this.transport.send(text);
   }
 
-  #write(text: string): void {
-    if (!this.#closed) this.transport.send(text);
+  #flush(): void {
+    const frames = this.#tick ?? [];
+    this.#tick = undefined;
+    while (frames.length > 0 && !this.#closed) {
+      const batch = takeBatch(frames, this.#max);
+      this.transport.send(batch.length > 1 ? encodeBatch(batch) : (batch[0] as string));
+    }
   }
 
   /** Ends the link from our side, after what is still batched: no handler fires afterwards. */
   close(code: number, reason: string): void {
-    this.#batch?.flush();
+    this.#flush();
     this.#closed = true;
     this.#handlers = undefined;
     this.#early = [];

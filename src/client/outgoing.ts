@@ -87,7 +87,7 @@ export class Outgoing {
   sessionLost(unconfirmed: readonly OutboundEntry[]): void {
     const { session, requests } = this.#d;
     const error = new SessionLostError(
-      `session expired; ${unconfirmed.length} message(s) may not have been delivered`,
+      `session expired; ${unconfirmed.length} message(s) may be lost`,
       unconfirmed.map(toMessage),
     );
     const queued = new Set(session.log.all().map((e) => e.requestId));
@@ -103,7 +103,7 @@ export class Outgoing {
     this.#d.emit('queue:overflow', { dropped: entries.map(toMessage) });
     for (const e of entries) {
       if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new NotConnectedError('dropped from a full offline queue'));
+        this.#d.requests.reject(e.requestId, new NotConnectedError('offline queue full'));
       }
     }
   }
@@ -115,7 +115,7 @@ export class Outgoing {
     this.#d.emit('queue:expired', { expired: expired.map(toMessage) });
     for (const e of expired) {
       if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new TimeoutError('request expired in the offline queue'));
+        this.#d.requests.reject(e.requestId, new TimeoutError('expired in the offline queue'));
       }
     }
   }

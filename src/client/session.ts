@@ -81,7 +81,7 @@ export class ClientSession {
     const resumed = w.resumed && this.#resumeToken !== undefined;
     let unconfirmed: OutboundEntry[] = [];
     if (resumed) {
-      if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks ${w.ack}, never sent`);
+      if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks unsent ${w.ack}`);
     } else {
       unconfirmed = this.log.newSession();
       this.#acks.reset(0);
@@ -94,15 +94,7 @@ export class ClientSession {
 
   /** Transmits every queued entry, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i] as OutboundEntry;
-      const frame =
-        e.requestId === undefined
-          ? ({ type: 'event', seq: e.seq, event: e.event, data: e.data } as const)
-          : ({ type: 'request', seq: e.seq, id: e.requestId, event: e.event, data: e.data } as const);
-      const json = dataJsonOf(e);
-      this.#hooks.write(json === undefined ? encodeFrame(frame) : encodeWithDataJson(frame, json));
-    }
+    for (const e of entries) this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
@@ -153,10 +145,9 @@ export class ClientSession {
       case 'event':
       case 'response': {
         if (frame.type === 'event' && isReservedEvent(frame.event))
-          return new ProtocolError(`server used reserved event name '${frame.event}'`);
+          return new ProtocolError(`reserved event '${frame.event}'`);
         const verdict = this.#inbox.accept(frame.seq);
-        if (verdict === 'gap')
-          return new ProtocolError(`sequence gap: got ${frame.seq} after ${this.#inbox.delivered}`);
+        if (verdict === 'gap') return new ProtocolError(`gap before ${frame.seq}`);
         // A duplicate: the server thinks we lack it, so an ack must tell it we do not.
         if (verdict === 'duplicate') return void this.#acks.duplicate();
         if (frame.type === 'event') this.#hooks.deliver(frame.event, frame.data);
@@ -164,7 +155,7 @@ export class ClientSession {
         return void this.#acks.delivered();
       }
       case 'ack':
-        return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
+        return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack of unsent ${frame.ack}`);
       case 'ping':
         return void this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
       case 'pong':
@@ -172,7 +163,7 @@ export class ClientSession {
       case 'close':
         return void this.#hooks.closeFrame(frame.code, frame.reason);
       default:
-        return new ProtocolError(`unexpected ${frame.type} frame from server`);
+        return new ProtocolError(`unexpected ${frame.type}`);
     }
   }
 

@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type { EventFrame, Frame, HeartbeatSettings, HelloFrame, RequestFrame, WelcomeFrame } from './frames.js';
+import type { Frame, HeartbeatSettings, HelloFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -59,12 +59,13 @@ function toWire(f: Frame): unknown[] {
 }
 
 /**
- * `encodeFrame` for an event or request whose data is already JSON text (the client's outbound log
- * keeps it from its size check), so the data is not stringified a second time.
+ * `encodeFrame` for an event (`id` undefined) or a request whose data is already JSON text (the
+ * client's outbound log keeps it from its size check), so it is not stringified a second time.
+ * `dataJson` undefined: the frame has no data.
  */
-export function encodeWithDataJson(frame: EventFrame | RequestFrame, dataJson: string): string {
-  const head = frame.type === 'event' ? `"e",${frame.seq}` : `"q",${frame.seq},${frame.id}`;
-  return `[${head},${JSON.stringify(frame.event)},${dataJson}]`;
+export function encodeWithDataJson(seq: number, event: string, dataJson: string | undefined, id?: number): string {
+  const head = id === undefined ? `"e",${seq}` : `"q",${seq},${id}`;
+  return `[${head},${JSON.stringify(event)}${dataJson === undefined ? '' : `,${dataJson}`}]`;
 }
 
 /**
@@ -94,7 +95,12 @@ function withData(head: unknown[], data: unknown): unknown[] {
 }
 
 /** Wire decoders by type tag: what one side accepts. A decoder returns `undefined` for a malformed frame. */
-export type FrameDecoders = Readonly<Record<string, (w: readonly unknown[]) => Frame | undefined>>;
+export type FrameDecoders = Readonly<Record<string, ((w: readonly unknown[]) => Frame | undefined) | undefined>>;
+
+/** A table without a prototype, so a tag such as "toString" finds nothing. */
+function decoders(table: FrameDecoders): FrameDecoders {
+  return Object.assign(Object.create(null) as FrameDecoders, table);
+}
 
 const event = (w: readonly unknown[]): Frame | undefined => {
   // Indexed, not destructured: the busiest decoder, which often runs before the JIT optimised it.
@@ -118,17 +124,33 @@ const close = (w: readonly unknown[]): Frame | undefined => {
 };
 
 /** The frames a server sends: what a client decodes. Tables, so a client bundle leaves the server's decoders out. */
-export const SERVER_FRAMES: FrameDecoders = { w: welcome, e: event, r: response, a: ack, p: ping, o: ping, c: close };
+export const SERVER_FRAMES = /* @__PURE__ */ decoders({
+  w: welcome,
+  e: event,
+  r: response,
+  a: ack,
+  p: ping,
+  o: ping,
+  c: close,
+});
 
 /** The frames a client sends: what a server decodes. */
-export const CLIENT_FRAMES: FrameDecoders = { h: hello, e: event, q: request, a: ack, p: ping, o: ping, c: close };
+export const CLIENT_FRAMES = /* @__PURE__ */ decoders({
+  h: hello,
+  e: event,
+  q: request,
+  a: ack,
+  p: ping,
+  o: ping,
+  c: close,
+});
 
 /**
  * Decodes one frame of any type. Returns a `ProtocolError` (never throws) for anything that is
  * not a valid v1 frame: bad JSON, wrong shape, wrong field types, oversize text.
  */
 export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): Frame | ProtocolError {
-  return decodeFrameOf({ ...SERVER_FRAMES, ...CLIENT_FRAMES }, text, limits);
+  return decodeFrameOf(decoders({ ...SERVER_FRAMES, ...CLIENT_FRAMES }), text, limits);
 }
 
 /** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
@@ -158,23 +180,21 @@ export function decodeMessage(
 }
 
 function parse(text: unknown, limits: DecodeLimits): unknown {
-  if (typeof text !== 'string') return fail('frame is not text');
+  if (typeof text !== 'string') return fail('not text');
   if (text.length > limits.maxFrameChars) {
-    return new ProtocolError(`frame of ${text.length} chars exceeds ${limits.maxFrameChars}`, CloseCode.FrameTooLarge);
+    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, CloseCode.FrameTooLarge);
   }
   try {
     return JSON.parse(text);
   } catch (cause) {
-    return fail('frame is not JSON', cause);
+    return fail('not JSON', cause);
   }
 }
 
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('frame is not a tagged array');
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('not a frame');
   const tag = raw[0];
-  // Own keys only: a tag such as "toString" must not reach Object.prototype.
-  const decode = Object.hasOwn(decoders, tag) ? decoders[tag] : undefined;
-  return decode?.(raw) ?? fail(`malformed frame of type ${JSON.stringify(tag)}`);
+  return decoders[tag]?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
 }
 
 function fail(message: string, cause?: unknown): ProtocolError {
@@ -227,7 +247,7 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
     resumed: o.resumed,
     ack: o.ack,
     hb,
-    ...opt('batch', o.b),
+    batch: o.b,
   };
 }
 

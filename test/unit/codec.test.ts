@@ -378,11 +378,13 @@ describe('codec properties', () => {
     fc.anything(),
   );
 
-  it('encodeWithDataJson writes what encodeFrame writes, for events and requests with data', () => {
+  it('encodeWithDataJson writes what encodeFrame writes, for events and requests with and without data', () => {
     fc.assert(
       fc.property(validFrame, (frame) => {
-        if ((frame.type !== 'event' && frame.type !== 'request') || frame.data === undefined) return;
-        expect(encodeWithDataJson(frame, JSON.stringify(frame.data))).toBe(encodeFrame(frame));
+        if (frame.type !== 'event' && frame.type !== 'request') return;
+        const json = frame.data === undefined ? undefined : JSON.stringify(frame.data);
+        const id = frame.type === 'request' ? frame.id : undefined;
+        expect(encodeWithDataJson(frame.seq, frame.event, json, id)).toBe(encodeFrame(frame));
       }),
       { numRuns: 2000 },
     );
