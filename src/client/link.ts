@@ -28,7 +28,7 @@ export class Link {
   constructor(transport: Transport, welcome: WelcomeFrame | undefined) {
     this.transport = transport;
     this.welcome = welcome;
-    this.#max = batchChars(welcome?.batch ?? 0);
+    this.#max = batchChars(welcome?.b ?? 0);
   }
 
   attach(handlers: LinkHandlers): void {

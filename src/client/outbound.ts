@@ -47,7 +47,7 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  * The JSON text of an entry's data, kept from the size check to the wire so a message is
  * stringified once. A symbol key: JSON and structured clone skip it, so it is never persisted.
  */
-const DATA_JSON: unique symbol = Symbol('surelink.dataJson');
+const DATA_JSON: unique symbol = Symbol();
 type WithJson = { [DATA_JSON]?: string };
 
 export class OutboundLog {
@@ -79,7 +79,7 @@ export class OutboundLog {
     const { maxMessages, maxBytes, overflow } = this.#limits;
     const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
     if (fits()) return this.#push(item, size, json);
-    if (overflow === 'error') throw new QueueFullError(`queue full (${maxMessages} / ${maxBytes} chars)`);
+    if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
     if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
     const dropped: OutboundEntry[] = [];
     while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));

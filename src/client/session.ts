@@ -64,7 +64,7 @@ export class ClientSession {
   }
 
   hello(auth: string | undefined): HelloFrame {
-    // `batch`: the server may send batches as large as any message the client accepts.
+    // `b`: the server may send batches as large as any message the client accepts.
     const ack = this.#inbox.delivered;
     return {
       type: 'hello',
@@ -72,7 +72,7 @@ export class ClientSession {
       ack,
       auth,
       resume: this.#resumeToken,
-      batch: DEFAULT_LIMITS.maxFrameChars,
+      b: DEFAULT_LIMITS.maxFrameChars,
     };
   }
 
@@ -131,10 +131,10 @@ export class ClientSession {
     const frames = decodeMessage(SERVER_FRAMES, text);
     if (frames instanceof ProtocolError) return frames;
     const epoch = this.#linkEpoch;
-    for (let i = 0; i < frames.length; i++) {
+    for (const frame of frames) {
       // A close frame, or a handler that closed the client, ends the link: what follows is not read.
       if (epoch !== this.#linkEpoch) return undefined;
-      const error = this.#frame(frames[i] as Frame);
+      const error = this.#frame(frame);
       if (error) return error;
     }
     return undefined;

@@ -25,7 +25,7 @@ export function encodeFrame(frame: Frame): string {
 function toWire(f: Frame): unknown[] {
   switch (f.type) {
     case 'hello':
-      return ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.batch }];
+      return ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }];
     case 'welcome':
       return [
         'w',
@@ -36,7 +36,7 @@ function toWire(f: Frame): unknown[] {
           resumed: f.resumed,
           ack: f.ack,
           hb: [f.hb.intervalMs, f.hb.timeoutMs],
-          b: f.batch,
+          b: f.b,
         },
       ];
     case 'event':
@@ -44,9 +44,11 @@ function toWire(f: Frame): unknown[] {
     case 'request':
       return withData(['q', f.seq, f.id, f.event], f.data);
     case 'response':
-      if (f.ok) return withData(['r', f.seq, f.id, 1], f.data);
       // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
-      return ['r', f.seq, f.id, 0, { code: f.error.code, message: f.error.message }];
+      return withData(
+        ['r', f.seq, f.id, f.ok ? 1 : 0],
+        f.ok ? f.data : { code: f.error.code, message: f.error.message },
+      );
     case 'ack':
       return ['a', f.ack];
     case 'ping':
@@ -228,7 +230,7 @@ function hello(w: readonly unknown[]): HelloFrame | undefined {
     ack: o.ack,
     ...opt('auth', o.auth),
     ...opt('resume', o.resume),
-    ...opt('batch', o.b),
+    ...opt('b', o.b),
   };
 }
 
@@ -247,7 +249,7 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
     resumed: o.resumed,
     ack: o.ack,
     hb,
-    batch: o.b,
+    b: o.b,
   };
 }
 

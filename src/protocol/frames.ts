@@ -23,8 +23,8 @@ export interface HelloFrame {
   readonly resume?: string | undefined;
   /** Highest server sequence number the client has delivered (0 when none). */
   readonly ack: number;
-  /** Wire `b`: the client accepts batches of up to this many bytes; absent when it takes one frame per message. */
-  readonly batch?: number | undefined;
+  /** The client accepts batches (see PROTOCOL.md, "Batches") of up to this many bytes; absent when it does not. */
+  readonly b?: number | undefined;
 }
 
 /** Server → client, answer to `hello`; the connection counts as open only after it. */
@@ -38,8 +38,8 @@ export interface WelcomeFrame {
   /** Highest client sequence number the server has delivered (0 when none). */
   readonly ack: number;
   readonly hb: HeartbeatSettings;
-  /** Wire `b`: the server accepts batches of up to this many bytes on this connection; absent when it does not. */
-  readonly batch?: number | undefined;
+  /** The server accepts batches of up to this many bytes on this connection; absent when it does not. */
+  readonly b?: number | undefined;
 }
 
 /** An application event, either direction. */
@@ -138,9 +138,9 @@ export const SESSION_EVENTS = ['disconnect', 'resume', 'end'] as const;
 
 export type SessionEvent = (typeof SESSION_EVENTS)[number];
 
-const unsendable: ReadonlySet<string> = new Set([...RESERVED_EVENTS, ...SESSION_EVENTS]);
+const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
 
 /** Whether a client may send an event with this name. */
 export function isSendableByClient(name: string): boolean {
-  return !unsendable.has(name);
+  return !reserved.has(name) && !session.has(name);
 }

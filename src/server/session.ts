@@ -165,7 +165,7 @@ export class Session<
       resumed,
       ack: this.#inbox.delivered,
       hb: this.#host.heartbeat,
-      batch: connection.maxMessageBytes,
+      b: connection.maxMessageBytes,
     };
     // Welcome goes alone (the client reads it before it knows about batches); batching starts after it.
     connection.send(encodeFrame(welcome));
