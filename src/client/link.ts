@@ -70,11 +70,11 @@ export class Link {
   send(text: string): void {
     if (this.#closed) return;
     if (this.#tick) return void this.#tick.push(text);
+    this.transport.send(text);
     if (this.#max) {
       this.#tick = [];
       void Promise.resolve().then(() => this.#flush());
     }
-    this.transport.send(text);
   }
 
   #flush(): void {

@@ -71,9 +71,12 @@ export function batcher(write: (text: string) => void, maxChars: number): Batche
         return;
       }
       queue = [];
-      // A resolved promise's `then` is the cheapest microtask (Node's queueMicrotask allocates more).
-      void Promise.resolve().then(flush);
-      write(text);
+      try {
+        write(text);
+      } finally {
+        // A resolved promise's `then` is the cheapest microtask (Node's queueMicrotask allocates more).
+        void Promise.resolve().then(flush);
+      }
     },
     flush,
   };

@@ -97,12 +97,7 @@ function withData(head: unknown[], data: unknown): unknown[] {
 }
 
 /** Wire decoders by type tag: what one side accepts. A decoder returns `undefined` for a malformed frame. */
-export type FrameDecoders = Readonly<Record<string, ((w: readonly unknown[]) => Frame | undefined) | undefined>>;
-
-/** A table without a prototype, so a tag such as "toString" finds nothing. */
-function decoders(table: FrameDecoders): FrameDecoders {
-  return Object.assign(Object.create(null) as FrameDecoders, table);
-}
+export type FrameDecoders = ReadonlyMap<string, (w: readonly unknown[]) => Frame | undefined>;
 
 const event = (w: readonly unknown[]): Frame | undefined => {
   // Indexed, not destructured: the busiest decoder, which often runs before the JIT optimised it.
@@ -126,33 +121,33 @@ const close = (w: readonly unknown[]): Frame | undefined => {
 };
 
 /** The frames a server sends: what a client decodes. Tables, so a client bundle leaves the server's decoders out. */
-export const SERVER_FRAMES = /* @__PURE__ */ decoders({
-  w: welcome,
-  e: event,
-  r: response,
-  a: ack,
-  p: ping,
-  o: ping,
-  c: close,
-});
+export const SERVER_FRAMES: FrameDecoders = /* @__PURE__ */ new Map([
+  ['w', welcome],
+  ['e', event],
+  ['r', response],
+  ['a', ack],
+  ['p', ping],
+  ['o', ping],
+  ['c', close],
+]);
 
 /** The frames a client sends: what a server decodes. */
-export const CLIENT_FRAMES = /* @__PURE__ */ decoders({
-  h: hello,
-  e: event,
-  q: request,
-  a: ack,
-  p: ping,
-  o: ping,
-  c: close,
-});
+export const CLIENT_FRAMES: FrameDecoders = /* @__PURE__ */ new Map([
+  ['h', hello],
+  ['e', event],
+  ['q', request],
+  ['a', ack],
+  ['p', ping],
+  ['o', ping],
+  ['c', close],
+]);
 
 /**
  * Decodes one frame of any type. Returns a `ProtocolError` (never throws) for anything that is
  * not a valid v1 frame: bad JSON, wrong shape, wrong field types, oversize text.
  */
 export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): Frame | ProtocolError {
-  return decodeFrameOf(decoders({ ...SERVER_FRAMES, ...CLIENT_FRAMES }), text, limits);
+  return decodeFrameOf(new Map([...SERVER_FRAMES, ...CLIENT_FRAMES]), text, limits);
 }
 
 /** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
@@ -196,7 +191,7 @@ function parse(text: unknown, limits: DecodeLimits): unknown {
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
   if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('not a frame');
   const tag = raw[0];
-  return decoders[tag]?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
+  return decoders.get(tag)?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
 }
 
 function fail(message: string, cause?: unknown): ProtocolError {
