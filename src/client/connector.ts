@@ -9,7 +9,7 @@ import { ConnectTimeoutError } from '../errors/connect-timeout.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { FallbackError, TransportError } from '../errors/transport.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
-import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import { SERVER_FRAMES, decodeFrameOf, encodeFrame } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type {
   CloseInfo,
@@ -191,7 +191,7 @@ function closeCodeOf(error: SurelinkError): number {
 
 /** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */
 function handshakeReply(text: string, name: TransportName): WelcomeFrame | SurelinkError {
-  const frame = decodeFrame(text);
+  const frame = decodeFrameOf(SERVER_FRAMES, text);
   if (frame instanceof ProtocolError) return frame;
   if (frame.type === 'close') return errorForClose(name, frame);
   if (frame.type !== 'welcome') return new ProtocolError(`expected welcome, got ${frame.type}`);

@@ -1,3 +1,4 @@
+import { batchChars, encodeBatch, takeBatch } from '../protocol/batch.js';
 import type { WelcomeFrame } from '../protocol/frames.js';
 import type { CloseInfo, Transport } from '../transports/transport.js';
 
@@ -9,7 +10,8 @@ export interface LinkHandlers {
 /**
  * A connection that completed its handshake. Frames that arrive between the handshake and the
  * moment the client attaches (a resume replay often follows `welcome` in the same tick) are
- * buffered and handed over in order, so nothing is lost in the gap.
+ * buffered and handed over in order, so nothing is lost in the gap. When the server's welcome
+ * says it accepts batches, the frames sent in one tick go out as one message.
  */
 export class Link {
   readonly transport: Transport;
@@ -18,10 +20,15 @@ export class Link {
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
   #closed = false;
+  /** Most UTF-16 code units one batch holds; 0 when the server takes one frame per message. */
+  readonly #max: number;
+  /** Frames sent after the first of this tick, waiting for its end; `undefined` when no tick is open. */
+  #tick: string[] | undefined;
 
   constructor(transport: Transport, welcome: WelcomeFrame | undefined) {
     this.transport = transport;
     this.welcome = welcome;
+    this.#max = batchChars(welcome?.b ?? 0);
   }
 
   attach(handlers: LinkHandlers): void {
@@ -55,12 +62,33 @@ export class Link {
     handlers.onClose(info);
   }
 
+  /**
+   * Sends one frame. With a server that takes batches, the first frame of a tick goes at once and
+   * the ones after it wait for a microtask and go together (protocol/batch.ts has the same logic
+   * for the server; the client's copy is inlined for its bundle size).
+   */
   send(text: string): void {
-    if (!this.#closed) this.transport.send(text);
+    if (this.#closed) return;
+    if (this.#tick) return void this.#tick.push(text);
+    this.transport.send(text);
+    if (this.#max) {
+      this.#tick = [];
+      void Promise.resolve().then(() => this.#flush());
+    }
   }
 
-  /** Ends the link from our side: no handler fires afterwards. */
+  #flush(): void {
+    const frames = this.#tick ?? [];
+    this.#tick = undefined;
+    while (frames.length > 0 && !this.#closed) {
+      const batch = takeBatch(frames, this.#max);
+      this.transport.send(batch.length > 1 ? encodeBatch(batch) : (batch[0] as string));
+    }
+  }
+
+  /** Ends the link from our side, after what is still batched: no handler fires afterwards. */
   close(code: number, reason: string): void {
+    this.#flush();
     this.#closed = true;
     this.#handlers = undefined;
     this.#early = [];

@@ -38,19 +38,17 @@ export interface OutboundLimits {
 }
 
 type Item = Omit<OutboundEntry, 'seq'>;
+
+/** What `append` returns when nothing was dropped: one shared empty list. */
+const NONE: readonly OutboundEntry[] = [];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The JSON text of an entry's data, kept from the size check to the wire so a message is
  * stringified once. A symbol key: JSON and structured clone skip it, so it is never persisted.
  */
-const DATA_JSON: unique symbol = Symbol('surelink.dataJson');
+const DATA_JSON: unique symbol = Symbol();
 type WithJson = { [DATA_JSON]?: string };
-
-/** The JSON text of `entry.data` checked when it was appended; `undefined` when not known. */
-export function dataJsonOf(entry: OutboundEntry): string | undefined {
-  return (entry as OutboundEntry & WithJson)[DATA_JSON];
-}
 
 export class OutboundLog {
   readonly #limits: OutboundLimits;
@@ -71,23 +69,17 @@ export class OutboundLog {
     return this.#entries.length - this.#transmittedCount();
   }
 
-  /** Transmitted entries the server has not acknowledged. */
-  get inFlight(): number {
-    return this.#transmittedCount();
-  }
-
   /**
    * Appends an entry, applying the bounds to the queued part. Returns the entries the overflow
    * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
-  append(item: Item): OutboundEntry[] {
-    const json = dataJson(item);
+  append(item: Item): readonly OutboundEntry[] {
+    const json = dataJsonOf(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
     if (fits()) return this.#push(item, size, json);
-    if (overflow === 'error')
-      throw new QueueFullError(`offline queue is full (${maxMessages} messages / ${maxBytes} chars)`);
+    if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
     if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
     const dropped: OutboundEntry[] = [];
     while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
@@ -193,7 +185,7 @@ export class OutboundLog {
     return lo;
   }
 
-  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry[] {
+  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): readonly OutboundEntry[] {
     // Field by field: an object rest/spread here cost more than the rest of send() together.
     const entry: Writable<OutboundEntry> & WithJson = {
       event: item.event,
@@ -206,7 +198,7 @@ export class OutboundLog {
     if (json !== undefined) entry[DATA_JSON] = json;
     this.#entries.push(entry);
     this.#queuedBytes += size;
-    return [];
+    return NONE;
   }
 
   /** Removes matching queued entries and renumbers the queued tail so no gap appears. */
@@ -232,24 +224,26 @@ export class OutboundLog {
  * can be sent at all: JSON must encode it and the frame must fit the protocol's limit (a frame the
  * server refuses with 4413 would otherwise be re-sent after every reconnect).
  */
-function sizeOf(item: Item, json: string | undefined = dataJson(item)): number {
+function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
   if (size > DEFAULT_LIMITS.maxFrameChars) {
-    throw new InvalidArgumentError(
-      `'${item.event}' is ${size} chars; frames are limited to ${DEFAULT_LIMITS.maxFrameChars}`,
-    );
+    throw new InvalidArgumentError(`'${item.event}' is over ${DEFAULT_LIMITS.maxFrameChars} chars`);
   }
   return size;
 }
 
-/** `JSON.stringify(item.data)` (kept from an earlier call when there was one); throws when JSON cannot encode it. */
-function dataJson(item: Item): string | undefined {
+/**
+ * `JSON.stringify(item.data)`: kept from the size check of an entry (so what was checked is what
+ * goes out), made now for one restored after a reload; `undefined` without data. Throws when JSON
+ * cannot encode it.
+ */
+export function dataJsonOf(item: Item): string | undefined {
   if (item.data === undefined) return undefined;
   const known = (item as Item & WithJson)[DATA_JSON];
   if (known !== undefined) return known;
   try {
     return JSON.stringify(item.data);
   } catch (cause) {
-    throw new InvalidArgumentError(`'${item.event}' data cannot be encoded as JSON`, { cause });
+    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, { cause });
   }
 }

@@ -41,18 +41,17 @@ export class Outgoing {
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
   append(item: { event: string; data: unknown; requestId?: number }): SendResult {
     const { options: o, session, link } = this.#d;
+    if (o.protocol === 'raw' && link.writable) return (link.send(item.event), 'sent');
     const now = o.clock.now();
     // Field by field: spreads here were the largest cost of a send.
     const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
     if (item.requestId !== undefined) entry.requestId = item.requestId;
     if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
-    if (o.protocol === 'raw' && link.writable) {
-      link.send(item.event);
-      return 'sent';
-    }
     const dropped = session.log.append(entry);
-    if (dropped.length > 0) this.#dropped(dropped);
-    if (dropped.some((d) => d.seq === 0)) return 'dropped';
+    if (dropped.length > 0) {
+      this.#dropped(dropped);
+      if (dropped.some((d) => d.seq === 0)) return 'dropped';
+    }
     if (link.writable) return (this.pump(), 'sent');
     void this.#d.persistence.save();
     this.#armExpiry();
@@ -88,7 +87,7 @@ export class Outgoing {
   sessionLost(unconfirmed: readonly OutboundEntry[]): void {
     const { session, requests } = this.#d;
     const error = new SessionLostError(
-      `session expired; ${unconfirmed.length} message(s) may not have been delivered`,
+      `session expired; ${unconfirmed.length} message(s) may be lost`,
       unconfirmed.map(toMessage),
     );
     const queued = new Set(session.log.all().map((e) => e.requestId));
@@ -104,7 +103,7 @@ export class Outgoing {
     this.#d.emit('queue:overflow', { dropped: entries.map(toMessage) });
     for (const e of entries) {
       if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new NotConnectedError('dropped from a full offline queue'));
+        this.#d.requests.reject(e.requestId, new NotConnectedError('offline queue full'));
       }
     }
   }
@@ -116,7 +115,7 @@ export class Outgoing {
     this.#d.emit('queue:expired', { expired: expired.map(toMessage) });
     for (const e of expired) {
       if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new TimeoutError('request expired in the offline queue'));
+        this.#d.requests.reject(e.requestId, new TimeoutError('expired in the offline queue'));
       }
     }
   }

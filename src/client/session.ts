@@ -4,10 +4,11 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { decodeFrame, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
+import { DEFAULT_LIMITS, SERVER_FRAMES, decodeMessage, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
 import {
   PROTOCOL_VERSION,
   isReservedEvent,
+  type Frame,
   type HelloFrame,
   type ResponseFrame,
   type WelcomeFrame,
@@ -56,6 +57,8 @@ export class ClientSession {
    */
   #acks: AckScheduler | undefined;
   #resumeToken: string | undefined;
+  /** Bumped when the link goes away: the rest of a batch that arrived on it is not processed. */
+  #linkEpoch = 0;
 
   constructor(limits: OutboundLimits, hooks: SessionHooks) {
     this.#hooks = hooks;
@@ -63,11 +66,15 @@ export class ClientSession {
   }
 
   hello(auth: string | undefined): HelloFrame {
-    const base = { type: 'hello', v: PROTOCOL_VERSION, ack: this.#inbox.delivered } as const;
+    // `b`: the server may send batches as large as any message the client accepts.
+    const ack = this.#inbox.delivered;
     return {
-      ...base,
-      ...(auth === undefined ? {} : { auth }),
-      ...(this.#resumeToken === undefined ? {} : { resume: this.#resumeToken }),
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      ack,
+      auth,
+      resume: this.#resumeToken,
+      b: DEFAULT_LIMITS.maxFrameChars,
     };
   }
 
@@ -76,7 +83,7 @@ export class ClientSession {
     const resumed = w.resumed && this.#resumeToken !== undefined;
     let unconfirmed: OutboundEntry[] = [];
     if (resumed) {
-      if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks ${w.ack}, never sent`);
+      if (!this.log.resume(w.ack)) return new ProtocolError(`welcome acks unsent ${w.ack}`);
     } else {
       unconfirmed = this.log.newSession();
       this.#dropAcks();
@@ -88,18 +95,12 @@ export class ClientSession {
 
   /** Transmits every queued entry, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) {
-      const frame =
-        e.requestId === undefined
-          ? ({ type: 'event', seq: e.seq, event: e.event, data: e.data } as const)
-          : ({ type: 'request', seq: e.seq, id: e.requestId, event: e.event, data: e.data } as const);
-      const json = dataJsonOf(e);
-      this.#hooks.write(json === undefined ? encodeFrame(frame) : encodeWithDataJson(frame, json));
-    }
+    for (const e of entries) this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
   detached(): void {
+    this.#linkEpoch++;
     this.#dropAcks();
   }
 
@@ -125,41 +126,46 @@ export class ClientSession {
     this.log.restore(s.outbound);
   }
 
-  /** Handles one inbound text frame; returns a `ProtocolError` when the frame is not acceptable. */
+  /** Handles one inbound message (a frame or a batch); returns a `ProtocolError` when it is not acceptable. */
   receive(text: string): ProtocolError | undefined {
-    const frame = decodeFrame(text);
-    if (frame instanceof ProtocolError) return frame;
-    switch (frame.type) {
-      case 'event':
-        if (isReservedEvent(frame.event)) return new ProtocolError(`server used reserved event name '${frame.event}'`);
-        return this.#inSequence(frame.seq, () => this.#hooks.deliver(frame.event, frame.data));
-      case 'response':
-        return this.#inSequence(frame.seq, () => this.#hooks.respond(frame));
-      case 'ack':
-        return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack ${frame.ack} for a frame never sent`);
-      case 'ping':
-        this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
-        return undefined;
-      case 'pong':
-        this.#hooks.pong(frame.ts);
-        return undefined;
-      case 'close':
-        this.#hooks.closeFrame(frame.code, frame.reason);
-        return undefined;
-      default:
-        return new ProtocolError(`unexpected ${frame.type} frame from server`);
+    const frames = decodeMessage(SERVER_FRAMES, text);
+    if (frames instanceof ProtocolError) return frames;
+    const epoch = this.#linkEpoch;
+    for (const frame of frames) {
+      // A close frame, or a handler that closed the client, ends the link: what follows is not read.
+      if (epoch !== this.#linkEpoch) return undefined;
+      const error = this.#frame(frame);
+      if (error) return error;
     }
+    return undefined;
   }
 
-  #inSequence(seq: number, deliver: () => void): ProtocolError | undefined {
-    const acks = (this.#acks ??= this.#newAcks());
-    const verdict = this.#inbox.accept(seq);
-    if (verdict === 'gap') return new ProtocolError(`sequence gap: got ${seq} after ${this.#inbox.delivered}`);
-    if (verdict === 'deliver') {
-      deliver();
-      acks.delivered();
-    } else acks.duplicate(); // the server thinks we lack it: tell it we do not
-    return undefined;
+  #frame(frame: Frame): ProtocolError | void {
+    switch (frame.type) {
+      case 'event':
+      case 'response': {
+        if (frame.type === 'event' && isReservedEvent(frame.event))
+          return new ProtocolError(`reserved event '${frame.event}'`);
+        const acks = (this.#acks ??= this.#newAcks());
+        const verdict = this.#inbox.accept(frame.seq);
+        if (verdict === 'gap') return new ProtocolError(`gap before ${frame.seq}`);
+        // A duplicate: the server thinks we lack it, so an ack must tell it we do not.
+        if (verdict === 'duplicate') return void acks.duplicate();
+        if (frame.type === 'event') this.#hooks.deliver(frame.event, frame.data);
+        else this.#hooks.respond(frame);
+        return void acks.delivered();
+      }
+      case 'ack':
+        return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack of unsent ${frame.ack}`);
+      case 'ping':
+        return void this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
+      case 'pong':
+        return void this.#hooks.pong(frame.ts);
+      case 'close':
+        return void this.#hooks.closeFrame(frame.code, frame.reason);
+      default:
+        return new ProtocolError(`unexpected ${frame.type}`);
+    }
   }
 
   /** A scheduler that starts from "the peer has everything delivered so far". */
@@ -168,7 +174,8 @@ export class ClientSession {
       clock: this.#hooks.clock,
       inbox: this.#inbox,
       send: (ack) => {
-        if (this.#acks === acks) this.#acks = undefined; // nothing owed now
+        // Nothing owed now; a timer still running (an ack sent for the count) keeps the scheduler.
+        if (this.#acks === acks && !acks.pending) this.#acks = undefined;
         this.#hooks.write(encodeFrame({ type: 'ack', ack }));
         this.#hooks.acked();
       },

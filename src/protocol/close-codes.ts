@@ -58,27 +58,20 @@ export function isRetryable(code: number): boolean {
   return !fatal.has(code);
 }
 
-/** Long polling: HTTP status → close code (see PROTOCOL.md, "Long polling"). */
+/** Long polling: the close codes of the HTTP statuses that have their own (PROTOCOL.md, "Long polling"). */
+const byStatus: Readonly<Record<number, number>> = {
+  400: CloseCode.ProtocolError,
+  401: CloseCode.Unauthorized,
+  403: CloseCode.Forbidden,
+  404: CloseCode.UnknownConnection,
+  410: CloseCode.UnknownConnection,
+  413: CloseCode.FrameTooLarge,
+  426: CloseCode.UnsupportedVersion,
+  429: CloseCode.TooManyRequests,
+  503: CloseCode.TryAgainLater,
+};
+
+/** Long polling: HTTP status → close code; other 5xx are 1011, anything else 4400. */
 export function closeCodeForHttpStatus(status: number): number {
-  switch (status) {
-    case 400:
-      return CloseCode.ProtocolError;
-    case 401:
-      return CloseCode.Unauthorized;
-    case 403:
-      return CloseCode.Forbidden;
-    case 404:
-    case 410:
-      return CloseCode.UnknownConnection;
-    case 413:
-      return CloseCode.FrameTooLarge;
-    case 426:
-      return CloseCode.UnsupportedVersion;
-    case 429:
-      return CloseCode.TooManyRequests;
-    case 503:
-      return CloseCode.TryAgainLater;
-    default:
-      return status >= 500 ? CloseCode.InternalError : CloseCode.ProtocolError;
-  }
+  return byStatus[status] ?? (status >= 500 ? CloseCode.InternalError : CloseCode.ProtocolError);
 }

@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type { EventFrame, Frame, HeartbeatSettings, HelloFrame, RequestFrame, WelcomeFrame } from './frames.js';
+import type { Frame, HeartbeatSettings, HelloFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -14,7 +14,10 @@ export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: 1 << 20 };
 /** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
 const MAX_REASON_BYTES = 123;
 
-/** Encodes one frame as its wire text. Never throws for frames built by this library. */
+/**
+ * Encodes one frame as its wire text. Never throws for frames built by this library. Optional
+ * fields that are `undefined` are left out (JSON.stringify omits them).
+ */
 export function encodeFrame(frame: Frame): string {
   return JSON.stringify(toWire(frame));
 }
@@ -22,20 +25,30 @@ export function encodeFrame(frame: Frame): string {
 function toWire(f: Frame): unknown[] {
   switch (f.type) {
     case 'hello':
-      return ['h', { v: f.v, ack: f.ack, ...opt('auth', f.auth), ...opt('resume', f.resume) }];
+      return ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }];
     case 'welcome':
       return [
         'w',
-        { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb: [f.hb.intervalMs, f.hb.timeoutMs] },
+        {
+          v: f.v,
+          sid: f.sid,
+          resume: f.resume,
+          resumed: f.resumed,
+          ack: f.ack,
+          hb: [f.hb.intervalMs, f.hb.timeoutMs],
+          b: f.b,
+        },
       ];
     case 'event':
       return withData(['e', f.seq, f.event], f.data);
     case 'request':
       return withData(['q', f.seq, f.id, f.event], f.data);
     case 'response':
-      if (f.ok) return withData(['r', f.seq, f.id, 1], f.data);
       // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
-      return ['r', f.seq, f.id, 0, { code: f.error.code, message: f.error.message }];
+      return withData(
+        ['r', f.seq, f.id, f.ok ? 1 : 0],
+        f.ok ? f.data : { code: f.error.code, message: f.error.message },
+      );
     case 'ack':
       return ['a', f.ack];
     case 'ping':
@@ -48,14 +61,13 @@ function toWire(f: Frame): unknown[] {
 }
 
 /**
- * `encodeFrame` for an event or request whose data is already JSON text (the client's outbound log
- * keeps it from its size check), so the data is not stringified a second time.
+ * `encodeFrame` for an event (`id` undefined) or a request whose data is already JSON text (the
+ * client's outbound log keeps it from its size check), so it is not stringified a second time.
+ * `dataJson` undefined: the frame has no data.
  */
-export function encodeWithDataJson(frame: EventFrame | RequestFrame, dataJson: string): string {
-  const head = JSON.stringify(
-    frame.type === 'event' ? ['e', frame.seq, frame.event] : ['q', frame.seq, frame.id, frame.event],
-  );
-  return `${head.slice(0, -1)},${dataJson}]`;
+export function encodeWithDataJson(seq: number, event: string, dataJson: string | undefined, id?: number): string {
+  const head = id === undefined ? `"e",${seq}` : `"q",${seq},${id}`;
+  return `[${head},${JSON.stringify(event)}${dataJson === undefined ? '' : `,${dataJson}`}]`;
 }
 
 /**
@@ -75,8 +87,8 @@ export function fitCloseReason(reason: string): string {
   return out;
 }
 
-function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+function opt<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 function withData(head: unknown[], data: unknown): unknown[] {
@@ -84,61 +96,117 @@ function withData(head: unknown[], data: unknown): unknown[] {
   return head;
 }
 
+/** Wire decoders by type tag: what one side accepts. A decoder returns `undefined` for a malformed frame. */
+export type FrameDecoders = ReadonlyMap<string, (w: readonly unknown[]) => Frame | undefined>;
+
+const event = (w: readonly unknown[]): Frame | undefined => {
+  // Indexed, not destructured: the busiest decoder, which often runs before the JIT optimised it.
+  const seq = w[1];
+  const name = w[2];
+  return (w.length === 3 || w.length === 4) && isSeq(seq) && isName(name)
+    ? { type: 'event', seq, event: name, data: w[3] }
+    : undefined;
+};
+const ack = (w: readonly unknown[]): Frame | undefined =>
+  w.length === 2 && isCount(w[1]) ? { type: 'ack', ack: w[1] } : undefined;
+const ping = (w: readonly unknown[]): Frame | undefined => {
+  const ts = w[1];
+  return w.length === 2 && isFiniteNumber(ts) ? { type: w[0] === 'p' ? 'ping' : 'pong', ts } : undefined;
+};
+const close = (w: readonly unknown[]): Frame | undefined => {
+  const [, code, reason] = w;
+  return w.length === 3 && isCloseCode(code) && typeof reason === 'string' && reason.length <= MAX_REASON_BYTES
+    ? { type: 'close', code, reason }
+    : undefined;
+};
+
+/** The frames a server sends: what a client decodes. Tables, so a client bundle leaves the server's decoders out. */
+export const SERVER_FRAMES: FrameDecoders = /* @__PURE__ */ new Map([
+  ['w', welcome],
+  ['e', event],
+  ['r', response],
+  ['a', ack],
+  ['p', ping],
+  ['o', ping],
+  ['c', close],
+]);
+
+/** The frames a client sends: what a server decodes. */
+export const CLIENT_FRAMES: FrameDecoders = /* @__PURE__ */ new Map([
+  ['h', hello],
+  ['e', event],
+  ['q', request],
+  ['a', ack],
+  ['p', ping],
+  ['o', ping],
+  ['c', close],
+]);
+
 /**
- * Decodes one frame. Returns a `ProtocolError` (never throws) for anything that is not a valid v1
- * frame: bad JSON, wrong shape, wrong field types, oversize text.
+ * Decodes one frame of any type. Returns a `ProtocolError` (never throws) for anything that is
+ * not a valid v1 frame: bad JSON, wrong shape, wrong field types, oversize text.
  */
 export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): Frame | ProtocolError {
-  if (typeof text !== 'string') return fail('frame is not text');
+  return decodeFrameOf(new Map([...SERVER_FRAMES, ...CLIENT_FRAMES]), text, limits);
+}
+
+/** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
+export function decodeFrameOf(
+  decoders: FrameDecoders,
+  text: unknown,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Frame | ProtocolError {
+  const raw = parse(text, limits);
+  return raw instanceof ProtocolError ? raw : fromRaw(decoders, raw);
+}
+
+/**
+ * Decodes one transport message after the handshake: a frame, or a batch of frames (a JSON array
+ * of them, PROTOCOL.md "Batches"), of the types `decoders` knows. All or nothing: one invalid frame
+ * makes it a `ProtocolError`. The size limit applies to the whole message.
+ */
+export function decodeMessage(
+  decoders: FrameDecoders,
+  text: unknown,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Frame[] | ProtocolError {
+  const raw = parse(text, limits);
+  if (raw instanceof ProtocolError) return raw;
+  const frames = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw : [raw]).map((w) => fromRaw(decoders, w));
+  return frames.find((f) => f instanceof ProtocolError) ?? (frames as Frame[]);
+}
+
+function parse(text: unknown, limits: DecodeLimits): unknown {
+  if (typeof text !== 'string') return fail('not text');
   if (text.length > limits.maxFrameChars) {
-    return new ProtocolError(`frame of ${text.length} chars exceeds ${limits.maxFrameChars}`, CloseCode.FrameTooLarge);
+    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, CloseCode.FrameTooLarge);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (cause) {
-    return fail('frame is not JSON', cause);
+    return fail('not JSON', cause);
   }
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('frame is not a tagged array');
-  return fromWire(raw as [string, ...unknown[]]) ?? fail(`malformed frame of type ${JSON.stringify(raw[0])}`);
+}
+
+function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('not a frame');
+  const tag = raw[0];
+  return decoders.get(tag)?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
 }
 
 function fail(message: string, cause?: unknown): ProtocolError {
   return new ProtocolError(message, CloseCode.ProtocolError, cause === undefined ? undefined : { cause });
 }
 
-function fromWire(w: [string, ...unknown[]]): Frame | undefined {
-  const [tag, a, b, c, d] = w;
-  switch (tag) {
-    case 'h':
-      return w.length === 2 ? hello(a) : undefined;
-    case 'w':
-      return w.length === 2 ? welcome(a) : undefined;
-    case 'e':
-      return (w.length === 3 || w.length === 4) && isSeq(a) && isName(b)
-        ? { type: 'event', seq: a, event: b, data: c }
-        : undefined;
-    case 'q':
-      return (w.length === 4 || w.length === 5) && isSeq(a) && isSeq(b) && isName(c)
-        ? { type: 'request', seq: a, id: b, event: c, data: d }
-        : undefined;
-    case 'r':
-      return response(w, a, b, c, d);
-    case 'a':
-      return w.length === 2 && isCount(a) ? { type: 'ack', ack: a } : undefined;
-    case 'p':
-    case 'o':
-      return w.length === 2 && isFiniteNumber(a) ? { type: tag === 'p' ? 'ping' : 'pong', ts: a } : undefined;
-    case 'c':
-      return w.length === 3 && isCloseCode(a) && typeof b === 'string' && b.length <= MAX_REASON_BYTES
-        ? { type: 'close', code: a, reason: b }
-        : undefined;
-    default:
-      return undefined;
-  }
+function request(w: readonly unknown[]): Frame | undefined {
+  const [, seq, id, name] = w;
+  return (w.length === 4 || w.length === 5) && isSeq(seq) && isSeq(id) && isName(name)
+    ? { type: 'request', seq, id, event: name, data: w[4] }
+    : undefined;
 }
 
-function response(w: unknown[], seq: unknown, id: unknown, ok: unknown, payload: unknown): Frame | undefined {
+function response(w: readonly unknown[]): Frame | undefined {
+  const [, seq, id, ok, payload] = w;
   if (!isSeq(seq) || !isSeq(id)) return undefined;
   if (ok === 1 && (w.length === 4 || w.length === 5)) return { type: 'response', seq, id, ok: true, data: payload };
   if (ok === 0 && w.length === 5 && isRemoteError(payload)) {
@@ -147,18 +215,37 @@ function response(w: unknown[], seq: unknown, id: unknown, ok: unknown, payload:
   return undefined;
 }
 
-function hello(o: unknown): HelloFrame | undefined {
-  if (!isRecord(o) || !isCount(o.v) || !isCount(o.ack)) return undefined;
-  if (!optString(o.auth) || !optString(o.resume)) return undefined;
-  return { type: 'hello', v: o.v, ack: o.ack, ...opt('auth', o.auth), ...opt('resume', o.resume) };
+function hello(w: readonly unknown[]): HelloFrame | undefined {
+  const o = w[1];
+  if (w.length !== 2 || !isRecord(o) || !isCount(o.v) || !isCount(o.ack)) return undefined;
+  if (!optString(o.auth) || !optString(o.resume) || !optSeq(o.b)) return undefined;
+  return {
+    type: 'hello',
+    v: o.v,
+    ack: o.ack,
+    ...opt('auth', o.auth),
+    ...opt('resume', o.resume),
+    ...opt('b', o.b),
+  };
 }
 
-function welcome(o: unknown): WelcomeFrame | undefined {
-  if (!isRecord(o) || !isCount(o.v) || !isCount(o.ack) || typeof o.resumed !== 'boolean') return undefined;
-  if (typeof o.sid !== 'string' || typeof o.resume !== 'string') return undefined;
+function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
+  const o = w[1];
+  if (w.length !== 2 || !isRecord(o) || !isCount(o.v) || !isCount(o.ack) || typeof o.resumed !== 'boolean')
+    return undefined;
+  if (typeof o.sid !== 'string' || typeof o.resume !== 'string' || !optSeq(o.b)) return undefined;
   const hb = heartbeat(o.hb);
   if (!hb) return undefined;
-  return { type: 'welcome', v: o.v, sid: o.sid, resume: o.resume, resumed: o.resumed, ack: o.ack, hb };
+  return {
+    type: 'welcome',
+    v: o.v,
+    sid: o.sid,
+    resume: o.resume,
+    resumed: o.resumed,
+    ack: o.ack,
+    hb,
+    b: o.b,
+  };
 }
 
 function heartbeat(value: unknown): HeartbeatSettings | undefined {
@@ -177,6 +264,10 @@ function isRemoteError(value: unknown): value is { code: string; message: string
 
 function optString(value: unknown): value is string | undefined {
   return value === undefined || typeof value === 'string';
+}
+
+function optSeq(value: unknown): value is number | undefined {
+  return value === undefined || isSeq(value);
 }
 
 function isFiniteNumber(value: unknown): value is number {

@@ -18,11 +18,13 @@ export interface HeartbeatSettings {
 export interface HelloFrame {
   readonly type: 'hello';
   readonly v: number;
-  readonly auth?: string;
+  readonly auth?: string | undefined;
   /** Resume token of the session to resume; absent for a new session. */
-  readonly resume?: string;
+  readonly resume?: string | undefined;
   /** Highest server sequence number the client has delivered (0 when none). */
   readonly ack: number;
+  /** The client accepts batches (see PROTOCOL.md, "Batches") of up to this many bytes; absent when it does not. */
+  readonly b?: number | undefined;
 }
 
 /** Server → client, answer to `hello`; the connection counts as open only after it. */
@@ -36,6 +38,8 @@ export interface WelcomeFrame {
   /** Highest client sequence number the server has delivered (0 when none). */
   readonly ack: number;
   readonly hb: HeartbeatSettings;
+  /** The server accepts batches of up to this many bytes on this connection; absent when it does not. */
+  readonly b?: number | undefined;
 }
 
 /** An application event, either direction. */

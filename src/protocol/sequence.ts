@@ -6,15 +6,12 @@
 import type { Clock } from '../util/clock.js';
 import { Timer } from '../util/clock.js';
 
-interface Sent {
-  readonly seq: number;
-  readonly text: string;
-}
-
 /** Sender side: allocates sequence numbers and holds what the peer has not acknowledged. */
 export class Outbox {
   #next = 1;
-  #unacked: Sent[] = [];
+  /** Texts of sent frames; `#texts[i]` has number `#base + i`, and those before `#head` are acknowledged. */
+  #texts: string[] = [];
+  #base = 1;
   #head = 0;
 
   /** The number the next sequenced frame gets. */
@@ -29,14 +26,13 @@ export class Outbox {
 
   /** How many frames wait for an ack. */
   get size(): number {
-    return this.#unacked.length - this.#head;
+    return this.#texts.length - this.#head;
   }
 
   /** Records the frame that was just given `nextSeq`, keeping its text for a resend. */
   record(text: string): number {
-    const seq = this.#next++;
-    this.#unacked.push({ seq, text });
-    return seq;
+    this.#texts.push(text);
+    return this.#next++;
   }
 
   /**
@@ -45,10 +41,11 @@ export class Outbox {
    */
   ack(ack: number): boolean {
     if (ack > this.lastSeq) return false;
-    while (this.#head < this.#unacked.length && (this.#unacked[this.#head] as Sent).seq <= ack) this.#head++;
+    this.#head = Math.max(this.#head, ack - this.#base + 1);
     // Compact now and then instead of shifting on every ack.
-    if (this.#head > 1024 && this.#head * 2 > this.#unacked.length) {
-      this.#unacked = this.#unacked.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > this.#texts.length) {
+      this.#texts = this.#texts.slice(this.#head);
+      this.#base += this.#head;
       this.#head = 0;
     }
     return true;
@@ -56,7 +53,7 @@ export class Outbox {
 
   /** Texts of the unacknowledged frames, oldest first: what a resume re-sends. */
   pending(): string[] {
-    return this.#unacked.slice(this.#head).map((s) => s.text);
+    return this.#texts.slice(this.#head);
   }
 }
 
@@ -114,10 +111,13 @@ export class AckScheduler {
     this.#delayMs = opts.delayMs ?? 50;
   }
 
-  /** Call after each delivery. */
+  /**
+   * Call after each delivery. An ack sent for the count leaves the timer running: when it fires
+   * with nothing owed it sends nothing, and a flood costs one timer per `delayMs`, not per ack.
+   */
   delivered(): void {
     const owed = this.#inbox.delivered - this.#acked;
-    if (owed >= this.#everyFrames) this.flush();
+    if (owed >= this.#everyFrames) this.#ack();
     else if (owed > 0 && !this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
   }
 
@@ -130,9 +130,18 @@ export class AckScheduler {
     if (!this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
   }
 
-  /** Sends the ack now if one is owed (or a duplicate asked for one). */
+  /** Whether the batching timer is running (an ack may still go out when it fires). */
+  get pending(): boolean {
+    return this.#timer.pending;
+  }
+
+  /** Sends the ack now if one is owed (or a duplicate asked for one), and cancels the timer. */
   flush(): void {
     this.#timer.stop();
+    this.#ack();
+  }
+
+  #ack(): void {
     const forced = this.#force;
     this.#force = false;
     if (this.#inbox.delivered === this.#acked && !forced) return;

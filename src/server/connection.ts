@@ -19,6 +19,16 @@ export interface ServerConnection {
   /** Queues one text frame; silently dropped once the connection is closing. */
   send(text: string): void;
   /**
+   * Set where a message may carry a batch of frames (WebSocket, SockJS): the largest message the
+   * endpoint accepts, in bytes, announced as `welcome.b`. Absent where messages do not (long polling).
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * The client accepts batches (`hello.b`): from now on the frames sent in one tick go out as one
+   * message of at most `maxChars` UTF-16 code units. Only where `maxMessageBytes` is set.
+   */
+  startBatching?(maxChars: number): void;
+  /**
    * Ends the connection on purpose: sends a `close` frame, then closes the underlying connection
    * with the same code. Idempotent.
    */

@@ -7,7 +7,7 @@
  */
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { decodeFrame } from '../protocol/codec.js';
+import { CLIENT_FRAMES, decodeFrameOf } from '../protocol/codec.js';
 import { PROTOCOL_VERSION } from '../protocol/frames.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { Clock } from '../util/clock.js';
@@ -109,7 +109,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   }
 
   #onHello(text: string): void {
-    const frame = decodeFrame(text, { maxFrameChars: this.#host.maxFrameBytes });
+    const frame = decodeFrameOf(CLIENT_FRAMES, text, { maxFrameChars: this.#host.maxFrameBytes });
     if (frame instanceof ProtocolError) return this.refuse(frame.closeCode, frame.message);
     if (frame.type !== 'hello') return this.refuse(CloseCode.ProtocolError, `expected hello, got ${frame.type}`);
     if (frame.v !== PROTOCOL_VERSION) {

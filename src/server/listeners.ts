@@ -8,7 +8,8 @@
 export type Listener = (payload: never) => unknown;
 
 export class Listeners {
-  readonly #byName = new Map<string, Set<Listener>>();
+  /** Replaced, never changed in place: an emit under way goes on with the listeners it started with. */
+  readonly #byName = new Map<string, readonly Listener[]>();
   readonly #onListenerError: (error: unknown, event: string) => void;
 
   constructor(onListenerError: (error: unknown, event: string) => void) {
@@ -17,14 +18,14 @@ export class Listeners {
 
   /** Adds a listener; the returned function removes it (idempotent). */
   on(event: string, listener: Listener): () => void {
-    let set = this.#byName.get(event);
-    if (!set) this.#byName.set(event, (set = new Set()));
     // Wrap so the same function registered twice gets two independent subscriptions.
     const entry: Listener = (payload) => listener(payload);
-    set.add(entry);
+    this.#byName.set(event, [...(this.#byName.get(event) ?? []), entry]);
     return () => {
-      set.delete(entry);
-      if (set.size === 0 && this.#byName.get(event) === set) this.#byName.delete(event);
+      const list = this.#byName.get(event)?.filter((l) => l !== entry);
+      if (!list) return;
+      if (list.length > 0) this.#byName.set(event, list);
+      else this.#byName.delete(event);
     };
   }
 
@@ -34,9 +35,9 @@ export class Listeners {
 
   /** Calls every listener of `event` with `payload`, in registration order. */
   emit(event: string, payload: unknown): void {
-    const set = this.#byName.get(event);
-    if (!set) return;
-    for (const listener of [...set]) this.#call(listener, event, payload);
+    const list = this.#byName.get(event);
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) this.#call(list[i] as Listener, event, payload);
   }
 
   clear(): void {

@@ -42,8 +42,10 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   handshakeTimeoutMs?: number;
   /**
-   * Largest accepted inbound frame in bytes; larger frames close the connection with 4413. Frames
-   * above twice this size are cut off by `ws` itself while still arriving (close 1009).
+   * Largest accepted inbound message in bytes, a frame or a batch of frames; larger ones close the
+   * connection with 4413. It is announced as `welcome.b` on WebSocket and SockJS, and clients keep
+   * their batches within it. Messages above twice this size are cut off by `ws` itself while still
+   * arriving (close 1009).
    * @default 1048576 (1 MiB)
    */
   maxFrameBytes?: number;
@@ -67,7 +69,7 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /**
    * Bytes a connection may hold that were written but not yet taken by the client: the
    * WebSocket's `bufferedAmount`, or the characters of frames waiting for the next long poll. A client
-   * that stops reading (a slow consumer) is found when the next frame is due while the backlog is
+   * that stops reading (a slow consumer) is found when the next message is due while the backlog is
    * above this: the session ends with 4508, as when `maxBufferedFrames` overflows. One frame larger
    * than this still goes out on an empty buffer, but keep it above the largest burst the server
    * writes at once: a resume re-sends up to `maxBufferedFrames` unacknowledged frames in one go.

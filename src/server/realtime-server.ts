@@ -129,7 +129,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
     const session = new Session<CE, SE, Id>(randomId(), randomResumeToken(), identity as Id, this.#sessionHost);
     this.#registry.add(session);
-    session.attach(connection, 0, false);
+    session.attach(connection, 0, false, hello.b);
     this.#listeners.emit('connection', session);
     return { ok: true, session };
   }
@@ -151,7 +151,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       };
     }
     this.#registry.cancelGrace(session);
-    session.attach(connection, hello.ack, true);
+    session.attach(connection, hello.ack, true, hello.b);
     return { ok: true, session };
   }
 

@@ -6,9 +6,11 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import { batchChars } from '../protocol/batch.js';
+import { CLIENT_FRAMES, decodeMessage, encodeFrame } from '../protocol/codec.js';
+import type { DecodeLimits } from '../protocol/codec.js';
 import { PROTOCOL_VERSION } from '../protocol/frames.js';
-import type { HeartbeatSettings } from '../protocol/frames.js';
+import type { Frame, HeartbeatSettings, WelcomeFrame } from '../protocol/frames.js';
 import { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -58,6 +60,7 @@ export class Session<
   readonly #acks: AckScheduler;
   readonly #listeners: Listeners;
   readonly #inbound: InboundContext;
+  readonly #limits: DecodeLimits;
   #connection: ServerConnection | null = null;
   #heartbeat: ServerHeartbeat | null = null;
   #lastLoss: DisconnectInfo = { code: CloseCode.Abnormal, reason: '' };
@@ -73,6 +76,7 @@ export class Session<
     this.#resumeToken = resumeToken;
     this.identity = identity;
     this.#host = host;
+    this.#limits = { maxFrameChars: host.maxFrameBytes };
     this.#acks = new AckScheduler({
       clock: host.clock,
       inbox: this.#inbox,
@@ -124,7 +128,9 @@ export class Session<
     }
     let text: string;
     try {
-      text = encodeFrame({ type: 'event', seq: this.#outbox.nextSeq, event, data });
+      // encodeFrame's event layout, without its dispatch: this is the server's busiest line.
+      const seq = this.#outbox.nextSeq;
+      text = JSON.stringify(data === undefined ? ['e', seq, event] : ['e', seq, event, data]);
     } catch (cause) {
       throw new InvalidArgumentError(`session.send("${event}"): data cannot be encoded as JSON`, { cause });
     }
@@ -139,9 +145,10 @@ export class Session<
 
   /**
    * Takes `connection` over (terminating any previous one), drops what the client acknowledged
-   * (`peerAck`, checked by the caller against `lastSeq`), sends `welcome` and re-sends the rest.
+   * (`peerAck`, checked by the caller against `lastSeq`), sends `welcome` and re-sends the rest:
+   * in batches when the client accepts them (`peerBatch`, its `hello.b`) and the endpoint can.
    */
-  attach(connection: ServerConnection, peerAck: number, resumed: boolean): void {
+  attach(connection: ServerConnection, peerAck: number, resumed: boolean, peerBatch?: number): void {
     const previous = this.#connection;
     if (previous) {
       this.#detach();
@@ -150,11 +157,19 @@ export class Session<
     this.#outbox.ack(peerAck);
     this.#connection = connection;
     this.#acks.reset(this.#inbox.delivered);
-    const hb = this.#host.heartbeat;
-    const ack = this.#inbox.delivered;
-    connection.send(
-      encodeFrame({ type: 'welcome', v: PROTOCOL_VERSION, sid: this.id, resume: this.resumeToken, resumed, ack, hb }),
-    );
+    const welcome: WelcomeFrame = {
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      sid: this.id,
+      resume: this.resumeToken,
+      resumed,
+      ack: this.#inbox.delivered,
+      hb: this.#host.heartbeat,
+      b: connection.maxMessageBytes,
+    };
+    // Welcome goes alone (the client reads it before it knows about batches); batching starts after it.
+    connection.send(encodeFrame(welcome));
+    if (peerBatch !== undefined) connection.startBatching?.(batchChars(peerBatch));
     for (const text of this.#outbox.pending()) connection.send(text);
     this.#startHeartbeat(connection);
     // Listeners run last: one that closes the session finds it in a consistent state.
@@ -162,13 +177,17 @@ export class Session<
     if (resumed && !this.#ended) this.#emit('resume', { transport: connection.transport });
   }
 
-  /** One inbound text frame from `connection` (ignored unless it is the current one). */
+  /** One inbound message, a frame or a batch, from `connection` (ignored unless it is the current one). */
   receive(connection: ServerConnection, text: string): void {
     if (connection !== this.#connection || this.#ended) return;
     this.#heartbeat?.touch();
-    const frame = decodeFrame(text, { maxFrameChars: this.#host.maxFrameBytes });
-    if (frame instanceof ProtocolError) this.fail(frame);
-    else handleFrame(this.#inbound, frame);
+    const frames = decodeMessage(CLIENT_FRAMES, text, this.#limits);
+    if (frames instanceof ProtocolError) return this.fail(frames);
+    for (let i = 0; i < frames.length; i++) {
+      // A close frame, or a listener that closed the session, ends the connection: the rest is not read.
+      if (connection !== this.#connection || this.#ended) return;
+      handleFrame(this.#inbound, frames[i] as Frame);
+    }
   }
 
   /** The client broke the protocol: close with the error's code; the session cannot be resumed. */

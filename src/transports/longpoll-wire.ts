@@ -2,16 +2,13 @@
  * The long-polling wire format (PROTOCOL.md, "Long polling"): request and response bodies are
  * JSON arrays of frames, and each frame is exactly what would be one WebSocket message.
  */
+import { MAX_BATCH_CHARS } from '../protocol/batch.js';
 import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { CloseInfo } from './transport.js';
 
-/**
- * Most UTF-16 code units one POST gathers from several frames. At 3 UTF-8 bytes per unit at most
- * this stays below 192 KiB, well under the server's default body limit (1 MiB). A single larger
- * frame still goes, alone.
- */
-export const MAX_BATCH_CHARS = 65_536;
+/** Bodies are batches (`[frame,frame,...]`), built as on every transport: see protocol/batch.ts. */
+export { MAX_BATCH_CHARS, encodeBatch, takeBatch } from '../protocol/batch.js';
 
 /** Connection ids are URL-safe; anything else in an open response is not our server. */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
@@ -20,23 +17,6 @@ const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
 export interface PolledFrame {
   readonly text: string;
   readonly close?: CloseInfo;
-}
-
-/** `[frame,frame,...]`, where each frame is already JSON text. */
-export function encodeBatch(frames: readonly string[]): string {
-  return `[${frames.join(',')}]`;
-}
-
-/** Removes and returns the frames of the next POST: at least one, in order, up to `maxChars`. */
-export function takeBatch(queue: string[], maxChars: number = MAX_BATCH_CHARS): string[] {
-  let size = 2;
-  let count = 0;
-  for (const frame of queue) {
-    if (count > 0 && size + frame.length + 1 > maxChars) break;
-    size += frame.length + 1;
-    count++;
-  }
-  return queue.splice(0, count);
 }
 
 /** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */

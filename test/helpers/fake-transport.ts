@@ -2,7 +2,7 @@
  * A scripted transport for client units: each `connect` creates a FakeLink the test drives by
  * hand (open it, push server frames, close it), and every frame the client sends is recorded.
  */
-import { encodeFrame, decodeFrame } from '../../src/protocol/codec.js';
+import { CLIENT_FRAMES, decodeMessage, encodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type {
   CloseInfo,
@@ -26,12 +26,12 @@ export class FakeLink implements Transport {
     this.#handlers = handlers;
   }
 
-  /** Frames the client sent, decoded. */
+  /** Frames the client sent, decoded (a batch counts as its frames). */
   get frames(): Frame[] {
-    return this.sent.map((t) => {
-      const f = decodeFrame(t);
-      if (f instanceof Error) throw f;
-      return f;
+    return this.sent.flatMap((t) => {
+      const frames = decodeMessage(CLIENT_FRAMES, t);
+      if (frames instanceof Error) throw frames;
+      return frames;
     });
   }
 

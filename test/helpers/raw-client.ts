@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { ProtocolError } from '../../src/errors/protocol.js';
-import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
+import { SERVER_FRAMES, decodeMessage, encodeFrame } from '../../src/protocol/codec.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/frames.js';
 import type { Frame, FrameType, HelloFrame, WelcomeFrame } from '../../src/protocol/frames.js';
 import { createRealtimeServer } from '../../src/server/index.js';
@@ -25,8 +25,10 @@ type FrameOf<T extends FrameType> = Extract<Frame, { type: T }>;
 export const WAIT_MS = 5_000;
 
 export class RawClient {
-  /** Every frame received, in order. */
+  /** Every frame received, in order (the frames of a batch one by one). */
   readonly received: Frame[] = [];
+  /** Every message received, as text: one frame, or a batch when the hello announced `b`. */
+  readonly messages: string[] = [];
   /** Answer server pings automatically. */
   autoPong = false;
   readonly closed: Promise<Closed>;
@@ -121,10 +123,13 @@ export class RawClient {
   }
 
   #onMessage(text: string): void {
-    const frame = decodeFrame(text);
-    if (frame instanceof ProtocolError) throw new Error(`server sent an invalid frame: ${text}`, { cause: frame });
-    this.received.push(frame);
-    if (this.autoPong && frame.type === 'ping') this.send({ type: 'pong', ts: frame.ts });
+    this.messages.push(text);
+    const frames = decodeMessage(SERVER_FRAMES, text);
+    if (frames instanceof ProtocolError) throw new Error(`server sent an invalid message: ${text}`, { cause: frames });
+    for (const frame of frames) {
+      this.received.push(frame);
+      if (this.autoPong && frame.type === 'ping') this.send({ type: 'pong', ts: frame.ts });
+    }
     this.#wake?.();
   }
 

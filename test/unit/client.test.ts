@@ -65,7 +65,7 @@ describe('RealtimeClient state machine', () => {
     await settle();
     expect(c.state).toBe('connecting');
     fake.last.open();
-    expect(fake.last.frames).toEqual([{ type: 'hello', v: 1, ack: 0, auth: 'tok' }]);
+    expect(fake.last.frames).toEqual([{ type: 'hello', v: 1, ack: 0, auth: 'tok', b: 1 << 20 }]);
     expect(opened).not.toHaveBeenCalled();
     fake.last.welcome();
     await settle();
@@ -231,7 +231,7 @@ describe('reconnection', () => {
     fake.last.drop();
     await vi.advanceTimersByTimeAsync(1000);
     fake.last.open();
-    expect(fake.last.frames[0]).toEqual({ type: 'hello', v: 1, ack: 1, resume: 'r1' });
+    expect(fake.last.frames[0]).toEqual({ type: 'hello', v: 1, ack: 1, resume: 'r1', b: 1 << 20 });
     fake.last.welcome({ resumed: true, ack: 1, resume: 'r2' });
     await settle();
     expect(fake.last.framesOf('event').map((f) => f.seq)).toEqual([2]);

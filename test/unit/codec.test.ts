@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors/protocol.js';
 import { TimeoutError } from '../../src/errors/timeout.js';
-import { decodeFrame, DEFAULT_LIMITS, encodeFrame, encodeWithDataJson } from '../../src/protocol/codec.js';
+import {
+  CLIENT_FRAMES,
+  decodeFrame,
+  decodeFrameOf,
+  decodeMessage,
+  DEFAULT_LIMITS,
+  encodeFrame,
+  encodeWithDataJson,
+  SERVER_FRAMES,
+} from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -13,7 +22,7 @@ function expectFrame(result: Frame | ProtocolError): Frame {
   return result;
 }
 
-function expectError(result: Frame | ProtocolError): ProtocolError {
+function expectError(result: Frame | Frame[] | ProtocolError): ProtocolError {
   if (!(result instanceof ProtocolError)) throw new Error(`expected a ProtocolError, got ${JSON.stringify(result)}`);
   return result;
 }
@@ -326,18 +335,22 @@ const ts = fc
 
 const validFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record(
-    { type: fc.constant('hello' as const), v: count, ack: count, auth: text, resume: text },
+    { type: fc.constant('hello' as const), v: count, ack: count, auth: text, resume: text, b: seq },
     { requiredKeys: ['type', 'v', 'ack'] },
   ),
-  fc.record({
-    type: fc.constant('welcome' as const),
-    v: count,
-    sid: text,
-    resume: text,
-    resumed: fc.boolean(),
-    ack: count,
-    hb: fc.record({ intervalMs: count, timeoutMs: count }),
-  }),
+  fc.record(
+    {
+      type: fc.constant('welcome' as const),
+      v: count,
+      sid: text,
+      resume: text,
+      resumed: fc.boolean(),
+      ack: count,
+      hb: fc.record({ intervalMs: count, timeoutMs: count }),
+      b: seq,
+    },
+    { requiredKeys: ['type', 'v', 'sid', 'resume', 'resumed', 'ack', 'hb'] },
+  ),
   fc.record({ type: fc.constant('event' as const), seq, event: name, data: optData }),
   fc.record({ type: fc.constant('request' as const), seq, id: seq, event: name, data: optData }),
   fc.record({ type: fc.constant('response' as const), seq, id: seq, ok: fc.constant(true as const), data: optData }),
@@ -378,11 +391,13 @@ describe('codec properties', () => {
     fc.anything(),
   );
 
-  it('encodeWithDataJson writes what encodeFrame writes, for events and requests with data', () => {
+  it('encodeWithDataJson writes what encodeFrame writes, for events and requests with and without data', () => {
     fc.assert(
       fc.property(validFrame, (frame) => {
-        if ((frame.type !== 'event' && frame.type !== 'request') || frame.data === undefined) return;
-        expect(encodeWithDataJson(frame, JSON.stringify(frame.data))).toBe(encodeFrame(frame));
+        if (frame.type !== 'event' && frame.type !== 'request') return;
+        const json = frame.data === undefined ? undefined : JSON.stringify(frame.data);
+        const id = frame.type === 'request' ? frame.id : undefined;
+        expect(encodeWithDataJson(frame.seq, frame.event, json, id)).toBe(encodeFrame(frame));
       }),
       { numRuns: 2000 },
     );
@@ -401,5 +416,73 @@ describe('codec properties', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('batches and what each side decodes (PROTOCOL.md, "Batches")', () => {
+  const hb = { intervalMs: 20_000, timeoutMs: 10_000 };
+
+  it('writes and reads the batch limit b of hello and welcome', () => {
+    const hello = { type: 'hello', v: 1, ack: 0, b: 1_048_576 } as const;
+    expect(encodeFrame(hello)).toBe('["h",{"v":1,"ack":0,"b":1048576}]');
+    expect(decodeFrame(encodeFrame(hello))).toEqual(hello);
+    const welcome = { type: 'welcome', v: 1, sid: 's', resume: 'r', resumed: false, ack: 0, hb, b: 65_536 } as const;
+    expect(encodeFrame(welcome)).toBe(
+      '["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[20000,10000],"b":65536}]',
+    );
+    expect(decodeFrame(encodeFrame(welcome))).toEqual(welcome);
+  });
+
+  it.each([0, -1, 1.5, '1', null, 2 ** 53])('refuses b = %j in hello and welcome (4400)', (b) => {
+    expect(expectError(decodeFrame(JSON.stringify(['h', { v: 1, ack: 0, b }]))).closeCode).toBe(4400);
+    expect(expectError(decodeFrame(welcome({ b }))).closeCode).toBe(4400);
+  });
+
+  it('reads a message as one frame, or as a batch of frames in order', () => {
+    expect(decodeMessage(SERVER_FRAMES, '["e",1,"a"]')).toEqual([
+      { type: 'event', seq: 1, event: 'a', data: undefined },
+    ]);
+    expect(decodeMessage(SERVER_FRAMES, '[["e",1,"a",{"x":1}], ["a",3] ,["e",2,"b"]]')).toEqual([
+      { type: 'event', seq: 1, event: 'a', data: { x: 1 } },
+      { type: 'ack', ack: 3 },
+      { type: 'event', seq: 2, event: 'b', data: undefined },
+    ]);
+  });
+
+  it.each([
+    ['a bad frame in a batch', '[["e",1,"a"],["e",0,"b"]]'],
+    ['an unknown tag in a batch', '[["e",1,"a"],["x",1]]'],
+    ['a batch inside a batch', '[[["e",1,"a"]]]'],
+    ['a batch of non-frames', '[[1,2]]'],
+    ['an empty batch', '[]'],
+  ])('refuses %s as a whole (4400)', (_label, text) => {
+    expect(expectError(decodeMessage(SERVER_FRAMES, text)).closeCode).toBe(4400);
+  });
+
+  it('applies the size limit to the whole message', () => {
+    const text = '[["a",1],["a",2]]';
+    expect(expectError(decodeMessage(SERVER_FRAMES, text, { maxFrameChars: text.length - 1 })).closeCode).toBe(4413);
+    expect(decodeMessage(SERVER_FRAMES, text, { maxFrameChars: text.length })).toHaveLength(2);
+  });
+
+  it('decodes only what the other side sends: hello and request from a client, welcome and response from a server', () => {
+    const fromClient = ['["h",{"v":1,"ack":0}]', '["q",1,1,"n"]'];
+    const fromServer = [welcome({}), '["r",1,1,1]'];
+    for (const text of fromClient) {
+      expect(decodeFrameOf(CLIENT_FRAMES, text)).not.toBeInstanceOf(ProtocolError);
+      expect(expectError(decodeFrameOf(SERVER_FRAMES, text)).closeCode).toBe(4400);
+    }
+    for (const text of fromServer) {
+      expect(decodeFrameOf(SERVER_FRAMES, text)).not.toBeInstanceOf(ProtocolError);
+      expect(expectError(decodeFrameOf(CLIENT_FRAMES, text)).closeCode).toBe(4400);
+    }
+    for (const tag of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(expectError(decodeMessage(SERVER_FRAMES, JSON.stringify([tag, 1]))).closeCode).toBe(4400);
+    }
+  });
+
+  it('does not take a batch where one frame is expected (hello and welcome travel alone)', () => {
+    expect(expectError(decodeFrameOf(SERVER_FRAMES, `[${welcome({})}]`)).closeCode).toBe(4400);
+    expect(expectError(decodeFrameOf(CLIENT_FRAMES, '[["h",{"v":1,"ack":0}]]')).closeCode).toBe(4400);
   });
 });

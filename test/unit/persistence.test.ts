@@ -129,7 +129,7 @@ describe('persisted session across a page reload', () => {
     expect(second.queued).toBe(0);
     await settle();
     fake.last.open();
-    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0 });
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
   });
 
   it('ignores a corrupt stored value instead of trusting it', async () => {
@@ -137,7 +137,7 @@ describe('persisted session across a page reload', () => {
     page();
     await settle();
     fake.last.open();
-    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0 });
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
   });
 });
 

@@ -139,15 +139,30 @@ describe('AckScheduler', () => {
     return { clock, inbox, sent, acks, deliver };
   }
 
-  it('sends one ack after 64 deliveries, at once', () => {
+  it('sends one ack after 64 deliveries, at once; the timer left running then sends nothing', () => {
     const { clock, sent, deliver } = setup();
     deliver(63);
     expect(sent).toEqual([]);
     deliver(1);
     expect(sent).toEqual([64]);
-    expect(clock.pendingTimers).toBe(0);
     clock.advance(1000);
     expect(sent).toEqual([64]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps one timer per delay, not one per ack, through a flood', () => {
+    const { clock, sent, deliver } = setup();
+    let started = 0;
+    const setTimeout = clock.setTimeout.bind(clock);
+    clock.setTimeout = (fn, ms) => (started++, setTimeout(fn, ms));
+    deliver(640);
+    expect(sent).toEqual([64, 128, 192, 256, 320, 384, 448, 512, 576, 640]);
+    expect(started).toBe(1);
+    clock.advance(50);
+    deliver(3);
+    clock.advance(50);
+    expect(sent.slice(10)).toEqual([643]);
+    expect(started).toBe(2);
   });
 
   it('sends one ack 50 ms after the first of fewer deliveries', () => {

@@ -1,6 +1,6 @@
 /**
  * The SockJS endpoint: a `sockjs` server with prefix `${path}/sockjs`, for clients that cannot
- * open a WebSocket. Each SockJS message carries exactly one frame (PROTOCOL.md, "Transports");
+ * open a WebSocket. Each SockJS message carries one frame or a batch (PROTOCOL.md, "Transports");
  * SockJS's own heartbeat is below the protocol and does not count as liveness.
  *
  * The HTTP request: sockjs hands over a connection whose `headers` are a filtered copy (no
@@ -21,6 +21,8 @@ import type { Duplex } from 'node:stream';
 import { createServer } from 'sockjs';
 import type { Connection, Server as SockJSServer, ServerOptions } from 'sockjs';
 import { ProtocolError } from '../../errors/protocol.js';
+import { batcher } from '../../protocol/batch.js';
+import type { Batcher } from '../../protocol/batch.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
@@ -59,9 +61,10 @@ interface SockJSConn {
 
 export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   const base = options.path.replace(/\/+$/, '');
+  const prefix = `${base}/sockjs`;
   const requests = new AsyncLocalStorage<IncomingMessage>();
   const sockjsOptions: ServerOptions & { faye_server_options: { maxLength: number } } = {
-    prefix: escapeRegExp(`${base}/sockjs`), // sockjs puts it into a RegExp as is
+    prefix: escapeRegExp(prefix), // sockjs puts it into a RegExp as is
     sockjs_url: `${base}/sockjs-client.min.js`,
     websocket: true,
     jsessionid: false,
@@ -76,9 +79,15 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   if (typeof sockjs.listener !== 'function') throw new Error('surelink: unsupported version of the sockjs package');
   const handler = sockjs.listener().getHandler();
   sockjs.on('connection', (conn: Connection) => wire(conn as unknown as SockJSConn, requests.getStore(), options));
-  const restoreRequests = interceptRequests(options.server, (req, res) => requests.run(req, () => handler(req, res)));
+  // Only requests sockjs may take run in the scope: the first `run` turns async hooks on for the
+  // whole process, which slows every promise, timer and microtask of a server no SockJS client uses.
+  const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
+  const restoreRequests = interceptRequests(
+    options.server,
+    (req, res) => ours(req) && requests.run(req, () => handler(req, res)),
+  );
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    requests.run(req, () => handler(req, socket, head));
+    if (ours(req)) requests.run(req, () => handler(req, socket, head));
   };
   options.server.on('upgrade', onUpgrade);
   return {
@@ -110,7 +119,7 @@ function wire(conn: SockJSConn, request: IncomingMessage | undefined, options: S
     refuse(conn, CloseCode.Forbidden, 'origin not allowed');
     return;
   }
-  const connection = new SockJSServerConnection(conn, request);
+  const connection = new SockJSServerConnection(conn, request, options.maxFrameBytes);
   connection.listen(options.accept(connection), options.maxFrameBytes);
 }
 
@@ -145,13 +154,20 @@ function closeSockJS(conn: SockJSConn, code: number, reason: string, fallback: n
 class SockJSServerConnection implements ServerConnection {
   readonly transport = 'sockjs' as const;
   readonly request: IncomingMessage;
+  readonly maxMessageBytes: number;
   readonly #conn: SockJSConn;
   #callbacks: ConnectionCallbacks | undefined;
+  #batch: Batcher | undefined;
   #closing = false;
 
-  constructor(conn: SockJSConn, request: IncomingMessage) {
+  constructor(conn: SockJSConn, request: IncomingMessage, maxMessageBytes: number) {
     this.#conn = conn;
     this.request = request;
+    this.maxMessageBytes = maxMessageBytes;
+  }
+
+  startBatching(maxChars: number): void {
+    this.#batch ??= batcher((text) => this.#write(text), maxChars);
   }
 
   listen(callbacks: ConnectionCallbacks, maxFrameBytes: number): void {
@@ -163,10 +179,16 @@ class SockJSServerConnection implements ServerConnection {
   }
 
   send(text: string): void {
+    if (this.#batch) this.#batch.push(text);
+    else this.#write(text);
+  }
+
+  #write(text: string): void {
     if (!this.#closing) this.#conn.write(text);
   }
 
   close(code: number, reason: string): void {
+    this.#batch?.flush();
     if (this.#closing) return;
     const fitted = fitReason(reason);
     this.#conn.write(closeFrameText(code, fitted));
@@ -174,6 +196,7 @@ class SockJSServerConnection implements ServerConnection {
   }
 
   closeTransport(code: number, reason: string): void {
+    this.#batch?.flush();
     if (!this.#closing) this.#end(code, fitReason(reason), CloseCode.Normal);
   }
 

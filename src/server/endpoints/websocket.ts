@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData, ServerOptions } from 'ws';
 import { ProtocolError } from '../../errors/protocol.js';
+import { batcher } from '../../protocol/batch.js';
+import type { Batcher } from '../../protocol/batch.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
@@ -85,7 +87,7 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
 }
 
 function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOptions): void {
-  const connection = new WebSocketConnection(ws, req, options.maxSendBufferBytes);
+  const connection = new WebSocketConnection(ws, req, options.maxSendBufferBytes, options.maxFrameBytes);
   const callbacks = options.accept(connection);
   connection.onSlowConsumer = (error) => callbacks.onProtocolError(error);
   ws.on('message', (data: RawData, isBinary: boolean) => onData(callbacks, data, isBinary, options.maxFrameBytes));
@@ -120,19 +122,32 @@ function onData(callbacks: ConnectionCallbacks, data: RawData, isBinary: boolean
 class WebSocketConnection implements ServerConnection {
   readonly transport = 'websocket' as const;
   readonly request: IncomingMessage;
+  readonly maxMessageBytes: number;
   /** Told (once) when the client stops reading; set by `wire` once the connection was accepted. */
   onSlowConsumer: (error: ProtocolError) => void = () => {};
   readonly #ws: WebSocket;
   readonly #maxSendBufferBytes: number;
+  #batch: Batcher | undefined;
   #slow = false;
 
-  constructor(ws: WebSocket, request: IncomingMessage, maxSendBufferBytes: number) {
+  constructor(ws: WebSocket, request: IncomingMessage, maxSendBufferBytes: number, maxMessageBytes: number) {
     this.#ws = ws;
     this.request = request;
     this.#maxSendBufferBytes = maxSendBufferBytes;
+    this.maxMessageBytes = maxMessageBytes;
+  }
+
+  startBatching(maxChars: number): void {
+    this.#batch ??= batcher((text) => this.#write(text), maxChars);
   }
 
   send(text: string): void {
+    if (this.#batch) this.#batch.push(text);
+    else this.#write(text);
+  }
+
+  /** One message; the backlog is checked before each. */
+  #write(text: string): void {
     if (this.#ws.readyState !== WebSocket.OPEN || this.#slow) return;
     if (this.#ws.bufferedAmount <= this.#maxSendBufferBytes) return this.#ws.send(text);
     // The backlog only grows while the client does not read: stop adding to it, and end the
@@ -146,6 +161,7 @@ class WebSocketConnection implements ServerConnection {
   }
 
   close(code: number, reason: string): void {
+    this.#batch?.flush();
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     const fitted = fitReason(reason);
     this.#ws.send(closeFrameText(code, fitted));
@@ -153,6 +169,7 @@ class WebSocketConnection implements ServerConnection {
   }
 
   closeTransport(code: number, reason: string): void {
+    this.#batch?.flush();
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, fitReason(reason));
   }
 

@@ -1,0 +1,83 @@
+/**
+ * Batches (PROTOCOL.md, "Batches"): several frames in one transport message, `[f1,f2,…]`. The
+ * long-polling bodies are built the same way. Shared by the client's link and long-polling
+ * transport and by the server's WebSocket and SockJS connections.
+ */
+
+/**
+ * Most UTF-16 code units a batch gathers from several frames. At 3 UTF-8 bytes per unit at most
+ * this stays below 192 KiB, well under the server's default limit (1 MiB). A single larger frame
+ * still goes, alone.
+ */
+export const MAX_BATCH_CHARS = 65_536;
+
+/** `[frame,frame,...]`, where each frame is already JSON text. */
+export function encodeBatch(frames: readonly string[]): string {
+  return `[${frames.join(',')}]`;
+}
+
+/** Removes and returns the frames of the next message: at least one, in order, up to `maxChars`. */
+export function takeBatch(queue: string[], maxChars: number = MAX_BATCH_CHARS): string[] {
+  let size = 2;
+  let count = 0;
+  for (const frame of queue) {
+    if (count > 0 && size + frame.length + 1 > maxChars) break;
+    size += frame.length + 1;
+    count++;
+  }
+  return queue.splice(0, count);
+}
+
+/**
+ * Code units a batch may hold for a peer that accepts messages of `peerBytes` bytes (its `b`):
+ * at 3 bytes per unit at most, a batch never exceeds the peer's limit.
+ */
+export function batchChars(peerBytes: number): number {
+  return Math.min(MAX_BATCH_CHARS, Math.floor(peerBytes / 3));
+}
+
+/** Coalesces the frames written in one tick; see {@link batcher}. */
+export interface Batcher {
+  /** Sends one frame: at once when it is the first of its tick, else with the others after it. */
+  push(text: string): void;
+  /** Writes what is waiting now (before a close frame, say). */
+  flush(): void;
+}
+
+/** Frames one tick may queue before they go anyway (so a huge burst never waits in one list). */
+const MAX_QUEUED = 1024;
+
+/**
+ * Coalesces frames into messages. The first frame of a tick goes at once, so a lone message waits
+ * for nothing; the ones that follow in the same tick wait for a microtask and go together, as
+ * batches of at most `maxChars` (a larger frame goes alone). Order is kept. `write` decides
+ * whether the connection can still take a message: one may be due after it closed.
+ */
+export function batcher(write: (text: string) => void, maxChars: number): Batcher {
+  /** Frames after the first of this tick; `undefined` when no tick is open. */
+  let queue: string[] | undefined;
+  const flush = (): void => {
+    const frames = queue ?? [];
+    queue = undefined;
+    while (frames[0] !== undefined) {
+      const batch = takeBatch(frames, maxChars);
+      write(batch.length > 1 ? encodeBatch(batch) : (batch[0] as string));
+    }
+  };
+  return {
+    push(text) {
+      if (queue) {
+        if (queue.push(text) >= MAX_QUEUED) flush();
+        return;
+      }
+      queue = [];
+      try {
+        write(text);
+      } finally {
+        // A resolved promise's `then` is the cheapest microtask (Node's queueMicrotask allocates more).
+        void Promise.resolve().then(flush);
+      }
+    },
+    flush,
+  };
+}
