@@ -156,11 +156,7 @@ export class RetrySchedule {
     const attempt = this.#attempt + 1;
     const delayMs = this.#policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
     if (delayMs === null) return null;
-    if (typeof delayMs !== 'number' || Number.isNaN(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
-      throw new InvalidArgumentError(
-        `retry policy returned ${String(delayMs)} for attempt ${attempt}: expected null or a delay in [0, ${MAX_DELAY_MS}] ms`,
-      );
-    }
+    inRange('retry policy result (null or a delay)', delayMs, 0, MAX_DELAY_MS);
     this.#streakStartedAt = startedAt;
     this.#attempt = attempt;
     return { attempt, delayMs };
@@ -172,12 +168,4 @@ export class RetrySchedule {
     this.#streakStartedAt = undefined;
     this.#openedAt = undefined;
   }
-}
-
-/** The schedule for the client's resolved `reconnect` option (its policy and minimum uptime). */
-export function retryScheduleFor(
-  reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number },
-  clock: Clock,
-): RetrySchedule {
-  return new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs });
 }
