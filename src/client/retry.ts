@@ -94,6 +94,7 @@ export interface RetryScheduleOptions {
    * counter to start over; shorter ones count as part of the same streak, so a server that accepts
    * and drops at once is still backed off.
    */
+  /** Checked by options.ts (`reconnect.minUptimeMs`); taken as given here. */
   readonly minUptimeMs: number;
 }
 
@@ -123,7 +124,6 @@ export class RetrySchedule {
   #openedAt: number | undefined;
 
   constructor(policy: RetryPolicy, options: RetryScheduleOptions) {
-    inRange('minUptimeMs', options.minUptimeMs, 0, Infinity);
     this.#policy = policy;
     this.#clock = options.clock;
     this.#minUptimeMs = options.minUptimeMs;

@@ -164,9 +164,6 @@ class SockJSTransport implements Transport {
 function closeInfo(ev: SockJSCloseEvent, opened: boolean): { code: number; reason: string; error?: Error } {
   if (ev.wasClean !== false && isApplicationCode(ev.code)) return { code: ev.code, reason: ev.reason ?? '' };
   const reason = `${ev.reason || 'connection lost'} (SockJS code ${String(ev.code)})`;
-  const error = new TransportError(
-    'sockjs',
-    opened ? `SockJS connection lost: ${reason}` : `SockJS could not connect: ${reason}`,
-  );
+  const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${reason}`);
   return { code: CloseCode.Abnormal, reason, error };
 }

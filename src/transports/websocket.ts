@@ -10,7 +10,8 @@ import type {
   WebSocketLike,
 } from './transport.js';
 
-const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
+/** Codes of a link presumed dead: it is terminated, and nothing more is sent on it. */
+export const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
 
 /** What the socket's `on*` handlers receive; every WebSocket event names its `type`. */
 interface SocketEvent {
