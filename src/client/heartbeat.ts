@@ -149,8 +149,7 @@ export class Heartbeat {
   #isDead(now: number): boolean {
     const { intervalMs, timeoutMs } = this.#o;
     if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
-    const pingAt = this.#pingAt;
-    return pingAt !== undefined && pingAt > this.#lastInbound && now - pingAt >= timeoutMs;
+    return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */

@@ -69,12 +69,10 @@ export interface BackoffOptions {
 export function exponentialBackoff(options: BackoffOptions = {}, random: () => number = Math.random): RetryPolicy {
   const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
   inRange('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
-  inRange('maxDelayMs', maxDelayMs, 0, MAX_DELAY_MS);
+  // Not below initialDelayMs: the range in the message says so.
+  inRange('maxDelayMs', maxDelayMs, initialDelayMs, MAX_DELAY_MS);
   inRange('factor', factor, 1, Number.MAX_VALUE);
   inRange('maxAttempts', maxAttempts, 0, Infinity);
-  if (initialDelayMs > maxDelayMs) {
-    throw new InvalidArgumentError(`initialDelayMs (${initialDelayMs}) must not exceed maxDelayMs (${maxDelayMs})`);
-  }
   if (jitter !== 'full' && jitter !== 'none') {
     throw new InvalidArgumentError(`jitter must be 'full' or 'none', got ${String(jitter)}`);
   }
