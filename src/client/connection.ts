@@ -22,7 +22,7 @@ import { keepaliveInterval, pingText } from './keepalive.js';
 import type { Link, LinkHandlers } from './link.js';
 import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
-import { retryScheduleFor, type RetrySchedule } from './retry.js';
+import { RetrySchedule } from './retry.js';
 import { transition, type StateChange } from './state-machine.js';
 import { UpgradeProber, type ProbeHost } from './upgrade.js';
 
@@ -174,7 +174,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#prober.lost = info);
     this.#prober?.stop();
     this.#link = undefined;
-    this.#stopHeartbeat();
+    this.#heartbeat?.stop();
     this.lost();
     const fatal = !isRetryable(info.code) && !this.#pauses?.paused;
     const willReconnect = !fatal && this.options.reconnect !== false;
@@ -193,7 +193,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   upgraded(link: Link): void {
     const old = this.#link;
     (this.#prober as UpgradeProber).lost = undefined;
-    this.#stopHeartbeat();
+    this.#heartbeat?.stop();
     old?.close(CloseCode.Normal, 'upgraded');
     if (this.#state !== 'open' || this.#adopt(link) === undefined)
       return void link.close(CloseCode.Normal, 'not needed');
@@ -308,7 +308,10 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
     const clock = this.options.clock;
-    const retry = (this.#retry ??= { schedule: retryScheduleFor(reconnect, clock), timer: new Timer(clock) });
+    const retry = (this.#retry ??= {
+      schedule: new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs }),
+      timer: new Timer(clock),
+    });
     const next = retry.schedule.next(change.reason);
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
@@ -319,15 +322,11 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.abandonAttempt();
     this.#prober?.stop();
     this.stopRetry();
-    this.#stopHeartbeat();
+    this.#heartbeat?.stop();
     this.#link?.close(CloseCode.Normal, 'client closed');
     this.#link = undefined;
     this.#pauses?.unbind();
     this.#pauses = undefined;
     this.closed();
-  }
-
-  #stopHeartbeat(): void {
-    this.#heartbeat?.stop();
   }
 }

@@ -44,7 +44,11 @@ export class Persistence {
     const t = this.#t;
     if (!t) return undefined;
     const snapshot = t.session.snapshot();
-    const write = (): void | Promise<void> => t.store.save(t.key, snapshot);
+    return this.#write(() => t.store.save(t.key, snapshot));
+  }
+
+  /** Runs `write` after the pending one (if any); a failure is logged, never thrown. */
+  #write(write: () => void | Promise<void>): Promise<void> | undefined {
     if (this.#chain) return this.#track(this.#chain.then(write));
     try {
       const result = write();
@@ -70,15 +74,7 @@ export class Persistence {
    */
   clear(): void {
     const t = this.#t;
-    if (!t) return;
-    const remove = (): void | Promise<void> => t.store.remove(t.key);
-    if (this.#chain) return void this.#track(this.#chain.then(remove));
-    try {
-      const result = remove();
-      if (result instanceof Promise) void this.#track(result);
-    } catch (error) {
-      this.#failed(error);
-    }
+    if (t) void this.#write(() => t.store.remove(t.key));
   }
 
   #failed(error: unknown): void {

@@ -20,12 +20,10 @@ import {
   withConnectionId,
 } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
+import { deadLink } from './websocket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
 type Fetch = typeof globalThis.fetch;
-
-/** Codes of a link presumed dead: nothing more is sent on it, not even queued frames. */
-const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
 
 /** Browsers cap the bodies of all `keepalive` requests in flight at 64 KiB together. */
 const KEEPALIVE_MAX_CHARS = 16_384;

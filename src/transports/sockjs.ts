@@ -9,6 +9,7 @@ import { TransportError } from '../errors/transport.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { fitCloseReason } from '../protocol/codec.js';
 import { loadSockJS } from './sockjs-loader.js';
+import { isApplicationCode } from './websocket.js';
 import type {
   SockJSConstructor,
   SockJSLike,
@@ -70,11 +71,6 @@ function constructorOf(ctx: TransportContext): Promise<SockJSConstructor> {
   if (ctx.SockJS) return Promise.resolve(ctx.SockJS);
   if (typeof global === 'function') return Promise.resolve(global as SockJSConstructor);
   return loadSockJS();
-}
-
-/** Codes a SockJS server may send and `SockJS.close()` accepts. */
-function isApplicationCode(code: unknown): code is number {
-  return code === 1000 || (typeof code === 'number' && Number.isInteger(code) && code >= 3000 && code <= 4999);
 }
 
 /** sockjs-client's close event; `wasClean` is true only when the server sent a close frame. */
@@ -168,9 +164,6 @@ class SockJSTransport implements Transport {
 function closeInfo(ev: SockJSCloseEvent, opened: boolean): { code: number; reason: string; error?: Error } {
   if (ev.wasClean !== false && isApplicationCode(ev.code)) return { code: ev.code, reason: ev.reason ?? '' };
   const reason = `${ev.reason || 'connection lost'} (SockJS code ${String(ev.code)})`;
-  const error = new TransportError(
-    'sockjs',
-    opened ? `SockJS connection lost: ${reason}` : `SockJS could not connect: ${reason}`,
-  );
+  const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${reason}`);
   return { code: CloseCode.Abnormal, reason, error };
 }

@@ -10,7 +10,8 @@ import type {
   WebSocketLike,
 } from './transport.js';
 
-const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
+/** Codes of a link presumed dead: it is terminated, and nothing more is sent on it. */
+export const deadLink: ReadonlySet<number> = new Set([CloseCode.HeartbeatTimeout, CloseCode.ConnectTimeout]);
 
 /** What the socket's `on*` handlers receive; every WebSocket event names its `type`. */
 interface SocketEvent {
@@ -21,6 +22,11 @@ interface SocketEvent {
 }
 
 const ignore = (): void => {};
+
+/** Codes a server may send and `close()` accepts (WebSocket and SockJS alike). */
+export function isApplicationCode(code: unknown): code is number {
+  return code === 1000 || (typeof code === 'number' && Number.isInteger(code) && code >= 3000 && code <= 4999);
+}
 
 function constructorOf(ctx: TransportContext): WebSocketConstructor | undefined {
   return ctx.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -129,11 +135,10 @@ class WebSocketTransport implements Transport {
       socket.onerror = ignore;
     }
     // Application codes only: 1006 and friends may not be sent by an endpoint.
-    const wireCode = code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
     try {
       // A link presumed dead gets no close handshake: `ws` would hold the socket for 30 s.
       if (deadLink.has(code) && socket.terminate) socket.terminate();
-      else socket.close(wireCode, fitCloseReason(reason));
+      else socket.close(isApplicationCode(code) ? code : 1000, fitCloseReason(reason));
     } catch {
       // Closing a socket that is already closing can throw in some implementations; nothing to do.
     }
