@@ -41,7 +41,7 @@ const config = quick
       messages: 20_000,
       warmupMessages: 2_000,
       echoes: 1_000,
-      warmupEchoes: 200,
+      warmupEchoes: 1_000,
       heapClients: 1_000,
       timeoutMs: 30_000,
     };
