@@ -5,19 +5,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CHROMIUM_ARGS as FLAGS } from '../scripts/chromium.mjs';
 import { CHROMIUM } from './machine.mjs';
 import { CORES, nextMessage, pinnedCommand, spawnGroup, startServer, stop } from './processes.mjs';
-
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export async function runBrowserSection(config, log) {
   if (!existsSync(CHROMIUM)) return { skipped: `${CHROMIUM} not found` };

@@ -11,27 +11,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from './chromium.mjs';
 import { startExamplesServer } from './examples-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = path.join(root, 'docs', 'screenshot-lab.png');
 const WAIT = { timeout: 20_000 };
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const server = await startExamplesServer({ port: 0, host: '127.0.0.1' });
 const profile = mkdtempSync(path.join(tmpdir(), 'surelink-shot-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ARGS,
+  args: [...CHROMIUM_ARGS],
   viewport: { width: 1000, height: 940 },
 });
 try {

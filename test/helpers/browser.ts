@@ -10,20 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { RealtimeClient } from '../../src/index.js';
+import { CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** Headless, no sandbox (containers), and nothing that talks to Google or the network on its own. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Where screenshots go: test artefacts, git-ignored. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -58,7 +47,7 @@ export async function launchChromium(): Promise<Chromium> {
   try {
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
       headless: true,
       timeout: 30_000,
       viewport: { width: 1280, height: 800 },
