@@ -87,6 +87,23 @@ export class OutboundLog {
     return dropped;
   }
 
+  /**
+   * A message sent on an open link with nothing queued before it (the common case): appended and
+   * marked transmitted in one step, without the queue's bookkeeping. Returns the entry to
+   * transmit, or `undefined` when entries are queued or the bounds would refuse it even alone
+   * (the caller then goes through `append`, which applies them). Throws like `append` for data
+   * JSON cannot encode or over the frame limit.
+   */
+  appendTransmitted(item: Item): OutboundEntry | undefined {
+    if (this.#cursor !== this.#nextSeq - 1 || this.#limits.maxMessages === 0) return undefined;
+    const json = dataJsonOf(item);
+    const size = sizeOf(item, json);
+    if (size > this.#limits.maxBytes) return undefined;
+    this.#push(item, 0, json);
+    this.#cursor = this.#sentUpTo = this.#nextSeq - 1;
+    return this.#entries[this.#entries.length - 1];
+  }
+
   /** Takes the queued entries for transmission, in order. */
   takeQueued(): OutboundEntry[] {
     const batch = this.#entries.slice(this.#transmittedCount());

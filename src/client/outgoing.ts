@@ -9,7 +9,7 @@ import { Timer } from '../util/clock.js';
 import type { QueuedMessage } from './event-types.js';
 import type { OutboundEntry, OutboundLog } from './outbound.js';
 import type { ResolvedOptions } from './options.js';
-import type { Persistence } from './persistence.js';
+import { Persistence } from './persistence.js';
 import type { PendingRequests } from './requests.js';
 import type { ClientSession } from './session.js';
 
@@ -47,6 +47,11 @@ export class Outgoing {
     const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
     if (item.requestId !== undefined) entry.requestId = item.requestId;
     if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
+    else if (this.#d.persistence === Persistence.none && link.writable) {
+      // Online, nothing queued, nothing to persist: straight to the wire.
+      const sent = session.log.appendTransmitted(entry);
+      if (sent) return (session.transmit(sent), 'sent');
+    }
     const dropped = session.log.append(entry);
     if (dropped.length > 0) {
       this.#dropped(dropped);
@@ -75,9 +80,9 @@ export class Outgoing {
       return;
     }
     const saving = this.#d.persistence.save();
-    if (!saving) return session.transmit(batch);
+    if (!saving) return session.transmitAll(batch);
     const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmit(batch));
+    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmitAll(batch));
   }
 
   /**

@@ -93,9 +93,13 @@ export class ClientSession {
     return { resumed, unconfirmed };
   }
 
-  /** Transmits every queued entry, in order. */
-  transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
+  /** Transmits entries, in order. */
+  transmitAll(entries: readonly OutboundEntry[]): void {
+    for (const e of entries) this.transmit(e);
+  }
+
+  transmit(e: OutboundEntry): void {
+    this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */

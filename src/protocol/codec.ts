@@ -172,8 +172,18 @@ export function decodeMessage(
 ): Frame[] | ProtocolError {
   const raw = parse(text, limits);
   if (raw instanceof ProtocolError) return raw;
-  const frames = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw : [raw]).map((w) => fromRaw(decoders, w));
-  return frames.find((f) => f instanceof ProtocolError) ?? (frames as Frame[]);
+  // One frame per message is the common case (every echo): no intermediate arrays for it.
+  if (!Array.isArray(raw) || !Array.isArray(raw[0])) {
+    const frame = fromRaw(decoders, raw);
+    return frame instanceof ProtocolError ? frame : [frame];
+  }
+  const frames: Frame[] = [];
+  for (const w of raw as unknown[]) {
+    const frame = fromRaw(decoders, w);
+    if (frame instanceof ProtocolError) return frame;
+    frames.push(frame);
+  }
+  return frames;
 }
 
 function parse(text: unknown, limits: DecodeLimits): unknown {

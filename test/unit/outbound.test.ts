@@ -42,6 +42,24 @@ describe('OutboundLog', () => {
     expect(structuredClone(log.snapshot()).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
   });
 
+  it('sends a message straight out only when nothing is queued before it and the bounds allow it alone', () => {
+    const log = new OutboundLog(roomy);
+    const first = log.appendTransmitted(msg(1));
+    expect([first?.seq, log.queued, log.all().length]).toEqual([1, 0, 1]);
+    expect(dataJsonOf(first!)).toBe('1');
+    log.append(msg(2)); // queued (offline)
+    expect(log.appendTransmitted(msg(3))).toBeUndefined(); // would overtake #2
+    expect(log.takeQueued().map((e) => e.seq)).toEqual([2]);
+    expect(log.appendTransmitted(msg(3))?.seq).toBe(3);
+    expect(log.ack(3)).toBe(true); // in flight like any transmitted entry
+    expect(log.all()).toEqual([]);
+    const big = { event: 'm', data: 'x'.repeat(100), queuedAt: 0 };
+    expect(new OutboundLog({ ...roomy, maxBytes: 50 }).appendTransmitted(big)).toBeUndefined();
+    expect(new OutboundLog({ ...roomy, maxMessages: 0 }).appendTransmitted(msg(1))).toBeUndefined();
+    expect(() => log.appendTransmitted({ event: 'm', data: 1n, queuedAt: 0 })).toThrow(InvalidArgumentError);
+    expect(log.all()).toEqual([]);
+  });
+
   it('re-sends everything past the ack after a resume', () => {
     const log = new OutboundLog(roomy);
     for (let i = 1; i <= 4; i++) log.append(msg(i));
@@ -123,6 +141,7 @@ describe('OutboundLog', () => {
   it('delivers every message exactly once and in order across random cuts, drops and reloads (property)', () => {
     const step = fc.oneof(
       fc.constant('send' as const),
+      fc.constant('send-online' as const),
       fc.constant('transmit' as const),
       fc.constant('cut' as const),
       fc.constant('reload' as const),
@@ -148,6 +167,13 @@ describe('OutboundLog', () => {
         };
         for (const s of steps) {
           if (s === 'send') log.append(msg(++sent));
+          if (s === 'send-online') {
+            // What Outgoing does on an open link: straight out when nothing is queued, else queued.
+            const item = msg(++sent);
+            const e = log.appendTransmitted(item);
+            if (e) wire.push({ seq: e.seq, data: e.data });
+            else log.append(item);
+          }
           if (s === 'transmit') wire.push(...log.takeQueued().map((e) => ({ seq: e.seq, data: e.data })));
           if (s === 'ack') {
             deliverWire(false);
