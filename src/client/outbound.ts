@@ -78,7 +78,7 @@ export class OutboundLog {
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
-    if (fits()) return this.#push(item, size, json);
+    if (fits()) return (this.#push(item, size, json), NONE);
     if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
     if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
     const dropped: OutboundEntry[] = [];
@@ -95,13 +95,11 @@ export class OutboundLog {
    * JSON cannot encode or over the frame limit.
    */
   appendTransmitted(item: Item): OutboundEntry | undefined {
-    if (this.#cursor !== this.#nextSeq - 1 || this.#limits.maxMessages === 0) return undefined;
     const json = dataJsonOf(item);
-    const size = sizeOf(item, json);
-    if (size > this.#limits.maxBytes) return undefined;
-    this.#push(item, 0, json);
-    this.#cursor = this.#sentUpTo = this.#nextSeq - 1;
-    return this.#entries[this.#entries.length - 1];
+    if (this.#cursor < this.#nextSeq - 1 || !this.#limits.maxMessages || sizeOf(item, json) > this.#limits.maxBytes)
+      return undefined;
+    this.#cursor = this.#sentUpTo = this.#nextSeq;
+    return this.#push(item, 0, json);
   }
 
   /** Takes the queued entries for transmission, in order. */
@@ -202,7 +200,7 @@ export class OutboundLog {
     return lo;
   }
 
-  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): readonly OutboundEntry[] {
+  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry {
     // Field by field: an object rest/spread here cost more than the rest of send() together.
     const entry: Writable<OutboundEntry> & WithJson = {
       event: item.event,
@@ -215,7 +213,7 @@ export class OutboundLog {
     if (json !== undefined) entry[DATA_JSON] = json;
     this.#entries.push(entry);
     this.#queuedBytes += size;
-    return NONE;
+    return entry;
   }
 
   /** Removes matching queued entries and renumbers the queued tail so no gap appears. */

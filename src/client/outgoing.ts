@@ -47,11 +47,9 @@ export class Outgoing {
     const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
     if (item.requestId !== undefined) entry.requestId = item.requestId;
     if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
-    else if (this.#d.persistence === Persistence.none && link.writable) {
-      // Online, nothing queued, nothing to persist: straight to the wire.
-      const sent = session.log.appendTransmitted(entry);
-      if (sent) return (session.transmit(sent), 'sent');
-    }
+    // Online, nothing queued, nothing to persist: straight to the wire.
+    const sent = this.#d.persistence === Persistence.none && link.writable && session.log.appendTransmitted(entry);
+    if (sent) return (session.transmit([sent]), 'sent');
     const dropped = session.log.append(entry);
     if (dropped.length > 0) {
       this.#dropped(dropped);
@@ -80,9 +78,9 @@ export class Outgoing {
       return;
     }
     const saving = this.#d.persistence.save();
-    if (!saving) return session.transmitAll(batch);
+    if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmitAll(batch));
+    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmit(batch));
   }
 
   /**

@@ -94,12 +94,8 @@ export class ClientSession {
   }
 
   /** Transmits entries, in order. */
-  transmitAll(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) this.transmit(e);
-  }
-
-  transmit(e: OutboundEntry): void {
-    this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
+  transmit(entries: readonly OutboundEntry[]): void {
+    for (const e of entries) this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */

@@ -172,13 +172,9 @@ export function decodeMessage(
 ): Frame[] | ProtocolError {
   const raw = parse(text, limits);
   if (raw instanceof ProtocolError) return raw;
-  // One frame per message is the common case (every echo): no intermediate arrays for it.
-  if (!Array.isArray(raw) || !Array.isArray(raw[0])) {
-    const frame = fromRaw(decoders, raw);
-    return frame instanceof ProtocolError ? frame : [frame];
-  }
   const frames: Frame[] = [];
-  for (const w of raw as unknown[]) {
+  // A loop, not map/find: no closures or extra arrays on the path of every message.
+  for (const w of Array.isArray(raw) && Array.isArray(raw[0]) ? raw : [raw]) {
     const frame = fromRaw(decoders, w);
     if (frame instanceof ProtocolError) return frame;
     frames.push(frame);
