@@ -9,7 +9,7 @@ import { ConnectTimeoutError } from '../errors/connect-timeout.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { FallbackError, TransportError } from '../errors/transport.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
-import { SERVER_FRAMES, decodeFrameOf, encodeFrame } from '../protocol/codec.js';
+import { SERVER_FRAMES, decodeFrameOf, encodeControl } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type {
   CloseInfo,
@@ -147,7 +147,7 @@ class Handshake implements TransportHandlers {
   onOpen(): void {
     const w = this.#waiting();
     if (!w?.hello) return w && this.#welcomed(w, undefined);
-    w.transport?.send(encodeFrame(w.hello));
+    w.transport?.send(encodeControl(w.hello));
   }
 
   onMessage(text: string): void {

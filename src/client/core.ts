@@ -9,7 +9,7 @@ import { ClosedError } from '../errors/closed.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeFrame } from '../protocol/codec.js';
+import { encodeControl } from '../protocol/codec.js';
 import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportFactory } from '../transports/transport.js';
@@ -112,7 +112,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   dispose(): void {
     this.disposed = true;
     if (this.state === 'open')
-      this.send(encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
+      this.send(encodeControl({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
     this.close('close()');
     this.session.end();
     this.persistence.clear();
@@ -143,7 +143,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const error = this.session.receive(text);
     if (!error) return;
     this.emit('error', error);
-    this.send(encodeFrame({ type: 'close', code: error.closeCode, reason: error.message }));
+    this.send(encodeControl({ type: 'close', code: error.closeCode, reason: error.message }));
     this.drop(error.closeCode, error.message);
   }
 

@@ -46,7 +46,7 @@ export interface HeartbeatConstructorOptions {
  * @example
  * const hb = new Heartbeat({
  *   clock: systemClock, intervalMs: 20_000, timeoutMs: 10_000,
- *   sendPing: (ts) => transport.send(encodeFrame({ type: 'ping', ts })),
+ *   sendPing: (ts) => transport.send(encodeControl({ type: 'ping', ts })),
  *   onDead: () => transport.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
  * });
  * hb.start();                 // after `welcome`

@@ -1,4 +1,4 @@
-import { encodeFrame } from '../protocol/codec.js';
+import { encodeControl } from '../protocol/codec.js';
 import type { Link } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -17,5 +17,5 @@ export function keepaliveInterval(o: ResolvedOptions, link: Link): number | unde
 
 /** The ping the heartbeat sends: a protocol ping, or raw mode's configured message. */
 export function pingText(o: ResolvedOptions, ts: number): string {
-  return o.protocol === 'raw' && o.heartbeat ? o.heartbeat.message : encodeFrame({ type: 'ping', ts });
+  return o.protocol === 'raw' && o.heartbeat ? o.heartbeat.message : encodeControl({ type: 'ping', ts });
 }

@@ -4,7 +4,7 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { DEFAULT_LIMITS, SERVER_FRAMES, decodeMessage, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
+import { DEFAULT_LIMITS, SERVER_FRAMES, decodeMessage, encodeControl, encodeWithDataJson } from '../protocol/codec.js';
 import {
   PROTOCOL_VERSION,
   isReservedEvent,
@@ -111,7 +111,7 @@ export class ClientSession {
   }
 
   ping(ts: number): void {
-    this.#hooks.write(encodeFrame({ type: 'ping', ts }));
+    this.#hooks.write(encodeControl({ type: 'ping', ts }));
   }
 
   snapshot(): SessionSnapshot {
@@ -158,7 +158,7 @@ export class ClientSession {
       case 'ack':
         return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack of unsent ${frame.ack}`);
       case 'ping':
-        return void this.#hooks.write(encodeFrame({ type: 'pong', ts: frame.ts }));
+        return void this.#hooks.write(encodeControl({ type: 'pong', ts: frame.ts }));
       case 'pong':
         return void this.#hooks.pong(frame.ts);
       case 'close':
@@ -176,7 +176,7 @@ export class ClientSession {
       send: (ack) => {
         // Nothing owed now; a timer still running (an ack sent for the count) keeps the scheduler.
         if (this.#acks === acks && !acks.pending) this.#acks = undefined;
-        this.#hooks.write(encodeFrame({ type: 'ack', ack }));
+        this.#hooks.write(encodeControl({ type: 'ack', ack }));
         this.#hooks.acked();
       },
     });

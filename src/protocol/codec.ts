@@ -1,6 +1,15 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type { Frame, HeartbeatSettings, HelloFrame, WelcomeFrame } from './frames.js';
+import type {
+  AckFrame,
+  CloseFrame,
+  Frame,
+  HeartbeatSettings,
+  HelloFrame,
+  PingFrame,
+  PongFrame,
+  WelcomeFrame,
+} from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -19,44 +28,45 @@ const MAX_REASON_BYTES = 123;
  * fields that are `undefined` are left out (JSON.stringify omits them).
  */
 export function encodeFrame(frame: Frame): string {
-  return JSON.stringify(toWire(frame));
+  switch (frame.type) {
+    case 'welcome': {
+      const f = frame;
+      const hb = [f.hb.intervalMs, f.hb.timeoutMs];
+      return JSON.stringify([
+        'w',
+        { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb, b: f.b },
+      ]);
+    }
+    case 'event':
+      return JSON.stringify(withData(['e', frame.seq, frame.event], frame.data));
+    case 'request':
+      return JSON.stringify(withData(['q', frame.seq, frame.id, frame.event], frame.data));
+    case 'response': {
+      const f = frame;
+      // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
+      const payload = f.ok ? f.data : { code: f.error.code, message: f.error.message };
+      return JSON.stringify(withData(['r', f.seq, f.id, f.ok ? 1 : 0], payload));
+    }
+    default:
+      return encodeControl(frame);
+  }
 }
 
-function toWire(f: Frame): unknown[] {
+/** The frames a client encodes besides events and requests: its bundle needs no more of `encodeFrame`. */
+export type ControlFrame = HelloFrame | AckFrame | PingFrame | PongFrame | CloseFrame;
+
+/** `encodeFrame` for hello and the unsequenced frames. */
+export function encodeControl(f: ControlFrame): string {
   switch (f.type) {
     case 'hello':
-      return ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }];
-    case 'welcome':
-      return [
-        'w',
-        {
-          v: f.v,
-          sid: f.sid,
-          resume: f.resume,
-          resumed: f.resumed,
-          ack: f.ack,
-          hb: [f.hb.intervalMs, f.hb.timeoutMs],
-          b: f.b,
-        },
-      ];
-    case 'event':
-      return withData(['e', f.seq, f.event], f.data);
-    case 'request':
-      return withData(['q', f.seq, f.id, f.event], f.data);
-    case 'response':
-      // Copy the two fields: an Error passed as `error` keeps `message` non-enumerable.
-      return withData(
-        ['r', f.seq, f.id, f.ok ? 1 : 0],
-        f.ok ? f.data : { code: f.error.code, message: f.error.message },
-      );
+      return JSON.stringify(['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }]);
     case 'ack':
-      return ['a', f.ack];
+      return JSON.stringify(['a', f.ack]);
     case 'ping':
-      return ['p', f.ts];
     case 'pong':
-      return ['o', f.ts];
+      return JSON.stringify([f.type === 'ping' ? 'p' : 'o', f.ts]);
     case 'close':
-      return ['c', f.code, fitCloseReason(f.reason)];
+      return JSON.stringify(['c', f.code, fitCloseReason(f.reason)]);
   }
 }
 
