@@ -12,6 +12,7 @@ import {
   watchLifecycle,
   type LifecycleEnvironment,
   type LifecycleHandlers,
+  type LifecycleSignal,
   type Pause,
 } from './lifecycle.js';
 
@@ -59,34 +60,10 @@ export class Pauses implements LifecycleHandlers {
     this.#paused = undefined;
   }
 
-  offline(): void {
-    this.#pause('offline');
-  }
-
-  online(): void {
-    this.#resume('offline');
-  }
-
-  visible(): void {
-    this.#healthCheck();
-  }
-
-  hidden(): void {}
-
-  pageHide(persisted: boolean): void {
-    if (persisted) this.#pause('frozen');
-  }
-
-  pageShow(persisted: boolean): void {
-    if (persisted) this.#resume('frozen');
-  }
-
-  freeze(): void {
-    this.#pause('frozen');
-  }
-
-  resume(): void {
-    this.#resume('frozen');
+  signal(signal: LifecycleSignal): void {
+    if (signal === 'visible') this.#healthCheck();
+    else if (signal === 'offline' || signal === 'frozen') this.#pause(signal);
+    else this.#resume(signal === 'online' ? 'offline' : 'frozen');
   }
 
   #pause(why: Pause): void {
