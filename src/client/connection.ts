@@ -13,7 +13,7 @@ import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
-import { memoryFor, preferRemembered, type TransportMemory } from '../transports/memory.js';
+import { preferRemembered, rememberTransport } from '../transports/memory.js';
 import { Timer, type Clock } from '../util/clock.js';
 import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
@@ -222,7 +222,8 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   async #runAttempt(generation: number): Promise<void> {
     try {
-      this.#attempt = this.#start(preferRemembered(this.#factories, this.#memory()));
+      const o = this.options;
+      this.#attempt = this.#start(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);
@@ -261,9 +262,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     }
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
-    const memory = this.#memory();
-    if (preferred) memory?.forget();
-    else memory?.remember(name);
+    rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
     else if (this.options.upgrade && this.#factories.length > 1)
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this)).start();
@@ -285,12 +284,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #auth(): string | Promise<string> | undefined {
     const auth = this.options.auth;
     return typeof auth === 'function' ? auth() : auth;
-  }
-
-  /** The remembered transport's store, looked up when needed rather than held. */
-  #memory(): TransportMemory | undefined {
-    const option = this.options.rememberTransport;
-    return option ? memoryFor(option, new URL(this.#url), this.options.clock) : undefined;
   }
 
   #attach(link: Link): void {

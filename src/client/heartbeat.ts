@@ -56,13 +56,12 @@ export interface HeartbeatConstructorOptions {
 export class Heartbeat {
   /** Kept as given (not copied field by field): the client passes itself. */
   readonly #o: HeartbeatConstructorOptions;
-  #running = false;
-  /** The deadline set, and the group it is set in. */
+  /** The deadline set, and the group it is set in (only while running). */
   #due = Infinity;
   #group: Group | undefined;
   #lastInbound = 0;
-  /** When the last ping went out; it is unanswered while nothing arrived after it. */
-  #pingAt: number | undefined;
+  /** When the last ping went out (-Infinity: none); it is unanswered while nothing arrived after it. */
+  #pingAt = -Infinity;
 
   constructor(options: HeartbeatConstructorOptions) {
     this.#o = options;
@@ -75,20 +74,17 @@ export class Heartbeat {
 
   /** Whether the heartbeat is watching a connection. */
   get running(): boolean {
-    return this.#running;
+    return !!this.#group;
   }
 
   /** Starts watching (the connection just opened); restarts when already running. */
   start(): void {
-    this.#running = true;
-    this.#lastInbound = this.#o.clock.now();
-    this.#pingAt = undefined;
-    this.#arm(this.#lastInbound);
+    this.#pingAt = -Infinity;
+    this.#arm((this.#lastInbound = this.#o.clock.now()));
   }
 
   /** Stops watching; no timer is left behind. Idempotent. */
   stop(): void {
-    this.#running = false;
     this.#disarm();
   }
 
@@ -103,10 +99,9 @@ export class Heartbeat {
    * synchronously and returns false; otherwise returns true (also when not running).
    */
   check(): boolean {
-    if (!this.#running) return true;
-    if (!this.#isDead(this.#now())) return true;
-    this.#die();
-    return false;
+    const dead = !!this.#group && this.#isDead(this.#now());
+    if (dead) this.#die();
+    return !dead;
   }
 
   /**
@@ -116,21 +111,15 @@ export class Heartbeat {
    */
   probe(): boolean {
     if (!this.check()) return false;
-    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
+    if (this.#group && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
     return true;
   }
 
   #fire(): void {
     const now = this.#now();
-    if (this.#isDead(now)) {
-      this.#die();
-      return;
-    }
-    if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) {
-      this.#ping(now);
-      return;
-    }
-    this.#arm(now);
+    if (this.#isDead(now)) this.#die();
+    else if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) this.#ping(now);
+    else this.#arm(now);
   }
 
   #ping(now: number): void {
@@ -142,24 +131,22 @@ export class Heartbeat {
 
   #pingOutstanding(): boolean {
     // Strictly after: a pong read in the same millisecond the ping left answers it.
-    return this.#pingAt !== undefined && this.#pingAt > this.#lastInbound;
+    return this.#pingAt > this.#lastInbound;
   }
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
   #isDead(now: number): boolean {
     const { intervalMs, timeoutMs } = this.#o;
     if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
-    return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
+    return this.#pingOutstanding() && now - this.#pingAt >= timeoutMs;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
     const { clock, intervalMs, timeoutMs } = this.#o;
-    const pingAt = this.#pingAt;
-    const at =
-      pingAt !== undefined && this.#pingOutstanding()
-        ? Math.min(this.#lastInbound + intervalMs + timeoutMs, pingAt + timeoutMs)
-        : this.#lastInbound + intervalMs;
+    const at = this.#pingOutstanding()
+      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, this.#pingAt + timeoutMs)
+      : this.#lastInbound + intervalMs;
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;
@@ -232,11 +219,10 @@ export class Heartbeat {
    */
   #now(): number {
     const now = this.#o.clock.now();
-    const latest = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity);
-    if (latest > now) {
-      const shift = latest - now;
+    const shift = Math.max(this.#lastInbound, this.#pingAt) - now;
+    if (shift > 0) {
       this.#lastInbound -= shift;
-      if (this.#pingAt !== undefined) this.#pingAt -= shift;
+      this.#pingAt -= shift;
     }
     return now;
   }
