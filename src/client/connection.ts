@@ -14,7 +14,7 @@ import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
-import { Timer, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
@@ -38,7 +38,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   readonly #factories: readonly TransportFactory[];
   #state: ClientState = 'idle';
   /** The backoff streak and its timer, from the first reconnection on. */
-  #retry: { readonly schedule: RetrySchedule; readonly timer: Timer } | undefined;
+  #retry: RetrySchedule | undefined;
   /** Created with the first link it watches, then restarted for each. */
   #heartbeat: Heartbeat | undefined;
   /** The heartbeat interval on the current link. */
@@ -115,7 +115,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   connect(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
-    this.#retry?.schedule.reset();
+    this.#retry?.reset();
     if (!this.#pauses) {
       const env = lifecycleOf(this.options.lifecycle);
       if (env) this.#pauses = new Pauses(this, env);
@@ -192,7 +192,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   /** The preferred transport answered: move the session over (the server drops the old link). */
   upgraded(link: Link): void {
     const old = this.#link;
-    (this.#prober as UpgradeProber).lost = undefined;
     this.#heartbeat?.stop();
     old?.close(CloseCode.Normal, 'upgraded');
     if (this.#state !== 'open' || this.#adopt(link) === undefined)
@@ -200,10 +199,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.#attach(link);
   }
 
-  probeFailed(): void {
-    const prober = this.#prober as UpgradeProber;
-    const lost = prober.lost;
-    prober.lost = undefined;
+  probeFailed(lost: CloseInfo | undefined): void {
     if (lost) this.onClose(lost);
   }
 
@@ -236,7 +232,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.#attempt = undefined;
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
-    this.#retry?.schedule.opened();
+    this.#retry?.opened();
     this.go('open', resumed ? 'resumed' : 'connected');
     this.emit('open', { transport: link.transport.name, resumed });
     this.#attach(link);
@@ -300,12 +296,8 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #enterReconnecting(change: StateChange): void {
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
-    const clock = this.options.clock;
-    const retry = (this.#retry ??= {
-      schedule: new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs }),
-      timer: new Timer(clock),
-    });
-    const next = retry.schedule.next(change.reason);
+    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.options.clock));
+    const next = retry.next(change.reason);
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
     retry.timer.start(next.delayMs, () => this.go('connecting', `retry #${next.attempt}`));

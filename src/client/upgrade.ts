@@ -23,8 +23,8 @@ export interface ProbeHost {
   startProbe(): Attempt;
   /** The probe completed its handshake: switch to it. */
   upgraded(link: Link): void;
-  /** The probe failed after the current link died while it ran: handle that loss now. */
-  probeFailed(): void;
+  /** The probe failed; `lost` when the current link died while it ran: handle that loss now. */
+  probeFailed(lost: CloseInfo | undefined): void;
 }
 
 export class UpgradeProber {
@@ -78,15 +78,16 @@ export class UpgradeProber {
       (link) => {
         if (this.#running !== attempt) return link.close(1000, 'probe abandoned');
         this.#running = undefined;
-        this.#active = false;
+        this.stop(); // a loss of the old link is moot: the session moves over
         this.#host.upgraded(link);
       },
       () => {
         if (this.#running !== attempt) return;
-        this.#running = undefined;
+        const lost = this.lost;
+        this.#running = this.lost = undefined;
         this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
         if (this.#active) this.#timer.start(this.#delayMs, () => this.#run());
-        this.#host.probeFailed();
+        this.#host.probeFailed(lost);
       },
     );
   }
