@@ -51,8 +51,6 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let cancelled = false;
-  const { clock, logger, WebSocket, fetch, SockJS } = o;
-  const base: TransportContext = { clock, logger, WebSocket, fetch, SockJS };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     const first = await hello().catch((cause: unknown) => {
@@ -61,7 +59,14 @@ export function startAttempt(
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
-      const ctx: TransportContext = { ...base, avoidWebSocket };
+      const ctx: TransportContext = {
+        clock: o.clock,
+        logger: o.logger,
+        WebSocket: o.WebSocket,
+        fetch: o.fetch,
+        SockJS: o.SockJS,
+        avoidWebSocket,
+      };
       const supported = factory.isSupported(ctx);
       if (supported !== true) {
         errors.push(new TransportError(name, supported));
@@ -155,7 +160,8 @@ class Handshake implements TransportHandlers {
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
     const welcome = handshakeReply(text, now.name as TransportName);
-    if (welcome instanceof Error) this.#fail(welcome, closeCodeOf(welcome));
+    if (welcome instanceof Error)
+      this.#fail(welcome, (welcome as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError);
     else this.#welcomed(now, welcome);
   }
 
@@ -183,10 +189,6 @@ class Handshake implements TransportHandlers {
     w.transport?.close(code, error.message);
     w.reject(error);
   }
-}
-
-function closeCodeOf(error: SurelinkError): number {
-  return (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError;
 }
 
 /** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */

@@ -42,17 +42,8 @@ export interface LifecycleHandlers {
  * const unbind = watchLifecycle(defaultLifecycleEnvironment(), handlers);
  */
 export function defaultLifecycleEnvironment(): LifecycleEnvironment {
-  const win: EventTargetLike | undefined =
-    typeof window !== 'undefined'
-      ? window
-      : typeof self !== 'undefined' && typeof self.addEventListener === 'function'
-        ? self
-        : undefined;
-  return {
-    window: win,
-    document: typeof document !== 'undefined' ? document : undefined,
-    navigator: typeof navigator !== 'undefined' ? navigator : undefined,
-  };
+  const { window: win, self, document, navigator } = globalThis as LifecycleEnvironment & { self?: EventTargetLike };
+  return { window: win ?? (typeof self?.addEventListener === 'function' ? self : undefined), document, navigator };
 }
 
 /** The signal of one event: each event type but three is its own. */
