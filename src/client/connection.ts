@@ -75,7 +75,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   get transport(): TransportName | null {
-    return this.#state === 'open' ? (this.#link?.transport.name ?? null) : null;
+    return this.#state === 'open' ? this.#lastTransport : null;
   }
 
   /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
@@ -102,11 +102,12 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   get timeoutMs(): number {
-    return this.options.heartbeat ? this.options.heartbeat.timeoutMs : 0;
+    // Asked only while a heartbeat runs, which it does only with the option set.
+    return (this.options.heartbeat as { timeoutMs: number }).timeoutMs;
   }
 
   sendPing(ts: number): void {
-    this.#link?.send(pingText(this.options, ts));
+    this.send(pingText(this.options, ts));
   }
 
   onDead(): void {
@@ -213,7 +214,13 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   /** An attempt on `factories`, with a hello made when it starts (`options.auth` runs then). */
   #start(factories: readonly TransportFactory[]): Attempt {
-    return startAttempt(this.options, this.#url, async () => this.hello(await this.#auth()), factories);
+    const { auth } = this.options;
+    return startAttempt(
+      this.options,
+      this.#url,
+      async () => this.hello(await (typeof auth === 'function' ? auth() : auth)),
+      factories,
+    );
   }
 
   async #runAttempt(generation: number): Promise<void> {
@@ -274,12 +281,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     if (every === undefined) return;
     this.#pingEveryMs = every;
     (this.#heartbeat ??= new Heartbeat(this)).start();
-  }
-
-  /** The token for a new attempt: `options.auth` as given, or what its function returns now. */
-  #auth(): string | Promise<string> | undefined {
-    const auth = this.options.auth;
-    return typeof auth === 'function' ? auth() : auth;
   }
 
   #attach(link: Link): void {

@@ -120,7 +120,8 @@ export class RetrySchedule {
   readonly timer: Timer;
   #attempt = 0;
   #streakStartedAt: number | undefined;
-  #openedAt: number | undefined;
+  /** When the last connection opened; Infinity when none did since the last failure. */
+  #openedAt = Infinity;
 
   constructor(settings: RetrySettings, clock: Clock) {
     this.#o = settings;
@@ -147,10 +148,8 @@ export class RetrySchedule {
    */
   next(reason: string): ScheduledRetry | null {
     const now = this.#clock.now();
-    if (this.#openedAt !== undefined) {
-      if (now - this.#openedAt >= this.#o.minUptimeMs) this.reset();
-      this.#openedAt = undefined;
-    }
+    if (now - this.#openedAt >= this.#o.minUptimeMs) this.reset();
+    this.#openedAt = Infinity;
     const startedAt = this.#streakStartedAt ?? now;
     const attempt = this.#attempt + 1;
     const delayMs = this.#o.policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
@@ -165,6 +164,6 @@ export class RetrySchedule {
   reset(): void {
     this.#attempt = 0;
     this.#streakStartedAt = undefined;
-    this.#openedAt = undefined;
+    this.#openedAt = Infinity;
   }
 }
