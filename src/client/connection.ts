@@ -75,7 +75,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   get transport(): TransportName | null {
-    return this.#state === 'open' ? this.#lastTransport : null;
+    return this.#state === 'open' ? (this.#link?.transport.name ?? null) : null;
   }
 
   /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
@@ -255,7 +255,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
       if (!(resumed instanceof ProtocolError)) this.#watch(link);
     } catch (cause) {
       // Never leave a link half-adopted: whatever went wrong, close it and retry.
-      resumed = new ProtocolError(`could not start the session: ${String(cause)}`, CloseCode.ProtocolError, { cause });
+      resumed = new ProtocolError(`could not start the session: ${String(cause)}`, undefined, { cause }); // ProtocolError's code
     }
     if (resumed instanceof ProtocolError) {
       link.close(resumed.closeCode, resumed.message);

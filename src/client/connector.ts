@@ -137,7 +137,7 @@ class Handshake implements TransportHandlers {
     try {
       w.transport = factory.connect(url, this, ctx);
     } catch (error) {
-      this.#fail(new TransportError(name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
+      this.#fail(new TransportError(name, String(error), undefined, { cause: error })); // 1006, abnormal
     }
   }
 
@@ -160,15 +160,14 @@ class Handshake implements TransportHandlers {
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
     const welcome = handshakeReply(text, now.name as TransportName);
-    if (welcome instanceof Error)
-      this.#fail(welcome, (welcome as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError);
+    if (welcome instanceof Error) this.#fail(welcome);
     else this.#welcomed(now, welcome);
   }
 
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name as TransportName, info), info.code);
+    else if (now) this.#fail(errorForClose(now.name as TransportName, info));
   }
 
   #waiting(): Waiting | undefined {
@@ -181,7 +180,8 @@ class Handshake implements TransportHandlers {
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
   }
 
-  #fail(error: SurelinkError, code: number): void {
+  /** Ends the handshake with `error`, closing the transport with `code` (by default the error's own). */
+  #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError): void {
     const w = this.#waiting();
     if (!w) return;
     this.#now = undefined;
