@@ -59,14 +59,15 @@ export interface BackoffOptions {
  * `random() * min(maxDelayMs, initialDelayMs * factor^(attempt - 1))` (the cap itself with
  * `jitter: 'none'`); after `maxAttempts` retries it returns `null`.
  *
- * @param random - Source of uniform numbers in [0, 1); injectable for tests.
+ * @param random - Source of uniform numbers in [0, 1); injectable for tests. By default
+ *   `Math.random`, looked up per draw (so a stubbed one applies).
  * @throws InvalidArgumentError when an option is negative, NaN or out of range, `factor` < 1, or
  *   `initialDelayMs` > `maxDelayMs`.
  * @example
  * const policy = exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 8 });
  * policy({ attempt: 1, elapsedMs: 0, reason: 'close 1006' }); // somewhere in [0, 500)
  */
-export function exponentialBackoff(options: BackoffOptions = {}, random: () => number = Math.random): RetryPolicy {
+export function exponentialBackoff(options: BackoffOptions = {}, random = (): number => Math.random()): RetryPolicy {
   const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
   inRange('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
   // Not below initialDelayMs: the range in the message says so.
