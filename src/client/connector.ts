@@ -76,8 +76,8 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(new URL(main), name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(first, o.connectTimeoutMs, resolve, reject);
-          current.connect(factory, url === main ? main : url, ctx);
+          current = new Handshake(first, resolve, reject);
+          current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);
         });
       } catch (error) {
         const e = error as SurelinkError;
@@ -101,7 +101,6 @@ export function startAttempt(
 /** What a handshake needs until it settles; dropped then, so an open link keeps none of it. */
 interface Waiting {
   readonly hello: HelloFrame | undefined;
-  readonly timeoutMs: number;
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
   name?: TransportName;
@@ -117,19 +116,14 @@ interface Waiting {
 class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
 
-  constructor(
-    hello: HelloFrame | undefined,
-    timeoutMs: number,
-    resolve: (link: Link) => void,
-    reject: (error: SurelinkError) => void,
-  ) {
-    this.#now = { hello, timeoutMs, resolve, reject };
+  constructor(hello: HelloFrame | undefined, resolve: (link: Link) => void, reject: (error: SurelinkError) => void) {
+    this.#now = { hello, resolve, reject };
   }
 
-  connect(factory: TransportFactory, url: string, ctx: TransportContext): void {
+  /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
+  connect(factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number): void {
     const w = this.#now as Waiting;
     const { name } = factory;
-    const { timeoutMs } = w;
     w.name = name;
     (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
       this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CloseCode.ConnectTimeout),
