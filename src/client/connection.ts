@@ -41,8 +41,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #retry: RetrySchedule | undefined;
   /** Created with the first link it watches, then restarted for each. */
   #heartbeat: Heartbeat | undefined;
-  /** The heartbeat interval on the current link. */
-  #pingEveryMs = 0;
   #link: Link | undefined;
   #attempt: Attempt | undefined;
   #generation = 0;
@@ -96,10 +94,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   // --- the heartbeat's settings and callbacks ---
-
-  get intervalMs(): number {
-    return this.#pingEveryMs;
-  }
 
   get timeoutMs(): number {
     // Asked only while a heartbeat runs, which it does only with the option set.
@@ -279,8 +273,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #watch(link: Link): void {
     const every = keepaliveInterval(this.options, link);
     if (every === undefined) return;
-    this.#pingEveryMs = every;
-    (this.#heartbeat ??= new Heartbeat(this)).start();
+    (this.#heartbeat ??= new Heartbeat(this)).start(every);
   }
 
   #attach(link: Link): void {

@@ -30,8 +30,6 @@ const groups = new WeakMap<object, Group>();
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatConstructorOptions {
   readonly clock: Clock;
-  /** Silence after which a ping is sent (> 0; options.ts checks both durations, this trusts them). */
-  readonly intervalMs: number;
   /** How long a ping may go unanswered; silence for `intervalMs + timeoutMs` is fatal (> 0). */
   readonly timeoutMs: number;
   /** Sends a ping frame carrying `ts` (the clock's time). */
@@ -45,11 +43,11 @@ export interface HeartbeatConstructorOptions {
  *
  * @example
  * const hb = new Heartbeat({
- *   clock: systemClock, intervalMs: 20_000, timeoutMs: 10_000,
+ *   clock: systemClock, timeoutMs: 10_000,
  *   sendPing: (ts) => transport.send(encodeFrame({ type: 'ping', ts })),
  *   onDead: () => transport.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
  * });
- * hb.start();                 // after `welcome`
+ * hb.start(20_000);           // after `welcome`: ping after 20 s of silence
  * // for every inbound frame: hb.received();
  * hb.stop();                  // when the connection ends
  */
@@ -60,6 +58,8 @@ export class Heartbeat {
   #due = Infinity;
   #group: Group | undefined;
   #lastInbound = 0;
+  /** Silence after which a ping is sent (> 0; options.ts checks both durations, this trusts them). */
+  #intervalMs = 0;
   /** When the last ping went out (-Infinity: none); it is unanswered while nothing arrived after it. */
   #pingAt = -Infinity;
 
@@ -77,8 +77,12 @@ export class Heartbeat {
     return !!this.#group;
   }
 
-  /** Starts watching (the connection just opened); restarts when already running. */
-  start(): void {
+  /**
+   * Starts watching (the connection just opened), pinging after `intervalMs` of silence (> 0; it
+   * depends on the link, so it comes with each start); restarts when already running.
+   */
+  start(intervalMs: number): void {
+    this.#intervalMs = intervalMs;
     this.#pingAt = -Infinity;
     this.#arm((this.#lastInbound = this.#o.clock.now()));
   }
@@ -118,7 +122,7 @@ export class Heartbeat {
   #fire(): void {
     const now = this.#now();
     if (this.#isDead(now)) this.#die();
-    else if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) this.#ping(now);
+    else if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) this.#ping(now);
     else this.#arm(now);
   }
 
@@ -136,14 +140,16 @@ export class Heartbeat {
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
   #isDead(now: number): boolean {
-    const { intervalMs, timeoutMs } = this.#o;
+    const intervalMs = this.#intervalMs;
+    const { timeoutMs } = this.#o;
     if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
     return this.#pingOutstanding() && now - this.#pingAt >= timeoutMs;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
-    const { clock, intervalMs, timeoutMs } = this.#o;
+    const intervalMs = this.#intervalMs;
+    const { clock, timeoutMs } = this.#o;
     const at = this.#pingOutstanding()
       ? Math.min(this.#lastInbound + intervalMs + timeoutMs, this.#pingAt + timeoutMs)
       : this.#lastInbound + intervalMs;
