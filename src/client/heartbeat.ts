@@ -60,8 +60,11 @@ export class Heartbeat {
   #lastInbound = 0;
   /** Silence after which a ping is sent (> 0; options.ts checks both durations, this trusts them). */
   #intervalMs = 0;
-  /** When the last ping went out (-Infinity: none); it is unanswered while nothing arrived after it. */
-  #pingAt = -Infinity;
+  /**
+   * When the last ping went out; it is unanswered while nothing arrived after it. `undefined`
+   * before the first: a number here would be a boxed double on every new heartbeat.
+   */
+  #pingAt: number | undefined;
 
   constructor(options: HeartbeatConstructorOptions) {
     this.#o = options;
@@ -83,7 +86,7 @@ export class Heartbeat {
    */
   start(intervalMs: number): void {
     this.#intervalMs = intervalMs;
-    this.#pingAt = -Infinity;
+    this.#pingAt = undefined;
     this.#arm((this.#lastInbound = this.#o.clock.now()));
   }
 
@@ -135,7 +138,7 @@ export class Heartbeat {
 
   #pingOutstanding(): boolean {
     // Strictly after: a pong read in the same millisecond the ping left answers it.
-    return this.#pingAt > this.#lastInbound;
+    return (this.#pingAt ?? -Infinity) > this.#lastInbound;
   }
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
@@ -143,7 +146,7 @@ export class Heartbeat {
     const intervalMs = this.#intervalMs;
     const { timeoutMs } = this.#o;
     if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
-    return this.#pingOutstanding() && now - this.#pingAt >= timeoutMs;
+    return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
@@ -151,7 +154,7 @@ export class Heartbeat {
     const intervalMs = this.#intervalMs;
     const { clock, timeoutMs } = this.#o;
     const at = this.#pingOutstanding()
-      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, this.#pingAt + timeoutMs)
+      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, (this.#pingAt as number) + timeoutMs)
       : this.#lastInbound + intervalMs;
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
@@ -225,10 +228,10 @@ export class Heartbeat {
    */
   #now(): number {
     const now = this.#o.clock.now();
-    const shift = Math.max(this.#lastInbound, this.#pingAt) - now;
+    const shift = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity) - now;
     if (shift > 0) {
       this.#lastInbound -= shift;
-      this.#pingAt -= shift;
+      if (this.#pingAt !== undefined) this.#pingAt -= shift;
     }
     return now;
   }
