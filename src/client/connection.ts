@@ -13,8 +13,8 @@ import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode, isRetryable } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
-import { memoryFor, preferRemembered, type TransportMemory } from '../transports/memory.js';
-import { Timer, type Clock } from '../util/clock.js';
+import { preferRemembered, rememberTransport } from '../transports/memory.js';
+import type { Clock } from '../util/clock.js';
 import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
@@ -38,11 +38,9 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   readonly #factories: readonly TransportFactory[];
   #state: ClientState = 'idle';
   /** The backoff streak and its timer, from the first reconnection on. */
-  #retry: { readonly schedule: RetrySchedule; readonly timer: Timer } | undefined;
+  #retry: RetrySchedule | undefined;
   /** Created with the first link it watches, then restarted for each. */
   #heartbeat: Heartbeat | undefined;
-  /** The heartbeat interval on the current link. */
-  #pingEveryMs = 0;
   #link: Link | undefined;
   #attempt: Attempt | undefined;
   #generation = 0;
@@ -97,16 +95,13 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   // --- the heartbeat's settings and callbacks ---
 
-  get intervalMs(): number {
-    return this.#pingEveryMs;
-  }
-
   get timeoutMs(): number {
-    return this.options.heartbeat ? this.options.heartbeat.timeoutMs : 0;
+    // Asked only while a heartbeat runs, which it does only with the option set.
+    return (this.options.heartbeat as { timeoutMs: number }).timeoutMs;
   }
 
   sendPing(ts: number): void {
-    this.#link?.send(pingText(this.options, ts));
+    this.send(pingText(this.options, ts));
   }
 
   onDead(): void {
@@ -115,7 +110,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   connect(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
-    this.#retry?.schedule.reset();
+    this.#retry?.reset();
     if (!this.#pauses) {
       const env = lifecycleOf(this.options.lifecycle);
       if (env) this.#pauses = new Pauses(this, env);
@@ -192,7 +187,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   /** The preferred transport answered: move the session over (the server drops the old link). */
   upgraded(link: Link): void {
     const old = this.#link;
-    (this.#prober as UpgradeProber).lost = undefined;
     this.#heartbeat?.stop();
     old?.close(CloseCode.Normal, 'upgraded');
     if (this.#state !== 'open' || this.#adopt(link) === undefined)
@@ -200,10 +194,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.#attach(link);
   }
 
-  probeFailed(): void {
-    const prober = this.#prober as UpgradeProber;
-    const lost = prober.lost;
-    prober.lost = undefined;
+  probeFailed(lost: CloseInfo | undefined): void {
     if (lost) this.onClose(lost);
   }
 
@@ -217,12 +208,19 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   /** An attempt on `factories`, with a hello made when it starts (`options.auth` runs then). */
   #start(factories: readonly TransportFactory[]): Attempt {
-    return startAttempt(this.options, this.#url, async () => this.hello(await this.#auth()), factories);
+    const { auth } = this.options;
+    return startAttempt(
+      this.options,
+      this.#url,
+      async () => this.hello(await (typeof auth === 'function' ? auth() : auth)),
+      factories,
+    );
   }
 
   async #runAttempt(generation: number): Promise<void> {
     try {
-      this.#attempt = this.#start(preferRemembered(this.#factories, this.#memory()));
+      const o = this.options;
+      this.#attempt = this.#start(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
       const link = await this.#attempt.done;
       if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
       else this.#opened(link);
@@ -235,7 +233,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.#attempt = undefined;
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
-    this.#retry?.schedule.opened();
+    this.#retry?.opened();
     this.go('open', resumed ? 'resumed' : 'connected');
     this.emit('open', { transport: link.transport.name, resumed });
     this.#attach(link);
@@ -251,7 +249,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
       if (!(resumed instanceof ProtocolError)) this.#watch(link);
     } catch (cause) {
       // Never leave a link half-adopted: whatever went wrong, close it and retry.
-      resumed = new ProtocolError(`could not start the session: ${String(cause)}`, CloseCode.ProtocolError, { cause });
+      resumed = new ProtocolError(`could not start the session: ${String(cause)}`, undefined, { cause }); // ProtocolError's code
     }
     if (resumed instanceof ProtocolError) {
       link.close(resumed.closeCode, resumed.message);
@@ -261,9 +259,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     }
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
-    const memory = this.#memory();
-    if (preferred) memory?.forget();
-    else memory?.remember(name);
+    rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
     else if (this.options.upgrade && this.#factories.length > 1)
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this)).start();
@@ -277,20 +273,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #watch(link: Link): void {
     const every = keepaliveInterval(this.options, link);
     if (every === undefined) return;
-    this.#pingEveryMs = every;
-    (this.#heartbeat ??= new Heartbeat(this)).start();
-  }
-
-  /** The token for a new attempt: `options.auth` as given, or what its function returns now. */
-  #auth(): string | Promise<string> | undefined {
-    const auth = this.options.auth;
-    return typeof auth === 'function' ? auth() : auth;
-  }
-
-  /** The remembered transport's store, looked up when needed rather than held. */
-  #memory(): TransportMemory | undefined {
-    const option = this.options.rememberTransport;
-    return option ? memoryFor(option, new URL(this.#url), this.options.clock) : undefined;
+    (this.#heartbeat ??= new Heartbeat(this)).start(every);
   }
 
   #attach(link: Link): void {
@@ -307,12 +290,8 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   #enterReconnecting(change: StateChange): void {
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
-    const clock = this.options.clock;
-    const retry = (this.#retry ??= {
-      schedule: new RetrySchedule(reconnect.policy, { clock, minUptimeMs: reconnect.minUptimeMs }),
-      timer: new Timer(clock),
-    });
-    const next = retry.schedule.next(change.reason);
+    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.options.clock));
+    const next = retry.next(change.reason);
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
     retry.timer.start(next.delayMs, () => this.go('connecting', `retry #${next.attempt}`));

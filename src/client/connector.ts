@@ -51,8 +51,6 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let cancelled = false;
-  const { clock, logger, WebSocket, fetch, SockJS } = o;
-  const base: TransportContext = { clock, logger, WebSocket, fetch, SockJS };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     const first = await hello().catch((cause: unknown) => {
@@ -61,7 +59,14 @@ export function startAttempt(
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
-      const ctx: TransportContext = { ...base, avoidWebSocket };
+      const ctx: TransportContext = {
+        clock: o.clock,
+        logger: o.logger,
+        WebSocket: o.WebSocket,
+        fetch: o.fetch,
+        SockJS: o.SockJS,
+        avoidWebSocket,
+      };
       const supported = factory.isSupported(ctx);
       if (supported !== true) {
         errors.push(new TransportError(name, supported));
@@ -71,8 +76,8 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(new URL(main), name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(first, o.connectTimeoutMs, resolve, reject);
-          current.connect(factory, url === main ? main : url, ctx);
+          current = new Handshake(first, resolve, reject);
+          current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);
         });
       } catch (error) {
         const e = error as SurelinkError;
@@ -96,7 +101,6 @@ export function startAttempt(
 /** What a handshake needs until it settles; dropped then, so an open link keeps none of it. */
 interface Waiting {
   readonly hello: HelloFrame | undefined;
-  readonly timeoutMs: number;
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
   name?: TransportName;
@@ -112,19 +116,14 @@ interface Waiting {
 class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
 
-  constructor(
-    hello: HelloFrame | undefined,
-    timeoutMs: number,
-    resolve: (link: Link) => void,
-    reject: (error: SurelinkError) => void,
-  ) {
-    this.#now = { hello, timeoutMs, resolve, reject };
+  constructor(hello: HelloFrame | undefined, resolve: (link: Link) => void, reject: (error: SurelinkError) => void) {
+    this.#now = { hello, resolve, reject };
   }
 
-  connect(factory: TransportFactory, url: string, ctx: TransportContext): void {
+  /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
+  connect(factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number): void {
     const w = this.#now as Waiting;
     const { name } = factory;
-    const { timeoutMs } = w;
     w.name = name;
     (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
       this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CloseCode.ConnectTimeout),
@@ -132,7 +131,7 @@ class Handshake implements TransportHandlers {
     try {
       w.transport = factory.connect(url, this, ctx);
     } catch (error) {
-      this.#fail(new TransportError(name, String(error), CloseCode.Abnormal, { cause: error }), CloseCode.Abnormal);
+      this.#fail(new TransportError(name, String(error), undefined, { cause: error })); // 1006, abnormal
     }
   }
 
@@ -155,14 +154,14 @@ class Handshake implements TransportHandlers {
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
     const welcome = handshakeReply(text, now.name as TransportName);
-    if (welcome instanceof Error) this.#fail(welcome, closeCodeOf(welcome));
+    if (welcome instanceof Error) this.#fail(welcome);
     else this.#welcomed(now, welcome);
   }
 
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name as TransportName, info), info.code);
+    else if (now) this.#fail(errorForClose(now.name as TransportName, info));
   }
 
   #waiting(): Waiting | undefined {
@@ -175,7 +174,8 @@ class Handshake implements TransportHandlers {
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
   }
 
-  #fail(error: SurelinkError, code: number): void {
+  /** Ends the handshake with `error`, closing the transport with `code` (by default the error's own). */
+  #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError): void {
     const w = this.#waiting();
     if (!w) return;
     this.#now = undefined;
@@ -183,10 +183,6 @@ class Handshake implements TransportHandlers {
     w.transport?.close(code, error.message);
     w.reject(error);
   }
-}
-
-function closeCodeOf(error: SurelinkError): number {
-  return (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError;
 }
 
 /** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */

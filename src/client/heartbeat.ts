@@ -30,8 +30,6 @@ const groups = new WeakMap<object, Group>();
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatConstructorOptions {
   readonly clock: Clock;
-  /** Silence after which a ping is sent (> 0; options.ts checks both durations, this trusts them). */
-  readonly intervalMs: number;
   /** How long a ping may go unanswered; silence for `intervalMs + timeoutMs` is fatal (> 0). */
   readonly timeoutMs: number;
   /** Sends a ping frame carrying `ts` (the clock's time). */
@@ -45,23 +43,27 @@ export interface HeartbeatConstructorOptions {
  *
  * @example
  * const hb = new Heartbeat({
- *   clock: systemClock, intervalMs: 20_000, timeoutMs: 10_000,
+ *   clock: systemClock, timeoutMs: 10_000,
  *   sendPing: (ts) => transport.send(encodeControl({ type: 'ping', ts })),
  *   onDead: () => transport.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout'),
  * });
- * hb.start();                 // after `welcome`
+ * hb.start(20_000);           // after `welcome`: ping after 20 s of silence
  * // for every inbound frame: hb.received();
  * hb.stop();                  // when the connection ends
  */
 export class Heartbeat {
   /** Kept as given (not copied field by field): the client passes itself. */
   readonly #o: HeartbeatConstructorOptions;
-  #running = false;
-  /** The deadline set, and the group it is set in. */
+  /** The deadline set, and the group it is set in (only while running). */
   #due = Infinity;
   #group: Group | undefined;
   #lastInbound = 0;
-  /** When the last ping went out; it is unanswered while nothing arrived after it. */
+  /** Silence after which a ping is sent (> 0; options.ts checks both durations, this trusts them). */
+  #intervalMs = 0;
+  /**
+   * When the last ping went out; it is unanswered while nothing arrived after it. `undefined`
+   * before the first: a number here would be a boxed double on every new heartbeat.
+   */
   #pingAt: number | undefined;
 
   constructor(options: HeartbeatConstructorOptions) {
@@ -75,20 +77,21 @@ export class Heartbeat {
 
   /** Whether the heartbeat is watching a connection. */
   get running(): boolean {
-    return this.#running;
+    return !!this.#group;
   }
 
-  /** Starts watching (the connection just opened); restarts when already running. */
-  start(): void {
-    this.#running = true;
-    this.#lastInbound = this.#o.clock.now();
+  /**
+   * Starts watching (the connection just opened), pinging after `intervalMs` of silence (> 0; it
+   * depends on the link, so it comes with each start); restarts when already running.
+   */
+  start(intervalMs: number): void {
+    this.#intervalMs = intervalMs;
     this.#pingAt = undefined;
-    this.#arm(this.#lastInbound);
+    this.#arm((this.#lastInbound = this.#o.clock.now()));
   }
 
   /** Stops watching; no timer is left behind. Idempotent. */
   stop(): void {
-    this.#running = false;
     this.#disarm();
   }
 
@@ -103,10 +106,9 @@ export class Heartbeat {
    * synchronously and returns false; otherwise returns true (also when not running).
    */
   check(): boolean {
-    if (!this.#running) return true;
-    if (!this.#isDead(this.#now())) return true;
-    this.#die();
-    return false;
+    const dead = !!this.#group && this.#isDead(this.#now());
+    if (dead) this.#die();
+    return !dead;
   }
 
   /**
@@ -116,21 +118,15 @@ export class Heartbeat {
    */
   probe(): boolean {
     if (!this.check()) return false;
-    if (this.#running && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
+    if (this.#group && !this.#pingOutstanding()) this.#ping(this.#o.clock.now());
     return true;
   }
 
   #fire(): void {
     const now = this.#now();
-    if (this.#isDead(now)) {
-      this.#die();
-      return;
-    }
-    if (now - this.#lastInbound >= this.#o.intervalMs && !this.#pingOutstanding()) {
-      this.#ping(now);
-      return;
-    }
-    this.#arm(now);
+    if (this.#isDead(now)) this.#die();
+    else if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) this.#ping(now);
+    else this.#arm(now);
   }
 
   #ping(now: number): void {
@@ -142,24 +138,24 @@ export class Heartbeat {
 
   #pingOutstanding(): boolean {
     // Strictly after: a pong read in the same millisecond the ping left answers it.
-    return this.#pingAt !== undefined && this.#pingAt > this.#lastInbound;
+    return (this.#pingAt ?? -Infinity) > this.#lastInbound;
   }
 
   /** Silence for interval + timeout, or a ping unanswered for timeout. */
   #isDead(now: number): boolean {
-    const { intervalMs, timeoutMs } = this.#o;
+    const intervalMs = this.#intervalMs;
+    const { timeoutMs } = this.#o;
     if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
     return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
-    const { clock, intervalMs, timeoutMs } = this.#o;
-    const pingAt = this.#pingAt;
-    const at =
-      pingAt !== undefined && this.#pingOutstanding()
-        ? Math.min(this.#lastInbound + intervalMs + timeoutMs, pingAt + timeoutMs)
-        : this.#lastInbound + intervalMs;
+    const intervalMs = this.#intervalMs;
+    const { clock, timeoutMs } = this.#o;
+    const at = this.#pingOutstanding()
+      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, (this.#pingAt as number) + timeoutMs)
+      : this.#lastInbound + intervalMs;
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;
@@ -232,9 +228,8 @@ export class Heartbeat {
    */
   #now(): number {
     const now = this.#o.clock.now();
-    const latest = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity);
-    if (latest > now) {
-      const shift = latest - now;
+    const shift = Math.max(this.#lastInbound, this.#pingAt ?? -Infinity) - now;
+    if (shift > 0) {
       this.#lastInbound -= shift;
       if (this.#pingAt !== undefined) this.#pingAt -= shift;
     }

@@ -19,23 +19,19 @@ export interface LifecycleEnvironment {
   navigator?: { readonly onLine?: boolean } | undefined;
 }
 
-/** What the client does on each lifecycle change. */
+/**
+ * What a lifecycle event means for a connection; events that mean nothing for it (a hidden tab,
+ * a page unloaded for good) give none:
+ * - `offline` / `online`: the browser lost / regained its network;
+ * - `frozen` / `resumed`: the page was frozen (Page Lifecycle API) or put in the back/forward
+ *   cache, where timers and sockets stop / it came back from that;
+ * - `visible`: the tab became visible, so timers may have been throttled: check the link now.
+ */
+export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'visible';
+
+/** Where the lifecycle's signals go (a method, so the client passes itself and holds no closure). */
 export interface LifecycleHandlers {
-  /** The browser lost its network: pause retries. */
-  offline(): void;
-  /** The network is back: check the link or reconnect now. */
-  online(): void;
-  /** The tab became visible: timers may have been throttled, check the link now. */
-  visible(): void;
-  hidden(): void;
-  /** The page is being unloaded, or put in the back/forward cache when `persisted`. */
-  pageHide(persisted: boolean): void;
-  /** The page was shown; `persisted` when restored from the back/forward cache. */
-  pageShow(persisted: boolean): void;
-  /** The page was frozen (Page Lifecycle API): timers and sockets stop. */
-  freeze(): void;
-  /** The page was unfrozen. */
-  resume(): void;
+  signal(signal: LifecycleSignal): void;
 }
 
 /**
@@ -46,64 +42,40 @@ export interface LifecycleHandlers {
  * const unbind = watchLifecycle(defaultLifecycleEnvironment(), handlers);
  */
 export function defaultLifecycleEnvironment(): LifecycleEnvironment {
-  const win: EventTargetLike | undefined =
-    typeof window !== 'undefined'
-      ? window
-      : typeof self !== 'undefined' && typeof self.addEventListener === 'function'
-        ? self
-        : undefined;
-  return {
-    window: win,
-    document: typeof document !== 'undefined' ? document : undefined,
-    navigator: typeof navigator !== 'undefined' ? navigator : undefined,
-  };
+  const { window: win, self, document, navigator } = globalThis as LifecycleEnvironment & { self?: EventTargetLike };
+  return { window: win ?? (typeof self?.addEventListener === 'function' ? self : undefined), document, navigator };
 }
 
-function persisted(ev: Event): boolean {
-  return 'persisted' in ev && ev.persisted === true;
-}
-
-const WINDOW_EVENTS = ['online', 'offline', 'pagehide', 'pageshow'] as const;
-const DOCUMENT_EVENTS = ['visibilitychange', 'freeze', 'resume'] as const;
+/** The signal of one event: each event type but three is its own. */
+const SIGNALS: Readonly<Record<string, LifecycleSignal>> = { freeze: 'frozen', resume: 'resumed' };
 
 /**
  * Binds the handlers to the environment's events. Returns one function that removes every
  * listener this call added; calling it again does nothing.
  *
  * @example
- * const unbind = watchLifecycle(defaultLifecycleEnvironment(), {
- *   offline: () => retries.pause(), online: () => heartbeat.probe(), visible: () => heartbeat.check(),
- *   hidden() {}, pageHide() {}, pageShow() {}, freeze() {}, resume() {},
- * });
+ * const unbind = watchLifecycle(defaultLifecycleEnvironment(), { signal: (s) => console.log(s) });
  * unbind(); // in close()
  */
 export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHandlers): () => void {
   const { window: win, document: doc } = env;
   // One listener for every event (it reads `type`): a client holds one function, not seven.
   const listener = (ev: Event): void => {
-    switch (ev.type) {
-      case 'online':
-        return handlers.online();
-      case 'offline':
-        return handlers.offline();
-      case 'pagehide':
-        return handlers.pageHide(persisted(ev));
-      case 'pageshow':
-        return handlers.pageShow(persisted(ev));
-      case 'visibilitychange':
-        // Other states ('prerender', unknown future ones) say nothing about throttling.
-        if (doc?.visibilityState === 'visible') handlers.visible();
-        else if (doc?.visibilityState === 'hidden') handlers.hidden();
-        return;
-      case 'freeze':
-        return handlers.freeze();
-      case 'resume':
-        return handlers.resume();
-    }
+    const type = ev.type;
+    const persisted = (ev as PageTransitionEvent).persisted === true;
+    const signal =
+      type === 'visibilitychange'
+        ? // Only `visible` says timers may have been throttled ('hidden', 'prerender' say nothing).
+          doc?.visibilityState === 'visible' && 'visible'
+        : // Back/forward cache: like a freeze; a page unloaded for good says nothing.
+          type === 'pagehide' || type === 'pageshow'
+          ? persisted && (type === 'pagehide' ? 'frozen' : 'resumed')
+          : (SIGNALS[type] ?? (type as LifecycleSignal));
+    if (signal) handlers.signal(signal);
   };
   const each = (op: 'addEventListener' | 'removeEventListener'): void => {
-    for (const type of WINDOW_EVENTS) win?.[op](type, listener);
-    for (const type of DOCUMENT_EVENTS) doc?.[op](type, listener);
+    for (const type of ['online', 'offline', 'pagehide', 'pageshow']) win?.[op](type, listener);
+    for (const type of ['visibilitychange', 'freeze', 'resume']) doc?.[op](type, listener);
   };
   each('addEventListener');
   let bound = true;

@@ -153,16 +153,13 @@ export interface ResolvedOptions {
 
 const freeze = Object.freeze;
 
-/** The default backoff's random source, looked up per draw (so a stubbed `Math.random` applies). */
-const random = (): number => Math.random();
-
 /** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
 const checks = {
   transports: sharedList,
   protocol: (p) => oneOf('protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
     re && {
-      policy: re.policy ?? exponentialBackoff(re, random),
+      policy: re.policy ?? exponentialBackoff(re),
       minUptimeMs: ms('reconnect.minUptimeMs', re.minUptimeMs ?? 5000),
     },
   heartbeat: (h) =>

@@ -12,6 +12,7 @@ import {
   watchLifecycle,
   type LifecycleEnvironment,
   type LifecycleHandlers,
+  type LifecycleSignal,
   type Pause,
 } from './lifecycle.js';
 
@@ -59,34 +60,10 @@ export class Pauses implements LifecycleHandlers {
     this.#paused = undefined;
   }
 
-  offline(): void {
-    this.#pause('offline');
-  }
-
-  online(): void {
-    this.#resume('offline');
-  }
-
-  visible(): void {
-    this.#healthCheck();
-  }
-
-  hidden(): void {}
-
-  pageHide(persisted: boolean): void {
-    if (persisted) this.#pause('frozen');
-  }
-
-  pageShow(persisted: boolean): void {
-    if (persisted) this.#resume('frozen');
-  }
-
-  freeze(): void {
-    this.#pause('frozen');
-  }
-
-  resume(): void {
-    this.#resume('frozen');
+  signal(signal: LifecycleSignal): void {
+    if (signal === 'visible') this.#healthCheck();
+    else if (signal === 'offline' || signal === 'frozen') this.#pause(signal);
+    else this.#resume(signal);
   }
 
   #pause(why: Pause): void {
@@ -101,12 +78,13 @@ export class Pauses implements LifecycleHandlers {
     }
   }
 
-  #resume(why: Pause): void {
+  #resume(signal: 'online' | 'resumed'): void {
     const host = this.#host;
+    const why = signal === 'online' ? 'offline' : 'frozen';
     // Back online without having gone offline here: the old socket often died with the network change.
     if (this.#paused !== why) return void (host.state === 'open' ? host.heartbeat?.probe() : this.#healthCheck());
     this.#paused = undefined;
-    if (host.state === 'reconnecting') host.go('connecting', why === 'offline' ? 'online' : 'resumed');
+    if (host.state === 'reconnecting') host.go('connecting', signal);
   }
 
   /** Tab visible or network back: act on an expired deadline now; skip a pending backoff. */

@@ -4,7 +4,7 @@
  * and decides when a connection lived long enough for the streak to start over.
  */
 import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
-import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
+import { MAX_DELAY_MS, Timer, type Clock } from '../util/clock.js';
 
 /** What a retry policy is told about the failure it is asked to schedule a retry for. */
 export interface RetryContext {
@@ -59,14 +59,15 @@ export interface BackoffOptions {
  * `random() * min(maxDelayMs, initialDelayMs * factor^(attempt - 1))` (the cap itself with
  * `jitter: 'none'`); after `maxAttempts` retries it returns `null`.
  *
- * @param random - Source of uniform numbers in [0, 1); injectable for tests.
+ * @param random - Source of uniform numbers in [0, 1); injectable for tests. By default
+ *   `Math.random`, looked up per draw (so a stubbed one applies).
  * @throws InvalidArgumentError when an option is negative, NaN or out of range, `factor` < 1, or
  *   `initialDelayMs` > `maxDelayMs`.
  * @example
  * const policy = exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 8 });
  * policy({ attempt: 1, elapsedMs: 0, reason: 'close 1006' }); // somewhere in [0, 500)
  */
-export function exponentialBackoff(options: BackoffOptions = {}, random: () => number = Math.random): RetryPolicy {
+export function exponentialBackoff(options: BackoffOptions = {}, random = (): number => Math.random()): RetryPolicy {
   const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
   inRange('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
   // Not below initialDelayMs: the range in the message says so.
@@ -84,15 +85,14 @@ export function exponentialBackoff(options: BackoffOptions = {}, random: () => n
   };
 }
 
-/** Options of {@link RetrySchedule}. */
-export interface RetryScheduleOptions {
-  readonly clock: Clock;
+/** What {@link RetrySchedule} follows: the resolved `reconnect` option (options.ts checks it). */
+export interface RetrySettings {
+  readonly policy: RetryPolicy;
   /**
    * A connection must stay open this long (from `opened()` to the next failure) for the attempt
    * counter to start over; shorter ones count as part of the same streak, so a server that accepts
    * and drops at once is still backed off.
    */
-  /** Checked by options.ts (`reconnect.minUptimeMs`); taken as given here. */
   readonly minUptimeMs: number;
 }
 
@@ -105,26 +105,29 @@ export interface ScheduledRetry {
 
 /**
  * Keeps the streak of failures a retry policy is asked about: counts attempts, measures the
- * streak's age, and restarts it after a connection that stayed up for `minUptimeMs`.
+ * streak's age, and restarts it after a connection that stayed up for `minUptimeMs`. It holds the
+ * timer of the backoff delay for its user, and never starts it itself.
  *
  * @example
- * const schedule = new RetrySchedule(exponentialBackoff(), { clock: systemClock, minUptimeMs: 5000 });
+ * const schedule = new RetrySchedule({ policy: exponentialBackoff(), minUptimeMs: 5000 }, systemClock);
  * const next = schedule.next('close 1006'); // { attempt: 1, delayMs: ... } or null: give up
  * // ...after the handshake of the next connection completes:
  * schedule.opened();
  */
 export class RetrySchedule {
-  readonly #policy: RetryPolicy;
+  readonly #o: RetrySettings;
   readonly #clock: Clock;
-  readonly #minUptimeMs: number;
+  /** The backoff delay under way, if any. */
+  readonly timer: Timer;
   #attempt = 0;
   #streakStartedAt: number | undefined;
-  #openedAt: number | undefined;
+  /** When the last connection opened; Infinity when none did since the last failure. */
+  #openedAt = Infinity;
 
-  constructor(policy: RetryPolicy, options: RetryScheduleOptions) {
-    this.#policy = policy;
-    this.#clock = options.clock;
-    this.#minUptimeMs = options.minUptimeMs;
+  constructor(settings: RetrySettings, clock: Clock) {
+    this.#o = settings;
+    this.#clock = clock;
+    this.timer = new Timer(clock);
   }
 
   /** Retries scheduled so far in the current streak (0 right after a reset). */
@@ -146,13 +149,11 @@ export class RetrySchedule {
    */
   next(reason: string): ScheduledRetry | null {
     const now = this.#clock.now();
-    if (this.#openedAt !== undefined) {
-      if (now - this.#openedAt >= this.#minUptimeMs) this.reset();
-      this.#openedAt = undefined;
-    }
+    if (now - this.#openedAt >= this.#o.minUptimeMs) this.reset();
+    this.#openedAt = Infinity;
     const startedAt = this.#streakStartedAt ?? now;
     const attempt = this.#attempt + 1;
-    const delayMs = this.#policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
+    const delayMs = this.#o.policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
     if (delayMs === null) return null;
     inRange('retry policy result (null or a delay)', delayMs, 0, MAX_DELAY_MS);
     this.#streakStartedAt = startedAt;
@@ -164,6 +165,6 @@ export class RetrySchedule {
   reset(): void {
     this.#attempt = 0;
     this.#streakStartedAt = undefined;
-    this.#openedAt = undefined;
+    this.#openedAt = Infinity;
   }
 }

@@ -23,8 +23,8 @@ export interface ProbeHost {
   startProbe(): Attempt;
   /** The probe completed its handshake: switch to it. */
   upgraded(link: Link): void;
-  /** The probe failed after the current link died while it ran: handle that loss now. */
-  probeFailed(): void;
+  /** The probe failed; `lost` when the current link died while it ran: handle that loss now. */
+  probeFailed(lost: CloseInfo | undefined): void;
 }
 
 export class UpgradeProber {
@@ -32,8 +32,8 @@ export class UpgradeProber {
   readonly #host: ProbeHost;
   readonly #timer: Timer;
   #delayMs: number;
+  /** The probe under way; `stop()` clears it, so a settled probe that is still this one was not stopped. */
   #running: { cancel(): void } | undefined;
-  #active = false;
   /** The current link died while a probe ran: the connection handles that once the probe settles. */
   lost: CloseInfo | undefined;
 
@@ -52,13 +52,11 @@ export class UpgradeProber {
   /** Starts probing (the client opened on a fallback). */
   start(): void {
     this.stop();
-    this.#active = true;
     this.#timer.start(this.#delayMs, () => this.#run());
   }
 
   /** Stops probing and abandons a probe under way. */
   stop(): void {
-    this.#active = false;
     this.lost = undefined;
     this.#timer.stop();
     this.#running?.cancel();
@@ -77,16 +75,16 @@ export class UpgradeProber {
     attempt.done.then(
       (link) => {
         if (this.#running !== attempt) return link.close(1000, 'probe abandoned');
-        this.#running = undefined;
-        this.#active = false;
+        this.#running = this.lost = undefined; // a loss of the old link is moot: the session moves over
         this.#host.upgraded(link);
       },
       () => {
         if (this.#running !== attempt) return;
+        const lost = this.lost;
         this.#running = undefined;
         this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
-        if (this.#active) this.#timer.start(this.#delayMs, () => this.#run());
-        this.#host.probeFailed();
+        this.start(); // clears `lost`: handed over below
+        this.#host.probeFailed(lost);
       },
     );
   }

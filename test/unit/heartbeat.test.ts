@@ -6,10 +6,10 @@ const INTERVAL = 20_000;
 const TIMEOUT = 10_000;
 const T0 = 1_700_000_000_000;
 
-function setup(intervalMs = INTERVAL, timeoutMs = TIMEOUT) {
+function setup(timeoutMs = TIMEOUT) {
   const sendPing = vi.fn<(ts: number) => void>();
   const onDead = vi.fn<() => void>();
-  const hb = new Heartbeat({ clock: systemClock, intervalMs, timeoutMs, sendPing, onDead });
+  const hb = new Heartbeat({ clock: systemClock, timeoutMs, sendPing, onDead });
   return { hb, sendPing, onDead };
 }
 
@@ -24,7 +24,7 @@ afterEach(() => {
 describe('Heartbeat', () => {
   it('sends a ping carrying the clock time after intervalMs of silence, not before', () => {
     const { hb, sendPing } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL - 1);
     expect(sendPing).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
@@ -34,7 +34,7 @@ describe('Heartbeat', () => {
 
   it('reports the link dead intervalMs + timeoutMs after the last inbound frame', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
     expect(onDead).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
@@ -47,7 +47,7 @@ describe('Heartbeat', () => {
   it('received() postpones the ping and never touches timers', () => {
     const { hb, sendPing, onDead } = setup();
     const setSpy = vi.spyOn(globalThis, 'setTimeout');
-    hb.start();
+    hb.start(INTERVAL);
     expect(setSpy).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(15_000);
     hb.received();
@@ -65,7 +65,7 @@ describe('Heartbeat', () => {
 
   it('an answer to the ping keeps the link alive and the cycle repeats', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL);
     vi.advanceTimersByTime(50);
     hb.received(); // the pong
@@ -80,7 +80,7 @@ describe('Heartbeat', () => {
 
   it('a pong read in the same millisecond as the ping counts as an answer', () => {
     const { hb, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL);
     hb.received();
     vi.advanceTimersByTime(INTERVAL - 1);
@@ -89,7 +89,7 @@ describe('Heartbeat', () => {
 
   it('throttled timer: a late firing past interval + timeout is fatal at once, without a ping', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     // The tab sleeps: the wall clock jumps far ahead, then the (throttled) timer fires once.
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT + 60_000);
     vi.advanceTimersToNextTimer();
@@ -100,7 +100,7 @@ describe('Heartbeat', () => {
 
   it('a late firing between interval and interval + timeout pings but keeps the original deadline', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT - 1000 - INTERVAL);
     vi.advanceTimersToNextTimer(); // fires at T0 + INTERVAL + TIMEOUT - 1000 by the wall clock
     expect(sendPing).toHaveBeenCalledOnce();
@@ -112,7 +112,7 @@ describe('Heartbeat', () => {
 
   it('check() returns true while the deadline has not passed', () => {
     const { hb, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT - 1);
     expect(hb.check()).toBe(true);
     expect(onDead).not.toHaveBeenCalled();
@@ -121,7 +121,7 @@ describe('Heartbeat', () => {
 
   it('check() after a sleep reports the link dead synchronously and stops', () => {
     const { hb, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT);
     expect(hb.check()).toBe(false);
     expect(onDead).toHaveBeenCalledOnce();
@@ -132,7 +132,7 @@ describe('Heartbeat', () => {
 
   it('check() counts from the last inbound frame', () => {
     const { hb } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.setSystemTime(T0 + 25_000);
     hb.received();
     vi.setSystemTime(T0 + 25_000 + INTERVAL + TIMEOUT - 1);
@@ -141,7 +141,7 @@ describe('Heartbeat', () => {
 
   it('probe() pings now and fails the link timeoutMs later without an answer', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(1000);
     expect(hb.probe()).toBe(true);
     expect(sendPing).toHaveBeenCalledExactlyOnceWith(T0 + 1000);
@@ -156,7 +156,7 @@ describe('Heartbeat', () => {
 
   it('probe() answered keeps the regular schedule', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(1000);
     hb.probe();
     vi.advanceTimersByTime(30);
@@ -170,7 +170,7 @@ describe('Heartbeat', () => {
 
   it('probe() reports an already expired link like check()', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT);
     expect(hb.probe()).toBe(false);
     expect(onDead).toHaveBeenCalledOnce();
@@ -179,7 +179,7 @@ describe('Heartbeat', () => {
 
   it('stop() leaves no timer, and nothing fires afterwards', () => {
     const { hb, sendPing, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL); // a ping is out, the deadline timer armed
     hb.stop();
     expect(vi.getTimerCount()).toBe(0);
@@ -192,9 +192,9 @@ describe('Heartbeat', () => {
 
   it('start() again restarts with one timer and forgets the unanswered ping', () => {
     const { hb, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
-    hb.start();
+    hb.start(INTERVAL);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(INTERVAL + TIMEOUT - 1);
     expect(onDead).not.toHaveBeenCalled();
@@ -204,19 +204,18 @@ describe('Heartbeat', () => {
     const onDead = vi.fn();
     const hb: Heartbeat = new Heartbeat({
       clock: systemClock,
-      intervalMs: INTERVAL,
       timeoutMs: TIMEOUT,
       sendPing: () => hb.stop(),
       onDead,
     });
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it('a wall clock set an hour back delays detection by one interval at most, not an hour', () => {
     const { hb, onDead } = setup();
-    hb.start();
+    hb.start(INTERVAL);
     vi.advanceTimersByTime(5000);
     vi.setSystemTime(Date.now() - 3_600_000);
     vi.advanceTimersByTime(INTERVAL + INTERVAL + TIMEOUT - 5000 - 1);
@@ -231,11 +230,11 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
     const a = setup();
     const b = setup();
     const c = setup();
-    a.hb.start();
+    a.hb.start(INTERVAL);
     vi.advanceTimersByTime(1000);
-    b.hb.start();
+    b.hb.start(INTERVAL);
     vi.advanceTimersByTime(1000);
-    c.hb.start();
+    c.hb.start(INTERVAL);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(INTERVAL - 2000);
     expect(a.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + INTERVAL);
@@ -257,13 +256,12 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
     const onDead = vi.fn();
     const first = new Heartbeat({
       clock: systemClock,
-      intervalMs: INTERVAL,
       timeoutMs: TIMEOUT,
       sendPing: () => second.hb.stop(),
       onDead,
     });
-    first.start();
-    second.hb.start();
+    first.start(INTERVAL);
+    second.hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL);
     expect(second.sendPing).not.toHaveBeenCalled();
     expect(second.hb.running).toBe(false);
@@ -273,7 +271,6 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
   it('a sendPing that throws does not keep the others due at the same time from firing', () => {
     const thrower = new Heartbeat({
       clock: systemClock,
-      intervalMs: INTERVAL,
       timeoutMs: TIMEOUT,
       sendPing: () => {
         throw new Error('send failed');
@@ -281,8 +278,8 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
       onDead: vi.fn(),
     });
     const other = setup();
-    thrower.start();
-    other.hb.start();
+    thrower.start(INTERVAL);
+    other.hb.start(INTERVAL);
     expect(() => vi.advanceTimersByTime(INTERVAL)).toThrow('send failed');
     expect(other.sendPing).toHaveBeenCalledOnce();
     expect(vi.getTimerCount()).toBe(1); // both still watched
@@ -293,9 +290,9 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
   it('with the wall clock set back, each heartbeat still detects silence within one extra interval', () => {
     const a = setup();
     const b = setup();
-    a.hb.start();
+    a.hb.start(INTERVAL);
     vi.advanceTimersByTime(5000);
-    b.hb.start();
+    b.hb.start(INTERVAL);
     vi.setSystemTime(Date.now() - 3_600_000);
     vi.advanceTimersByTime(INTERVAL + INTERVAL + TIMEOUT);
     expect(a.onDead).toHaveBeenCalledOnce();
@@ -304,11 +301,11 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
 
   it('a heartbeat left running under another timer implementation does not hold up new ones', () => {
     const leaked = setup();
-    leaked.hb.start(); // under this test's fake timers, never stopped
+    leaked.hb.start(INTERVAL); // under this test's fake timers, never stopped
     vi.useRealTimers();
     vi.useFakeTimers({ now: T0 }); // a new install: the leaked heartbeat's timer is gone with the old one
     const fresh = setup();
-    fresh.hb.start();
+    fresh.hb.start(INTERVAL);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(INTERVAL);
     expect(fresh.sendPing).toHaveBeenCalledExactlyOnceWith(T0 + INTERVAL);
@@ -321,11 +318,10 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
     for (const clock of [clockA, clockB]) {
       new Heartbeat({
         clock,
-        intervalMs: INTERVAL,
         timeoutMs: TIMEOUT,
         sendPing: (ts) => times.push(ts),
         onDead() {},
-      }).start();
+      }).start(INTERVAL);
     }
     expect(vi.getTimerCount()).toBe(2);
     vi.advanceTimersByTime(INTERVAL);

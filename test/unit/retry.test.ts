@@ -109,7 +109,7 @@ describe('RetrySchedule', () => {
   const fixed: RetryPolicy = ({ attempt }) => attempt * 100;
 
   it('counts attempts from 1 and reports the policy delay', () => {
-    const schedule = new RetrySchedule(fixed, { clock: manualClock(), minUptimeMs: 5000 });
+    const schedule = new RetrySchedule({ policy: fixed, minUptimeMs: 5000 }, manualClock());
     expect(schedule.attempt).toBe(0);
     expect(schedule.next('a')).toEqual({ attempt: 1, delayMs: 100 });
     expect(schedule.next('b')).toEqual({ attempt: 2, delayMs: 200 });
@@ -119,7 +119,7 @@ describe('RetrySchedule', () => {
   it('passes the reason and elapsedMs since the first failure of the streak', () => {
     const clock = manualClock();
     const seen: RetryContext[] = [];
-    const schedule = new RetrySchedule((c) => (seen.push(c), 0), { clock, minUptimeMs: 5000 });
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c), 0), minUptimeMs: 5000 }, clock);
     schedule.next('close 1006');
     clock.advance(1500);
     schedule.next('connect timeout');
@@ -135,7 +135,7 @@ describe('RetrySchedule', () => {
   it('restarts the streak after a connection stayed open for minUptimeMs', () => {
     const clock = manualClock();
     const seen: RetryContext[] = [];
-    const schedule = new RetrySchedule((c) => (seen.push(c), 10), { clock, minUptimeMs: 5000 });
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c), 10), minUptimeMs: 5000 }, clock);
     schedule.next('x');
     schedule.next('x');
     clock.advance(100);
@@ -148,7 +148,7 @@ describe('RetrySchedule', () => {
   it('keeps counting when the connection dropped before minUptimeMs (a flapping server)', () => {
     const clock = manualClock();
     const seen: RetryContext[] = [];
-    const schedule = new RetrySchedule((c) => (seen.push(c), 10), { clock, minUptimeMs: 5000 });
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c), 10), minUptimeMs: 5000 }, clock);
     schedule.next('x');
     schedule.next('x');
     clock.advance(1000);
@@ -160,7 +160,7 @@ describe('RetrySchedule', () => {
 
   it('judges only the last open: a later short-lived connection after a long one still resets once', () => {
     const clock = manualClock();
-    const schedule = new RetrySchedule(fixed, { clock, minUptimeMs: 1000 });
+    const schedule = new RetrySchedule({ policy: fixed, minUptimeMs: 1000 }, clock);
     schedule.next('x');
     schedule.opened();
     clock.advance(2000);
@@ -172,11 +172,8 @@ describe('RetrySchedule', () => {
 
   it('returns null when the policy gives up, without advancing the counter', () => {
     const schedule = new RetrySchedule(
-      exponentialBackoff({ maxAttempts: 1 }, () => 0),
-      {
-        clock: manualClock(),
-        minUptimeMs: 0,
-      },
+      { policy: exponentialBackoff({ maxAttempts: 1 }, () => 0), minUptimeMs: 0 },
+      manualClock(),
     );
     expect(schedule.next('x')).toEqual({ attempt: 1, delayMs: 0 });
     expect(schedule.next('x')).toBeNull();
@@ -187,7 +184,7 @@ describe('RetrySchedule', () => {
   it('reset() starts a fresh streak', () => {
     const clock = manualClock();
     const seen: RetryContext[] = [];
-    const schedule = new RetrySchedule((c) => (seen.push(c), 0), { clock, minUptimeMs: 5000 });
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c), 0), minUptimeMs: 5000 }, clock);
     schedule.next('x');
     clock.advance(700);
     schedule.next('x');
@@ -199,7 +196,7 @@ describe('RetrySchedule', () => {
   });
 
   it.each([-1, Number.NaN, Infinity, 2 ** 31])('throws InvalidArgumentError when the policy returns %s', (bad) => {
-    const schedule = new RetrySchedule(() => bad, { clock: manualClock(), minUptimeMs: 0 });
+    const schedule = new RetrySchedule({ policy: () => bad, minUptimeMs: 0 }, manualClock());
     expect(() => schedule.next('x')).toThrow(InvalidArgumentError);
     expect(schedule.attempt).toBe(0);
   });
