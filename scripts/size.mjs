@@ -6,6 +6,7 @@
 //
 //   node scripts/size.mjs          measure dist/ (run `npm run build` first; `npm run size` does)
 //   node scripts/size.mjs --why    also list the biggest contributors, per source file
+//   node scripts/size.mjs --features   the client's minified bytes grouped by feature (what each costs)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,31 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const { budgets } = JSON.parse(readFileSync(path.join(root, 'size-budgets.json'), 'utf8'));
 const why = process.argv.includes('--why');
+const features = process.argv.includes('--features');
+
+/** Source files by the feature they implement (first match wins); what matches none is "other". */
+const FEATURES = [
+  ['events: on / waitFor / stream (eventemitter3 inside)', /client\/(events|event-stream)\.ts|eventemitter3/],
+  ['protocol: codec, frames, batches, close codes', /protocol\/(codec|frames|batch|close-codes)\.ts/],
+  ['resume: sequence numbers, acks, session', /protocol\/sequence\.ts|client\/session\.ts/],
+  ['offline queue: bounds, overflow, TTL', /client\/(outbound|outgoing)\.ts/],
+  ['persistence (queue across reloads)', /client\/persistence\.ts|storage\//],
+  ['requests and ping()', /client\/(requests|pings)\.ts/],
+  ['connection: state machine, attempts, handshake', /client\/(connection|connector|state-machine|link)\.ts/],
+  ['reconnect backoff', /client\/retry\.ts/],
+  ['heartbeat', /client\/(heartbeat|keepalive)\.ts/],
+  ['browser lifecycle (offline, visibility, bfcache)', /client\/(lifecycle|pauses)\.ts/],
+  [
+    'fallback: selection, remembered transport, upgrade probe',
+    /transports\/(registry|urls|memory)\.ts|client\/upgrade\.ts/,
+  ],
+  ['transport: long polling', /transports\/longpoll/],
+  ['transport: SockJS adapter (sockjs-client not included)', /transports\/sockjs/],
+  ['transport: WebSocket (and the socket code SockJS shares)', /transports\/(websocket|socket)/],
+  ['options and their validation', /client\/options\.ts/],
+  ['typed errors', /src\/errors\//],
+  ['client class and core', /client\/(client|core)\.ts/],
+];
 
 /** "6 KB" -> 6144; plain numbers are bytes. */
 function parseLimit(limit) {
@@ -130,6 +156,22 @@ if (why) {
   for (const { file, bytes } of rows.slice(0, 25))
     console.log(`${String(bytes).padStart(7)}  ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${file}`);
   console.log(`${String(total).padStart(7)}  total`);
+}
+if (features) {
+  const importBudget = budgets.find((b) => b.import);
+  const rows = await contributors(importBudget);
+  const total = rows.reduce((sum, r) => sum + r.bytes, 0);
+  const gzip = await measure(importBudget);
+  const groups = new Map();
+  for (const { file, bytes } of rows) {
+    const name = FEATURES.find(([, pattern]) => pattern.test(file))?.[0] ?? 'other';
+    groups.set(name, (groups.get(name) ?? 0) + bytes);
+  }
+  console.log(
+    `\n${importBudget.name} by feature: minified bytes before gzip, and that share of the ${kb(gzip)} min+gzip (an estimate: gzip does not split by file):`,
+  );
+  for (const [name, bytes] of [...groups].sort((a, b) => b[1] - a[1]))
+    console.log(`${String(bytes).padStart(7)}  ${kb((bytes / total) * gzip).padStart(8)}  ${name}`);
 }
 if (short > 0)
   console.log(
