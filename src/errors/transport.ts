@@ -23,3 +23,13 @@ export class FallbackError extends SurelinkError {
     this.errors = errors;
   }
 }
+
+/**
+ * `cause` as a TransportError of `transport`: itself when it is one, else wrapped (code 1006), its
+ * text after `context` when given.
+ */
+export function asTransportError(transport: string, cause: unknown, context?: string): TransportError {
+  if (cause instanceof TransportError) return cause;
+  const text = String(cause);
+  return new TransportError(transport, context ? `${context}: ${text}` : text, 1006, { cause });
+}

@@ -4,7 +4,7 @@
  */
 import { MAX_BATCH_CHARS } from '../protocol/batch.js';
 import { TransportError } from '../errors/transport.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { PROTOCOL_ERROR } from '../protocol/close-codes.js';
 import type { CloseInfo } from './transport.js';
 
 /** Bodies are batches (`[frame,frame,...]`), built as on every transport: see protocol/batch.ts. */
@@ -71,14 +71,14 @@ function closeInfoOf(frame: readonly unknown[]): CloseInfo {
   const code = frame[1];
   const reason = frame[2];
   return {
-    code: typeof code === 'number' ? code : CloseCode.ProtocolError,
+    code: typeof code === 'number' ? code : PROTOCOL_ERROR,
     reason: typeof reason === 'string' ? reason : '',
   };
 }
 
 /** A 2xx response that is not what the protocol says (a captive portal, a proxy): 4400. */
 function unexpected(body: string): never {
-  throw new TransportError('longpoll', `unexpected response: ${body.slice(0, 64)}`, CloseCode.ProtocolError);
+  throw new TransportError('longpoll', `unexpected response: ${body.slice(0, 64)}`, PROTOCOL_ERROR);
 }
 
 function parseJson(body: string): unknown {

@@ -8,8 +8,8 @@
  * connection: nothing is retried here, the core resumes the session and re-sends what was not
  * acknowledged.
  */
-import { TransportError } from '../errors/transport.js';
-import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
+import { asTransportError, TransportError } from '../errors/transport.js';
+import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
 import {
   encodeBatch,
   isCloseFrame,
@@ -20,7 +20,7 @@ import {
   withConnectionId,
 } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
-import { deadLink } from './websocket.js';
+import { isDeadLink } from './socket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
 type Fetch = typeof globalThis.fetch;
@@ -47,7 +47,7 @@ export const longpollTransport: TransportFactory = {
     try {
       new URL(url);
     } catch (cause) {
-      throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, CloseCode.Abnormal, { cause });
+      throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, ABNORMAL, { cause });
     }
     return new LongPollTransport(url, fetch, handlers);
   },
@@ -98,7 +98,7 @@ class LongPollTransport implements Transport {
   close(code: number, _reason: string): void {
     if (!this.#handlers) return;
     this.#handlers = undefined;
-    this.#shutdown(!deadLink.has(code));
+    this.#shutdown(!isDeadLink(code));
   }
 
   async #open(): Promise<void> {
@@ -200,7 +200,7 @@ class LongPollTransport implements Transport {
       status = res.status;
       text = await res.text();
     } catch (cause) {
-      throw new TransportError('longpoll', `${method} failed: ${String(cause)}`, CloseCode.Abnormal, { cause });
+      throw asTransportError('longpoll', cause, `${method} failed`);
     }
     if (status < 200 || status > 299) {
       if (status === 404 || status === 410) this.#idGone = true;
@@ -210,10 +210,7 @@ class LongPollTransport implements Transport {
   }
 
   #fail(error: unknown): void {
-    const e =
-      error instanceof TransportError
-        ? error
-        : new TransportError('longpoll', String(error), CloseCode.Abnormal, { cause: error });
+    const e = asTransportError('longpoll', error);
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }
 
