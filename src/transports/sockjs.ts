@@ -23,16 +23,8 @@ import type {
  * inside an iframe (the server's `sockjs_url`) and only help browsers without CORS XHR, which no
  * supported browser is; trying them would spend the connect timeout on transports bound to fail.
  */
-export const DEFAULT_SOCKJS_TRANSPORTS: readonly string[] = [
-  'websocket',
-  'xhr-streaming',
-  'xdr-streaming',
-  'eventsource',
-  'htmlfile',
-  'xhr-polling',
-  'xdr-polling',
-  'jsonp-polling',
-];
+export const DEFAULT_SOCKJS_TRANSPORTS: readonly string[] =
+  'websocket xhr-streaming xdr-streaming eventsource htmlfile xhr-polling xdr-polling jsonp-polling'.split(' ');
 
 /** Options of {@link createSockJSTransport}. */
 export interface SockJSTransportOptions {
@@ -65,11 +57,10 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
 /** SockJS through `sockjs-client`, talking to any SockJS server (ours is at `${path}/sockjs`). */
 export const sockjsTransport: TransportFactory = createSockJSTransport();
 
+/** The injected constructor, else the page's `window.SockJS`, else sockjs-client loaded now. */
 function constructorOf(ctx: TransportContext): Promise<SockJSConstructor> {
-  const global = (globalThis as { SockJS?: unknown }).SockJS;
-  if (ctx.SockJS) return Promise.resolve(ctx.SockJS);
-  if (typeof global === 'function') return Promise.resolve(global as SockJSConstructor);
-  return loadSockJS();
+  const Ctor = ctx.SockJS ?? (globalThis as { SockJS?: unknown }).SockJS;
+  return typeof Ctor === 'function' ? Promise.resolve(Ctor as SockJSConstructor) : loadSockJS();
 }
 
 /** The socket adapter, on a sockjs-client socket created once its constructor is at hand. */
