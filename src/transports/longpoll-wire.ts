@@ -21,20 +21,17 @@ export interface PolledFrame {
 
 /** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */
 export function parseOpened(body: string): { id: string; maxBatchChars: number } {
-  const parsed = parseJson(body);
-  const o = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown; b?: unknown }) : {};
-  if (typeof o.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
-  return { id: o.c, maxBatchChars: batchCharsFor(o.b) };
-}
-
-/**
- * How many UTF-16 code units one POST may gather, from the server's announced body limit in bytes
- * (3 bytes per unit at most, so a batch never exceeds it); `MAX_BATCH_CHARS` when not announced.
- */
-function batchCharsFor(maxBodyBytes: unknown): number {
-  return Number.isSafeInteger(maxBodyBytes) && (maxBodyBytes as number) > 0
-    ? Math.max(1, Math.floor((maxBodyBytes as number) / 3))
-    : MAX_BATCH_CHARS;
+  // JSON null and other non-objects have no `c` either.
+  const o = parseJson(body) as { c?: unknown; b?: unknown } | null | undefined;
+  if (typeof o?.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
+  // How many UTF-16 code units one POST may gather, from the server's announced body limit in
+  // bytes: 3 bytes per unit at most, so a batch never exceeds it.
+  const b = o.b;
+  return {
+    id: o.c,
+    maxBatchChars:
+      Number.isSafeInteger(b) && (b as number) > 0 ? Math.max(1, Math.floor((b as number) / 3)) : MAX_BATCH_CHARS,
+  };
 }
 
 /**
@@ -50,7 +47,18 @@ export function parsePolled(body: string): [number | undefined, PolledFrame[]] {
   for (const frame of parsed as unknown[]) {
     if (!Array.isArray(frame)) return unexpected(body);
     const text = JSON.stringify(frame);
-    frames.push(frame[0] === 'c' ? { text, close: closeInfoOf(frame as unknown[]) } : { text });
+    const [type, code, reason] = frame as unknown[];
+    frames.push(
+      type === 'c'
+        ? {
+            text,
+            close: {
+              code: typeof code === 'number' ? code : PROTOCOL_ERROR,
+              reason: typeof reason === 'string' ? reason : '',
+            },
+          }
+        : { text },
+    );
   }
   return [n, frames];
 }
@@ -65,15 +73,6 @@ export function withConnectionId(url: string, id: string): string {
   const u = new URL(url);
   u.searchParams.set('c', id);
   return u.href;
-}
-
-function closeInfoOf(frame: readonly unknown[]): CloseInfo {
-  const code = frame[1];
-  const reason = frame[2];
-  return {
-    code: typeof code === 'number' ? code : PROTOCOL_ERROR,
-    reason: typeof reason === 'string' ? reason : '',
-  };
 }
 
 /** A 2xx response that is not what the protocol says (a captive portal, a proxy): 4400. */

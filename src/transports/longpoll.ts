@@ -55,7 +55,6 @@ export const longpollTransport: TransportFactory = {
 
 class LongPollTransport implements Transport {
   readonly name = 'longpoll';
-  readonly #url: string;
   /** Largest POST batch the server takes (from its open response). */
   #maxBatchChars = MAX_BATCH_CHARS;
   readonly #fetch: Fetch;
@@ -78,10 +77,9 @@ class LongPollTransport implements Transport {
   readonly #early = new Map<number, readonly PolledFrame[]>();
 
   constructor(url: string, fetch: Fetch, handlers: TransportHandlers) {
-    this.#url = url;
     this.#fetch = fetch;
     this.#handlers = handlers;
-    void this.#open();
+    void this.#open(url);
   }
 
   send(data: string): void {
@@ -101,11 +99,11 @@ class LongPollTransport implements Transport {
     this.#shutdown(!isDeadLink(code));
   }
 
-  async #open(): Promise<void> {
+  async #open(url: string): Promise<void> {
     try {
       // `n`: this client takes numbered batches, in POST responses too.
-      const opened = parseOpened(await this.#exchange('POST', this.#url, '{"n":1}', this.#down));
-      this.#connectionUrl = withConnectionId(this.#url, opened.id);
+      const opened = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
+      this.#connectionUrl = withConnectionId(url, opened.id);
       this.#maxBatchChars = opened.maxBatchChars;
     } catch (error) {
       this.#fail(error);
