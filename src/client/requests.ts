@@ -52,11 +52,13 @@ export class PendingRequests {
   ): { id: number; promise: Promise<unknown> } {
     const { signal } = options;
     const timeoutMs = options.timeoutMs ?? 10_000;
+    const id = this.#nextId++;
     const giveUp = (error: SurelinkError): void => {
       if (this.reject(id, error)) onGiveUp(id);
     };
     const onAbort = (): void => giveUp(new AbortError(`request '${event}' aborted`));
-    const { id, promise } = this.#add(
+    const promise = this.#add(
+      id,
       timeoutMs,
       () => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)),
       () => signal?.removeEventListener('abort', onAbort),
@@ -68,13 +70,14 @@ export class PendingRequests {
 
   /** A ping sent with timestamp `ts`: resolves to the round-trip time when its pong comes. */
   wait(ts: number, timeoutMs: number): Promise<number> {
-    const { promise } = this.#add(
+    const id = this.#nextId++;
+    return this.#add(
+      id,
       timeoutMs,
-      (id) => this.reject(id, new TimeoutError(`no pong within ${timeoutMs} ms`)),
+      () => this.reject(id, new TimeoutError(`no pong within ${timeoutMs} ms`)),
       undefined,
       ts,
-    );
-    return promise as Promise<number>;
+    ) as Promise<number>;
   }
 
   /** Settles the pings a pong answers and returns the round-trip time. */
@@ -110,19 +113,11 @@ export class PendingRequests {
     for (const id of this.ids()) this.reject(id, error);
   }
 
-  /** Registers a waiter under a new id; `onTimeout` runs with that id after `timeoutMs`. */
-  #add(
-    timeoutMs: number,
-    onTimeout: (id: number) => void,
-    cleanup?: () => void,
-    ts?: number,
-  ): { id: number; promise: Promise<unknown> } {
-    const id = this.#nextId++;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => onTimeout(id), timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer, cleanup, ts });
+  /** Registers a waiter under `id`; `onTimeout` runs after `timeoutMs` unless it was settled. */
+  #add(id: number, timeoutMs: number, onTimeout: () => void, cleanup?: () => void, ts?: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, timer: this.#clock.setTimeout(onTimeout, timeoutMs), cleanup, ts });
     });
-    return { id, promise };
   }
 
   #settle(id: number): Pending | undefined {

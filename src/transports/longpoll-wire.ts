@@ -13,11 +13,8 @@ export { MAX_BATCH_CHARS, encodeBatch, takeBatch } from '../protocol/batch.js';
 /** Connection ids are URL-safe; anything else in an open response is not our server. */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
 
-/** One frame of a poll response; `close` is set when it is a close frame. */
-export interface PolledFrame {
-  readonly text: string;
-  readonly close?: CloseInfo;
-}
+/** One frame of a poll response, as parsed: a JSON array. */
+export type PolledFrame = readonly unknown[];
 
 /** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */
 export function parseOpened(body: string): { id: string; maxBatchChars: number } {
@@ -43,24 +40,14 @@ export function parsePolled(body: string): [number | undefined, PolledFrame[]] {
   const parsed = parseJson(body);
   if (!Array.isArray(parsed)) return unexpected(body);
   const n = typeof parsed[0] === 'number' ? (parsed.shift() as number) : undefined;
-  const frames: PolledFrame[] = [];
-  for (const frame of parsed as unknown[]) {
-    if (!Array.isArray(frame)) return unexpected(body);
-    const text = JSON.stringify(frame);
-    const [type, code, reason] = frame as unknown[];
-    frames.push(
-      type === 'c'
-        ? {
-            text,
-            close: {
-              code: typeof code === 'number' ? code : PROTOCOL_ERROR,
-              reason: typeof reason === 'string' ? reason : '',
-            },
-          }
-        : { text },
-    );
-  }
-  return [n, frames];
+  return parsed.every(Array.isArray) ? [n, parsed as PolledFrame[]] : unexpected(body);
+}
+
+/** What a close frame (`["c",code,reason]`) says; `undefined` for any other frame. */
+export function closeOf(frame: PolledFrame): CloseInfo | undefined {
+  if (frame[0] !== 'c') return undefined;
+  const [, code, reason] = frame;
+  return { code: typeof code === 'number' ? code : PROTOCOL_ERROR, reason: typeof reason === 'string' ? reason : '' };
 }
 
 /** Whether a frame's text (as the codec writes it) is a close frame. */

@@ -11,6 +11,7 @@
 import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
 import {
+  closeOf,
   encodeBatch,
   isCloseFrame,
   MAX_BATCH_CHARS,
@@ -135,14 +136,15 @@ class LongPollTransport implements Transport {
     if (frames.length > 0) this.#early.set(n, frames);
     for (let ready; (ready = this.#early.get(this.#next)); this.#early.delete(this.#next++))
       for (const frame of ready) {
-        if (frame.close) this.#idGone = true;
-        this.#handlers?.onMessage(frame.text);
-        if (frame.close) {
-          this.#finish(frame.close);
+        const close = closeOf(frame);
+        if (close) this.#idGone = true;
+        this.#handlers?.onMessage(JSON.stringify(frame));
+        if (close) {
+          this.#finish(close);
           return true;
         }
       }
-    return frames.some((frame) => frame.close);
+    return frames.some((frame) => frame[0] === 'c');
   }
 
   /** Starts the next POST unless one is in flight; its completion starts the one after. */
