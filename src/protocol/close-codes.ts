@@ -76,20 +76,14 @@ export function isRetryable(code: number): boolean {
   return code !== NORMAL && code !== UNAUTHORIZED && code !== FORBIDDEN && code !== UNSUPPORTED_VERSION;
 }
 
-/** Long polling: the close codes of the HTTP statuses that have their own (PROTOCOL.md, "Long polling"). */
-const byStatus: Readonly<Record<number, number>> = {
-  400: PROTOCOL_ERROR,
-  401: UNAUTHORIZED,
-  403: FORBIDDEN,
-  404: UNKNOWN_CONNECTION,
-  410: UNKNOWN_CONNECTION,
-  413: FRAME_TOO_LARGE,
-  426: UNSUPPORTED_VERSION,
-  429: TOO_MANY_REQUESTS,
-  503: TRY_AGAIN_LATER,
-};
-
-/** Long polling: HTTP status → close code; other 5xx are 1011, anything else 4400. */
+/**
+ * Long polling: HTTP status → close code (PROTOCOL.md, "Long polling"). The 4xx statuses with a
+ * close code of their own have it at 4000 + status (401 → 4401 ...); 410 is 4404, like 404; 503 is
+ * 1013; other 5xx are 1011, anything else 4400.
+ */
 export function closeCodeForHttpStatus(status: number): number {
-  return byStatus[status] ?? (status >= 500 ? INTERNAL_ERROR : PROTOCOL_ERROR);
+  if (status === 410) return UNKNOWN_CONNECTION;
+  if (status === 503) return TRY_AGAIN_LATER;
+  if ([401, 403, 404, 413, 426, 429].includes(status)) return 4000 + status;
+  return status >= 500 ? INTERNAL_ERROR : PROTOCOL_ERROR;
 }
