@@ -16,19 +16,21 @@ const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
 /** One frame of a poll response, as parsed: a JSON array. */
 export type PolledFrame = readonly unknown[];
 
-/** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */
-export function parseOpened(body: string): { id: string; maxBatchChars: number } {
+/**
+ * What an open response `{"c":"<id>","b":<max body bytes>}` says: the connection id and the
+ * largest POST batch in chars; throws when it is not one.
+ */
+export function parseOpened(body: string): [id: string, maxBatchChars: number] {
   // JSON null and other non-objects have no `c` either.
   const o = parseJson(body) as { c?: unknown; b?: unknown } | null | undefined;
   if (typeof o?.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
   // How many UTF-16 code units one POST may gather, from the server's announced body limit in
   // bytes: 3 bytes per unit at most, so a batch never exceeds it.
   const b = o.b;
-  return {
-    id: o.c,
-    maxBatchChars:
-      Number.isSafeInteger(b) && (b as number) > 0 ? Math.max(1, Math.floor((b as number) / 3)) : MAX_BATCH_CHARS,
-  };
+  return [
+    o.c,
+    Number.isSafeInteger(b) && (b as number) > 0 ? Math.max(1, Math.floor((b as number) / 3)) : MAX_BATCH_CHARS,
+  ];
 }
 
 /**

@@ -103,9 +103,9 @@ class LongPollTransport implements Transport {
   async #open(url: string): Promise<void> {
     try {
       // `n`: this client takes numbered batches, in POST responses too.
-      const opened = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
-      this.#connectionUrl = withConnectionId(url, opened.id);
-      this.#maxBatchChars = opened.maxBatchChars;
+      const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
+      this.#connectionUrl = withConnectionId(url, id);
+      this.#maxBatchChars = maxBatchChars;
     } catch (error) {
       this.#fail(error);
       return;
