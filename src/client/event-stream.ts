@@ -34,75 +34,53 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 
 /**
  * Creates a stream holding at most `bufferSize` payloads; `onFinish` runs once, when it ends for
- * any reason (remove the listener there).
+ * any reason (remove the listener there). The producer side stays in this closure: consumers only
+ * see the iterator. (Closures, not a class: a stream lives only while someone iterates it, and
+ * this is the smaller code.)
  */
 export function openStream<T>(bufferSize: number, onFinish: () => void): StreamSource<T> {
-  return BufferedStream.open<T>(bufferSize, onFinish);
-}
-
-/** The producer side stays private: consumers only see the iterator. */
-class BufferedStream<T> implements EventStream<T> {
-  readonly #buffer: T[] = [];
-  readonly #waiters: Array<Waiter<T>> = [];
-  readonly #bufferSize: number;
-  readonly #onFinish: () => void;
-  #finished = false;
-  #dropped = 0;
-
-  static open<T>(bufferSize: number, onFinish: () => void): StreamSource<T> {
-    const stream = new BufferedStream<T>(bufferSize, onFinish);
-    return { stream, push: (value) => stream.#push(value), finish: (drain) => stream.#finish(drain) };
-  }
-
-  private constructor(bufferSize: number, onFinish: () => void) {
-    this.#bufferSize = bufferSize;
-    this.#onFinish = onFinish;
-  }
-
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  next(): Promise<IteratorResult<T, undefined>> {
-    if (this.#buffer.length > 0) return Promise.resolve({ done: false, value: this.#buffer.shift() as T });
-    if (this.#finished) return Promise.resolve(DONE);
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<T, undefined>> {
-    this.#finish(false);
-    return Promise.resolve(DONE);
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
-    this.#finish(false);
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #push(value: T): void {
-    if (this.#finished) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      waiter({ done: false, value });
-      return;
-    }
-    this.#buffer.push(value);
-    if (this.#buffer.length > this.#bufferSize) {
-      this.#buffer.shift();
-      this.#dropped++;
-    }
-  }
-
-  #finish(drain: boolean): void {
-    if (!drain) this.#buffer.length = 0;
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#onFinish();
+  const buffer: T[] = [];
+  const waiters: Array<Waiter<T>> = [];
+  let finished = false;
+  let dropped = 0;
+  const finish = (drain: boolean): void => {
+    if (!drain) buffer.length = 0;
+    if (finished) return;
+    finished = true;
+    onFinish();
     // Waiters exist only while the buffer is empty, so draining cannot skip past them.
-    for (const waiter of this.#waiters.splice(0)) waiter(DONE);
-  }
+    for (const waiter of waiters.splice(0)) waiter(DONE);
+  };
+  const stream: EventStream<T> = {
+    get dropped() {
+      return dropped;
+    },
+    next: () =>
+      buffer.length > 0
+        ? Promise.resolve({ done: false, value: buffer.shift() as T })
+        : finished
+          ? Promise.resolve(DONE)
+          : new Promise((resolve) => waiters.push(resolve)),
+    return() {
+      finish(false);
+      return Promise.resolve(DONE);
+    },
+    throw(error?: unknown) {
+      finish(false);
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  const push = (value: T): void => {
+    if (finished) return;
+    const waiter = waiters.shift();
+    if (waiter) waiter({ done: false, value });
+    else if (buffer.push(value) > bufferSize) {
+      buffer.shift();
+      dropped++;
+    }
+  };
+  return { stream, push, finish };
 }

@@ -8,8 +8,11 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 interface Pending {
   resolve(value: unknown): void;
   reject(error: SurelinkError): void;
-  timer: TimerHandle | undefined;
-  cleanup(): void;
+  timer: TimerHandle;
+  /** Requests: stops listening on the abort signal. */
+  cleanup: (() => void) | undefined;
+  /** Pings: the timestamp their pong echoes. */
+  ts: number | undefined;
 }
 
 /** Options of `request()`. */
@@ -22,7 +25,8 @@ export interface RequestOptions {
 
 /**
  * Requests waiting for their response, keyed by correlation id. Ids are unique per client
- * instance, so a response re-sent after a resume can never settle the wrong request.
+ * instance, so a response re-sent after a resume can never settle the wrong request. `ping()`
+ * calls wait the same way, in a table of their own (`PingWaiters`): `wait` and `pong`.
  */
 export class PendingRequests {
   readonly #clock: Clock;
@@ -46,31 +50,41 @@ export class PendingRequests {
     options: RequestOptions,
     onGiveUp: (id: number) => void,
   ): { id: number; promise: Promise<unknown> } {
-    const id = this.#nextId++;
+    const { signal } = options;
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      const { signal } = options;
-      const giveUp = (error: SurelinkError): void => {
-        const entry = this.#settle(id);
-        if (!entry) return;
-        entry.reject(error);
-        onGiveUp(id);
-      };
-      const onAbort = (): void => giveUp(new AbortError(`request '${event}' aborted`));
-      const entry: Pending = {
-        resolve,
-        reject,
-        timer: this.#clock.setTimeout(
-          () => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)),
-          timeoutMs,
-        ),
-        cleanup: () => signal?.removeEventListener('abort', onAbort),
-      };
-      this.#pending.set(id, entry);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const id = this.#nextId++;
+    const giveUp = (error: SurelinkError): void => {
+      if (this.reject(id, error)) onGiveUp(id);
+    };
+    const onAbort = (): void => giveUp(new AbortError(`request '${event}' aborted`));
+    const promise = this.#add(
+      id,
+      timeoutMs,
+      () => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)),
+      () => signal?.removeEventListener('abort', onAbort),
+    );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     return { id, promise };
+  }
+
+  /** A ping sent with timestamp `ts`: resolves to the round-trip time when its pong comes. */
+  wait(ts: number, timeoutMs: number): Promise<number> {
+    const id = this.#nextId++;
+    return this.#add(
+      id,
+      timeoutMs,
+      () => this.reject(id, new TimeoutError(`no pong within ${timeoutMs} ms`)),
+      undefined,
+      ts,
+    ) as Promise<number>;
+  }
+
+  /** Settles the pings a pong answers and returns the round-trip time. */
+  pong(ts: number): number {
+    const rtt = Math.max(0, this.#clock.now() - ts);
+    for (const [id, p] of this.#pending) if (p.ts === ts) this.#settle(id)?.resolve(rtt);
+    return rtt;
   }
 
   /** Settles the request a response answers; false when no such request waits (late or unknown). */
@@ -96,15 +110,22 @@ export class PendingRequests {
 
   /** Rejects every waiting request (client closed, session lost). */
   rejectAll(error: SurelinkError): void {
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    for (const id of this.ids()) this.reject(id, error);
+  }
+
+  /** Registers a waiter under `id`; `onTimeout` runs after `timeoutMs` unless it was settled. */
+  #add(id: number, timeoutMs: number, onTimeout: () => void, cleanup?: () => void, ts?: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, timer: this.#clock.setTimeout(onTimeout, timeoutMs), cleanup, ts });
+    });
   }
 
   #settle(id: number): Pending | undefined {
     const entry = this.#pending.get(id);
     if (!entry) return undefined;
     this.#pending.delete(id);
-    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
-    entry.cleanup();
+    this.#clock.clearTimeout(entry.timer);
+    entry.cleanup?.();
     return entry;
   }
 }

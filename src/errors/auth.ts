@@ -6,7 +6,7 @@ import { SurelinkError } from './base.js';
  * retries with backoff.
  */
 export class AuthError extends SurelinkError {
-  readonly closeCode: number | undefined;
+  declare readonly closeCode: number | undefined;
 
   constructor(message: string, closeCode?: number, options?: { cause?: unknown }) {
     super('AUTH_REJECTED', message, options);

@@ -5,14 +5,16 @@ const brand = Symbol.for('surelink.error');
  * `isSurelinkError` works across realms (iframes, duplicated bundles) where `instanceof` does not.
  */
 export class SurelinkError extends Error {
+  // Fields are `declare`d and set in the constructor, here and in every subclass: a class field
+  // would be emitted once more as a declaration.
   /** Stable machine-readable code, e.g. `'TIMEOUT'`. */
-  readonly code: string;
+  declare readonly code: string;
   readonly [brand] = true;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
+    this.name = new.target.name;
   }
 }
 

@@ -2,76 +2,88 @@
  * The one close-code table. Every close, whether it arrives as a WebSocket close, a `close` frame,
  * an HTTP status on the long-polling endpoint or a local failure, maps onto one of these codes, and
  * this table alone decides whether the client retries.
+ *
+ * Each code is also a plain constant: bundlers inline those, where `CloseCode.X` stays a property
+ * lookup by name in every minified use. Library code uses the constants; `CloseCode` is the table
+ * applications import.
  */
+
+/** The codes of `CloseCode` below, where each is documented. */
+export const NORMAL = 1000;
+export const GOING_AWAY = 1001;
+export const ABNORMAL = 1006;
+export const INTERNAL_ERROR = 1011;
+export const SERVICE_RESTART = 1012;
+export const TRY_AGAIN_LATER = 1013;
+export const HEARTBEAT_TIMEOUT = 4000;
+export const CONNECT_TIMEOUT = 4001;
+export const HANDSHAKE_TIMEOUT = 4008;
+export const PROTOCOL_ERROR = 4400;
+export const UNAUTHORIZED = 4401;
+export const FORBIDDEN = 4403;
+export const UNKNOWN_CONNECTION = 4404;
+export const FRAME_TOO_LARGE = 4413;
+export const UNSUPPORTED_VERSION = 4426;
+export const TOO_MANY_REQUESTS = 4429;
+export const SLOW_CONSUMER = 4508;
+
+/** The close-code table by name (PROTOCOL.md, "Close codes"). */
 export const CloseCode = {
   /** The client (or the server, for this session only) ended the connection on purpose. */
-  Normal: 1000,
+  Normal: NORMAL,
   /** The server is shutting down or restarting. */
-  GoingAway: 1001,
+  GoingAway: GOING_AWAY,
   /** The link dropped without a close handshake (network error, process killed). */
-  Abnormal: 1006,
+  Abnormal: ABNORMAL,
   /** The server hit an unexpected condition. */
-  InternalError: 1011,
+  InternalError: INTERNAL_ERROR,
   /** The server is restarting. */
-  ServiceRestart: 1012,
+  ServiceRestart: SERVICE_RESTART,
   /** The server is overloaded; come back later. */
-  TryAgainLater: 1013,
+  TryAgainLater: TRY_AGAIN_LATER,
   /** No frame arrived within the heartbeat deadline. */
-  HeartbeatTimeout: 4000,
+  HeartbeatTimeout: HEARTBEAT_TIMEOUT,
   /** The transport opened but the handshake did not complete in time. */
-  ConnectTimeout: 4001,
+  ConnectTimeout: CONNECT_TIMEOUT,
   /** The server did not receive `hello` in time. */
-  HandshakeTimeout: 4008,
+  HandshakeTimeout: HANDSHAKE_TIMEOUT,
   /** A frame was malformed, of an unknown type, out of place, or used a reserved event name. */
-  ProtocolError: 4400,
+  ProtocolError: PROTOCOL_ERROR,
   /** The credentials were missing or rejected. */
-  Unauthorized: 4401,
+  Unauthorized: UNAUTHORIZED,
   /** The credentials are valid but not allowed here (origin, identity mismatch on resume). */
-  Forbidden: 4403,
+  Forbidden: FORBIDDEN,
   /** The long-polling connection id is unknown (expired or never existed). */
-  UnknownConnection: 4404,
+  UnknownConnection: UNKNOWN_CONNECTION,
   /** A frame or request body exceeded the size limit. */
-  FrameTooLarge: 4413,
+  FrameTooLarge: FRAME_TOO_LARGE,
   /** The client speaks a protocol version the server does not. */
-  UnsupportedVersion: 4426,
+  UnsupportedVersion: UNSUPPORTED_VERSION,
   /** Too many sessions or requests; retry later with backoff. */
-  TooManyRequests: 4429,
+  TooManyRequests: TOO_MANY_REQUESTS,
   /** The session's outgoing buffer overflowed (slow consumer); the session cannot be resumed. */
-  SlowConsumer: 4508,
+  SlowConsumer: SLOW_CONSUMER,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
 
-/** Codes after which reconnecting would only repeat the failure: the client stops. */
-const fatal: ReadonlySet<number> = new Set([
-  CloseCode.Normal,
-  CloseCode.Unauthorized,
-  CloseCode.Forbidden,
-  CloseCode.UnsupportedVersion,
-]);
-
 /**
- * Whether the client should reconnect after a close with this code. Unknown codes are retried:
- * a server that invents a code should not be able to strand clients by accident.
+ * Whether the client should reconnect after a close with this code: all but the codes after which
+ * reconnecting would only repeat the failure. Unknown codes are retried: a server that invents a
+ * code should not be able to strand clients by accident.
  */
 export function isRetryable(code: number): boolean {
-  return !fatal.has(code);
+  return code !== NORMAL && code !== UNAUTHORIZED && code !== FORBIDDEN && code !== UNSUPPORTED_VERSION;
 }
 
-/** Long polling: the close codes of the HTTP statuses that have their own (PROTOCOL.md, "Long polling"). */
-const byStatus: Readonly<Record<number, number>> = {
-  400: CloseCode.ProtocolError,
-  401: CloseCode.Unauthorized,
-  403: CloseCode.Forbidden,
-  404: CloseCode.UnknownConnection,
-  410: CloseCode.UnknownConnection,
-  413: CloseCode.FrameTooLarge,
-  426: CloseCode.UnsupportedVersion,
-  429: CloseCode.TooManyRequests,
-  503: CloseCode.TryAgainLater,
-};
-
-/** Long polling: HTTP status → close code; other 5xx are 1011, anything else 4400. */
+/**
+ * Long polling: HTTP status → close code (PROTOCOL.md, "Long polling"). The 4xx statuses with a
+ * close code of their own have it at 4000 + status (401 → 4401 ...); 410 is 4404, like 404; 503 is
+ * 1013; other 5xx are 1011, anything else 4400.
+ */
 export function closeCodeForHttpStatus(status: number): number {
-  return byStatus[status] ?? (status >= 500 ? CloseCode.InternalError : CloseCode.ProtocolError);
+  if (status === 410) return UNKNOWN_CONNECTION;
+  if (status === 503) return TRY_AGAIN_LATER;
+  if ([401, 403, 404, 413, 426, 429].includes(status)) return 4000 + status;
+  return status >= 500 ? INTERNAL_ERROR : PROTOCOL_ERROR;
 }

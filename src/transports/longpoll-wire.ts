@@ -4,7 +4,7 @@
  */
 import { MAX_BATCH_CHARS } from '../protocol/batch.js';
 import { TransportError } from '../errors/transport.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { PROTOCOL_ERROR } from '../protocol/close-codes.js';
 import type { CloseInfo } from './transport.js';
 
 /** Bodies are batches (`[frame,frame,...]`), built as on every transport: see protocol/batch.ts. */
@@ -13,28 +13,24 @@ export { MAX_BATCH_CHARS, encodeBatch, takeBatch } from '../protocol/batch.js';
 /** Connection ids are URL-safe; anything else in an open response is not our server. */
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,256}$/;
 
-/** One frame of a poll response; `close` is set when it is a close frame. */
-export interface PolledFrame {
-  readonly text: string;
-  readonly close?: CloseInfo;
-}
-
-/** What an open response `{"c":"<id>","b":<max body bytes>}` says; throws when it is not one. */
-export function parseOpened(body: string): { id: string; maxBatchChars: number } {
-  const parsed = parseJson(body);
-  const o = typeof parsed === 'object' && parsed !== null ? (parsed as { c?: unknown; b?: unknown }) : {};
-  if (typeof o.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
-  return { id: o.c, maxBatchChars: batchCharsFor(o.b) };
-}
+/** One frame of a poll response, as parsed: a JSON array. */
+export type PolledFrame = readonly unknown[];
 
 /**
- * How many UTF-16 code units one POST may gather, from the server's announced body limit in bytes
- * (3 bytes per unit at most, so a batch never exceeds it); `MAX_BATCH_CHARS` when not announced.
+ * What an open response `{"c":"<id>","b":<max body bytes>}` says: the connection id and the
+ * largest POST batch in chars; throws when it is not one.
  */
-function batchCharsFor(maxBodyBytes: unknown): number {
-  return Number.isSafeInteger(maxBodyBytes) && (maxBodyBytes as number) > 0
-    ? Math.max(1, Math.floor((maxBodyBytes as number) / 3))
-    : MAX_BATCH_CHARS;
+export function parseOpened(body: string): [id: string, maxBatchChars: number] {
+  // JSON null and other non-objects have no `c` either.
+  const o = parseJson(body) as { c?: unknown; b?: unknown } | null | undefined;
+  if (typeof o?.c !== 'string' || !CONNECTION_ID.test(o.c)) return unexpected(body);
+  // How many UTF-16 code units one POST may gather, from the server's announced body limit in
+  // bytes: 3 bytes per unit at most, so a batch never exceeds it.
+  const b = o.b;
+  return [
+    o.c,
+    Number.isSafeInteger(b) && (b as number) > 0 ? Math.max(1, Math.floor((b as number) / 3)) : MAX_BATCH_CHARS,
+  ];
 }
 
 /**
@@ -46,13 +42,14 @@ export function parsePolled(body: string): [number | undefined, PolledFrame[]] {
   const parsed = parseJson(body);
   if (!Array.isArray(parsed)) return unexpected(body);
   const n = typeof parsed[0] === 'number' ? (parsed.shift() as number) : undefined;
-  const frames: PolledFrame[] = [];
-  for (const frame of parsed as unknown[]) {
-    if (!Array.isArray(frame)) return unexpected(body);
-    const text = JSON.stringify(frame);
-    frames.push(frame[0] === 'c' ? { text, close: closeInfoOf(frame as unknown[]) } : { text });
-  }
-  return [n, frames];
+  return parsed.every(Array.isArray) ? [n, parsed as PolledFrame[]] : unexpected(body);
+}
+
+/** What a close frame (`["c",code,reason]`) says; `undefined` for any other frame. */
+export function closeOf(frame: PolledFrame): CloseInfo | undefined {
+  if (frame[0] !== 'c') return undefined;
+  const [, code, reason] = frame;
+  return { code: typeof code === 'number' ? code : PROTOCOL_ERROR, reason: typeof reason === 'string' ? reason : '' };
 }
 
 /** Whether a frame's text (as the codec writes it) is a close frame. */
@@ -67,18 +64,9 @@ export function withConnectionId(url: string, id: string): string {
   return u.href;
 }
 
-function closeInfoOf(frame: readonly unknown[]): CloseInfo {
-  const code = frame[1];
-  const reason = frame[2];
-  return {
-    code: typeof code === 'number' ? code : CloseCode.ProtocolError,
-    reason: typeof reason === 'string' ? reason : '',
-  };
-}
-
 /** A 2xx response that is not what the protocol says (a captive portal, a proxy): 4400. */
 function unexpected(body: string): never {
-  throw new TransportError('longpoll', `unexpected response: ${body.slice(0, 64)}`, CloseCode.ProtocolError);
+  throw new TransportError('longpoll', `unexpected response: ${body.slice(0, 64)}`, PROTOCOL_ERROR);
 }
 
 function parseJson(body: string): unknown {

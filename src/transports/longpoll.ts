@@ -8,9 +8,10 @@
  * connection: nothing is retried here, the core resumes the session and re-sends what was not
  * acknowledged.
  */
-import { TransportError } from '../errors/transport.js';
-import { CloseCode, closeCodeForHttpStatus } from '../protocol/close-codes.js';
+import { asTransportError, TransportError } from '../errors/transport.js';
+import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
 import {
+  closeOf,
   encodeBatch,
   isCloseFrame,
   MAX_BATCH_CHARS,
@@ -20,7 +21,7 @@ import {
   withConnectionId,
 } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
-import { deadLink } from './websocket.js';
+import { isDeadLink } from './socket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
 type Fetch = typeof globalThis.fetch;
@@ -47,7 +48,7 @@ export const longpollTransport: TransportFactory = {
     try {
       new URL(url);
     } catch (cause) {
-      throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, CloseCode.Abnormal, { cause });
+      throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, ABNORMAL, { cause });
     }
     return new LongPollTransport(url, fetch, handlers);
   },
@@ -55,7 +56,6 @@ export const longpollTransport: TransportFactory = {
 
 class LongPollTransport implements Transport {
   readonly name = 'longpoll';
-  readonly #url: string;
   /** Largest POST batch the server takes (from its open response). */
   #maxBatchChars = MAX_BATCH_CHARS;
   readonly #fetch: Fetch;
@@ -78,10 +78,9 @@ class LongPollTransport implements Transport {
   readonly #early = new Map<number, readonly PolledFrame[]>();
 
   constructor(url: string, fetch: Fetch, handlers: TransportHandlers) {
-    this.#url = url;
     this.#fetch = fetch;
     this.#handlers = handlers;
-    void this.#open();
+    void this.#open(url);
   }
 
   send(data: string): void {
@@ -98,15 +97,15 @@ class LongPollTransport implements Transport {
   close(code: number, _reason: string): void {
     if (!this.#handlers) return;
     this.#handlers = undefined;
-    this.#shutdown(!deadLink.has(code));
+    this.#shutdown(!isDeadLink(code));
   }
 
-  async #open(): Promise<void> {
+  async #open(url: string): Promise<void> {
     try {
       // `n`: this client takes numbered batches, in POST responses too.
-      const opened = parseOpened(await this.#exchange('POST', this.#url, '{"n":1}', this.#down));
-      this.#connectionUrl = withConnectionId(this.#url, opened.id);
-      this.#maxBatchChars = opened.maxBatchChars;
+      const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
+      this.#connectionUrl = withConnectionId(url, id);
+      this.#maxBatchChars = maxBatchChars;
     } catch (error) {
       this.#fail(error);
       return;
@@ -137,14 +136,15 @@ class LongPollTransport implements Transport {
     if (frames.length > 0) this.#early.set(n, frames);
     for (let ready; (ready = this.#early.get(this.#next)); this.#early.delete(this.#next++))
       for (const frame of ready) {
-        if (frame.close) this.#idGone = true;
-        this.#handlers?.onMessage(frame.text);
-        if (frame.close) {
-          this.#finish(frame.close);
+        const close = closeOf(frame);
+        if (close) this.#idGone = true;
+        this.#handlers?.onMessage(JSON.stringify(frame));
+        if (close) {
+          this.#finish(close);
           return true;
         }
       }
-    return frames.some((frame) => frame.close);
+    return frames.some((frame) => frame[0] === 'c');
   }
 
   /** Starts the next POST unless one is in flight; its completion starts the one after. */
@@ -200,7 +200,7 @@ class LongPollTransport implements Transport {
       status = res.status;
       text = await res.text();
     } catch (cause) {
-      throw new TransportError('longpoll', `${method} failed: ${String(cause)}`, CloseCode.Abnormal, { cause });
+      throw asTransportError('longpoll', cause, `${method} failed`);
     }
     if (status < 200 || status > 299) {
       if (status === 404 || status === 410) this.#idGone = true;
@@ -210,10 +210,7 @@ class LongPollTransport implements Transport {
   }
 
   #fail(error: unknown): void {
-    const e =
-      error instanceof TransportError
-        ? error
-        : new TransportError('longpoll', String(error), CloseCode.Abnormal, { cause: error });
+    const e = asTransportError('longpoll', error);
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }
 

@@ -5,18 +5,17 @@
  * ESM build), so an app that never falls back never downloads it. A failed load fails this attempt
  * with a `TransportError` and the client moves on to the next transport.
  */
-import { TransportError } from '../errors/transport.js';
-import { CloseCode } from '../protocol/close-codes.js';
-import { fitCloseReason } from '../protocol/codec.js';
+import { asTransportError, TransportError } from '../errors/transport.js';
+import { ABNORMAL } from '../protocol/close-codes.js';
 import { loadSockJS } from './sockjs-loader.js';
-import { isApplicationCode } from './websocket.js';
+import { isApplicationCode, SocketTransport } from './socket.js';
 import type {
+  CloseInfo,
   SockJSConstructor,
-  SockJSLike,
-  Transport,
   TransportContext,
   TransportFactory,
   TransportHandlers,
+  TransportName,
 } from './transport.js';
 
 /**
@@ -24,16 +23,8 @@ import type {
  * inside an iframe (the server's `sockjs_url`) and only help browsers without CORS XHR, which no
  * supported browser is; trying them would spend the connect timeout on transports bound to fail.
  */
-export const DEFAULT_SOCKJS_TRANSPORTS: readonly string[] = [
-  'websocket',
-  'xhr-streaming',
-  'xdr-streaming',
-  'eventsource',
-  'htmlfile',
-  'xhr-polling',
-  'xdr-polling',
-  'jsonp-polling',
-];
+export const DEFAULT_SOCKJS_TRANSPORTS: readonly string[] =
+  'websocket xhr-streaming xdr-streaming eventsource htmlfile xhr-polling xdr-polling jsonp-polling'.split(' ');
 
 /** Options of {@link createSockJSTransport}. */
 export interface SockJSTransportOptions {
@@ -66,104 +57,48 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
 /** SockJS through `sockjs-client`, talking to any SockJS server (ours is at `${path}/sockjs`). */
 export const sockjsTransport: TransportFactory = createSockJSTransport();
 
+/** The injected constructor, else the page's `window.SockJS`, else sockjs-client loaded now. */
 function constructorOf(ctx: TransportContext): Promise<SockJSConstructor> {
-  const global = (globalThis as { SockJS?: unknown }).SockJS;
-  if (ctx.SockJS) return Promise.resolve(ctx.SockJS);
-  if (typeof global === 'function') return Promise.resolve(global as SockJSConstructor);
-  return loadSockJS();
+  const Ctor = ctx.SockJS ?? (globalThis as { SockJS?: unknown }).SockJS;
+  return typeof Ctor === 'function' ? Promise.resolve(Ctor as SockJSConstructor) : loadSockJS();
 }
 
-/** sockjs-client's close event; `wasClean` is true only when the server sent a close frame. */
-interface SockJSCloseEvent {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean?: boolean;
-}
-
-class SockJSTransport implements Transport {
-  readonly name = 'sockjs';
-  #handlers: TransportHandlers | undefined;
-  #socket: SockJSLike | undefined;
-  #closed = false;
-
+/** The socket adapter, on a sockjs-client socket created once its constructor is at hand. */
+class SockJSTransport extends SocketTransport {
   constructor(url: string, handlers: TransportHandlers, ctx: TransportContext, options: Record<string, unknown>) {
-    this.#handlers = handlers;
-    // Always through a promise, so no handler can fire during connect().
+    super(handlers);
+    // Always through a promise, so no handler can fire during connect(). Closed while loading:
+    // `attach` creates no socket.
     constructorOf(ctx).then(
-      (Ctor) => this.#start(Ctor, url, options),
-      (error: unknown) => this.#failed(error, 'could not load sockjs-client'),
+      (Ctor) => {
+        try {
+          this.attach(() => new Ctor(url, undefined, options));
+        } catch (error) {
+          this.fail(asTransportError('sockjs', error, 'SockJS constructor threw'));
+        }
+      },
+      (error: unknown) => this.fail(asTransportError('sockjs', error, 'could not load sockjs-client')),
     );
   }
 
-  send(data: string): void {
-    this.#socket?.send(data);
+  override get name(): TransportName {
+    return 'sockjs';
   }
 
-  close(code: number, reason: string): void {
-    this.#closed = true;
-    this.#handlers = undefined;
-    this.#detach(code, reason);
+  /**
+   * Only a close frame from the server (`wasClean`) carrying an application code is taken as is.
+   * Everything sockjs-client reports itself (1002 cannot connect, 2000 all transports failed, 1006
+   * session lost, a sub-transport's own close codes) is a dropped link: 1006, which is retried.
+   */
+  protected override closeInfo(
+    code: number | undefined,
+    reason: string,
+    wasClean: boolean | undefined,
+    opened: boolean,
+  ): CloseInfo {
+    if (wasClean !== false && isApplicationCode(code)) return { code, reason };
+    const why = `${reason || 'connection lost'} (SockJS code ${String(code)})`;
+    const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${why}`);
+    return { code: ABNORMAL, reason: why, error };
   }
-
-  #start(Ctor: SockJSConstructor, url: string, options: Record<string, unknown>): void {
-    if (this.#closed) return; // closed while loading: the socket is never created
-    let socket: SockJSLike;
-    try {
-      socket = new Ctor(url, undefined, options);
-    } catch (error) {
-      this.#failed(error, 'SockJS constructor threw');
-      return;
-    }
-    this.#socket = socket;
-    let opened = false;
-    socket.onopen = () => {
-      opened = true;
-      this.#handlers?.onOpen();
-    };
-    socket.onmessage = (ev) => {
-      if (typeof ev.data === 'string') this.#handlers?.onMessage(ev.data);
-      else this.#finish({ code: CloseCode.ProtocolError, reason: 'non-text SockJS message received' }, true);
-    };
-    socket.onclose = (ev: SockJSCloseEvent) => this.#finish(closeInfo(ev, opened), false);
-  }
-
-  #failed(cause: unknown, message: string): void {
-    const error =
-      cause instanceof TransportError
-        ? cause
-        : new TransportError('sockjs', `${message}: ${String(cause)}`, CloseCode.Abnormal, { cause });
-    this.#finish({ code: CloseCode.Abnormal, reason: error.message, error }, false);
-  }
-
-  #finish(info: { code: number; reason: string; error?: Error }, closeSocket: boolean): void {
-    const handlers = this.#handlers;
-    this.#handlers = undefined;
-    this.#closed = true;
-    if (closeSocket) this.#detach(info.code, info.reason);
-    handlers?.onClose(info);
-  }
-
-  #detach(code: number, reason: string): void {
-    const socket = this.#socket;
-    if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onclose = null;
-    try {
-      // sockjs-client throws on other codes and on reasons over 123 characters.
-      socket.close(isApplicationCode(code) ? code : CloseCode.Normal, fitCloseReason(reason));
-    } catch {
-      // Already closed ("InvalidStateError"): nothing left to do.
-    }
-  }
-}
-
-/**
- * Only a close frame from the server (`wasClean`) carrying an application code is taken as is.
- * Everything sockjs-client reports itself (1002 cannot connect, 2000 all transports failed, 1006
- * session lost, a sub-transport's own close codes) is a dropped link: 1006, which is retried.
- */
-function closeInfo(ev: SockJSCloseEvent, opened: boolean): { code: number; reason: string; error?: Error } {
-  if (ev.wasClean !== false && isApplicationCode(ev.code)) return { code: ev.code, reason: ev.reason ?? '' };
-  const reason = `${ev.reason || 'connection lost'} (SockJS code ${String(ev.code)})`;
-  const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${reason}`);
-  return { code: CloseCode.Abnormal, reason, error };
 }

@@ -8,17 +8,16 @@ const suffix: Record<TransportName, string> = { websocket: '', sockjs: '/sockjs'
  * resolved against the page's location when there is one.
  */
 export function parseMainUrl(url: string): URL {
-  if (typeof url !== 'string' || url === '') throw new InvalidArgumentError('url must be a non-empty string');
-  let parsed: URL;
+  let parsed: URL | undefined;
   try {
-    const base = (globalThis as { location?: { href?: string } }).location?.href;
-    parsed = base === undefined ? new URL(url) : new URL(url, base);
+    // Not the empty string, which would resolve to the page itself.
+    if (typeof url === 'string' && url !== '')
+      parsed = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
   } catch {
-    throw new InvalidArgumentError(`url is not a valid URL: ${url}`);
+    // Not a URL: reported below, like any other unusable value.
   }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
-    throw new InvalidArgumentError(`url must use ws:, wss:, http: or https:, got ${parsed.protocol}`);
-  }
+  if (!parsed || !/^(wss?|https?):$/.test(parsed.protocol))
+    throw new InvalidArgumentError(`url must be a ws:, wss:, http: or https: URL, got ${String(url)}`);
   return parsed;
 }
 
@@ -29,9 +28,7 @@ export function parseMainUrl(url: string): URL {
  */
 export function endpointUrl(main: URL, name: TransportName): string {
   const u = new URL(main.href);
-  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
-  if (name === 'websocket') u.protocol = secure ? 'wss:' : 'ws:';
-  else u.protocol = secure ? 'https:' : 'http:';
+  u.protocol = (name === 'websocket' ? 'ws' : 'http') + (/^(wss|https):$/.test(u.protocol) ? 's:' : ':');
   u.pathname = u.pathname.replace(/\/+$/, '') + suffix[name];
   u.hash = '';
   return u.href;

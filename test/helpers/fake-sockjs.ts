@@ -1,11 +1,13 @@
 /**
  * A scripted stand-in for sockjs-client's constructor (pass it as `SockJS`). It behaves like the
- * real one where adapters can get it wrong: events are dispatched asynchronously after close(),
- * and close() throws for codes other than 1000 and 3000-4999, long reasons and a second call.
+ * real one where adapters can get it wrong: events name their `type` and are dispatched
+ * asynchronously after close(), and close() throws for codes other than 1000 and 3000-4999, long
+ * reasons and a second call.
  */
 import type { SockJSLike } from '../../src/transports/transport.js';
 
 export interface FakeCloseEvent {
+  type: 'close';
   code: number;
   reason: string;
   wasClean: boolean;
@@ -40,7 +42,12 @@ export class FakeSockJS implements SockJSLike {
     if (this.readyState === 3) throw new Error('InvalidStateError: SockJS has already been closed');
     this.closeCalls.push([code, reason]);
     this.readyState = 3;
-    const ev: FakeCloseEvent = { code: code ?? 1000, reason: reason ?? 'Normal closure', wasClean: true };
+    const ev: FakeCloseEvent = {
+      type: 'close',
+      code: code ?? 1000,
+      reason: reason ?? 'Normal closure',
+      wasClean: true,
+    };
     setTimeout(() => this.onclose?.(ev), 0);
   }
 
@@ -51,13 +58,13 @@ export class FakeSockJS implements SockJSLike {
   }
 
   receive(data: unknown): void {
-    this.onmessage?.({ data });
+    this.onmessage?.({ type: 'message', data } as { data: unknown });
   }
 
   /** Test driver: sockjs-client reports a close (a server close frame when `wasClean`). */
   drop(code: number, reason: string, wasClean: boolean): void {
     this.readyState = 3;
-    const ev: FakeCloseEvent = { code, reason, wasClean };
+    const ev: FakeCloseEvent = { type: 'close', code, reason, wasClean };
     this.onclose?.(ev);
   }
 }

@@ -97,7 +97,7 @@ describe('sockjs transport', () => {
     await settle();
     expect(r.closes).toHaveLength(1);
     expect(r.closes[0]?.code).toBe(4400);
-    expect(socket.closeCalls).toEqual([[4400, 'non-text SockJS message received']]);
+    expect(socket.closeCalls).toEqual([[4400, 'binary frame received']]);
   });
 
   it.each([
