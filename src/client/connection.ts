@@ -10,7 +10,7 @@
  */
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
-import { CloseCode, isRetryable } from '../protocol/close-codes.js';
+import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
@@ -105,7 +105,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   onDead(): void {
-    this.drop(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+    this.drop(HEARTBEAT_TIMEOUT, 'heartbeat timeout');
   }
 
   connect(): void {
@@ -120,7 +120,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   /** Stops for good (or until `connect()`); `close` event only when a link was open. */
   close(reason: string): void {
-    if (this.#link) this.drop(CloseCode.Normal, reason);
+    if (this.#link) this.drop(NORMAL, reason);
     if (this.#state !== 'closed') this.go('closed', reason);
   }
 
@@ -166,7 +166,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     const link = this.#link;
     if (!link) return;
     // Resuming on the probe makes the server drop this link: wait for the probe's outcome.
-    if (this.#prober?.inFlight && info.code !== CloseCode.HeartbeatTimeout) return void (this.#prober.lost = info);
+    if (this.#prober?.inFlight && info.code !== HEARTBEAT_TIMEOUT) return void (this.#prober.lost = info);
     this.#prober?.stop();
     this.#link = undefined;
     this.#heartbeat?.stop();
@@ -174,7 +174,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     const fatal = !isRetryable(info.code) && !this.#pauses?.paused;
     const willReconnect = !fatal && this.options.reconnect !== false;
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
-    if (fatal && info.code !== CloseCode.Normal) this.emit('error', errorForClose(link.transport.name, info));
+    if (fatal && info.code !== NORMAL) this.emit('error', errorForClose(link.transport.name, info));
     this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
   }
 
@@ -188,9 +188,8 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   upgraded(link: Link): void {
     const old = this.#link;
     this.#heartbeat?.stop();
-    old?.close(CloseCode.Normal, 'upgraded');
-    if (this.#state !== 'open' || this.#adopt(link) === undefined)
-      return void link.close(CloseCode.Normal, 'not needed');
+    old?.close(NORMAL, 'upgraded');
+    if (this.#state !== 'open' || this.#adopt(link) === undefined) return void link.close(NORMAL, 'not needed');
     this.#attach(link);
   }
 
@@ -222,7 +221,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
       const o = this.options;
       this.#attempt = this.#start(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
       const link = await this.#attempt.done;
-      if (generation !== this.#generation) link.close(CloseCode.Normal, 'superseded');
+      if (generation !== this.#generation) link.close(NORMAL, 'superseded');
       else this.#opened(link);
     } catch (error) {
       if (generation === this.#generation) this.#failed(error as SurelinkError);
@@ -302,7 +301,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.#prober?.stop();
     this.stopRetry();
     this.#heartbeat?.stop();
-    this.#link?.close(CloseCode.Normal, 'client closed');
+    this.#link?.close(NORMAL, 'client closed');
     this.#link = undefined;
     this.#pauses?.unbind();
     this.#pauses = undefined;

@@ -7,8 +7,16 @@ import { AuthError } from '../errors/auth.js';
 import type { SurelinkError } from '../errors/base.js';
 import { ConnectTimeoutError } from '../errors/connect-timeout.js';
 import { ProtocolError } from '../errors/protocol.js';
-import { FallbackError, TransportError } from '../errors/transport.js';
-import { CloseCode, isRetryable } from '../protocol/close-codes.js';
+import { FallbackError, TransportError, asTransportError } from '../errors/transport.js';
+import {
+  CONNECT_TIMEOUT,
+  FORBIDDEN,
+  isRetryable,
+  NORMAL,
+  PROTOCOL_ERROR,
+  UNAUTHORIZED,
+  UNSUPPORTED_VERSION,
+} from '../protocol/close-codes.js';
 import { SERVER_FRAMES, decodeFrameOf, encodeControl } from '../protocol/codec.js';
 import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type {
@@ -126,19 +134,19 @@ class Handshake implements TransportHandlers {
     const { name } = factory;
     w.name = name;
     (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
-      this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CloseCode.ConnectTimeout),
+      this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CONNECT_TIMEOUT),
     );
     try {
       w.transport = factory.connect(url, this, ctx);
     } catch (error) {
-      this.#fail(new TransportError(name, String(error), undefined, { cause: error })); // 1006, abnormal
+      this.#fail(asTransportError(name, error)); // 1006, abnormal
     }
   }
 
   cancel(): void {
     const now = this.#now;
     this.#now = undefined;
-    now?.transport?.close(CloseCode.Normal, 'cancelled');
+    now?.transport?.close(NORMAL, 'cancelled');
     if (!(now instanceof Link)) now?.timer?.stop();
   }
 
@@ -175,7 +183,7 @@ class Handshake implements TransportHandlers {
   }
 
   /** Ends the handshake with `error`, closing the transport with `code` (by default the error's own). */
-  #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? CloseCode.ProtocolError): void {
+  #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? PROTOCOL_ERROR): void {
     const w = this.#waiting();
     if (!w) return;
     this.#now = undefined;
@@ -192,10 +200,7 @@ function handshakeReply(text: string, name: TransportName): WelcomeFrame | Surel
   if (frame.type === 'close') return errorForClose(name, frame);
   if (frame.type !== 'welcome') return new ProtocolError(`expected welcome, got ${frame.type}`);
   if (frame.v !== PROTOCOL_VERSION) {
-    return new ProtocolError(
-      `server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`,
-      CloseCode.UnsupportedVersion,
-    );
+    return new ProtocolError(`server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`, UNSUPPORTED_VERSION);
   }
   return frame;
 }
@@ -206,9 +211,8 @@ export function errorForClose(
   info: Pick<CloseInfo, 'code' | 'reason'> & { error?: Error },
 ): SurelinkError {
   const reason = info.reason || `closed with code ${info.code}`;
-  if (info.code === CloseCode.Unauthorized || info.code === CloseCode.Forbidden)
-    return new AuthError(reason, info.code);
-  if (info.code === CloseCode.UnsupportedVersion || info.code === CloseCode.ProtocolError) {
+  if (info.code === UNAUTHORIZED || info.code === FORBIDDEN) return new AuthError(reason, info.code);
+  if (info.code === UNSUPPORTED_VERSION || info.code === PROTOCOL_ERROR) {
     return new ProtocolError(reason, info.code);
   }
   return new TransportError(name, `${name}: ${reason}`, info.code, info.error ? { cause: info.error } : undefined);

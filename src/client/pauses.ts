@@ -3,7 +3,7 @@
  * let go of the connection and wait without burning retry attempts; coming back reconnects at
  * once; a tab becoming visible checks the heartbeat deadline by the wall clock.
  */
-import { CloseCode } from '../protocol/close-codes.js';
+import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
 import type { ClientState } from './event-types.js';
 import type { Heartbeat } from './heartbeat.js';
 import {
@@ -71,7 +71,7 @@ export class Pauses implements LifecycleHandlers {
     this.#paused = why;
     const host = this.#host;
     host.stopRetry();
-    if (host.state === 'open') host.drop(why === 'offline' ? CloseCode.Abnormal : CloseCode.GoingAway, why);
+    if (host.state === 'open') host.drop(why === 'offline' ? ABNORMAL : GOING_AWAY, why);
     else if (host.state === 'connecting') {
       host.abandonAttempt();
       host.go('reconnecting', why);
