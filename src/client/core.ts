@@ -76,11 +76,6 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.out = new Outgoing(this);
   }
 
-  /** What the outgoing side writes to. */
-  get link(): this {
-    return this;
-  }
-
   get requests(): PendingRequests {
     return this.#requests ?? noRequests;
   }
@@ -158,15 +153,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.#requests?.rejectAll(new ClosedError('client closed'));
   }
 
-  // --- the session's hooks ---
-
-  write(text: string): void {
-    this.send(text);
-  }
-
-  deliver(event: string, data: unknown): void {
-    this.emit(event, data);
-  }
+  // --- the session's hooks (besides `send`, `emit` and `drop`, which the connection has) ---
 
   respond(frame: ResponseFrame): void {
     this.#requests?.respond(frame);
@@ -174,10 +161,6 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
 
   pong(ts: number): void {
     this.rtt = this.#pings ? this.#pings.pong(ts) : Math.max(0, this.options.clock.now() - ts);
-  }
-
-  closeFrame(code: number, reason: string): void {
-    this.drop(code, reason);
   }
 
   acked(): void {

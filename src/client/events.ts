@@ -108,14 +108,9 @@ export class TypedEmitter<M extends object> {
   waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
-      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity))) {
-        reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${String(timeoutMs)}`));
-        return;
-      }
-      if (signal?.aborted) {
-        reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
-        return;
-      }
+      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity)))
+        return reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${timeoutMs}`));
+      if (signal?.aborted) return reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
       const settle = (): void => {
         remove();
         if (timer !== undefined) this.#o.clock.clearTimeout(timer);
@@ -156,9 +151,7 @@ export class TypedEmitter<M extends object> {
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
     if (!((Number.isInteger(bufferSize) || bufferSize === Infinity) && bufferSize >= 1)) {
-      throw new InvalidArgumentError(
-        `stream: bufferSize must be an integer >= 1 or Infinity, got ${String(bufferSize)}`,
-      );
+      throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${bufferSize}`);
     }
     let remove: () => void = () => {};
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {

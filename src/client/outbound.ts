@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
-import { DEFAULT_LIMITS } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS } from '../protocol/codec.js';
 import type { QueuedMessage } from './event-types.js';
 
 /** One outgoing message; `requestId` marks a request. */
@@ -241,8 +241,8 @@ export class OutboundLog {
  */
 function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
-  if (size > DEFAULT_LIMITS.maxFrameChars) {
-    throw new InvalidArgumentError(`'${item.event}' is over ${DEFAULT_LIMITS.maxFrameChars} chars`);
+  if (size > MAX_FRAME_CHARS) {
+    throw new InvalidArgumentError(`'${item.event}' is over ${MAX_FRAME_CHARS} chars`);
   }
   return size;
 }

@@ -21,7 +21,10 @@ export interface OutgoingDeps {
   readonly session: ClientSession;
   readonly persistence: Persistence;
   readonly requests: PendingRequests;
-  readonly link: { readonly writable: boolean; readonly state: string; send(text: string): void };
+  /** The link's: open and alive, state, and write one frame. */
+  readonly writable: boolean;
+  readonly state: string;
+  send(text: string): void;
   emit(event: string, payload: unknown): void;
 }
 
@@ -39,24 +42,26 @@ export class Outgoing {
   }
 
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
-  append(item: { event: string; data: unknown; requestId?: number }): SendResult {
-    const { options: o, session, link } = this.#d;
-    if (o.protocol === 'raw' && link.writable) return (link.send(item.event), 'sent');
+  append(event: string, data: unknown, requestId?: number): SendResult {
+    const d = this.#d;
+    const { options: o, session } = d;
+    if (o.protocol === 'raw' && d.writable) return (d.send(event), 'sent');
     const now = o.clock.now();
+    const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
-    const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
-    if (item.requestId !== undefined) entry.requestId = item.requestId;
-    if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
+    const entry: NewEntry = { event, data, queuedAt: now };
+    if (requestId !== undefined) entry.requestId = requestId;
+    if (ttl !== undefined) entry.expiresAt = now + ttl;
     // Online, nothing queued, nothing to persist: straight to the wire.
-    const sent = this.#d.persistence === Persistence.none && link.writable && session.log.appendTransmitted(entry);
+    const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
     if (sent) return (session.transmit([sent]), 'sent');
     const dropped = session.log.append(entry);
     if (dropped.length > 0) {
-      this.#dropped(dropped);
-      if (dropped.some((d) => d.seq === 0)) return 'dropped';
+      this.#discard(dropped, true);
+      if (dropped.some((e) => e.seq === 0)) return 'dropped';
     }
-    if (link.writable) return (this.pump(), 'sent');
-    void this.#d.persistence.save();
+    if (d.writable) return (this.pump(), 'sent');
+    void d.persistence.save();
     this.#armExpiry();
     return 'queued';
   }
@@ -68,19 +73,20 @@ export class Outgoing {
 
   /** Transmits everything queued; with persistence, only after it is stored (so a reload never sends twice). */
   pump(): void {
-    const { options: o, session, link } = this.#d;
+    const d = this.#d;
+    const { options: o, session } = d;
     if (o.queue.ttlMs !== undefined) this.#expire();
     const batch = session.log.takeQueued();
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
-      for (const e of batch) link.send(e.event);
+      for (const e of batch) d.send(e.event);
       session.log.ack((batch.at(-1) as OutboundEntry).seq); // raw servers send no acks
       return;
     }
-    const saving = this.#d.persistence.save();
+    const saving = d.persistence.save();
     if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmit(batch));
+    void saving.then(() => epoch === this.#epoch && d.state === 'open' && session.transmit(batch));
   }
 
   /**
@@ -102,25 +108,23 @@ export class Outgoing {
     this.#expiry.stop();
   }
 
-  #dropped(entries: readonly OutboundEntry[]): void {
-    this.#d.emit('queue:overflow', { dropped: entries.map(toMessage) });
-    for (const e of entries) {
-      if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new NotConnectedError('offline queue full'));
-      }
-    }
+  /** Entries the queue let go (overflow, else expiry): the app is told, and their requests fail. */
+  #discard(entries: readonly OutboundEntry[], overflow: boolean): void {
+    const d = this.#d;
+    const messages = entries.map(toMessage);
+    d.emit(overflow ? 'queue:overflow' : 'queue:expired', overflow ? { dropped: messages } : { expired: messages });
+    for (const { requestId } of entries)
+      if (requestId !== undefined)
+        d.requests.reject(
+          requestId,
+          overflow ? new NotConnectedError('offline queue full') : new TimeoutError('expired in the offline queue'),
+        );
   }
 
   #expire(): void {
     this.#expiry.stop();
     const expired = this.#d.session.log.expire(this.#d.options.clock.now());
-    if (expired.length === 0) return;
-    this.#d.emit('queue:expired', { expired: expired.map(toMessage) });
-    for (const e of expired) {
-      if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new TimeoutError('expired in the offline queue'));
-      }
-    }
+    if (expired.length > 0) this.#discard(expired, false);
   }
 
   #armExpiry(): void {

@@ -1,15 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type {
-  AckFrame,
-  CloseFrame,
-  Frame,
-  HeartbeatSettings,
-  HelloFrame,
-  PingFrame,
-  PongFrame,
-  WelcomeFrame,
-} from './frames.js';
+import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -17,8 +8,11 @@ export interface DecodeLimits {
   readonly maxFrameChars: number;
 }
 
-/** 1 MiB of text by default; the server lowers it through its own option. */
-export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: 1 << 20 };
+/** 1 MiB of text: the largest frame a client accepts or sends. A plain number, so bundlers inline it. */
+export const MAX_FRAME_CHARS = 1 << 20;
+
+/** {@link MAX_FRAME_CHARS} by default; the server lowers it through its own option. */
+export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: MAX_FRAME_CHARS };
 
 /** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
 const MAX_REASON_BYTES = 123;
@@ -57,17 +51,15 @@ export type ControlFrame = HelloFrame | AckFrame | PingFrame | PongFrame | Close
 
 /** `encodeFrame` for hello and the unsequenced frames. */
 export function encodeControl(f: ControlFrame): string {
-  switch (f.type) {
-    case 'hello':
-      return JSON.stringify(['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }]);
-    case 'ack':
-      return JSON.stringify(['a', f.ack]);
-    case 'ping':
-    case 'pong':
-      return JSON.stringify([f.type === 'ping' ? 'p' : 'o', f.ts]);
-    case 'close':
-      return JSON.stringify(['c', f.code, fitCloseReason(f.reason)]);
-  }
+  return JSON.stringify(
+    f.type === 'hello'
+      ? ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }]
+      : f.type === 'ack'
+        ? ['a', f.ack]
+        : f.type === 'close'
+          ? ['c', f.code, fitCloseReason(f.reason)]
+          : [f.type === 'ping' ? 'p' : 'o', f.ts],
+  );
 }
 
 /**
@@ -192,26 +184,23 @@ export function decodeMessage(
   return frames;
 }
 
+// A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
 function parse(text: unknown, limits: DecodeLimits): unknown {
-  if (typeof text !== 'string') return fail('not text');
+  if (typeof text !== 'string') return new ProtocolError('not text');
   if (text.length > limits.maxFrameChars) {
     return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, CloseCode.FrameTooLarge);
   }
   try {
     return JSON.parse(text);
   } catch (cause) {
-    return fail('not JSON', cause);
+    return new ProtocolError('not JSON', undefined, { cause });
   }
 }
 
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('not a frame');
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return new ProtocolError('not a frame');
   const tag = raw[0];
-  return decoders.get(tag)?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
-}
-
-function fail(message: string, cause?: unknown): ProtocolError {
-  return new ProtocolError(message, CloseCode.ProtocolError, cause === undefined ? undefined : { cause });
+  return decoders.get(tag)?.(raw) ?? new ProtocolError(`bad ${JSON.stringify(tag)} frame`);
 }
 
 function request(w: readonly unknown[]): Frame | undefined {
@@ -249,9 +238,9 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
   const o = w[1];
   if (w.length !== 2 || !isRecord(o) || !isCount(o.v) || !isCount(o.ack) || typeof o.resumed !== 'boolean')
     return undefined;
+  const hb = o.hb;
   if (typeof o.sid !== 'string' || typeof o.resume !== 'string' || !optSeq(o.b)) return undefined;
-  const hb = heartbeat(o.hb);
-  if (!hb) return undefined;
+  if (!Array.isArray(hb) || hb.length !== 2 || !isCount(hb[0]) || !isCount(hb[1])) return undefined;
   return {
     type: 'welcome',
     v: o.v,
@@ -259,15 +248,9 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
     resume: o.resume,
     resumed: o.resumed,
     ack: o.ack,
-    hb,
+    hb: { intervalMs: hb[0], timeoutMs: hb[1] },
     b: o.b,
   };
-}
-
-function heartbeat(value: unknown): HeartbeatSettings | undefined {
-  if (!Array.isArray(value) || value.length !== 2) return undefined;
-  const [intervalMs, timeoutMs] = value as unknown[];
-  return isCount(intervalMs) && isCount(timeoutMs) ? { intervalMs, timeoutMs } : undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
