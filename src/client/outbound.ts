@@ -224,8 +224,7 @@ export class OutboundLog {
     while (i < this.#entries.length && !match(this.#entries[i] as OutboundEntry)) i++;
     if (i === this.#entries.length) return [];
     const queued = this.#entries.slice(head);
-    const removed = queued.filter(match);
-    if (removed.length === 0) return removed;
+    const removed = queued.filter(match); // not empty: the scan above found one
     this.#entries = this.#entries.slice(0, head);
     this.#nextSeq = this.#cursor + 1;
     this.#queuedBytes = 0;
