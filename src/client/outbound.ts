@@ -70,7 +70,8 @@ export class OutboundLog {
   }
 
   /**
-   * Appends an entry, applying the bounds to the queued part. Returns the entries the overflow
+   * Appends `item` (it becomes the entry: numbered in place, so give each its own object),
+   * applying the bounds to the queued part. Returns the entries the overflow
    * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
   append(item: Item): readonly OutboundEntry[] {
@@ -155,12 +156,10 @@ export class OutboundLog {
     this.#removeQueued((e) => e.requestId === requestId);
   }
 
-  /** Earliest TTL deadline among queued entries. */
-  nextExpiry(): number | undefined {
-    let min: number | undefined;
-    for (const e of this.#entries.slice(this.#transmittedCount())) {
-      if (e.expiresAt !== undefined && (min === undefined || e.expiresAt < min)) min = e.expiresAt;
-    }
+  /** Earliest TTL deadline among queued entries; `Infinity` when none has one. */
+  nextExpiry(): number {
+    let min = Infinity;
+    for (const e of this.#entries.slice(this.#transmittedCount())) min = Math.min(min, e.expiresAt ?? min);
     return min;
   }
 
@@ -201,15 +200,9 @@ export class OutboundLog {
   }
 
   #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry {
-    // Field by field: an object rest/spread here cost more than the rest of send() together.
-    const entry: Writable<OutboundEntry> & WithJson = {
-      event: item.event,
-      data: item.data,
-      queuedAt: item.queuedAt,
-      seq: this.#nextSeq++,
-    };
-    if (item.requestId !== undefined) entry.requestId = item.requestId;
-    if (item.expiresAt !== undefined) entry.expiresAt = item.expiresAt;
+    // The item becomes the entry (numbered in place): a send allocates one object, not a copy.
+    const entry = item as Writable<OutboundEntry> & WithJson;
+    entry.seq = this.#nextSeq++;
     if (json !== undefined) entry[DATA_JSON] = json;
     this.#entries.push(entry);
     this.#queuedBytes += size;

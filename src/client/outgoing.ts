@@ -129,7 +129,7 @@ export class Outgoing {
 
   #armExpiry(): void {
     const at = this.#d.session.log.nextExpiry();
-    if (at === undefined || this.#expiry.pending) return;
+    if (at === Infinity || this.#expiry.pending) return;
     this.#expiry.start(Math.max(0, at - this.#d.options.clock.now()), () => {
       this.#expire();
       this.#armExpiry();
