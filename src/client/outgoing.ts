@@ -7,7 +7,7 @@ import { SessionLostError } from '../errors/session-lost.js';
 import { TimeoutError } from '../errors/timeout.js';
 import { Timer } from '../util/clock.js';
 import type { QueuedMessage } from './event-types.js';
-import type { OutboundEntry, OutboundLog } from './outbound.js';
+import type { OutboundEntry } from './outbound.js';
 import type { ResolvedOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import type { PendingRequests } from './requests.js';
@@ -28,7 +28,8 @@ export interface OutgoingDeps {
   emit(event: string, payload: unknown): void;
 }
 
-type NewEntry = Parameters<OutboundLog['append']>[0] & { expiresAt?: number; requestId?: number };
+/** An entry being made; the log numbers it (`seq: 0` here keeps the field in the object itself). */
+type NewEntry = { -readonly [K in keyof OutboundEntry]: OutboundEntry[K] };
 
 export class Outgoing {
   readonly #d: OutgoingDeps;
@@ -49,7 +50,7 @@ export class Outgoing {
     const now = o.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
-    const entry: NewEntry = { event, data, queuedAt: now };
+    const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
     if (requestId !== undefined) entry.requestId = requestId;
     if (ttl !== undefined) entry.expiresAt = now + ttl;
     // Online, nothing queued, nothing to persist: straight to the wire.
