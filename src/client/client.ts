@@ -133,12 +133,12 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   /** Measures the round-trip time to the server in ms. Rejects when not connected. */
   ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
-    const { options: o, session } = c;
+    const o = c.options;
     if (o.protocol === 'raw' || !c.writable)
       return Promise.reject(new NotConnectedError('ping() needs an open connection'));
     const ts = o.clock.now();
     const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
-    session.ping(ts);
+    c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above
     return done;
   }
 

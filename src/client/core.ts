@@ -112,7 +112,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.session.end();
     this.persistence.clear();
     this.#events?.end(new ClosedError('client was closed'));
-    this.#events?.removeAllListeners();
+    this.#events = undefined; // with its handlers: nothing emits after this
   }
 
   // --- what the connection needs ---

@@ -78,12 +78,14 @@ export class OutboundLog {
     const json = dataJsonOf(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
-    const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
-    if (fits()) return (this.#push(item, size, json), NONE);
-    if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
-    if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
-    const dropped: OutboundEntry[] = [];
-    while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+    let dropped = NONE;
+    while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
+      // These two can only stop the first pass: nothing they test changes as the oldest go.
+      if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
+      if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
+      if (dropped === NONE) dropped = [];
+      (dropped as OutboundEntry[]).push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+    }
     this.#push(item, size, json);
     return dropped;
   }

@@ -110,10 +110,6 @@ export class ClientSession {
     this.#resumeToken = undefined;
   }
 
-  ping(ts: number): void {
-    this.#hooks.send(encodeControl({ type: 'ping', ts }));
-  }
-
   snapshot(): SessionSnapshot {
     return { resume: this.#resumeToken, delivered: this.#inbox.delivered, outbound: this.log.snapshot() };
   }
