@@ -67,11 +67,10 @@ export class ClientSession {
 
   hello(auth: string | undefined): HelloFrame {
     // `b`: the server may send batches as large as any message the client accepts.
-    const ack = this.#inbox.delivered;
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
-      ack,
+      ack: this.#inbox.delivered,
       auth,
       resume: this.#resumeToken,
       b: MAX_FRAME_CHARS,

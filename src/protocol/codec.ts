@@ -113,11 +113,19 @@ const ack = (w: readonly unknown[]): Frame | undefined =>
   w.length === 2 && isCount(w[1]) ? { type: 'ack', ack: w[1] } : undefined;
 const ping = (w: readonly unknown[]): Frame | undefined => {
   const ts = w[1];
-  return w.length === 2 && isFiniteNumber(ts) ? { type: w[0] === 'p' ? 'ping' : 'pong', ts } : undefined;
+  // Number.isFinite is false for anything but a finite number (no coercion).
+  return w.length === 2 && Number.isFinite(ts) ? { type: w[0] === 'p' ? 'ping' : 'pong', ts: ts as number } : undefined;
 };
 const close = (w: readonly unknown[]): Frame | undefined => {
-  const [, code, reason] = w;
-  return w.length === 3 && isCloseCode(code) && typeof reason === 'string' && reason.length <= MAX_REASON_BYTES
+  // A number only once Number.isInteger said so; close codes are 1000…4999.
+  const code = w[1] as number;
+  const reason = w[2];
+  return w.length === 3 &&
+    Number.isInteger(code) &&
+    code >= 1000 &&
+    code <= 4999 &&
+    typeof reason === 'string' &&
+    reason.length <= MAX_REASON_BYTES
     ? { type: 'close', code, reason }
     : undefined;
 };
@@ -214,7 +222,13 @@ function response(w: readonly unknown[]): Frame | undefined {
   const [, seq, id, ok, payload] = w;
   if (!isSeq(seq) || !isSeq(id)) return undefined;
   if (ok === 1 && (w.length === 4 || w.length === 5)) return { type: 'response', seq, id, ok: true, data: payload };
-  if (ok === 0 && w.length === 5 && isRemoteError(payload)) {
+  if (
+    ok === 0 &&
+    w.length === 5 &&
+    isRecord(payload) &&
+    typeof payload.code === 'string' &&
+    typeof payload.message === 'string'
+  ) {
     return { type: 'response', seq, id, ok: false, error: { code: payload.code, message: payload.message } };
   }
   return undefined;
@@ -257,20 +271,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isRemoteError(value: unknown): value is { code: string; message: string } {
-  return isRecord(value) && typeof value.code === 'string' && typeof value.message === 'string';
-}
-
 function optString(value: unknown): value is string | undefined {
   return value === undefined || typeof value === 'string';
 }
 
 function optSeq(value: unknown): value is number | undefined {
   return value === undefined || isSeq(value);
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
 }
 
 /** Non-negative safe integer (acks, versions, durations). */
@@ -285,8 +291,4 @@ function isSeq(value: unknown): value is number {
 
 function isName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 256;
-}
-
-function isCloseCode(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1000 && (value as number) <= 4999;
 }
