@@ -20,7 +20,8 @@ export interface OutgoingDeps {
   readonly options: ResolvedOptions;
   readonly session: ClientSession;
   readonly persistence: Persistence;
-  readonly requests: PendingRequests;
+  /** Absent until the client's first request. */
+  readonly requests: PendingRequests | undefined;
   /** The link's: open and alive, state, and write one frame. */
   readonly writable: boolean;
   readonly state: string;
@@ -101,7 +102,7 @@ export class Outgoing {
       unconfirmed.map(toMessage),
     );
     const queued = new Set(session.log.all().map((e) => e.requestId));
-    for (const id of requests.ids()) if (!queued.has(id)) requests.reject(id, error);
+    for (const id of requests?.ids() ?? []) if (!queued.has(id)) requests?.reject(id, error);
     if (unconfirmed.length > 0) this.#d.emit('error', error);
   }
 
@@ -116,7 +117,7 @@ export class Outgoing {
     d.emit(overflow ? 'queue:overflow' : 'queue:expired', overflow ? { dropped: messages } : { expired: messages });
     for (const { requestId } of entries)
       if (requestId !== undefined)
-        d.requests.reject(
+        d.requests?.reject(
           requestId,
           overflow ? new NotConnectedError('offline queue full') : new TimeoutError('expired in the offline queue'),
         );
