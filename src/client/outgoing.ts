@@ -34,13 +34,13 @@ type NewEntry = { -readonly [K in keyof OutboundEntry]: OutboundEntry[K] };
 
 export class Outgoing {
   readonly #d: OutgoingDeps;
-  readonly #expiry: Timer;
+  /** The TTL timer, created when an entry with a TTL is first queued offline. */
+  #expiry: Timer | undefined;
   /** Bumped per established link: a transmit waiting on an async save skips a link that is gone. */
   #epoch = 0;
 
   constructor(deps: OutgoingDeps) {
     this.#d = deps;
-    this.#expiry = new Timer(deps.options.clock);
   }
 
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
@@ -107,7 +107,7 @@ export class Outgoing {
   }
 
   stop(): void {
-    this.#expiry.stop();
+    this.#expiry?.stop();
   }
 
   /** Entries the queue let go (overflow, else expiry): the app is told, and their requests fail. */
@@ -124,15 +124,15 @@ export class Outgoing {
   }
 
   #expire(): void {
-    this.#expiry.stop();
+    this.#expiry?.stop();
     const expired = this.#d.session.log.expire(this.#d.options.clock.now());
     if (expired.length > 0) this.#discard(expired, false);
   }
 
   #armExpiry(): void {
     const at = this.#d.session.log.nextExpiry();
-    if (at === Infinity || this.#expiry.pending) return;
-    this.#expiry.start(Math.max(0, at - this.#d.options.clock.now()), () => {
+    if (at === Infinity || this.#expiry?.pending) return;
+    (this.#expiry ??= new Timer(this.#d.options.clock)).start(Math.max(0, at - this.#d.options.clock.now()), () => {
       this.#expire();
       this.#armExpiry();
     });
