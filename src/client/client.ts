@@ -15,7 +15,7 @@ import type {
 } from './event-types.js';
 import type { EventStream, StreamOptions, TypedEmitter, WaitForOptions } from './events.js';
 import { resolveOptions, type ClientOptions } from './options.js';
-import type { SendResult } from './outgoing.js';
+import { toMessage, type SendResult } from './outgoing.js';
 import type { RequestOptions } from './requests.js';
 
 export type { SendResult };
@@ -104,7 +104,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     if (c.options.protocol !== 'raw' && !isSendableByClient(event))
       throw new InvalidArgumentError(`'${event}' is a reserved event name`);
     if (c.disposed) return 'dropped';
-    return c.out.append({ event, data });
+    return c.out.append(event, data);
   }
 
   /**
@@ -122,7 +122,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     const requests = c.ownRequests();
     const { id, promise } = requests.create(event, options, (gaveUp) => c.session.log.removeRequest(gaveUp));
     try {
-      if (c.out.append({ event, data, requestId: id }) === 'dropped')
+      if (c.out.append(event, data, id) === 'dropped')
         requests.reject(id, new NotConnectedError('offline queue is full'));
     } catch (error) {
       requests.reject(id, error as InvalidArgumentError);
@@ -133,12 +133,12 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   /** Measures the round-trip time to the server in ms. Rejects when not connected. */
   ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
-    const { options: o, session } = c;
+    const o = c.options;
     if (o.protocol === 'raw' || !c.writable)
       return Promise.reject(new NotConnectedError('ping() needs an open connection'));
     const ts = o.clock.now();
     const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
-    session.ping(ts);
+    c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above
     return done;
   }
 
@@ -149,9 +149,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   close(): readonly QueuedMessage[] {
     const c = this.#c;
     if (c.disposed) return [];
-    const undelivered: QueuedMessage[] = c.session.log
-      .all()
-      .map(({ event, data, queuedAt }) => ({ event, data, queuedAt }));
+    const undelivered = c.session.log.all().map(toMessage);
     c.dispose();
     return undelivered;
   }

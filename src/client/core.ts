@@ -14,7 +14,6 @@ import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportFactory } from '../transports/transport.js';
 import { parseMainUrl } from '../transports/urls.js';
-import { systemClock } from '../util/clock.js';
 import { Connection } from './connection.js';
 import type { EventMap } from './event-types.js';
 import { TypedEmitter, type TypedEmitterOptions } from './events.js';
@@ -25,9 +24,6 @@ import { Persistence } from './persistence.js';
 import { PingWaiters } from './pings.js';
 import { PendingRequests } from './requests.js';
 import { ClientSession, type SessionHooks } from './session.js';
-
-/** Stands in for the requests of every client that never made one: it is never given any. */
-const noRequests = new PendingRequests(systemClock);
 
 /** The factories of each transport list (lists of names are shared, see options.ts). */
 const factories = new WeakMap<ResolvedOptions['transports'], readonly TransportFactory[]>();
@@ -54,7 +50,8 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   readonly out: Outgoing;
   readonly persistence: Persistence;
   #events: TypedEmitter<EventMap> | undefined;
-  #requests: PendingRequests | undefined;
+  /** The requests of this client, from its first on (see `ownRequests`). */
+  requests: PendingRequests | undefined;
   #pings: PingWaiters | undefined;
   /** Latest round-trip time (from `ping()` or the heartbeat). */
   rtt: number | undefined;
@@ -76,22 +73,13 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.out = new Outgoing(this);
   }
 
-  /** What the outgoing side writes to. */
-  get link(): this {
-    return this;
-  }
-
-  get requests(): PendingRequests {
-    return this.#requests ?? noRequests;
-  }
-
   events(): TypedEmitter<EventMap> {
     return (this.#events ??= new TypedEmitter(this));
   }
 
   /** The requests of this client, created with its first. */
   ownRequests(): PendingRequests {
-    return (this.#requests ??= new PendingRequests(this.options.clock));
+    return (this.requests ??= new PendingRequests(this.options.clock));
   }
 
   pings(): PingWaiters {
@@ -117,7 +105,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.session.end();
     this.persistence.clear();
     this.#events?.end(new ClosedError('client was closed'));
-    this.#events?.removeAllListeners();
+    this.#events = undefined; // with its handlers: nothing emits after this
   }
 
   // --- what the connection needs ---
@@ -155,29 +143,17 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   closed(): void {
     this.out.stop();
     this.#pings?.rejectAll(new ClosedError('client closed'));
-    this.#requests?.rejectAll(new ClosedError('client closed'));
+    this.requests?.rejectAll(new ClosedError('client closed'));
   }
 
-  // --- the session's hooks ---
-
-  write(text: string): void {
-    this.send(text);
-  }
-
-  deliver(event: string, data: unknown): void {
-    this.emit(event, data);
-  }
+  // --- the session's hooks (besides `send`, `emit` and `drop`, which the connection has) ---
 
   respond(frame: ResponseFrame): void {
-    this.#requests?.respond(frame);
+    this.requests?.respond(frame);
   }
 
   pong(ts: number): void {
     this.rtt = this.#pings ? this.#pings.pong(ts) : Math.max(0, this.options.clock.now() - ts);
-  }
-
-  closeFrame(code: number, reason: string): void {
-    this.drop(code, reason);
   }
 
   acked(): void {

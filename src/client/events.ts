@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AbortError } from '../errors/abort.js';
-import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
 import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
@@ -101,21 +100,16 @@ export class TypedEmitter<M extends object> {
    * Resolves with the next `event`'s payload. Whatever the outcome, its listener, timer and abort
    * listener are removed.
    *
-   * @throws (rejects) TimeoutError, AbortError, or the error given to `end()` (ClosedError if none).
+   * @throws (rejects) TimeoutError, AbortError, or the error given to `end()`.
    * @example
    * const { transport } = await events.waitFor('open', { timeoutMs: 5000, signal });
    */
   waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
-      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity))) {
-        reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${String(timeoutMs)}`));
-        return;
-      }
-      if (signal?.aborted) {
-        reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
-        return;
-      }
+      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity)))
+        return reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${timeoutMs}`));
+      if (signal?.aborted) return reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
       const settle = (): void => {
         remove();
         if (timer !== undefined) this.#o.clock.clearTimeout(timer);
@@ -156,9 +150,7 @@ export class TypedEmitter<M extends object> {
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
     if (!((Number.isInteger(bufferSize) || bufferSize === Infinity) && bufferSize >= 1)) {
-      throw new InvalidArgumentError(
-        `stream: bufferSize must be an integer >= 1 or Infinity, got ${String(bufferSize)}`,
-      );
+      throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${bufferSize}`);
     }
     let remove: () => void = () => {};
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
@@ -177,29 +169,28 @@ export class TypedEmitter<M extends object> {
 
   /** Listeners of `event`, or of every event when none is given (waitFor and streams included). */
   listenerCount(event?: keyof M & string): number {
-    const ee = this.#ee;
-    if (!ee) return 0;
-    if (event !== undefined) return ee.listenerCount(event);
-    return ee.eventNames().reduce((sum, name) => sum + ee.listenerCount(name), 0);
+    return this.#listeners(event).length;
   }
 
   /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
   removeAllListeners(): void {
-    for (const name of this.#ee?.eventNames() ?? []) this.off(name as keyof M & string);
+    for (const l of this.#listeners()) if (l.handler !== undefined) l.remove?.();
   }
 
   /**
    * Settles everything pending: open streams finish (after their buffered payloads) and pending
-   * `waitFor`s reject with `error` (a `ClosedError` when none is given). Handlers added with
-   * `on`/`once` stay; the emitter remains usable.
+   * `waitFor`s reject with `error`. Handlers added with `on`/`once` stay; the emitter remains usable.
    */
-  end(error?: Error): void {
-    const reason = error ?? new ClosedError('the event emitter was ended');
-    for (const name of this.#ee?.eventNames() ?? []) for (const l of this.#listeners(name)) l.end?.(reason);
+  end(error: Error): void {
+    for (const l of this.#listeners()) l.end?.(error);
   }
 
-  #listeners(event: string | symbol): Listener[] {
-    return (this.#ee?.listeners(event as string) ?? []) as Listener[];
+  /** The listeners of `event`, or of every event (a copy: safe to remove while iterating). */
+  #listeners(event?: string): Listener[] {
+    const ee = this.#ee;
+    return (
+      !ee ? [] : event === undefined ? ee.eventNames().flatMap((name) => ee.listeners(name)) : ee.listeners(event)
+    ) as Listener[];
   }
 
   /**

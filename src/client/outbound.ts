@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
-import { DEFAULT_LIMITS } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS } from '../protocol/codec.js';
 import type { QueuedMessage } from './event-types.js';
 
 /** One outgoing message; `requestId` marks a request. */
@@ -70,19 +70,22 @@ export class OutboundLog {
   }
 
   /**
-   * Appends an entry, applying the bounds to the queued part. Returns the entries the overflow
+   * Appends `item` (it becomes the entry: numbered in place, so give each its own object),
+   * applying the bounds to the queued part. Returns the entries the overflow
    * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
   append(item: Item): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
-    const fits = (): boolean => this.queued < maxMessages && this.#queuedBytes + size <= maxBytes;
-    if (fits()) return (this.#push(item, size, json), NONE);
-    if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
-    if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
-    const dropped: OutboundEntry[] = [];
-    while (!fits()) dropped.push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+    let dropped = NONE;
+    while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
+      // These two can only stop the first pass: nothing they test changes as the oldest go.
+      if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
+      if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
+      if (dropped === NONE) dropped = [];
+      (dropped as OutboundEntry[]).push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+    }
     this.#push(item, size, json);
     return dropped;
   }
@@ -155,12 +158,10 @@ export class OutboundLog {
     this.#removeQueued((e) => e.requestId === requestId);
   }
 
-  /** Earliest TTL deadline among queued entries. */
-  nextExpiry(): number | undefined {
-    let min: number | undefined;
-    for (const e of this.#entries.slice(this.#transmittedCount())) {
-      if (e.expiresAt !== undefined && (min === undefined || e.expiresAt < min)) min = e.expiresAt;
-    }
+  /** Earliest TTL deadline among queued entries; `Infinity` when none has one. */
+  nextExpiry(): number {
+    let min = Infinity;
+    for (const e of this.#entries.slice(this.#transmittedCount())) min = Math.min(min, e.expiresAt ?? min);
     return min;
   }
 
@@ -201,15 +202,9 @@ export class OutboundLog {
   }
 
   #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry {
-    // Field by field: an object rest/spread here cost more than the rest of send() together.
-    const entry: Writable<OutboundEntry> & WithJson = {
-      event: item.event,
-      data: item.data,
-      queuedAt: item.queuedAt,
-      seq: this.#nextSeq++,
-    };
-    if (item.requestId !== undefined) entry.requestId = item.requestId;
-    if (item.expiresAt !== undefined) entry.expiresAt = item.expiresAt;
+    // The item becomes the entry (numbered in place): a send allocates one object, not a copy.
+    const entry = item as Writable<OutboundEntry> & WithJson;
+    entry.seq = this.#nextSeq++;
     if (json !== undefined) entry[DATA_JSON] = json;
     this.#entries.push(entry);
     this.#queuedBytes += size;
@@ -224,8 +219,7 @@ export class OutboundLog {
     while (i < this.#entries.length && !match(this.#entries[i] as OutboundEntry)) i++;
     if (i === this.#entries.length) return [];
     const queued = this.#entries.slice(head);
-    const removed = queued.filter(match);
-    if (removed.length === 0) return removed;
+    const removed = queued.filter(match); // not empty: the scan above found one
     this.#entries = this.#entries.slice(0, head);
     this.#nextSeq = this.#cursor + 1;
     this.#queuedBytes = 0;
@@ -241,8 +235,8 @@ export class OutboundLog {
  */
 function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
-  if (size > DEFAULT_LIMITS.maxFrameChars) {
-    throw new InvalidArgumentError(`'${item.event}' is over ${DEFAULT_LIMITS.maxFrameChars} chars`);
+  if (size > MAX_FRAME_CHARS) {
+    throw new InvalidArgumentError(`'${item.event}' is over ${MAX_FRAME_CHARS} chars`);
   }
   return size;
 }

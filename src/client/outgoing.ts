@@ -7,7 +7,7 @@ import { SessionLostError } from '../errors/session-lost.js';
 import { TimeoutError } from '../errors/timeout.js';
 import { Timer } from '../util/clock.js';
 import type { QueuedMessage } from './event-types.js';
-import type { OutboundEntry, OutboundLog } from './outbound.js';
+import type { OutboundEntry } from './outbound.js';
 import type { ResolvedOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import type { PendingRequests } from './requests.js';
@@ -20,43 +20,50 @@ export interface OutgoingDeps {
   readonly options: ResolvedOptions;
   readonly session: ClientSession;
   readonly persistence: Persistence;
-  readonly requests: PendingRequests;
-  readonly link: { readonly writable: boolean; readonly state: string; send(text: string): void };
+  /** Absent until the client's first request. */
+  readonly requests: PendingRequests | undefined;
+  /** The link's: open and alive, state, and write one frame. */
+  readonly writable: boolean;
+  readonly state: string;
+  send(text: string): void;
   emit(event: string, payload: unknown): void;
 }
 
-type NewEntry = Parameters<OutboundLog['append']>[0] & { expiresAt?: number; requestId?: number };
+/** An entry being made; the log numbers it (`seq: 0` here keeps the field in the object itself). */
+type NewEntry = { -readonly [K in keyof OutboundEntry]: OutboundEntry[K] };
 
 export class Outgoing {
   readonly #d: OutgoingDeps;
-  readonly #expiry: Timer;
+  /** The TTL timer, created when an entry with a TTL is first queued offline. */
+  #expiry: Timer | undefined;
   /** Bumped per established link: a transmit waiting on an async save skips a link that is gone. */
   #epoch = 0;
 
   constructor(deps: OutgoingDeps) {
     this.#d = deps;
-    this.#expiry = new Timer(deps.options.clock);
   }
 
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
-  append(item: { event: string; data: unknown; requestId?: number }): SendResult {
-    const { options: o, session, link } = this.#d;
-    if (o.protocol === 'raw' && link.writable) return (link.send(item.event), 'sent');
+  append(event: string, data: unknown, requestId?: number): SendResult {
+    const d = this.#d;
+    const { options: o, session } = d;
+    if (o.protocol === 'raw' && d.writable) return (d.send(event), 'sent');
     const now = o.clock.now();
+    const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
-    const entry: NewEntry = { event: item.event, data: item.data, queuedAt: now };
-    if (item.requestId !== undefined) entry.requestId = item.requestId;
-    if (o.queue.ttlMs !== undefined) entry.expiresAt = now + o.queue.ttlMs;
+    const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
+    if (requestId !== undefined) entry.requestId = requestId;
+    if (ttl !== undefined) entry.expiresAt = now + ttl;
     // Online, nothing queued, nothing to persist: straight to the wire.
-    const sent = this.#d.persistence === Persistence.none && link.writable && session.log.appendTransmitted(entry);
+    const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
     if (sent) return (session.transmit([sent]), 'sent');
     const dropped = session.log.append(entry);
     if (dropped.length > 0) {
-      this.#dropped(dropped);
-      if (dropped.some((d) => d.seq === 0)) return 'dropped';
+      this.#discard(dropped, true);
+      if (dropped.some((e) => e.seq === 0)) return 'dropped';
     }
-    if (link.writable) return (this.pump(), 'sent');
-    void this.#d.persistence.save();
+    if (d.writable) return (this.pump(), 'sent');
+    void d.persistence.save();
     this.#armExpiry();
     return 'queued';
   }
@@ -68,19 +75,20 @@ export class Outgoing {
 
   /** Transmits everything queued; with persistence, only after it is stored (so a reload never sends twice). */
   pump(): void {
-    const { options: o, session, link } = this.#d;
+    const d = this.#d;
+    const { options: o, session } = d;
     if (o.queue.ttlMs !== undefined) this.#expire();
     const batch = session.log.takeQueued();
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
-      for (const e of batch) link.send(e.event);
+      for (const e of batch) d.send(e.event);
       session.log.ack((batch.at(-1) as OutboundEntry).seq); // raw servers send no acks
       return;
     }
-    const saving = this.#d.persistence.save();
+    const saving = d.persistence.save();
     if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && link.state === 'open' && session.transmit(batch));
+    void saving.then(() => epoch === this.#epoch && d.state === 'open' && session.transmit(batch));
   }
 
   /**
@@ -94,39 +102,37 @@ export class Outgoing {
       unconfirmed.map(toMessage),
     );
     const queued = new Set(session.log.all().map((e) => e.requestId));
-    for (const id of requests.ids()) if (!queued.has(id)) requests.reject(id, error);
+    for (const id of requests?.ids() ?? []) if (!queued.has(id)) requests?.reject(id, error);
     if (unconfirmed.length > 0) this.#d.emit('error', error);
   }
 
   stop(): void {
-    this.#expiry.stop();
+    this.#expiry?.stop();
   }
 
-  #dropped(entries: readonly OutboundEntry[]): void {
-    this.#d.emit('queue:overflow', { dropped: entries.map(toMessage) });
-    for (const e of entries) {
-      if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new NotConnectedError('offline queue full'));
-      }
-    }
+  /** Entries the queue let go (overflow, else expiry): the app is told, and their requests fail. */
+  #discard(entries: readonly OutboundEntry[], overflow: boolean): void {
+    const d = this.#d;
+    const messages = entries.map(toMessage);
+    d.emit(overflow ? 'queue:overflow' : 'queue:expired', overflow ? { dropped: messages } : { expired: messages });
+    for (const { requestId } of entries)
+      if (requestId !== undefined)
+        d.requests?.reject(
+          requestId,
+          overflow ? new NotConnectedError('offline queue full') : new TimeoutError('expired in the offline queue'),
+        );
   }
 
   #expire(): void {
-    this.#expiry.stop();
+    this.#expiry?.stop();
     const expired = this.#d.session.log.expire(this.#d.options.clock.now());
-    if (expired.length === 0) return;
-    this.#d.emit('queue:expired', { expired: expired.map(toMessage) });
-    for (const e of expired) {
-      if (e.requestId !== undefined) {
-        this.#d.requests.reject(e.requestId, new TimeoutError('expired in the offline queue'));
-      }
-    }
+    if (expired.length > 0) this.#discard(expired, false);
   }
 
   #armExpiry(): void {
     const at = this.#d.session.log.nextExpiry();
-    if (at === undefined || this.#expiry.pending) return;
-    this.#expiry.start(Math.max(0, at - this.#d.options.clock.now()), () => {
+    if (at === Infinity || this.#expiry?.pending) return;
+    (this.#expiry ??= new Timer(this.#d.options.clock)).start(Math.max(0, at - this.#d.options.clock.now()), () => {
       this.#expire();
       this.#armExpiry();
     });

@@ -4,7 +4,7 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { DEFAULT_LIMITS, SERVER_FRAMES, decodeMessage, encodeControl, encodeWithDataJson } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS, SERVER_FRAMES, decodeMessage, encodeControl, encodeWithDataJson } from '../protocol/codec.js';
 import {
   PROTOCOL_VERSION,
   isReservedEvent,
@@ -20,13 +20,13 @@ import { OutboundLog, dataJsonOf, type OutboundEntry, type OutboundLimits, type 
 export interface SessionHooks {
   readonly clock: Clock;
   /** Writes one frame to the current link. */
-  write(text: string): void;
+  send(text: string): void;
   /** An application event arrived (exactly once, in order). */
-  deliver(event: string, data: unknown): void;
+  emit(event: string, data: unknown): void;
   /** A pong for a ping sent at `ts`. */
   pong(ts: number): void;
-  /** The server sent a close frame. */
-  closeFrame(code: number, reason: string): void;
+  /** The server sent a close frame: end the link with its code and reason. */
+  drop(code: number, reason: string): void;
   /** An ack went out: the delivered count changed durably (persistence hook). */
   acked(): void;
   /** A response to a request arrived (exactly once, in order). */
@@ -67,14 +67,13 @@ export class ClientSession {
 
   hello(auth: string | undefined): HelloFrame {
     // `b`: the server may send batches as large as any message the client accepts.
-    const ack = this.#inbox.delivered;
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
-      ack,
+      ack: this.#inbox.delivered,
       auth,
       resume: this.#resumeToken,
-      b: DEFAULT_LIMITS.maxFrameChars,
+      b: MAX_FRAME_CHARS,
     };
   }
 
@@ -95,7 +94,7 @@ export class ClientSession {
 
   /** Transmits entries, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) this.#hooks.write(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
+    for (const e of entries) this.#hooks.send(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
@@ -108,10 +107,6 @@ export class ClientSession {
   end(): void {
     this.detached();
     this.#resumeToken = undefined;
-  }
-
-  ping(ts: number): void {
-    this.#hooks.write(encodeControl({ type: 'ping', ts }));
   }
 
   snapshot(): SessionSnapshot {
@@ -151,18 +146,18 @@ export class ClientSession {
         if (verdict === 'gap') return new ProtocolError(`gap before ${frame.seq}`);
         // A duplicate: the server thinks we lack it, so an ack must tell it we do not.
         if (verdict === 'duplicate') return void acks.duplicate();
-        if (frame.type === 'event') this.#hooks.deliver(frame.event, frame.data);
+        if (frame.type === 'event') this.#hooks.emit(frame.event, frame.data);
         else this.#hooks.respond(frame);
         return void acks.delivered();
       }
       case 'ack':
         return this.log.ack(frame.ack) ? undefined : new ProtocolError(`ack of unsent ${frame.ack}`);
       case 'ping':
-        return void this.#hooks.write(encodeControl({ type: 'pong', ts: frame.ts }));
+        return void this.#hooks.send(encodeControl({ type: 'pong', ts: frame.ts }));
       case 'pong':
         return void this.#hooks.pong(frame.ts);
       case 'close':
-        return void this.#hooks.closeFrame(frame.code, frame.reason);
+        return void this.#hooks.drop(frame.code, frame.reason);
       default:
         return new ProtocolError(`unexpected ${frame.type}`);
     }
@@ -176,7 +171,7 @@ export class ClientSession {
       send: (ack) => {
         // Nothing owed now; a timer still running (an ack sent for the count) keeps the scheduler.
         if (this.#acks === acks && !acks.pending) this.#acks = undefined;
-        this.#hooks.write(encodeControl({ type: 'ack', ack }));
+        this.#hooks.send(encodeControl({ type: 'ack', ack }));
         this.#hooks.acked();
       },
     });

@@ -1,15 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from './close-codes.js';
-import type {
-  AckFrame,
-  CloseFrame,
-  Frame,
-  HeartbeatSettings,
-  HelloFrame,
-  PingFrame,
-  PongFrame,
-  WelcomeFrame,
-} from './frames.js';
+import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -17,8 +8,11 @@ export interface DecodeLimits {
   readonly maxFrameChars: number;
 }
 
-/** 1 MiB of text by default; the server lowers it through its own option. */
-export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: 1 << 20 };
+/** 1 MiB of text: the largest frame a client accepts or sends. A plain number, so bundlers inline it. */
+export const MAX_FRAME_CHARS = 1 << 20;
+
+/** {@link MAX_FRAME_CHARS} by default; the server lowers it through its own option. */
+export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: MAX_FRAME_CHARS };
 
 /** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
 const MAX_REASON_BYTES = 123;
@@ -57,17 +51,15 @@ export type ControlFrame = HelloFrame | AckFrame | PingFrame | PongFrame | Close
 
 /** `encodeFrame` for hello and the unsequenced frames. */
 export function encodeControl(f: ControlFrame): string {
-  switch (f.type) {
-    case 'hello':
-      return JSON.stringify(['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }]);
-    case 'ack':
-      return JSON.stringify(['a', f.ack]);
-    case 'ping':
-    case 'pong':
-      return JSON.stringify([f.type === 'ping' ? 'p' : 'o', f.ts]);
-    case 'close':
-      return JSON.stringify(['c', f.code, fitCloseReason(f.reason)]);
-  }
+  return JSON.stringify(
+    f.type === 'hello'
+      ? ['h', { v: f.v, ack: f.ack, auth: f.auth, resume: f.resume, b: f.b }]
+      : f.type === 'ack'
+        ? ['a', f.ack]
+        : f.type === 'close'
+          ? ['c', f.code, fitCloseReason(f.reason)]
+          : [f.type === 'ping' ? 'p' : 'o', f.ts],
+  );
 }
 
 /**
@@ -121,11 +113,19 @@ const ack = (w: readonly unknown[]): Frame | undefined =>
   w.length === 2 && isCount(w[1]) ? { type: 'ack', ack: w[1] } : undefined;
 const ping = (w: readonly unknown[]): Frame | undefined => {
   const ts = w[1];
-  return w.length === 2 && isFiniteNumber(ts) ? { type: w[0] === 'p' ? 'ping' : 'pong', ts } : undefined;
+  // Number.isFinite is false for anything but a finite number (no coercion).
+  return w.length === 2 && Number.isFinite(ts) ? { type: w[0] === 'p' ? 'ping' : 'pong', ts: ts as number } : undefined;
 };
 const close = (w: readonly unknown[]): Frame | undefined => {
-  const [, code, reason] = w;
-  return w.length === 3 && isCloseCode(code) && typeof reason === 'string' && reason.length <= MAX_REASON_BYTES
+  // A number only once Number.isInteger said so; close codes are 1000…4999.
+  const code = w[1] as number;
+  const reason = w[2];
+  return w.length === 3 &&
+    Number.isInteger(code) &&
+    code >= 1000 &&
+    code <= 4999 &&
+    typeof reason === 'string' &&
+    reason.length <= MAX_REASON_BYTES
     ? { type: 'close', code, reason }
     : undefined;
 };
@@ -192,26 +192,23 @@ export function decodeMessage(
   return frames;
 }
 
+// A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
 function parse(text: unknown, limits: DecodeLimits): unknown {
-  if (typeof text !== 'string') return fail('not text');
+  if (typeof text !== 'string') return new ProtocolError('not text');
   if (text.length > limits.maxFrameChars) {
     return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, CloseCode.FrameTooLarge);
   }
   try {
     return JSON.parse(text);
   } catch (cause) {
-    return fail('not JSON', cause);
+    return new ProtocolError('not JSON', undefined, { cause });
   }
 }
 
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return fail('not a frame');
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return new ProtocolError('not a frame');
   const tag = raw[0];
-  return decoders.get(tag)?.(raw) ?? fail(`bad ${JSON.stringify(tag)} frame`);
-}
-
-function fail(message: string, cause?: unknown): ProtocolError {
-  return new ProtocolError(message, CloseCode.ProtocolError, cause === undefined ? undefined : { cause });
+  return decoders.get(tag)?.(raw) ?? new ProtocolError(`bad ${JSON.stringify(tag)} frame`);
 }
 
 function request(w: readonly unknown[]): Frame | undefined {
@@ -225,7 +222,13 @@ function response(w: readonly unknown[]): Frame | undefined {
   const [, seq, id, ok, payload] = w;
   if (!isSeq(seq) || !isSeq(id)) return undefined;
   if (ok === 1 && (w.length === 4 || w.length === 5)) return { type: 'response', seq, id, ok: true, data: payload };
-  if (ok === 0 && w.length === 5 && isRemoteError(payload)) {
+  if (
+    ok === 0 &&
+    w.length === 5 &&
+    isRecord(payload) &&
+    typeof payload.code === 'string' &&
+    typeof payload.message === 'string'
+  ) {
     return { type: 'response', seq, id, ok: false, error: { code: payload.code, message: payload.message } };
   }
   return undefined;
@@ -249,9 +252,9 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
   const o = w[1];
   if (w.length !== 2 || !isRecord(o) || !isCount(o.v) || !isCount(o.ack) || typeof o.resumed !== 'boolean')
     return undefined;
+  const hb = o.hb;
   if (typeof o.sid !== 'string' || typeof o.resume !== 'string' || !optSeq(o.b)) return undefined;
-  const hb = heartbeat(o.hb);
-  if (!hb) return undefined;
+  if (!Array.isArray(hb) || hb.length !== 2 || !isCount(hb[0]) || !isCount(hb[1])) return undefined;
   return {
     type: 'welcome',
     v: o.v,
@@ -259,23 +262,13 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
     resume: o.resume,
     resumed: o.resumed,
     ack: o.ack,
-    hb,
+    hb: { intervalMs: hb[0], timeoutMs: hb[1] },
     b: o.b,
   };
 }
 
-function heartbeat(value: unknown): HeartbeatSettings | undefined {
-  if (!Array.isArray(value) || value.length !== 2) return undefined;
-  const [intervalMs, timeoutMs] = value as unknown[];
-  return isCount(intervalMs) && isCount(timeoutMs) ? { intervalMs, timeoutMs } : undefined;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isRemoteError(value: unknown): value is { code: string; message: string } {
-  return isRecord(value) && typeof value.code === 'string' && typeof value.message === 'string';
 }
 
 function optString(value: unknown): value is string | undefined {
@@ -284,10 +277,6 @@ function optString(value: unknown): value is string | undefined {
 
 function optSeq(value: unknown): value is number | undefined {
   return value === undefined || isSeq(value);
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
 }
 
 /** Non-negative safe integer (acks, versions, durations). */
@@ -302,8 +291,4 @@ function isSeq(value: unknown): value is number {
 
 function isName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 256;
-}
-
-function isCloseCode(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1000 && (value as number) <= 4999;
 }

@@ -84,31 +84,27 @@ export class Inbox {
   }
 }
 
+/** Deliveries that make an ack go out at once (the reference implementation's, PROTOCOL.md). */
+const ACK_EVERY_FRAMES = 64;
+/** Longest an owed ack waits for more deliveries. */
+const ACK_DELAY_MS = 50;
+
 /**
- * Batches cumulative acks: one ack frame after `everyFrames` deliveries or `delayMs`, whichever
- * comes first, so a flood costs one ack per batch instead of one per message.
+ * Batches cumulative acks: one ack frame after 64 deliveries or 50 ms, whichever comes first, so
+ * a flood costs one ack per batch instead of one per message. Both sides use the same numbers
+ * (constants, not options: one scheduler per session, so two fewer fields each).
  */
 export class AckScheduler {
   readonly #timer: Timer;
   readonly #send: (ack: number) => void;
   readonly #inbox: Inbox;
-  readonly #everyFrames: number;
-  readonly #delayMs: number;
   #acked = 0;
   #force = false;
 
-  constructor(opts: {
-    clock: Clock;
-    inbox: Inbox;
-    send: (ack: number) => void;
-    everyFrames?: number;
-    delayMs?: number;
-  }) {
+  constructor(opts: { clock: Clock; inbox: Inbox; send: (ack: number) => void }) {
     this.#timer = new Timer(opts.clock);
     this.#inbox = opts.inbox;
     this.#send = opts.send;
-    this.#everyFrames = opts.everyFrames ?? 64;
-    this.#delayMs = opts.delayMs ?? 50;
   }
 
   /**
@@ -117,8 +113,8 @@ export class AckScheduler {
    */
   delivered(): void {
     const owed = this.#inbox.delivered - this.#acked;
-    if (owed >= this.#everyFrames) this.#ack();
-    else if (owed > 0 && !this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
+    if (owed >= ACK_EVERY_FRAMES) this.#ack();
+    else if (owed > 0 && !this.#timer.pending) this.#timer.start(ACK_DELAY_MS, () => this.flush());
   }
 
   /**
@@ -127,7 +123,7 @@ export class AckScheduler {
    */
   duplicate(): void {
     this.#force = true;
-    if (!this.#timer.pending) this.#timer.start(this.#delayMs, () => this.flush());
+    if (!this.#timer.pending) this.#timer.start(ACK_DELAY_MS, () => this.flush());
   }
 
   /** Whether the batching timer is running (an ack may still go out when it fires). */

@@ -154,7 +154,7 @@ describe('end()', () => {
   it('rejects with a ClosedError when no error is given', async () => {
     const { events } = setup();
     const p = events.waitFor('price');
-    events.end();
+    events.end(new ClosedError('ended'));
     await expect(p).rejects.toBeInstanceOf(ClosedError);
   });
 
@@ -166,7 +166,7 @@ describe('end()', () => {
     const waiting = events.stream('chat');
     const pending = waiting.next();
     events.emit('price', 1);
-    events.end();
+    events.end(new ClosedError('ended'));
     await expect(pending).resolves.toEqual({ done: true, value: undefined });
     await expect(buffered.next()).resolves.toEqual({ done: false, value: 1 });
     await expect(buffered.next()).resolves.toEqual({ done: true, value: undefined });
@@ -178,7 +178,7 @@ describe('end()', () => {
     const { events } = setup();
     const handler = vi.fn();
     events.on('price', handler);
-    events.end();
+    events.end(new ClosedError('ended'));
     events.emit('price', 1);
     expect(handler).toHaveBeenCalledOnce();
     const p = events.waitFor('price');
@@ -191,7 +191,7 @@ describe('end()', () => {
     events.on('chat', vi.fn());
     void events.stream('price');
     events.waitFor('price', { timeoutMs: 100 }).catch(() => {});
-    events.end();
+    events.end(new ClosedError('ended'));
     events.removeAllListeners();
     expect(events.listenerCount()).toBe(0);
     expect(vi.getTimerCount()).toBe(0);

@@ -208,7 +208,7 @@ describe('waitFor', () => {
     const { events } = setup();
     const p = events.waitFor('price', { timeoutMs: Infinity });
     expect(vi.getTimerCount()).toBe(0);
-    events.end();
+    events.end(new ClosedError('ended'));
     await expect(p).rejects.toBeInstanceOf(ClosedError);
   });
 

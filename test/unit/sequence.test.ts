@@ -125,11 +125,11 @@ describe('Inbox', () => {
 });
 
 describe('AckScheduler', () => {
-  function setup(opts: { everyFrames?: number; delayMs?: number } = {}) {
+  function setup() {
     const clock = new ManualClock();
     const inbox = new Inbox();
     const sent: number[] = [];
-    const acks = new AckScheduler({ clock, inbox, send: (ack) => sent.push(ack), ...opts });
+    const acks = new AckScheduler({ clock, inbox, send: (ack) => sent.push(ack) });
     const deliver = (n: number): void => {
       for (let i = 0; i < n; i++) {
         expect(inbox.accept(inbox.delivered + 1)).toBe('deliver');
@@ -184,14 +184,6 @@ describe('AckScheduler', () => {
     expect(sent).toEqual([64]);
     clock.advance(50);
     expect(sent).toEqual([64, 70]);
-  });
-
-  it('honours custom batch size and delay', () => {
-    const { clock, sent, deliver } = setup({ everyFrames: 2, delayMs: 10 });
-    deliver(3);
-    expect(sent).toEqual([2]);
-    clock.advance(10);
-    expect(sent).toEqual([2, 3]);
   });
 
   it('flush sends what is owed now and cancels the timer; nothing owed sends nothing', () => {
