@@ -8,7 +8,7 @@
 import { ClosedError } from '../errors/closed.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { NORMAL } from '../protocol/close-codes.js';
 import { encodeControl } from '../protocol/codec.js';
 import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
@@ -99,8 +99,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   /** Tears everything down (`close()`); the emitter is ended last, after the final events. */
   dispose(): void {
     this.disposed = true;
-    if (this.state === 'open')
-      this.send(encodeControl({ type: 'close', code: CloseCode.Normal, reason: 'client closed' }));
+    if (this.state === 'open') this.send(encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' }));
     this.close('close()');
     this.session.end();
     this.persistence.clear();

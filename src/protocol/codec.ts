@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors/protocol.js';
-import { CloseCode } from './close-codes.js';
+import { FRAME_TOO_LARGE } from './close-codes.js';
 import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
@@ -196,7 +196,7 @@ export function decodeMessage(
 function parse(text: unknown, limits: DecodeLimits): unknown {
   if (typeof text !== 'string') return new ProtocolError('not text');
   if (text.length > limits.maxFrameChars) {
-    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, CloseCode.FrameTooLarge);
+    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, FRAME_TOO_LARGE);
   }
   try {
     return JSON.parse(text);
