@@ -184,7 +184,10 @@ export class OutboundLog {
     this.#nextSeq = s.nextSeq;
     this.#sentUpTo = s.sentUpTo;
     this.#acked = s.acked;
-    this.#cursor = this.#acked; // nothing is on the wire yet in this page
+    // What the last page transmitted stays out of the queue until the welcome says what the server
+    // has (`resume`) or that the session is gone (`newSession`): expiring, dropping or renumbering it
+    // before then could give a number the server holds to another message.
+    this.#cursor = this.#sentUpTo;
     this.#queuedBytes = this.#entries.reduce((sum, e) => sum + (e.seq > this.#cursor ? sizeOf(e) : 0), 0);
     for (const e of fresh) this.#push(e, sizeOf(e));
   }

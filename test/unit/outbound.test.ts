@@ -130,11 +130,35 @@ describe('OutboundLog', () => {
     const after = new OutboundLog(roomy);
     after.append(msg(4));
     after.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    expect(after.queued).toBe(2); // 3 and 4; 1 and 2 may have reached the server
+    expect(after.resume(0)).toBe(true); // the welcome: the server has none of them
     expect(after.takeQueued().map((e) => [e.seq, e.data])).toEqual([
       [1, 1],
       [2, 2],
       [3, 3],
       [4, 4],
+    ]);
+  });
+
+  it('after a reload, never expires, drops or renumbers what the last page transmitted before the welcome', () => {
+    const before = new OutboundLog(roomy);
+    before.append(msg(1, { expiresAt: 10 }));
+    before.append(msg(2, { expiresAt: 10 }));
+    before.takeQueued(); // on the wire; the server may have them
+    before.append(msg(3, { expiresAt: 10 }));
+    const after = new OutboundLog({ ...roomy, maxMessages: 1 });
+    after.restore(JSON.parse(JSON.stringify(before.snapshot())));
+    expect(after.expire(20).map((e) => e.seq)).toEqual([3]); // only the never-transmitted one
+    expect(after.append(msg(4)).map((e) => e.seq)).toEqual([]); // the queue holds 1: #4 alone
+    expect(after.all().map((e) => [e.seq, e.data])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 4],
+    ]);
+    expect(after.resume(1)).toBe(true); // the server had #1
+    expect(after.takeQueued().map((e) => [e.seq, e.data])).toEqual([
+      [2, 2],
+      [3, 4],
     ]);
   });
 
