@@ -4,6 +4,8 @@
 //   surelink  createRealtimeServer from dist/server.js at /realtime (WebSocket, /realtime/sockjs, /realtime/poll)
 //   socketio  socket.io server at /socket.io/ (websocket and polling)
 //   sockjs    raw `sockjs` server at /sockjs
+//   minimal   the least a surelink-protocol server can do, at /minimal: welcome, echo `e`, acks ignored
+//             (for bench/rtt-split.mjs, which tells the client's share of the RTT from the server's)
 //   static    the browser page (bench/browser/), dist/surelink.min.js, socket.io-client's browser
 //             bundle from node_modules, and POST /results (forwarded to the parent over IPC)
 // Reports { port } over IPC; stops on { cmd: 'stop' } (or when the parent goes away).
@@ -50,6 +52,28 @@ const backends = {
       for (const type of ['up', 'm', 'e', 'down']) session.on(type, (data) => handle(type, data));
     });
     closers.push(() => rt.close());
+  },
+
+  async minimal() {
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/minimal') wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    });
+    const welcome = JSON.stringify([
+      'w',
+      { v: 1, sid: 's', resume: 'r', resumed: false, ack: 0, hb: [25_000, 10_000] },
+    ]);
+    wss.on('connection', (ws) => {
+      let seq = 0;
+      ws.on('message', (buf) => {
+        const frame = JSON.parse(buf.toString());
+        if (frame[0] === 'h') ws.send(welcome);
+        else if (frame[0] === 'e' && frame[2] === 'e') ws.send(JSON.stringify(['e', ++seq, 'e', frame[3]]));
+      });
+      ws.on('error', () => {});
+    });
+    closers.push(() => wss.close());
   },
 
   async socketio() {

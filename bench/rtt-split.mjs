@@ -1,0 +1,117 @@
+// `npm run bench:rtt`: where surelink's echo RTT goes beyond raw `ws`, client side or server side.
+// Four pairs stay connected at once and take turns, blocks of echoes round-robin, so the machine's
+// drift (a shared 2-core box) hits them alike; every pair gets the same warm-up first:
+//   raw ws ↔ ws server           the baseline
+//   surelink ↔ surelink server   what the bench's RTT row measures
+//   minimal client → surelink    the surelink server's share (the client does the least the protocol allows)
+//   surelink → minimal server    the surelink client's share
+// The minimal peers speak just enough protocol to echo (bench/server.mjs `minimal`, below).
+// Prints medians; writes nothing. Every wait is bounded; the server process is stopped at the end.
+//
+//   RTT_WARMUP=n   warm-up echoes per pair (default 5000)   RTT_ROUNDS=n   rounds of 200 (default 40)
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { RealtimeClient } from '../dist/index.js';
+import { PAD } from './app.mjs';
+import { CORES, startServer, stop, stopAll } from './processes.mjs';
+import { percentile, withTimeout } from './stats.mjs';
+
+const WARMUP = Math.min(50_000, Number(process.env.RTT_WARMUP) || 5_000);
+const ROUNDS = Math.min(200, Number(process.env.RTT_ROUNDS) || 40);
+const BLOCK = 200;
+const TIMEOUT_MS = 10_000;
+const hr = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** An echo pair: `rt()` sends one `e` and resolves when it is back. */
+function pair(open) {
+  let waiting;
+  const { ready, send, close } = open((data) => waiting?.(data));
+  return {
+    ready,
+    close,
+    rt: (i) => withTimeout(new Promise((resolve) => ((waiting = resolve), send({ i, p: PAD }))), TIMEOUT_MS, 'echo'),
+  };
+}
+
+function rawWs(url, onEcho) {
+  const ws = new WebSocket(url);
+  ws.on('message', (buf) => {
+    const [type, data] = JSON.parse(buf.toString());
+    if (type === 'e') onEcho(data);
+  });
+  return { ws, ready: new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))) };
+}
+
+const openers = {
+  'raw ws ↔ ws': (base) => (onEcho) => {
+    const { ws, ready } = rawWs(`ws://${base}/ws`, onEcho);
+    return { ready, send: (data) => ws.send(JSON.stringify(['e', data])), close: () => ws.close() };
+  },
+  'surelink ↔ surelink': (base) => (onEcho) => surelink(`ws://${base}/realtime`, onEcho),
+  'minimal → surelink server': (base) => (onEcho) => {
+    let seq = 0;
+    let welcomed;
+    const ws = new WebSocket(`ws://${base}/realtime`);
+    ws.on('open', () => ws.send(JSON.stringify(['h', { v: 1, ack: 0 }])));
+    ws.on('message', (buf) => {
+      const frame = JSON.parse(buf.toString());
+      if (frame[0] === 'w') welcomed();
+      else if (frame[0] === 'e' && frame[2] === 'e') onEcho(frame[3]);
+    });
+    return {
+      ready: new Promise((resolve) => (welcomed = resolve)),
+      send: (data) => ws.send(JSON.stringify(['e', ++seq, 'e', data])),
+      close: () => ws.close(),
+    };
+  },
+  'surelink → minimal server': (base) => (onEcho) => surelink(`ws://${base}/minimal`, onEcho),
+};
+
+function surelink(url, onEcho) {
+  const client = new RealtimeClient(url, { transports: ['websocket'], lifecycle: false, WebSocket });
+  client.on('e', onEcho);
+  return {
+    ready: client.waitFor('open', { timeoutMs: TIMEOUT_MS }),
+    send: (data) => client.send('e', data),
+    close: () => client.close(),
+  };
+}
+
+async function main() {
+  if (CORES)
+    execFileSync('taskset', ['-a', '-p', '-c', String(CORES.client), String(process.pid)], { stdio: 'ignore' });
+  const server = await startServer(['ws', 'surelink', 'minimal']);
+  let pairs = [];
+  try {
+    const base = `127.0.0.1:${server.port}`;
+    pairs = Object.entries(openers).map(([name, open]) => ({ name, ...pair(open(base)), samples: [] }));
+    await withTimeout(Promise.all(pairs.map((p) => p.ready)), TIMEOUT_MS, 'connect');
+    for (const p of pairs) for (let i = 0; i < WARMUP; i++) await p.rt(i);
+    for (let r = 0; r < ROUNDS; r++)
+      for (const p of pairs)
+        for (let i = 0; i < BLOCK; i++) {
+          const t0 = hr();
+          await p.rt(i);
+          p.samples.push(hr() - t0);
+        }
+    const base50 = percentile(pairs[0].samples, 50);
+    console.log(`echo RTT, ${ROUNDS} rounds of ${BLOCK} per pair after ${WARMUP} warm-up echoes each (µs)`);
+    console.log('pair                          p25     p50     p75   p50 / raw');
+    for (const p of pairs) {
+      const [q1, q2, q3] = [25, 50, 75].map((q) => (percentile(p.samples, q) * 1000).toFixed(1).padStart(7));
+      console.log(`${p.name.padEnd(26)}${q1} ${q2} ${q3}   ${(percentile(p.samples, 50) / base50).toFixed(2)}×`);
+    }
+  } finally {
+    for (const p of pairs) p.close();
+    await stop(server.child);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    stopAll();
+    process.exit(1);
+  },
+);
