@@ -234,6 +234,18 @@ describe('long polling: numbered batches (a POST answered with what it produced)
     expect((await fetch(r.at(id))).status).toBe(404);
   });
 
+  it("answers a GET still held when the client's own close frame ends the connection with 204, not 404", async () => {
+    const s = await server();
+    const r = raw(s.url);
+    const { c: id } = (await (await fetch(r.poll, { method: 'POST', body: '{"n":1}' })).json()) as { c: string };
+    await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    const held = fetch(r.at(id)); // the welcome came in the POST answer: this GET waits
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["c",1000,"bye"]]' })).status).toBe(204);
+    expect((await held).status).toBe(204);
+    expect((await fetch(r.at(id))).status).toBe(404); // the id is gone for anything later
+  });
+
   it('sends only the newest of the cumulative acks a POST produced', async () => {
     const s = await server();
     const r = raw(s.url);

@@ -95,9 +95,12 @@ export class PollConnection implements ServerConnection {
     this.#scheduleFlush();
   }
 
-  /** The answer to the client's own close frame: the id ends, nothing more goes out. */
+  /**
+   * The answer to the client's own close frame: the id ends, nothing more goes out. A GET still
+   * held is one the client gave up when it closed: 204, not the 404 a browser reports as an error.
+   */
   closeTransport(code: number, reason: string): void {
-    this.#end(code, reason);
+    this.#end(code, reason, true);
   }
 
   terminate(): void {
@@ -207,8 +210,8 @@ export class PollConnection implements ServerConnection {
     });
   }
 
-  /** Exactly once: the id is forgotten, a held GET gets the queued close frame or 404. */
-  #end(code: number, reason: string): void {
+  /** Exactly once: the id is forgotten, a held GET gets the queued close frame, or 404 (204 when the client closed). */
+  #end(code: number, reason: string, byClient = false): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#timer.stop();
@@ -217,6 +220,7 @@ export class PollConnection implements ServerConnection {
     this.#poll = undefined;
     if (res) {
       if (this.#closing && this.#queue.length > 0) reply(res, this.#take());
+      else if (byClient) noContent(res);
       else reply(res, 'unknown connection', 404);
     }
     this.#queue = [];
