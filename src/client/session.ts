@@ -66,7 +66,7 @@ export class ClientSession {
   }
 
   hello(auth: string | undefined): HelloFrame {
-    // `b`: the server may send batches as large as any message the client accepts.
+    // `b`: the server may send batches up to the largest message the client accepts.
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
