@@ -2,6 +2,7 @@
  * A scripted transport for client units: each `connect` creates a FakeLink the test drives by
  * hand (open it, push server frames, close it), and every frame the client sends is recorded.
  */
+import { afterEach, beforeEach, vi } from 'vitest';
 import { CLIENT_FRAMES, decodeMessage, encodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type {
@@ -108,4 +109,19 @@ export class FakeTransport implements TransportFactory {
     this.links.push(link);
     return link;
   }
+}
+
+/**
+ * The per-test frame of the client units: fake timers and `reset()` (a fresh FakeTransport and
+ * client list) before each test; every client in `made()` closed, and real timers back, after it.
+ */
+export function useFakeClients(reset: () => void, made: () => readonly { close(): void }[]): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    reset();
+  });
+  afterEach(() => {
+    for (const c of made()) c.close();
+    vi.useRealTimers();
+  });
 }

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import {
@@ -10,7 +10,7 @@ import {
   AbortError,
   ClosedError,
 } from '../../src/errors/index.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
 interface ServerEvents {
   chat: { from: string; text: string };
@@ -43,16 +43,13 @@ async function connected(options: ClientOptions = {}) {
   return c;
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  fake = new FakeTransport();
-  clients = [];
-});
-
-afterEach(() => {
-  for (const c of clients) c.close();
-  vi.useRealTimers();
-});
+useFakeClients(
+  () => {
+    fake = new FakeTransport();
+    clients = [];
+  },
+  () => clients,
+);
 
 describe('RealtimeClient state machine', () => {
   it('goes idle → connecting → open and announces open once the handshake completes', async () => {

@@ -2,11 +2,11 @@
  * Batches on the client (PROTOCOL.md, "Batches"): what it sends when the server's welcome says it
  * takes batches (and only then), and how it reads the batches a server sends.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { ProtocolError } from '../../src/errors/index.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 
@@ -25,16 +25,13 @@ async function connected(b: number | undefined, options: ClientOptions = {}): Pr
 /** What the client wrote after its hello, one entry per transport message. */
 const written = (): string[] => fake.last.sent.slice(1);
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  fake = new FakeTransport();
-  clients = [];
-});
-
-afterEach(() => {
-  for (const c of clients) c.close();
-  vi.useRealTimers();
-});
+useFakeClients(
+  () => {
+    fake = new FakeTransport();
+    clients = [];
+  },
+  () => clients,
+);
 
 describe('client batches', () => {
   it('announces in hello that it takes batches as large as any message it accepts', async () => {

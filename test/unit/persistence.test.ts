@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { SessionLostError } from '../../src/errors/index.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
 import type { SessionStore } from '../../src/storage/store.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 let fake: FakeTransport;
@@ -24,16 +24,14 @@ function page(options: ClientOptions = {}): RealtimeClient {
 
 const sentData = () => fake.last.framesOf('event').map((f) => [f.seq, f.data]);
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  fake = new FakeTransport();
-  clients = [];
-});
-afterEach(() => {
-  for (const c of clients) c.close();
-  vi.useRealTimers();
-});
+useFakeClients(
+  () => {
+    localStorage.clear();
+    fake = new FakeTransport();
+    clients = [];
+  },
+  () => clients,
+);
 
 describe('persisted session across a page reload', () => {
   it('sends messages queued before the reload once, after it', async () => {
