@@ -1,5 +1,8 @@
 // Bench client process (forked by bench/run.mjs with --expose-gc, pinned to its own core). Waits
-// for { cmd: 'run', row, base, config }, measures, answers { type: 'result', result } and exits.
+// for one command, measures, answers { type: 'result', result } and exits:
+//   { cmd: 'run', row, base, config }   one row: floods, client CPU, heap per idle client
+//   { cmd: 'rtt', rows, base, config }  every row's echo RTT, the rows connected at once and taking
+//                                       turns (blocks of echoes round-robin), so drift hits them alike
 // Every wait is bounded; a measurement that times out is reported as an error, not retried.
 import { flood, message } from './app.mjs';
 import { OPENERS } from './clients.mjs';
@@ -86,14 +89,10 @@ async function run({ row, base, config }) {
   const t = config.timeoutMs;
   const c = open(base);
   await withTimeout(c.ready, t, 'connect');
-  // Warm-up: the JIT and every code path (the measured runs follow at once). The echoes come last,
-  // right before the measured ones: a library that batches floods runs its per-message path far
-  // less often in a flood, and would otherwise time its echoes on colder code than one that does not.
+  // Warm-up: the JIT and every code path (the measured runs follow at once).
   await floodUp(c, config.warmupMessages, t);
   await floodDown(c, config.warmupMessages, t);
   await tick();
-  await rtt(c, config.warmupEchoes, t);
-  const r = await rtt(c, config.echoes, t);
   const up = await floodUp(c, config.messages, t);
   await tick();
   const down = await floodDown(c, config.messages, t);
@@ -105,15 +104,66 @@ async function run({ row, base, config }) {
     downRate: down.rate,
     cpuUp: up.cpuPerMsg,
     cpuDown: down.cpuPerMsg,
-    rttP50: percentile(r, 50),
-    rttP99: percentile(r, 99),
     heapPerClient: heap,
   };
 }
 
+/**
+ * Echo RTT of every row in `rows`, all connected to one server process at once. Each row first gets
+ * `warmupEchoes` (every library's echo path, the raw baseline's included, takes a few thousand round
+ * trips to reach its steady speed as V8 optimises it), then the rows take turns: blocks of
+ * `rttBlock` echoes, round-robin, each round starting one row further on, until every row has
+ * `echoes` samples. Returns { [row]: { rttP50, rttP99 } | { error } }: one row failing leaves the
+ * others measured.
+ */
+async function rttAll({ rows, base, config }) {
+  const t = config.timeoutMs;
+  const live = [];
+  const out = {};
+  const clients = rows.map((row) => ({ row, c: OPENERS[row](base), samples: [] }));
+  try {
+    await Promise.all(
+      clients.map(async (entry) => {
+        try {
+          await withTimeout(entry.c.ready, t, `${entry.row}: connect`);
+          live.push(entry);
+        } catch (error) {
+          out[entry.row] = { error: String(error?.stack ?? error) };
+        }
+      }),
+    );
+    live.sort((a, b) => rows.indexOf(a.row) - rows.indexOf(b.row));
+    const fail = (entry, error) => {
+      out[entry.row] = { error: String(error?.stack ?? error) };
+      live.splice(live.indexOf(entry), 1);
+    };
+    for (const entry of [...live]) await rtt(entry.c, config.warmupEchoes, t).catch((error) => fail(entry, error));
+    const rounds = Math.ceil(config.echoes / config.rttBlock);
+    for (let round = 0; round < rounds; round++) {
+      const order = [...live.slice(round % live.length), ...live.slice(0, round % live.length)];
+      for (const entry of order) {
+        const n = Math.min(config.rttBlock, config.echoes - entry.samples.length);
+        await rtt(entry.c, n, t).then(
+          (samples) => entry.samples.push(...samples),
+          (error) => fail(entry, error),
+        );
+      }
+    }
+    for (const { row, samples } of live)
+      out[row] = { rttP50: percentile(samples, 50), rttP99: percentile(samples, 99) };
+    return out;
+  } finally {
+    for (const { c } of clients) c.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const COMMANDS = { run, rtt: rttAll };
+
 process.on('message', (msg) => {
-  if (msg?.cmd !== 'run') return;
-  run(msg)
+  const command = COMMANDS[msg?.cmd];
+  if (!command) return;
+  command(msg)
     .then((result) => process.send({ type: 'result', result }))
     .catch((error) => process.send({ type: 'error', error: String(error?.stack ?? error) }))
     .finally(() => setTimeout(() => process.exit(0), 50));

@@ -142,3 +142,26 @@ export async function runNodeRow(name, config, maxMs = config.timeoutMs * 8) {
     await stop(server?.child);
   }
 }
+
+/**
+ * The RTT of every row in `names` once: one server process with all their backends and one client
+ * process that keeps every row connected and takes them in turns (bench/client.mjs `rtt`). Resolves
+ * with { [row]: { rttP50, rttP99 } | { error } }; a failure of the whole phase is every row's error.
+ */
+export async function runRttPhase(names, config, maxMs) {
+  let server;
+  let client;
+  try {
+    server = await startServer([...new Set(names.map((name) => rowByName(name).server))]);
+    client = forkPinned('client.mjs', [], CORES?.client, ['--expose-gc']);
+    client.send({ cmd: 'rtt', rows: names, base: `127.0.0.1:${server.port}`, config });
+    const msg = await nextMessage(client, 'result', maxMs);
+    if (msg.type === 'error') throw new Error(msg.error);
+    return msg.result;
+  } catch (error) {
+    return Object.fromEntries(names.map((name) => [name, { error: String(error?.stack ?? error) }]));
+  } finally {
+    await stop(client);
+    await stop(server?.child);
+  }
+}

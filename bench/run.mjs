@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBrowserSection } from './browser.mjs';
 import { describeMachine } from './machine.mjs';
-import { ROW_NAMES, runNodeRow, stopAll } from './processes.mjs';
+import { ROW_NAMES, runNodeRow, runRttPhase, stopAll } from './processes.mjs';
 import { renderReport } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +32,7 @@ const config = quick
       messages: 5_000,
       warmupMessages: 1_000,
       echoes: 200,
+      rttBlock: 50,
       warmupEchoes: 1_000,
       heapClients: 200,
       timeoutMs: 20_000,
@@ -41,6 +42,8 @@ const config = quick
       messages: 20_000,
       warmupMessages: 2_000,
       echoes: 1_000,
+      // The rows take turns in blocks of this many echoes (bench/client.mjs `rtt`).
+      rttBlock: 50,
       // V8 needs a few thousand round trips before an echo path runs at its steady speed (the raw
       // baseline's RTT falls about 2x over its first 3,000 echoes): time the echoes after that.
       warmupEchoes: 5_000,
@@ -62,17 +65,26 @@ const log = (...args) => console.log(`[bench ${(elapsed() / 1000).toFixed(0).pad
 
 async function main() {
   const runs = Object.fromEntries(rows.map((r) => [r, []]));
+  const rttRuns = Object.fromEntries(rows.map((r) => [r, []]));
   const notes = [];
+  const left = () => BUDGET_MS - BROWSER_RESERVE_MS - elapsed();
   for (let rep = 1; rep <= config.reps; rep++) {
     for (const row of rows) {
-      if (elapsed() > BUDGET_MS - BROWSER_RESERVE_MS) {
+      if (left() <= 0) {
         notes.push(`time budget reached: ${row} repetition ${rep} and later ones skipped`);
         break;
       }
-      const result = await runNodeRow(row, config, Math.max(5_000, BUDGET_MS - BROWSER_RESERVE_MS - elapsed()));
+      const result = await runNodeRow(row, config, Math.max(5_000, left()));
       runs[row].push(result);
       log(`rep ${rep}/${config.reps} ${row}:`, result.error ? `ERROR ${result.error.split('\n')[0]}` : summary(result));
     }
+    if (left() <= 0) {
+      notes.push(`time budget reached: RTT of repetition ${rep} skipped`);
+      continue;
+    }
+    const rtt = await runRttPhase(rows, config, Math.max(5_000, left()));
+    for (const row of rows) rttRuns[row].push(rtt[row] ?? { error: 'not measured' });
+    log(`rep ${rep}/${config.reps} RTT p50/p99 ms:`, rows.map((row) => `${row} ${rttSummary(rtt[row])}`).join(', '));
   }
   let browser = { skipped: 'BENCH_BROWSER=0' };
   if (process.env.BENCH_BROWSER !== '0') {
@@ -85,6 +97,7 @@ async function main() {
     browserConfig,
     rows,
     runs,
+    rttRuns,
     browser,
     machine,
     notes,
@@ -110,7 +123,13 @@ async function formatted(markdown, file) {
 
 function summary(r) {
   const f = (v, d = 0) => (v == null ? '-' : v.toFixed(d));
-  return `up ${f(r.upRate)}/s down ${f(r.downRate)}/s cpu ${f(r.cpuUp, 2)}/${f(r.cpuDown, 2)} µs rtt ${f(r.rttP50, 3)}/${f(r.rttP99, 3)} ms heap ${f(r.heapPerClient / 1024, 1)} KB`;
+  return `up ${f(r.upRate)}/s down ${f(r.downRate)}/s cpu ${f(r.cpuUp, 2)}/${f(r.cpuDown, 2)} µs heap ${f(r.heapPerClient / 1024, 1)} KB`;
+}
+
+function rttSummary(r) {
+  return !r || r.error
+    ? `ERROR ${(r?.error ?? 'none').split('\n')[0]}`
+    : `${r.rttP50.toFixed(3)}/${r.rttP99.toFixed(3)}`;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
