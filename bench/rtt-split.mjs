@@ -5,7 +5,7 @@
 //   surelink ↔ surelink server   what the bench's RTT row measures
 //   minimal client → surelink    the surelink server's share (the client does the least the protocol allows)
 //   surelink → minimal server    the surelink client's share
-// The minimal peers speak just enough protocol to echo (bench/server.mjs `minimal`, below).
+// The minimal peers speak just enough protocol to echo and to acknowledge (bench/server.mjs `minimal`, below).
 // Prints medians; writes nothing. Every wait is bounded; the server process is stopped at the end.
 //
 //   RTT_WARMUP=n   warm-up echoes per pair (default 5000)   RTT_ROUNDS=n   rounds of 200 (default 40)
@@ -56,7 +56,11 @@ const openers = {
     ws.on('message', (buf) => {
       const frame = JSON.parse(buf.toString());
       if (frame[0] === 'w') welcomed();
-      else if (frame[0] === 'e' && frame[2] === 'e') onEcho(frame[3]);
+      else if (frame[0] === 'e' && frame[2] === 'e') {
+        // Acks as a surelink client sends them (every 64 frames): the server's replay buffer stays small.
+        if (frame[1] % 64 === 0) ws.send(`["a",${frame[1]}]`);
+        onEcho(frame[3]);
+      }
     });
     return {
       ready: new Promise((resolve) => (welcomed = resolve)),

@@ -4,7 +4,7 @@
 //   surelink  createRealtimeServer from dist/server.js at /realtime (WebSocket, /realtime/sockjs, /realtime/poll)
 //   socketio  socket.io server at /socket.io/ (websocket and polling)
 //   sockjs    raw `sockjs` server at /sockjs
-//   minimal   the least a surelink-protocol server can do, at /minimal: welcome, echo `e`, acks ignored
+//   minimal   the least a surelink-protocol server can do, at /minimal: welcome, echo `e`, an ack every 64 frames
 //             (for bench/rtt-split.mjs, which tells the client's share of the RTT from the server's)
 //   static    the browser page (bench/browser/), dist/surelink.min.js, socket.io-client's browser
 //             bundle from node_modules, and POST /results (forwarded to the parent over IPC)
@@ -69,7 +69,12 @@ const backends = {
       ws.on('message', (buf) => {
         const frame = JSON.parse(buf.toString());
         if (frame[0] === 'h') ws.send(welcome);
-        else if (frame[0] === 'e' && frame[2] === 'e') ws.send(JSON.stringify(['e', ++seq, 'e', frame[3]]));
+        else if (frame[0] === 'e' && frame[2] === 'e') {
+          ws.send(JSON.stringify(['e', ++seq, 'e', frame[3]]));
+          // An ack every 64 frames, as surelink's server sends them: without acks the client's
+          // outbound log would grow with every echo and its GC would slow it down.
+          if (frame[1] % 64 === 0) ws.send(`["a",${frame[1]}]`);
+        }
       });
       ws.on('error', () => {});
     });

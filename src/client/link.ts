@@ -73,8 +73,13 @@ export class Link {
     this.transport.send(text);
     if (this.#max) {
       this.#tick = [];
-      void Promise.resolve().then(() => this.#flush());
+      void Promise.resolve(this).then(Link.#flushOf);
     }
+  }
+
+  /** One function for every link's end-of-tick flush: a send allocates no closure for it. */
+  static #flushOf(link: Link): void {
+    link.#flush();
   }
 
   #flush(): void {

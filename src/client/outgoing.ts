@@ -56,7 +56,7 @@ export class Outgoing {
     if (ttl !== undefined) entry.expiresAt = now + ttl;
     // Online, nothing queued, nothing to persist: straight to the wire.
     const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
-    if (sent) return (session.transmit([sent]), 'sent');
+    if (sent) return (session.transmitOne(sent), 'sent');
     const dropped = session.log.append(entry);
     if (dropped.length > 0) {
       this.#discard(dropped, true);

@@ -4,7 +4,7 @@
  * when a link comes and goes.
  */
 import { ProtocolError } from '../errors/protocol.js';
-import { MAX_FRAME_CHARS, SERVER_FRAMES, decodeMessage, encodeControl, encodeWithDataJson } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS, SERVER_FRAMES, decodeFrames, encodeControl, encodeWithDataJson } from '../protocol/codec.js';
 import {
   PROTOCOL_VERSION,
   isReservedEvent,
@@ -94,7 +94,11 @@ export class ClientSession {
 
   /** Transmits entries, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) this.#hooks.send(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
+    for (const e of entries) this.transmitOne(e);
+  }
+
+  transmitOne(e: OutboundEntry): void {
+    this.#hooks.send(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
@@ -123,8 +127,9 @@ export class ClientSession {
 
   /** Handles one inbound message (a frame or a batch); returns a `ProtocolError` when it is not acceptable. */
   receive(text: string): ProtocolError | undefined {
-    const frames = decodeMessage(SERVER_FRAMES, text);
+    const frames = decodeFrames(SERVER_FRAMES, text);
     if (frames instanceof ProtocolError) return frames;
+    if (!Array.isArray(frames)) return this.#frame(frames) ?? undefined;
     const epoch = this.#linkEpoch;
     for (const frame of frames) {
       // A close frame, or a handler that closed the client, ends the link: what follows is not read.

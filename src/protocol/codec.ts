@@ -180,11 +180,25 @@ export function decodeMessage(
   text: unknown,
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Frame[] | ProtocolError {
+  const decoded = decodeFrames(decoders, text, limits);
+  return decoded instanceof ProtocolError || Array.isArray(decoded) ? decoded : [decoded];
+}
+
+/**
+ * `decodeMessage` that returns a lone frame as it is, not in an array: a message is one frame far
+ * more often than a batch, and this runs for every message either side receives.
+ */
+export function decodeFrames(
+  decoders: FrameDecoders,
+  text: unknown,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Frame | Frame[] | ProtocolError {
   const raw = parse(text, limits);
   if (raw instanceof ProtocolError) return raw;
+  if (!Array.isArray(raw) || !Array.isArray(raw[0])) return fromRaw(decoders, raw);
   const frames: Frame[] = [];
   // A loop, not map/find: no closures or extra arrays on the path of every message.
-  for (const w of Array.isArray(raw) && Array.isArray(raw[0]) ? raw : [raw]) {
+  for (const w of raw) {
     const frame = fromRaw(decoders, w);
     if (frame instanceof ProtocolError) return frame;
     frames.push(frame);

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { batchChars } from '../protocol/batch.js';
-import { CLIENT_FRAMES, decodeMessage, encodeFrame } from '../protocol/codec.js';
+import { CLIENT_FRAMES, decodeFrames, encodeFrame } from '../protocol/codec.js';
 import type { DecodeLimits } from '../protocol/codec.js';
 import { PROTOCOL_VERSION } from '../protocol/frames.js';
 import type { Frame, HeartbeatSettings, WelcomeFrame } from '../protocol/frames.js';
@@ -181,8 +181,9 @@ export class Session<
   receive(connection: ServerConnection, text: string): void {
     if (connection !== this.#connection || this.#ended) return;
     this.#heartbeat?.touch();
-    const frames = decodeMessage(CLIENT_FRAMES, text, this.#limits);
+    const frames = decodeFrames(CLIENT_FRAMES, text, this.#limits);
     if (frames instanceof ProtocolError) return this.fail(frames);
+    if (!Array.isArray(frames)) return handleFrame(this.#inbound, frames);
     for (let i = 0; i < frames.length; i++) {
       // A close frame, or a listener that closed the session, ends the connection: the rest is not read.
       if (connection !== this.#connection || this.#ended) return;

@@ -6,6 +6,7 @@ import {
   CLIENT_FRAMES,
   decodeFrame,
   decodeFrameOf,
+  decodeFrames,
   decodeMessage,
   DEFAULT_LIMITS,
   encodeFrame,
@@ -447,6 +448,17 @@ describe('batches and what each side decodes (PROTOCOL.md, "Batches")', () => {
       { type: 'ack', ack: 3 },
       { type: 'event', seq: 2, event: 'b', data: undefined },
     ]);
+  });
+
+  it('decodeFrames returns a lone frame as it is and a batch as an array, with the same checks', () => {
+    expect(decodeFrames(SERVER_FRAMES, '["e",1,"a"]')).toEqual({ type: 'event', seq: 1, event: 'a', data: undefined });
+    expect(decodeFrames(SERVER_FRAMES, '[["a",3],["e",2,"b"]]')).toEqual([
+      { type: 'ack', ack: 3 },
+      { type: 'event', seq: 2, event: 'b', data: undefined },
+    ]);
+    expect(expectError(decodeFrames(SERVER_FRAMES, '["e",0,"a"]')).closeCode).toBe(4400);
+    expect(expectError(decodeFrames(SERVER_FRAMES, '[["a",3],["e",0,"b"]]')).closeCode).toBe(4400);
+    expect(expectError(decodeFrames(SERVER_FRAMES, '["a",3]', { maxFrameChars: 6 })).closeCode).toBe(4413);
   });
 
   it.each([
