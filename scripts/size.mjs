@@ -15,7 +15,7 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const { budgets } = JSON.parse(readFileSync(path.join(root, 'size-budgets.json'), 'utf8'));
+const { budgets, peers = [] } = JSON.parse(readFileSync(path.join(root, 'size-budgets.json'), 'utf8'));
 const why = process.argv.includes('--why');
 const features = process.argv.includes('--features');
 
@@ -94,7 +94,7 @@ async function measure(budget) {
   if (!existsSync(path.join(root, entry))) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const { bytes } = await bundle(`import ${budget.import} from '${budget.from}';\nconsole.log(${names(budget)});\n`, {
     external: budget.external,
-    plugins: [selfReference],
+    plugins: budget.from === pkg.name ? [selfReference] : [],
   });
   return gzipped(bytes);
 }
@@ -145,6 +145,14 @@ for (const budget of budgets) {
   console.log(
     `${kb(size).padStart(9)}  ${budget.limit.padStart(9)}  ${(budget.target ?? budget.limit).padStart(9)}  ${budget.name}${verdict}`,
   );
+}
+if (peers.length > 0) {
+  console.log('\nfor scale, peers measured the same way (not enforced):');
+  for (const peer of peers) {
+    const size = await measure(peer).catch((error) => error);
+    const shown = size instanceof Error ? `(not measured: ${size.message.split('\n')[0]})` : kb(size).padStart(9);
+    console.log(`${shown}  import ${peer.import} from '${peer.from}'`);
+  }
 }
 if (why) {
   const importBudget = budgets.find((b) => b.import);
