@@ -161,11 +161,7 @@ export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS
 }
 
 /** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
-export function decodeFrameOf(
-  decoders: FrameDecoders,
-  text: unknown,
-  limits: DecodeLimits = DEFAULT_LIMITS,
-): Frame | ProtocolError {
+export function decodeFrameOf(decoders: FrameDecoders, text: unknown, limits?: DecodeLimits): Frame | ProtocolError {
   const raw = parse(text, limits);
   return raw instanceof ProtocolError ? raw : fromRaw(decoders, raw);
 }
@@ -173,20 +169,8 @@ export function decodeFrameOf(
 /**
  * Decodes one transport message after the handshake: a frame, or a batch of frames (a JSON array
  * of them, PROTOCOL.md "Batches"), of the types `decoders` knows. All or nothing: one invalid frame
- * makes it a `ProtocolError`. The size limit applies to the whole message.
- */
-export function decodeMessage(
-  decoders: FrameDecoders,
-  text: unknown,
-  limits: DecodeLimits = DEFAULT_LIMITS,
-): Frame[] | ProtocolError {
-  const decoded = decodeFrames(decoders, text, limits);
-  return decoded instanceof ProtocolError || Array.isArray(decoded) ? decoded : [decoded];
-}
-
-/**
- * `decodeMessage` that returns a lone frame as it is, not in an array: a message is one frame far
- * more often than a batch, and this runs for every message either side receives.
+ * makes it a `ProtocolError`. The size limit applies to the whole message. A lone frame comes back
+ * as it is, not in an array: it is far more common than a batch, and this runs for every message.
  */
 export function decodeFrames(
   decoders: FrameDecoders,
@@ -206,8 +190,14 @@ export function decodeFrames(
   return frames;
 }
 
+/** `decodeFrames` with a lone frame in an array too. */
+export function decodeMessage(decoders: FrameDecoders, text: unknown, limits?: DecodeLimits): Frame[] | ProtocolError {
+  const decoded = decodeFrames(decoders, text, limits);
+  return decoded instanceof ProtocolError || Array.isArray(decoded) ? decoded : [decoded];
+}
+
 // A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
-function parse(text: unknown, limits: DecodeLimits): unknown {
+function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
   if (typeof text !== 'string') return new ProtocolError('not text');
   if (text.length > limits.maxFrameChars) {
     return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, FRAME_TOO_LARGE);
