@@ -84,10 +84,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     return this.#heartbeat;
   }
 
-  get retryPending(): boolean {
-    return this.#retry?.timer.pending === true;
-  }
-
   get clock(): Clock {
     return this.options.clock;
   }
@@ -137,21 +133,18 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   go(to: ClientState, reason: string): void {
     const change = transition(this.#state, to, reason);
     this.#state = to;
+    if (to !== 'open') {
+      // Probing stops; an attempt a pause or `close()` let go of (or the probe of a lost link) is
+      // void from now on, its late callbacks ignored by generation.
+      this.#prober?.stop();
+      this.#generation++;
+      this.#attempt?.cancel();
+      this.#attempt = undefined;
+    }
     this.emit('state', change);
     if (to === 'connecting') this.#enterConnecting();
     else if (to === 'reconnecting') this.#enterReconnecting(change);
     else if (to === 'closed') this.#enterClosed();
-  }
-
-  stopRetry(): void {
-    this.#retry?.timer.stop();
-  }
-
-  /** The attempt under way (if any) is void: its late callbacks are ignored by generation. */
-  abandonAttempt(): void {
-    this.#generation++;
-    this.#attempt?.cancel();
-    this.#attempt = undefined;
   }
 
   // --- the current link's handlers ---
@@ -167,8 +160,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     // While open, an attempt is the upgrade probe. Resuming on it makes the server drop this link:
     // wait for the probe's outcome.
     if (this.#prober && this.#attempt && info.code !== HEARTBEAT_TIMEOUT) return void (this.#prober.lost = info);
-    this.#prober?.stop();
-    this.abandonAttempt();
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.lost();
@@ -183,6 +174,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   #enterConnecting(): void {
     if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);
+    this.#retry?.timer.stop(); // a backoff cut short (back online, tab visible)
     const o = this.options;
     void this.#run(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
   }
@@ -221,11 +213,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     if (this.#adopt(link) !== undefined) this.#attach(link);
   }
 
-  /** The upgrade probe: an attempt on the preferred transport while open on a fallback. */
-  #probe(): void {
-    void this.#run(this.#factories.slice(0, 1));
-  }
-
   #opened(link: Link): void {
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
@@ -257,8 +244,11 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const preferred = name === this.#factories[0]?.name;
     rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
-    else if (this.options.upgrade && this.#factories.length > 1)
-      (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, () => this.#probe())).start();
+    else if (this.options.upgrade && this.#factories.length > 1) {
+      // The probe: an attempt on the preferred transport while open on a fallback.
+      const probe = (): void => void this.#run(this.#factories.slice(0, 1));
+      (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
+    }
     this.#lastTransport = name;
     if (previous !== name) this.emit('transport', { from: previous, to: name });
     link.welcome = undefined; // applied: an open link need not hold it
@@ -289,13 +279,14 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const next = retry.next(change.reason);
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
-    retry.timer.start(next.delayMs, () => this.go('connecting', `retry #${next.attempt}`));
+    // A pause meanwhile holds the retry: coming back connects at once.
+    retry.timer.start(next.delayMs, () => {
+      if (!this.#pauses?.paused) this.go('connecting', `retry #${next.attempt}`);
+    });
   }
 
   #enterClosed(): void {
-    this.abandonAttempt();
-    this.#prober?.stop();
-    this.stopRetry();
+    this.#retry?.timer.stop();
     this.#heartbeat?.stop();
     this.#link?.close(NORMAL, 'client closed');
     this.#link = undefined;
