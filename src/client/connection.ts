@@ -14,7 +14,7 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
 import type { Clock } from '../util/clock.js';
-import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import { errorForClose, isFatal, startAttempt, type Attempt, type HelloMaker } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
 import { keepaliveInterval, pingText } from './keepalive.js';
@@ -30,7 +30,7 @@ import { UpgradeProber } from './upgrade.js';
  * session side, so one object holds both, and provides what the connection needs from above
  * through the abstract methods.
  */
-export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions {
+export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   readonly options: ResolvedOptions;
   /** The main URL, absolute; endpoints are derived from it per attempt. */
   readonly #url: string;
@@ -180,16 +180,13 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /**
-   * An attempt on `factories` (a hello is made when it starts: `options.auth` runs then). While
+   * An attempt on `factories` (it makes its hello when it starts: `options.auth` runs then). While
    * open it is the upgrade probe, and its link takes the session over.
    */
   async #run(factories: readonly TransportFactory[]): Promise<void> {
     const generation = ++this.#generation;
-    const { auth } = this.options;
     try {
-      const hello = async (): Promise<HelloFrame | undefined> =>
-        this.hello(await (typeof auth === 'function' ? auth() : auth));
-      this.#attempt = startAttempt(this.options, this.#url, hello, factories);
+      this.#attempt = startAttempt(this.options, this.#url, this, factories);
       const link = await this.#attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
