@@ -134,9 +134,11 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const change = transition(this.#state, to, reason);
     this.#state = to;
     if (to !== 'open') {
-      // Probing stops; an attempt a pause or `close()` let go of (or the probe of a lost link) is
-      // void from now on, its late callbacks ignored by generation.
+      // Probing and a backoff under way (back online, tab visible) stop; an attempt a pause or
+      // `close()` let go of (or the probe of a lost link) is void from now on, its late callbacks
+      // ignored by generation.
       this.#prober?.stop();
+      this.#retry?.timer.stop();
       this.#generation++;
       this.#attempt?.cancel();
       this.#attempt = undefined;
@@ -174,7 +176,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   #enterConnecting(): void {
     if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);
-    this.#retry?.timer.stop(); // a backoff cut short (back online, tab visible)
     const o = this.options;
     void this.#run(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
   }
@@ -283,7 +284,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   #enterClosed(): void {
-    this.#retry?.timer.stop();
     this.#heartbeat?.stop();
     this.#link?.close(NORMAL, 'client closed');
     this.#link = undefined;
