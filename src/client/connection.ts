@@ -72,7 +72,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   get transport(): TransportName | null {
-    return this.#state === 'open' ? (this.#link?.transport.name ?? null) : null;
+    return this.#state === 'open' ? this.#lastTransport : null; // when open, the current link's
   }
 
   /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */

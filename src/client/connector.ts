@@ -90,7 +90,7 @@ export function startAttempt(
       }
       try {
         return await new Promise<Link>((resolve, reject) => {
-          const url = o.urls[name] ?? endpointUrl(new URL(main), name);
+          const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(first, resolve, reject);
           current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);
