@@ -4,9 +4,8 @@
  * the client above it turns links into a protocol session.
  *
  * An idle connected client should cost little memory, so this object is the one host of its
- * helpers (pauses, heartbeat, link, upgrade probe): they call its methods instead of holding
- * closures, and the helpers of features not in use (backoff, pauses, probing) are created when
- * first needed.
+ * helpers (pauses, heartbeat, link): they call its methods instead of holding closures, and the
+ * helpers of features not in use (backoff, pauses, probing) are created when first needed.
  */
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
@@ -15,7 +14,7 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
 import type { Clock } from '../util/clock.js';
-import { errorForClose, isFatal, startAttempt, type Attempt } from './connector.js';
+import { errorForClose, isFatal, startAttempt, type Attempt, type HelloMaker } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
 import { keepaliveInterval, pingText } from './keepalive.js';
@@ -24,14 +23,14 @@ import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
 import { RetrySchedule } from './retry.js';
 import { transition, type StateChange } from './state-machine.js';
-import { UpgradeProber, type ProbeHost } from './upgrade.js';
+import { UpgradeProber } from './upgrade.js';
 
 /**
  * The connection half of the client's core: the client core (core.ts) extends it with the
  * session side, so one object holds both, and provides what the connection needs from above
  * through the abstract methods.
  */
-export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, HeartbeatConstructorOptions {
+export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   readonly options: ResolvedOptions;
   /** The main URL, absolute; endpoints are derived from it per attempt. */
   readonly #url: string;
@@ -73,7 +72,7 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   get transport(): TransportName | null {
-    return this.#state === 'open' ? (this.#link?.transport.name ?? null) : null;
+    return this.#state === 'open' ? this.#lastTransport : null; // when open, the current link's
   }
 
   /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
@@ -83,10 +82,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
 
   get heartbeat(): Heartbeat | undefined {
     return this.#heartbeat;
-  }
-
-  get retryPending(): boolean {
-    return this.#retry?.timer.pending === true;
   }
 
   get clock(): Clock {
@@ -138,21 +133,20 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   go(to: ClientState, reason: string): void {
     const change = transition(this.#state, to, reason);
     this.#state = to;
+    if (to !== 'open') {
+      // Probing and a backoff under way (back online, tab visible) stop; an attempt a pause or
+      // `close()` let go of (or the probe of a lost link) is void from now on, its late callbacks
+      // ignored by generation.
+      this.#prober?.stop();
+      this.#retry?.timer.stop();
+      this.#generation++;
+      this.#attempt?.cancel();
+      this.#attempt = undefined;
+    }
     this.emit('state', change);
     if (to === 'connecting') this.#enterConnecting();
     else if (to === 'reconnecting') this.#enterReconnecting(change);
     else if (to === 'closed') this.#enterClosed();
-  }
-
-  stopRetry(): void {
-    this.#retry?.timer.stop();
-  }
-
-  /** The attempt under way (if any) is void: its late callbacks are ignored by generation. */
-  abandonAttempt(): void {
-    this.#generation++;
-    this.#attempt?.cancel();
-    this.#attempt = undefined;
   }
 
   // --- the current link's handlers ---
@@ -165,9 +159,9 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   onClose(info: CloseInfo): void {
     const link = this.#link;
     if (!link) return;
-    // Resuming on the probe makes the server drop this link: wait for the probe's outcome.
-    if (this.#prober?.inFlight && info.code !== HEARTBEAT_TIMEOUT) return void (this.#prober.lost = info);
-    this.#prober?.stop();
+    // While open, an attempt is the upgrade probe. Resuming on it makes the server drop this link:
+    // wait for the probe's outcome.
+    if (this.#prober && this.#attempt && info.code !== HEARTBEAT_TIMEOUT) return void (this.#prober.lost = info);
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.lost();
@@ -178,58 +172,46 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
   }
 
-  // --- the upgrade probe's host ---
-
-  startProbe(): Attempt {
-    return this.#start(this.#factories.slice(0, 1));
-  }
-
-  /** The preferred transport answered: move the session over (the server drops the old link). */
-  upgraded(link: Link): void {
-    const old = this.#link;
-    this.#heartbeat?.stop();
-    old?.close(NORMAL, 'upgraded');
-    if (this.#state !== 'open' || this.#adopt(link) === undefined) return void link.close(NORMAL, 'not needed');
-    this.#attach(link);
-  }
-
-  probeFailed(lost: CloseInfo | undefined): void {
-    if (lost) this.onClose(lost);
-  }
-
   // --- states ---
 
   #enterConnecting(): void {
     if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);
+    const o = this.options;
+    void this.#run(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
+  }
+
+  /**
+   * An attempt on `factories` (it makes its hello when it starts: `options.auth` runs then). While
+   * open it is the upgrade probe, and its link takes the session over.
+   */
+  async #run(factories: readonly TransportFactory[]): Promise<void> {
     const generation = ++this.#generation;
-    void this.#runAttempt(generation);
-  }
-
-  /** An attempt on `factories`, with a hello made when it starts (`options.auth` runs then). */
-  #start(factories: readonly TransportFactory[]): Attempt {
-    const { auth } = this.options;
-    return startAttempt(
-      this.options,
-      this.#url,
-      async () => this.hello(await (typeof auth === 'function' ? auth() : auth)),
-      factories,
-    );
-  }
-
-  async #runAttempt(generation: number): Promise<void> {
     try {
-      const o = this.options;
-      this.#attempt = this.#start(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
+      this.#attempt = startAttempt(this.options, this.#url, this, factories);
       const link = await this.#attempt.done;
-      if (generation !== this.#generation) link.close(NORMAL, 'superseded');
+      if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
+      this.#attempt = undefined;
+      if (this.#state === 'open') this.#upgraded(link);
       else this.#opened(link);
     } catch (error) {
-      if (generation === this.#generation) this.#failed(error as SurelinkError);
+      if (generation !== this.#generation) return;
+      this.#attempt = undefined;
+      if (this.#state !== 'open') return this.#failed(error as SurelinkError);
+      // A failed probe: probe again later, then handle a loss of the current link held meanwhile.
+      const lost = this.#prober?.failed();
+      if (lost) this.onClose(lost);
     }
   }
 
+  /** The preferred transport answered: move the session over (the server drops the old link). */
+  #upgraded(link: Link): void {
+    this.#prober?.stop(); // a loss of the old link is moot now
+    this.#heartbeat?.stop();
+    this.#link?.close(NORMAL, 'upgraded');
+    if (this.#adopt(link) !== undefined) this.#attach(link);
+  }
+
   #opened(link: Link): void {
-    this.#attempt = undefined;
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
     this.#retry?.opened();
@@ -260,8 +242,11 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     const preferred = name === this.#factories[0]?.name;
     rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
-    else if (this.options.upgrade && this.#factories.length > 1)
-      (this.#prober ??= new UpgradeProber(this.options.upgrade, this)).start();
+    else if (this.options.upgrade && this.#factories.length > 1) {
+      // The probe: an attempt on the preferred transport while open on a fallback.
+      const probe = (): void => void this.#run(this.#factories.slice(0, 1));
+      (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
+    }
     this.#lastTransport = name;
     if (previous !== name) this.emit('transport', { from: previous, to: name });
     link.welcome = undefined; // applied: an open link need not hold it
@@ -280,7 +265,6 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
   }
 
   #failed(error: SurelinkError): void {
-    this.#attempt = undefined;
     this.emit('error', error);
     const stop = (isFatal(error) && !this.#pauses?.paused) || this.options.reconnect === false;
     this.go(stop ? 'closed' : 'reconnecting', error.message);
@@ -293,13 +277,13 @@ export abstract class Connection implements PauseHost, ProbeHost, LinkHandlers, 
     const next = retry.next(change.reason);
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
-    retry.timer.start(next.delayMs, () => this.go('connecting', `retry #${next.attempt}`));
+    // A pause meanwhile holds the retry: coming back connects at once.
+    retry.timer.start(next.delayMs, () => {
+      if (!this.#pauses?.paused) this.go('connecting', `retry #${next.attempt}`);
+    });
   }
 
   #enterClosed(): void {
-    this.abandonAttempt();
-    this.#prober?.stop();
-    this.stopRetry();
     this.#heartbeat?.stop();
     this.#link?.close(NORMAL, 'client closed');
     this.#link = undefined;

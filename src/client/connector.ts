@@ -44,15 +44,20 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
+/** Makes the first frame of an attempt (the connection). */
+export interface HelloMaker {
+  /** The hello carrying `auth`; `undefined` in raw mode, where the transport opening is the handshake. */
+  hello(auth: string | undefined): Promise<HelloFrame | undefined>;
+}
+
 /**
- * An attempt with the client's options on `factories`, in order. `hello` makes the first frame
- * (it runs `options.auth`; a failure there is an `AuthError`); `undefined` in raw mode, where the
- * transport opening is the handshake.
+ * An attempt with the client's options on `factories`, in order. It starts by running
+ * `options.auth` and making the hello with it; a failure there is an `AuthError`.
  */
 export function startAttempt(
   o: ResolvedOptions,
   main: string,
-  hello: () => Promise<HelloFrame | undefined>,
+  maker: HelloMaker,
   factories: readonly TransportFactory[],
 ): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
@@ -61,9 +66,12 @@ export function startAttempt(
   let cancelled = false;
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
-    const first = await hello().catch((cause: unknown) => {
+    let first: HelloFrame | undefined;
+    try {
+      first = await maker.hello(await (typeof o.auth === 'function' ? o.auth() : o.auth));
+    } catch (cause) {
       throw new AuthError('options.auth failed', undefined, { cause });
-    });
+    }
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
@@ -82,7 +90,7 @@ export function startAttempt(
       }
       try {
         return await new Promise<Link>((resolve, reject) => {
-          const url = o.urls[name] ?? endpointUrl(new URL(main), name);
+          const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(first, resolve, reject);
           current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);

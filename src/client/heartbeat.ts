@@ -90,11 +90,6 @@ export class Heartbeat {
     this.#arm((this.#lastInbound = this.#o.clock.now()));
   }
 
-  /** Stops watching; no timer is left behind. Idempotent. */
-  stop(): void {
-    this.#disarm();
-  }
-
   /** Records an inbound frame. Hot path: only reads the clock. */
   received(): void {
     this.#lastInbound = this.#o.clock.now();
@@ -162,7 +157,7 @@ export class Heartbeat {
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { clock, set: [], timer: undefined, at: Infinity, firing: false }));
     if (group !== this.#group) {
-      this.#disarm();
+      this.stop();
       this.#group = group;
       group.set.push(this);
     }
@@ -170,7 +165,8 @@ export class Heartbeat {
     Heartbeat.#armGroup(group);
   }
 
-  #disarm(): void {
+  /** Stops watching (leaves its group); no timer is left behind. Idempotent. */
+  stop(): void {
     const group = this.#group;
     if (!group) return;
     const set = group.set;
@@ -204,7 +200,7 @@ export class Heartbeat {
     group.firing = true;
     for (const hb of group.set.filter((h) => h.#due <= limit)) {
       if (hb.#group !== group) continue; // stopped by one that fired before it
-      hb.#disarm();
+      hb.stop();
       try {
         hb.#fire();
       } catch (error) {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange, oneOf } from '../errors/invalid-argument.js';
 import type {
   TransportFactory,
   TransportName,
@@ -156,7 +156,7 @@ const freeze = Object.freeze;
 /** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
 const checks = {
   transports: sharedList,
-  protocol: (p) => oneOf('protocol', p, ['surelink', 'raw']),
+  protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
     re && {
       policy: re.policy ?? exponentialBackoff(re),
@@ -177,7 +177,7 @@ const checks = {
   queue: (q) => ({
     maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
     maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
-    overflow: oneOf('queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
+    overflow: oneOf('options.queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
     ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
     storage: q.storage,
     storageKey: q.storageKey,
@@ -244,11 +244,6 @@ function sharedList(
   const shared = lists.get(key) ?? freeze([...(list as readonly TransportName[])]);
   if (lists.size < 32) lists.set(key, shared);
   return shared;
-}
-
-function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInfer<T>[]): T {
-  if (!allowed.includes(value)) throw new InvalidArgumentError(`options.${name} must be one of ${allowed.join(', ')}`);
-  return value;
 }
 
 /** A non-negative finite number; with `timer`, a duration a timer will wait (above 0, at most ~24.8 days). */

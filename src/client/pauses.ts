@@ -20,11 +20,7 @@ import {
 export interface PauseHost {
   readonly state: ClientState;
   readonly heartbeat: Heartbeat | undefined;
-  /** A backoff delay is running. */
-  readonly retryPending: boolean;
   drop(code: number, reason: string): void;
-  stopRetry(): void;
-  abandonAttempt(): void;
   go(to: ClientState, reason: string): void;
 }
 
@@ -70,12 +66,9 @@ export class Pauses implements LifecycleHandlers {
     if (this.#paused === 'offline' && why === 'frozen') return;
     this.#paused = why;
     const host = this.#host;
-    host.stopRetry();
+    // A backoff under way runs out without connecting while paused.
     if (host.state === 'open') host.drop(why === 'offline' ? ABNORMAL : GOING_AWAY, why);
-    else if (host.state === 'connecting') {
-      host.abandonAttempt();
-      host.go('reconnecting', why);
-    }
+    else if (host.state === 'connecting') host.go('reconnecting', why); // which abandons the attempt
   }
 
   #resume(signal: 'online' | 'resumed'): void {
@@ -91,9 +84,7 @@ export class Pauses implements LifecycleHandlers {
   #healthCheck(): void {
     const host = this.#host;
     if (host.state === 'open') host.heartbeat?.check();
-    else if (host.state === 'reconnecting' && !this.#paused && host.retryPending) {
-      host.stopRetry();
-      host.go('connecting', 'health check');
-    }
+    // Reconnecting and not paused: waiting for a backoff delay, which going on cuts short.
+    else if (host.state === 'reconnecting' && !this.#paused) host.go('connecting', 'health check');
   }
 }

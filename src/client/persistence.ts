@@ -49,9 +49,8 @@ export class Persistence {
 
   /** Runs `write` after the pending one (if any); a failure is logged, never thrown. */
   #write(write: () => void | Promise<void>): Promise<void> | undefined {
-    if (this.#chain) return this.#track(this.#chain.then(write));
     try {
-      const result = write();
+      const result = this.#chain ? this.#chain.then(write) : write();
       return result instanceof Promise ? this.#track(result) : undefined;
     } catch (error) {
       this.#failed(error);

@@ -37,10 +37,6 @@ export class PendingRequests {
     this.#clock = clock;
   }
 
-  get size(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Registers a request. `onGiveUp` runs when it times out or is aborted (to withdraw it from
    * the queue). Returns the id to put in the frame and the promise of the response data.

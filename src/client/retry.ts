@@ -3,7 +3,7 @@
  * are we" to "how long to wait, or stop" (SignalR's IRetryPolicy); `RetrySchedule` keeps the streak
  * and decides when a connection lived long enough for the streak to start over.
  */
-import { InvalidArgumentError, inRange } from '../errors/invalid-argument.js';
+import { inRange, oneOf } from '../errors/invalid-argument.js';
 import { MAX_DELAY_MS, Timer, type Clock } from '../util/clock.js';
 
 /** What a retry policy is told about the failure it is asked to schedule a retry for. */
@@ -74,9 +74,7 @@ export function exponentialBackoff(options: BackoffOptions = {}, random = (): nu
   inRange('maxDelayMs', maxDelayMs, initialDelayMs, MAX_DELAY_MS);
   inRange('factor', factor, 1, Number.MAX_VALUE);
   inRange('maxAttempts', maxAttempts, 0, Infinity);
-  if (jitter !== 'full' && jitter !== 'none') {
-    throw new InvalidArgumentError(`jitter must be 'full' or 'none', got ${String(jitter)}`);
-  }
+  oneOf('jitter', jitter, ['full', 'none']);
   return ({ attempt }) => {
     if (attempt > maxAttempts) return null;
     // factor ** n overflows to Infinity for long streaks; min() then yields the max (0 stays 0).

@@ -3,10 +3,12 @@
  * the background, so a user is not stuck on long polling after the network changed. A successful
  * probe resumes the same session on the new link; the server drops the old one, and the resume
  * protocol re-sends whatever was in flight, so nothing is lost or duplicated by the switch.
+ *
+ * The probe itself is a connect attempt like any other (the connection runs it, under its
+ * generation number, so a stopped probe's late outcome is ignored the same way); this keeps when
+ * to run the next one, and a loss of the current link that happened while one ran.
  */
 import { Timer, type Clock } from '../util/clock.js';
-import type { Attempt } from './connector.js';
-import type { Link } from './link.js';
 import type { CloseInfo } from '../transports/transport.js';
 
 /** When to probe. */
@@ -17,50 +19,32 @@ export interface UpgradeOptions {
   readonly maxDelayMs: number;
 }
 
-export interface ProbeHost {
-  readonly clock: Clock;
-  /** Starts a handshake on the preferred transport (with a hello for the current session). */
-  startProbe(): Attempt;
-  /** The probe completed its handshake: switch to it. */
-  upgraded(link: Link): void;
-  /** The probe failed; `lost` when the current link died while it ran: handle that loss now. */
-  probeFailed(lost: CloseInfo | undefined): void;
-}
-
 export class UpgradeProber {
   readonly #o: UpgradeOptions;
-  readonly #host: ProbeHost;
   readonly #timer: Timer;
+  /** Starts a probe (the connection runs it). */
+  readonly #probe: () => void;
   #delayMs: number;
-  /** The probe under way; `stop()` clears it, so a settled probe that is still this one was not stopped. */
-  #running: { cancel(): void } | undefined;
   /** The current link died while a probe ran: the connection handles that once the probe settles. */
   lost: CloseInfo | undefined;
 
-  constructor(options: UpgradeOptions, host: ProbeHost) {
+  constructor(options: UpgradeOptions, clock: Clock, probe: () => void) {
     this.#o = options;
-    this.#host = host;
-    this.#timer = new Timer(host.clock);
+    this.#probe = probe;
+    this.#timer = new Timer(clock);
     this.#delayMs = options.initialDelayMs;
   }
 
-  /** A probe handshake is under way (a loss of the current link waits for its outcome). */
-  get inFlight(): boolean {
-    return this.#running !== undefined;
-  }
-
-  /** Starts probing (the client opened on a fallback). */
+  /** Schedules the next probe (the client opened on a fallback). */
   start(): void {
     this.stop();
-    this.#timer.start(this.#delayMs, () => this.#run());
+    this.#timer.start(this.#delayMs, this.#probe);
   }
 
-  /** Stops probing and abandons a probe under way. */
+  /** Stops probing (the connection abandons a probe under way itself). */
   stop(): void {
     this.lost = undefined;
     this.#timer.stop();
-    this.#running?.cancel();
-    this.#running = undefined;
   }
 
   /** The preferred transport is in use again: the next fallback starts with short delays. */
@@ -69,23 +53,11 @@ export class UpgradeProber {
     this.#delayMs = this.#o.initialDelayMs;
   }
 
-  #run(): void {
-    const attempt = this.#host.startProbe();
-    this.#running = attempt;
-    attempt.done.then(
-      (link) => {
-        if (this.#running !== attempt) return link.close(1000, 'probe abandoned');
-        this.#running = this.lost = undefined; // a loss of the old link is moot: the session moves over
-        this.#host.upgraded(link);
-      },
-      () => {
-        if (this.#running !== attempt) return;
-        const lost = this.lost;
-        this.#running = undefined;
-        this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
-        this.start(); // clears `lost`: handed over below
-        this.#host.probeFailed(lost);
-      },
-    );
+  /** A probe failed: the next one waits longer. Returns the loss held meanwhile, to handle now. */
+  failed(): CloseInfo | undefined {
+    const lost = this.lost;
+    this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
+    this.start();
+    return lost;
   }
 }

@@ -18,3 +18,10 @@ export function inRange(name: string, value: number, min: number, max: number, o
     );
   return value;
 }
+
+/** `value` when it is one of `allowed`; otherwise throws an `InvalidArgumentError` naming `name`. */
+export function oneOf<T extends string>(name: string, value: T, allowed: readonly NoInfer<T>[]): T {
+  if (!allowed.includes(value))
+    throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  return value;
+}

@@ -151,11 +151,9 @@ class LongPollTransport implements Transport {
   #post(): void {
     const url = this.#connectionUrl;
     if (this.#posting || url === undefined || this.#outbox.length === 0) return;
-    const batch = takeBatch(this.#outbox, this.#maxBatchChars);
-    this.#posting = this.#exchange('POST', url, encodeBatch(batch), (this.#up = new AbortController()))
+    this.#posting = this.#postBatch(url, (this.#up = new AbortController()))
       .then((body) => {
         this.#posting = undefined;
-        this.#posted(batch);
         // An empty body (204): nothing came back.
         if (this.#handlers && !(body && this.#receive(body))) this.#post();
       })
@@ -166,12 +164,17 @@ class LongPollTransport implements Transport {
   }
 
   /**
-   * The server ends the id when it accepts our close frame: a DELETE would only get 404. The close
-   * frame is the last thing the core sends, so only a batch's last frame can be one (a flood's
-   * batches hold thousands of frames).
+   * POSTs the next batch of the outbox and resolves to the response body. Without `abort` it is
+   * the flush after close, sent `keepalive` when small enough to outlive the page.
    */
-  #posted(batch: readonly string[]): void {
+  async #postBatch(url: string, abort?: AbortController): Promise<string> {
+    const batch = takeBatch(this.#outbox, this.#maxBatchChars);
+    const body = encodeBatch(batch);
+    const text = await this.#exchange('POST', url, body, abort, !abort && body.length <= KEEPALIVE_MAX_CHARS);
+    // The server ends the id when it accepts our close frame: a DELETE would only get 404. The
+    // close frame is the last thing the core sends, so only a batch's last frame can be one.
     if (isCloseFrame(batch.at(-1) ?? '')) this.#idGone = true;
+    return text;
   }
 
   /** One request; resolves to the body of a 2xx response, rejects with a TransportError. */
@@ -237,12 +240,7 @@ class LongPollTransport implements Transport {
   async #flushThenDelete(url: string): Promise<void> {
     try {
       await this.#posting;
-      while (this.#outbox.length > 0) {
-        const batch = takeBatch(this.#outbox, this.#maxBatchChars);
-        const body = encodeBatch(batch);
-        await this.#exchange('POST', url, body, undefined, body.length <= KEEPALIVE_MAX_CHARS);
-        this.#posted(batch);
-      }
+      while (this.#outbox.length > 0) await this.#postBatch(url);
     } catch {
       // The connection is gone already; the DELETE below is just as harmless.
     }

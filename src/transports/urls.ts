@@ -26,8 +26,8 @@ export function parseMainUrl(url: string): URL {
  * `wss://h/realtime` (WebSocket), `https://h/realtime/sockjs` (SockJS) and
  * `https://h/realtime/poll` (long polling). The query string is kept; the fragment is dropped.
  */
-export function endpointUrl(main: URL, name: TransportName): string {
-  const u = new URL(main.href);
+export function endpointUrl(main: string, name: TransportName): string {
+  const u = new URL(main);
   u.protocol = (name === 'websocket' ? 'ws' : 'http') + (/^(wss|https):$/.test(u.protocol) ? 's:' : ':');
   u.pathname = u.pathname.replace(/\/+$/, '') + suffix[name];
   u.hash = '';
