@@ -15,17 +15,29 @@ const cpuMicros = (since) => {
 };
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Sequential echoes; returns the round-trip times in ms. */
+/**
+ * Sequential echoes; returns the round-trip times in ms. One timer bounds the whole run: a timer
+ * per echo would add its own cost to every sample (the same for every row, which flattens ratios).
+ */
 async function rtt(c, count, timeoutMs) {
   const samples = [];
-  const deadline = hr() + timeoutMs;
-  for (let i = 0; i < count; i++) {
-    if (hr() > deadline) throw new Error(`rtt: ${i} of ${count} echoes in ${timeoutMs} ms`);
-    const t0 = hr();
-    const back = new Promise((resolve) => c.on('e', resolve));
-    c.send('e', message(i));
-    await withTimeout(back, timeoutMs, 'echo');
-    samples.push(hr() - t0);
+  let fail;
+  const timer = setTimeout(
+    () => fail?.(new Error(`rtt: ${samples.length} of ${count} echoes in ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    for (let i = 0; i < count; i++) {
+      const t0 = hr();
+      await new Promise((resolve, reject) => {
+        fail = reject;
+        c.on('e', resolve);
+        c.send('e', message(i));
+      });
+      samples.push(hr() - t0);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   return samples;
 }

@@ -22,15 +22,39 @@ const BLOCK = 200;
 const TIMEOUT_MS = 10_000;
 const hr = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** An echo pair: `rt()` sends one `e` and resolves when it is back. */
+/** An echo pair: `rt()` sends one `e` and resolves when it is back; `abort()` rejects the one pending. */
 function pair(open) {
   let waiting;
+  let fail;
   const { ready, send, close } = open((data) => waiting?.(data));
   return {
     ready,
     close,
-    rt: (i) => withTimeout(new Promise((resolve) => ((waiting = resolve), send({ i, p: PAD }))), TIMEOUT_MS, 'echo'),
+    abort: (error) => fail?.(error),
+    rt: (i) =>
+      new Promise((resolve, reject) => {
+        waiting = resolve;
+        fail = reject;
+        send({ i, p: PAD });
+      }),
   };
+}
+
+/**
+ * `n` echoes on `p`, their times pushed to `samples` (when given). One timer bounds the block: a
+ * timer per echo would add its own cost to every sample.
+ */
+async function echoes(p, n, samples) {
+  const timer = setTimeout(() => p.abort(new Error(`echo: no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = hr();
+      await p.rt(i);
+      samples?.push(hr() - t0);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function rawWs(url, onEcho) {
@@ -90,14 +114,8 @@ async function main() {
     const base = `127.0.0.1:${server.port}`;
     pairs = Object.entries(openers).map(([name, open]) => ({ name, ...pair(open(base)), samples: [] }));
     await withTimeout(Promise.all(pairs.map((p) => p.ready)), TIMEOUT_MS, 'connect');
-    for (const p of pairs) for (let i = 0; i < WARMUP; i++) await p.rt(i);
-    for (let r = 0; r < ROUNDS; r++)
-      for (const p of pairs)
-        for (let i = 0; i < BLOCK; i++) {
-          const t0 = hr();
-          await p.rt(i);
-          p.samples.push(hr() - t0);
-        }
+    for (const p of pairs) await echoes(p, WARMUP);
+    for (let r = 0; r < ROUNDS; r++) for (const p of pairs) await echoes(p, BLOCK, p.samples);
     const base50 = percentile(pairs[0].samples, 50);
     console.log(`echo RTT, ${ROUNDS} rounds of ${BLOCK} per pair after ${WARMUP} warm-up echoes each (µs)`);
     console.log('pair                          p25     p50     p75   p50 / raw');
