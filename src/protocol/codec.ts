@@ -190,12 +190,6 @@ export function decodeFrames(
   return frames;
 }
 
-/** `decodeFrames` with a lone frame in an array too. */
-export function decodeMessage(decoders: FrameDecoders, text: unknown, limits?: DecodeLimits): Frame[] | ProtocolError {
-  const decoded = decodeFrames(decoders, text, limits);
-  return decoded instanceof ProtocolError || Array.isArray(decoded) ? decoded : [decoded];
-}
-
 // A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
 function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
   if (typeof text !== 'string') return new ProtocolError('not text');

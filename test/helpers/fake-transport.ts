@@ -3,7 +3,8 @@
  * hand (open it, push server frames, close it), and every frame the client sends is recorded.
  */
 import { afterEach, beforeEach, vi } from 'vitest';
-import { CLIENT_FRAMES, decodeMessage, encodeFrame } from '../../src/protocol/codec.js';
+import { CLIENT_FRAMES, encodeFrame } from '../../src/protocol/codec.js';
+import { decodeMessage } from './decode.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type {
   CloseInfo,

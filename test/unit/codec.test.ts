@@ -7,13 +7,13 @@ import {
   decodeFrame,
   decodeFrameOf,
   decodeFrames,
-  decodeMessage,
   DEFAULT_LIMITS,
   encodeFrame,
   encodeWithDataJson,
   SERVER_FRAMES,
 } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
+import { decodeMessage } from '../helpers/decode.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const hb = { intervalMs: 20_000, timeoutMs: 10_000 };
