@@ -21,7 +21,7 @@ import { keepaliveInterval, pingText } from './keepalive.js';
 import type { Link, LinkHandlers } from './link.js';
 import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
-import { RetrySchedule } from './retry.js';
+import { RetrySchedule, type ScheduledRetry } from './retry.js';
 import { transition, type StateChange } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
@@ -274,7 +274,13 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
     const retry = (this.#retry ??= new RetrySchedule(reconnect, this.options.clock));
-    const next = retry.next(change.reason);
+    let next: ScheduledRetry | null;
+    try {
+      next = retry.next(change.reason);
+    } catch (error) {
+      this.emit('error', error); // no delay to wait for: say why and stop, not wait for nothing
+      return this.go('closed', 'reconnect policy failed');
+    }
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
     this.emit('reconnecting', next);
     // A pause meanwhile holds the retry: coming back connects at once.

@@ -3,7 +3,7 @@
  * are we" to "how long to wait, or stop" (SignalR's IRetryPolicy); `RetrySchedule` keeps the streak
  * and decides when a connection lived long enough for the streak to start over.
  */
-import { inRange, oneOf } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange, oneOf } from '../errors/invalid-argument.js';
 import { MAX_DELAY_MS, Timer, type Clock } from '../util/clock.js';
 
 /** What a retry policy is told about the failure it is asked to schedule a retry for. */
@@ -142,8 +142,8 @@ export class RetrySchedule {
    * Called on each failed attempt or dropped connection: returns the next retry, or `null` when
    * the policy gives up (the counter then stays where it was).
    *
-   * @throws InvalidArgumentError when the policy returns a negative, NaN, infinite or over-long
-   *   delay; nothing is recorded then.
+   * @throws InvalidArgumentError when the policy throws, or returns a negative, NaN, infinite or
+   *   over-long delay; nothing is recorded then.
    */
   next(reason: string): ScheduledRetry | null {
     const now = this.#clock.now();
@@ -151,7 +151,12 @@ export class RetrySchedule {
     this.#openedAt = Infinity;
     const startedAt = this.#streakStartedAt ?? now;
     const attempt = this.#attempt + 1;
-    const delayMs = this.#o.policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
+    let delayMs: number | null;
+    try {
+      delayMs = this.#o.policy({ attempt, elapsedMs: Math.max(0, now - startedAt), reason });
+    } catch (cause) {
+      throw new InvalidArgumentError(`reconnect.policy threw: ${String(cause)}`, { cause });
+    }
     if (delayMs === null) return null;
     inRange('retry policy result (null or a delay)', delayMs, 0, MAX_DELAY_MS);
     this.#streakStartedAt = startedAt;

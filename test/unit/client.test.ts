@@ -9,6 +9,7 @@ import {
   RemoteError,
   AbortError,
   ClosedError,
+  InvalidArgumentError,
 } from '../../src/errors/index.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
@@ -218,6 +219,34 @@ describe('reconnection', () => {
     expect(c.state).toBe('closed');
     expect(fake.links).toHaveLength(3);
   });
+
+  it.each([
+    [
+      'throws',
+      () => {
+        throw new Error('policy bug');
+      },
+      /reconnect\.policy threw: Error: policy bug/,
+    ],
+    ['returns a bad delay', () => -5, /retry policy result .* got -5/],
+  ])(
+    'closes with an error when the retry policy %s, instead of waiting in reconnecting',
+    async (_label, policy, message) => {
+      const c = await connected({ reconnect: { policy } });
+      const errors: unknown[] = [];
+      c.on('error', (e) => errors.push(e));
+      const states: string[] = [];
+      c.on('state', (s) => states.push(`${s.to}: ${s.reason}`));
+      expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
+      expect(c.state).toBe('closed');
+      expect(states).toEqual(['reconnecting: dropped', 'closed: reconnect policy failed']);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(InvalidArgumentError);
+      expect((errors[0] as Error).message).toMatch(message);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fake.links).toHaveLength(1);
+    },
+  );
 
   it('resumes the session: hello carries the token and ack, unacked frames are re-sent', async () => {
     const c = await connected();

@@ -200,4 +200,26 @@ describe('RetrySchedule', () => {
     expect(() => schedule.next('x')).toThrow(InvalidArgumentError);
     expect(schedule.attempt).toBe(0);
   });
+
+  it('turns a policy that throws into an InvalidArgumentError with the cause, recording nothing', () => {
+    const bug = new TypeError('no');
+    const schedule = new RetrySchedule(
+      {
+        policy: () => {
+          throw bug;
+        },
+        minUptimeMs: 0,
+      },
+      manualClock(),
+    );
+    let thrown: unknown;
+    try {
+      schedule.next('x');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidArgumentError);
+    expect((thrown as Error).cause).toBe(bug);
+    expect(schedule.attempt).toBe(0);
+  });
 });
