@@ -111,6 +111,37 @@ describe('server messaging', () => {
     expect(client.isOpen).toBe(true);
   });
 
+  it('answers a request whose handler throws a value that throws when read, and reports it', async () => {
+    const { rt, url, errors } = await start();
+    const unreadable = new Error('hidden');
+    Object.defineProperty(unreadable, 'message', {
+      get() {
+        throw new Error('message getter');
+      },
+    });
+    rt.handle('bad-message', () => {
+      throw unreadable;
+    });
+    rt.handle('bad-code', () => {
+      throw Object.defineProperty(new Error('coded'), 'code', {
+        get() {
+          throw new Error('code getter');
+        },
+      });
+    });
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'bad-message', data: null });
+    client.send({ type: 'request', seq: 2, id: 2, event: 'bad-code', data: null });
+
+    // The requests were acknowledged, so the client never re-sends them: each must be answered.
+    const first = await client.next('response');
+    const second = await client.next('response');
+    expect(first).toMatchObject({ id: 1, ok: false, error: { code: 'HANDLER_ERROR' } });
+    expect(second).toMatchObject({ id: 2, ok: false, error: { code: 'HANDLER_ERROR' } });
+    expect(errors).toHaveLength(2);
+    expect(client.isOpen).toBe(true);
+  });
+
   it('runs a re-sent request once and acknowledges the duplicate again', async () => {
     const { rt, url } = await start();
     let runs = 0;
