@@ -97,7 +97,7 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /** The long-polling endpoint, `${path}/poll` (PROTOCOL.md, "Long polling"). */
   longPoll?: LongPollOptions;
   /**
-   * Where diagnostics go.
+   * Where diagnostics go. A logger that throws is ignored for that call.
    * @default silent
    */
   logger?: Logger;
@@ -170,8 +170,25 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
       maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ? guardLogger(options.logger) : silentLogger,
   };
+}
+
+/**
+ * The application's logger, unable to throw: the server logs from timers and socket callbacks,
+ * where a throw would crash the process or leave a connection half closed.
+ */
+function guardLogger(logger: Logger): Logger {
+  const guard =
+    (level: keyof Logger) =>
+    (message: string, ...details: unknown[]): void => {
+      try {
+        logger[level](message, ...details);
+      } catch {
+        // Nowhere left to report it.
+      }
+    };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }
 
 function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin: string | undefined) => boolean {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/frames.js';
 import type { ServerSession } from '../../src/server/index.js';
-import { Fixture, RawClient, deferred } from '../helpers/raw-client.js';
+import { Fixture, RawClient, deferred, until } from '../helpers/raw-client.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -99,6 +99,39 @@ describe('server handshake', () => {
     client.send({ type: 'hello', v: 1, ack: 0 });
     expect(await client.waitClosed()).toMatchObject({ code: CloseCode.HandshakeTimeout });
     expect(rt.sessions.size).toBe(0);
+  });
+
+  it('keeps working when the application logger throws (it is called from timers and socket callbacks)', async () => {
+    const calls: string[] = [];
+    const throwing = (level: string) => (message: string) => {
+      calls.push(`${level}: ${message}`);
+      throw new Error(`logger ${level} broke`);
+    };
+    const logger = {
+      debug: throwing('debug'),
+      info: throwing('info'),
+      warn: throwing('warn'),
+      error: throwing('error'),
+    };
+    const { rt, url } = await fx.server({ logger, handshakeTimeoutMs: 100 });
+    const errors: Error[] = [];
+    rt.on('error', (e) => errors.push(e));
+    rt.on('connection', (s: ServerSession) =>
+      s.on('boom', () => {
+        throw new Error('handler broke');
+      }),
+    );
+    // Refused from the handshake timer: the refusal is logged first.
+    const silent = await fx.client(url);
+    expect(await silent.waitClosed()).toMatchObject({ code: CloseCode.HandshakeTimeout });
+    // A throwing handler is logged and reported, from inside the socket's message callback.
+    const { client } = await fx.connected(url);
+    client.send({ type: 'event', seq: 1, event: 'boom', data: null });
+    client.send({ type: 'event', seq: 2, event: 'boom', data: null });
+    await until(() => errors.length === 2);
+    expect(client.isOpen).toBe(true);
+    expect(calls.some((c) => c.startsWith('info: surelink: refusing'))).toBe(true);
+    expect(calls.some((c) => c.startsWith('error: surelink: session'))).toBe(true);
   });
 
   it('closes with 4400 when the first frame is not hello', async () => {
