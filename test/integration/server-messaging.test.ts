@@ -129,16 +129,26 @@ describe('server messaging', () => {
         },
       });
     });
+    rt.handle('bad-prototype', () => {
+      // `instanceof` runs the trap: reporting this error must not throw either.
+      throw new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('trap');
+          },
+        },
+      );
+    });
     const { client } = await fx.connected(url);
     client.send({ type: 'request', seq: 1, id: 1, event: 'bad-message', data: null });
     client.send({ type: 'request', seq: 2, id: 2, event: 'bad-code', data: null });
+    client.send({ type: 'request', seq: 3, id: 3, event: 'bad-prototype', data: null });
 
     // The requests were acknowledged, so the client never re-sends them: each must be answered.
-    const first = await client.next('response');
-    const second = await client.next('response');
-    expect(first).toMatchObject({ id: 1, ok: false, error: { code: 'HANDLER_ERROR' } });
-    expect(second).toMatchObject({ id: 2, ok: false, error: { code: 'HANDLER_ERROR' } });
-    expect(errors).toHaveLength(2);
+    for (const id of [1, 2, 3])
+      expect(await client.next('response')).toMatchObject({ id, ok: false, error: { code: 'HANDLER_ERROR' } });
+    await until(() => errors.length === 3);
     expect(client.isOpen).toBe(true);
   });
 
