@@ -134,6 +134,40 @@ describe('server handshake', () => {
     expect(calls.some((c) => c.startsWith('error: surelink: session'))).toBe(true);
   });
 
+  it('holds frames pipelined during authentication, up to 128 and one message in size (else 4400)', async () => {
+    const pending: ((identity: string) => void)[] = [];
+    const { rt, url } = await fx.server({
+      maxFrameBytes: 1000,
+      authenticate: () => new Promise<string>((resolve) => pending.push(resolve)),
+    });
+    const got: unknown[] = [];
+    rt.on('connection', (s: ServerSession) => s.on('n', (n) => got.push(n)));
+
+    // Held, then delivered in order after welcome.
+    const held = await fx.client(url);
+    held.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 3; i++) held.send({ type: 'event', seq: i, event: 'n', data: i });
+    await until(() => pending.length === 1);
+    pending[0]?.('ann');
+    await held.next('welcome');
+    await until(() => got.length === 3);
+    expect(got).toEqual([1, 2, 3]);
+
+    // Refused while authentication still runs: by count, and by size long before the count.
+    const many = await fx.client(url);
+    many.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 129; i++) many.send({ type: 'ping', ts: i });
+    expect(await many.waitClosed()).toMatchObject({ code: CloseCode.ProtocolError });
+    const big = await fx.client(url);
+    big.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 2; i++) big.send({ type: 'event', seq: i, event: 'n', data: 'x'.repeat(600) });
+    expect(await big.waitClosed()).toMatchObject({
+      code: CloseCode.ProtocolError,
+      reason: 'too many frames before welcome',
+    });
+    expect(rt.sessions.size).toBe(1);
+  });
+
   it('closes with 4400 when the first frame is not hello', async () => {
     const { url } = await fx.server();
     const client = await fx.client(url);
