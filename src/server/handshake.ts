@@ -41,12 +41,16 @@ export interface HandshakeHost<S extends LinkedSession> {
   released(connection: ServerConnection): void;
 }
 
-/** Frames a client may pipeline after hello while authentication runs. */
+/**
+ * Frames a client may pipeline after hello while authentication runs; together they may not be
+ * longer than one message (`maxFrameBytes`), or a slow `authenticate` would let a client that is
+ * not even authenticated park 128 maximum-size frames in memory per connection.
+ */
 const MAX_EARLY_FRAMES = 128;
 
 type LinkState<S> =
   | { readonly name: 'hello' }
-  | { readonly name: 'auth'; readonly early: string[] }
+  | { readonly name: 'auth'; readonly early: string[]; chars: number }
   | { readonly name: 'open'; readonly session: S }
   | { readonly name: 'closed' };
 
@@ -78,7 +82,8 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
         this.#onHello(text);
         return;
       case 'auth':
-        if (state.early.length < MAX_EARLY_FRAMES) state.early.push(text);
+        state.chars += text.length;
+        if (state.early.length < MAX_EARLY_FRAMES && state.chars <= this.#host.maxFrameBytes) state.early.push(text);
         else this.refuse(CloseCode.ProtocolError, 'too many frames before welcome');
         return;
       case 'closed':
@@ -118,7 +123,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
         `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`,
       );
     }
-    this.#state = { name: 'auth', early: [] };
+    this.#state = { name: 'auth', early: [], chars: 0 };
     this.#admit(frame).catch((error: unknown) => {
       this.#host.reportError(error, 'handshake');
       this.refuse(CloseCode.InternalError, 'internal error');

@@ -62,11 +62,12 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Normalises anything thrown into an Error. */
+/** Normalises anything thrown into an Error; never throws itself (it runs inside error paths). */
 export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
   if (typeof value === 'string') return new Error(value);
   try {
+    // Both can run application code (a Proxy's getPrototypeOf trap, a throwing toString).
+    if (value instanceof Error) return value;
     return new Error(`non-error thrown: ${String(value)}`, { cause: value });
   } catch {
     return new Error('non-error thrown', { cause: value });

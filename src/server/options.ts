@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { HeartbeatSettings } from '../protocol/frames.js';
+import { MAX_DELAY_MS } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 
@@ -96,7 +97,7 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /** The long-polling endpoint, `${path}/poll` (PROTOCOL.md, "Long polling"). */
   longPoll?: LongPollOptions;
   /**
-   * Where diagnostics go.
+   * Where diagnostics go. A logger that throws is ignored for that call.
    * @default silent
    */
   logger?: Logger;
@@ -154,23 +155,40 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     path,
     authenticate: options.authenticate ?? (() => undefined as Identity),
     heartbeat: {
-      intervalMs: positive('heartbeat.intervalMs', options.heartbeat?.intervalMs, 20_000),
-      timeoutMs: positive('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, 10_000),
+      intervalMs: delay('heartbeat.intervalMs', options.heartbeat?.intervalMs, 20_000),
+      timeoutMs: delay('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, 10_000),
     },
-    handshakeTimeoutMs: positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
+    handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20),
-    sessionGraceMs: count('sessionGraceMs', options.sessionGraceMs, 120_000),
+    sessionGraceMs: delay('sessionGraceMs', options.sessionGraceMs, 120_000, 0),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
     maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 16 << 20),
     requestRateLimit: rateLimit(options.requestRateLimit),
     allowOrigin: originPolicy(options.allowedOrigins),
     longPoll: {
-      pollTimeoutMs: positive('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
+      pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
       maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ? guardLogger(options.logger) : silentLogger,
   };
+}
+
+/**
+ * The application's logger, unable to throw: the server logs from timers and socket callbacks,
+ * where a throw would crash the process or leave a connection half closed.
+ */
+function guardLogger(logger: Logger): Logger {
+  const guard =
+    (level: keyof Logger) =>
+    (message: string, ...details: unknown[]): void => {
+      try {
+        logger[level](message, ...details);
+      } catch {
+        // Nowhere left to report it.
+      }
+    };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }
 
 function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin: string | undefined) => boolean {
@@ -197,11 +215,15 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
-function count(name: string, value: number | undefined, fallback: number): number {
+/**
+ * A duration a timer will hold: Node runs a `setTimeout` above 2^31-1 ms after 1 ms (with a
+ * warning), which would expire every session at once or ping every millisecond.
+ */
+function delay(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 0)
+  if (!Number.isSafeInteger(v) || v < min || v > MAX_DELAY_MS)
     throw new InvalidArgumentError(
-      `createRealtimeServer: ${name} must be a non-negative integer, got ${String(value)}`,
+      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${String(value)}`,
     );
   return v;
 }

@@ -69,17 +69,23 @@ export class RequestHandlers<S> {
 }
 
 function failure(thrown: unknown): RequestOutcome {
-  const message = messageOf(thrown);
-  const code = (thrown as { code?: unknown } | null | undefined)?.code;
-  if (typeof code === 'string' && code.length > 0)
-    return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
-  return { ok: false, error: { code: RequestErrorCode.HandlerError, message }, unexpected: true, cause: thrown };
+  try {
+    const message = messageOf(thrown);
+    const code = (thrown as { code?: unknown } | null | undefined)?.code;
+    if (typeof code === 'string' && code.length > 0)
+      return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
+    return { ok: false, error: { code: RequestErrorCode.HandlerError, message }, unexpected: true, cause: thrown };
+  } catch {
+    // Reading `message` or `code` ran a getter (or a Proxy trap) that threw in turn. The request
+    // was delivered and acknowledged, so the client never re-sends it: it must still be answered.
+    const error = { code: RequestErrorCode.HandlerError, message: 'request handler threw a value that cannot be read' };
+    return { ok: false, error, unexpected: true, cause: thrown };
+  }
 }
 
 function messageOf(thrown: unknown): string {
-  if (thrown instanceof Error) return String(thrown.message);
   try {
-    return String(thrown);
+    return thrown instanceof Error ? String(thrown.message) : String(thrown);
   } catch {
     return 'request handler threw a value that has no string form';
   }

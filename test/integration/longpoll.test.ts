@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/errors/index.js';
 import type { ConnectionCallbacks, ServerConnection } from '../../src/server/connection.js';
 import { attachLongPollEndpoint } from '../../src/server/endpoints/longpoll.js';
+import { MAX_DELAY_MS, systemClock } from '../../src/util/clock.js';
+import type { Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { listen, startServer } from '../helpers/servers.js';
 import { until, useHarness } from '../helpers/harness.js';
@@ -360,5 +362,44 @@ describe('long-polling endpoint on its own', () => {
     await until(() => closes.length === 1, 3000);
     expect(closes).toEqual([1006]);
     expect((await fetch(`${base}/rt/poll?c=${c}`)).status).toBe(404);
+  });
+});
+
+describe('long-polling endpoint timers', () => {
+  it('keeps the idle timeout within what a timer holds when pollTimeoutMs is near the limit', async () => {
+    // pollTimeoutMs + idleGraceMs past 2^31-1 ms would make Node run the idle timer after 1 ms
+    // and forget every connection at once.
+    const http = createServer();
+    const delays: number[] = [];
+    const clock: Clock = { ...systemClock, setTimeout: (fn, ms) => (delays.push(ms), systemClock.setTimeout(fn, ms)) };
+    const closes: number[] = [];
+    const endpoint = attachLongPollEndpoint({
+      server: http,
+      path: '/rt',
+      maxFrameBytes: 1024,
+      allowOrigin: () => true,
+      logger: silentLogger,
+      accept: () => ({ onMessage: () => {}, onProtocolError: () => {}, onClose: (code) => closes.push(code) }),
+      pollTimeoutMs: MAX_DELAY_MS,
+      clock,
+    });
+    const port = await listen(http);
+    defer(
+      () =>
+        new Promise<void>((resolve) => {
+          endpoint.close();
+          http.closeAllConnections();
+          http.close(() => resolve());
+        }),
+    );
+    const opened = await fetch(`http://127.0.0.1:${port}/rt/poll`, { method: 'POST' });
+    const { c } = (await opened.json()) as { c: string };
+    expect(delays.length).toBeGreaterThan(0);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(MAX_DELAY_MS);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closes).toEqual([]);
+    const gone = await fetch(`http://127.0.0.1:${port}/rt/poll?c=${c}`, { method: 'DELETE' });
+    expect(gone.status).toBe(204);
+    expect(closes).toEqual([1006]);
   });
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/frames.js';
 import type { ServerSession } from '../../src/server/index.js';
-import { Fixture, RawClient, deferred } from '../helpers/raw-client.js';
+import { Fixture, RawClient, deferred, until } from '../helpers/raw-client.js';
 
 const fx = new Fixture();
 afterEach(() => fx.cleanup());
@@ -99,6 +99,73 @@ describe('server handshake', () => {
     client.send({ type: 'hello', v: 1, ack: 0 });
     expect(await client.waitClosed()).toMatchObject({ code: CloseCode.HandshakeTimeout });
     expect(rt.sessions.size).toBe(0);
+  });
+
+  it('keeps working when the application logger throws (it is called from timers and socket callbacks)', async () => {
+    const calls: string[] = [];
+    const throwing = (level: string) => (message: string) => {
+      calls.push(`${level}: ${message}`);
+      throw new Error(`logger ${level} broke`);
+    };
+    const logger = {
+      debug: throwing('debug'),
+      info: throwing('info'),
+      warn: throwing('warn'),
+      error: throwing('error'),
+    };
+    const { rt, url } = await fx.server({ logger, handshakeTimeoutMs: 100 });
+    const errors: Error[] = [];
+    rt.on('error', (e) => errors.push(e));
+    rt.on('connection', (s: ServerSession) =>
+      s.on('boom', () => {
+        throw new Error('handler broke');
+      }),
+    );
+    // Refused from the handshake timer: the refusal is logged first.
+    const silent = await fx.client(url);
+    expect(await silent.waitClosed()).toMatchObject({ code: CloseCode.HandshakeTimeout });
+    // A throwing handler is logged and reported, from inside the socket's message callback.
+    const { client } = await fx.connected(url);
+    client.send({ type: 'event', seq: 1, event: 'boom', data: null });
+    client.send({ type: 'event', seq: 2, event: 'boom', data: null });
+    await until(() => errors.length === 2);
+    expect(client.isOpen).toBe(true);
+    expect(calls.some((c) => c.startsWith('info: surelink: refusing'))).toBe(true);
+    expect(calls.some((c) => c.startsWith('error: surelink: session'))).toBe(true);
+  });
+
+  it('holds frames pipelined during authentication, up to 128 and one message in size (else 4400)', async () => {
+    const pending: ((identity: string) => void)[] = [];
+    const { rt, url } = await fx.server({
+      maxFrameBytes: 1000,
+      authenticate: () => new Promise<string>((resolve) => pending.push(resolve)),
+    });
+    const got: unknown[] = [];
+    rt.on('connection', (s: ServerSession) => s.on('n', (n) => got.push(n)));
+
+    // Held, then delivered in order after welcome.
+    const held = await fx.client(url);
+    held.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 3; i++) held.send({ type: 'event', seq: i, event: 'n', data: i });
+    await until(() => pending.length === 1);
+    pending[0]?.('ann');
+    await held.next('welcome');
+    await until(() => got.length === 3);
+    expect(got).toEqual([1, 2, 3]);
+
+    // Refused while authentication still runs: by count, and by size long before the count.
+    const many = await fx.client(url);
+    many.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 129; i++) many.send({ type: 'ping', ts: i });
+    expect(await many.waitClosed()).toMatchObject({ code: CloseCode.ProtocolError });
+    const big = await fx.client(url);
+    big.send({ type: 'hello', v: 1, ack: 0 });
+    for (let i = 1; i <= 2; i++) big.send({ type: 'event', seq: i, event: 'n', data: 'x'.repeat(600) });
+    expect(await big.waitClosed()).toMatchObject({
+      code: CloseCode.ProtocolError,
+      reason: 'too many frames before welcome',
+    });
+    expect(rt.sessions.size).toBe(1);
   });
 
   it('closes with 4400 when the first frame is not hello', async () => {

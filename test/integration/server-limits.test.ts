@@ -122,6 +122,19 @@ describe('request rate per session', () => {
     await expect(fx.server({ requestRateLimit: { burst: 1.5 } })).rejects.toThrow('burst');
     await expect(fx.server({ maxSendBufferBytes: -1 })).rejects.toThrow('maxSendBufferBytes');
   });
+
+  it('rejects durations longer than a timer holds, which Node would run after 1 ms', async () => {
+    const tooLong = 2 ** 31;
+    await expect(fx.server({ sessionGraceMs: tooLong })).rejects.toThrow('sessionGraceMs');
+    await expect(fx.server({ handshakeTimeoutMs: tooLong })).rejects.toThrow('handshakeTimeoutMs');
+    await expect(fx.server({ heartbeat: { intervalMs: tooLong } })).rejects.toThrow('heartbeat.intervalMs');
+    await expect(fx.server({ heartbeat: { timeoutMs: tooLong } })).rejects.toThrow('heartbeat.timeoutMs');
+    await expect(fx.server({ longPoll: { pollTimeoutMs: tooLong } })).rejects.toThrow('longPoll.pollTimeoutMs');
+    await expect(fx.server({ sessionGraceMs: -1 })).rejects.toThrow('sessionGraceMs');
+    // The longest one is taken, and 0 still means no grace period.
+    await expect(fx.server({ sessionGraceMs: tooLong - 1 })).resolves.toBeDefined();
+    await expect(fx.server({ sessionGraceMs: 0 })).resolves.toBeDefined();
+  });
 });
 
 /** A ws client that completes the handshake and then stops reading its socket. */

@@ -111,6 +111,47 @@ describe('server messaging', () => {
     expect(client.isOpen).toBe(true);
   });
 
+  it('answers a request whose handler throws a value that throws when read, and reports it', async () => {
+    const { rt, url, errors } = await start();
+    const unreadable = new Error('hidden');
+    Object.defineProperty(unreadable, 'message', {
+      get() {
+        throw new Error('message getter');
+      },
+    });
+    rt.handle('bad-message', () => {
+      throw unreadable;
+    });
+    rt.handle('bad-code', () => {
+      throw Object.defineProperty(new Error('coded'), 'code', {
+        get() {
+          throw new Error('code getter');
+        },
+      });
+    });
+    rt.handle('bad-prototype', () => {
+      // `instanceof` runs the trap: reporting this error must not throw either.
+      throw new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('trap');
+          },
+        },
+      );
+    });
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'bad-message', data: null });
+    client.send({ type: 'request', seq: 2, id: 2, event: 'bad-code', data: null });
+    client.send({ type: 'request', seq: 3, id: 3, event: 'bad-prototype', data: null });
+
+    // The requests were acknowledged, so the client never re-sends them: each must be answered.
+    for (const id of [1, 2, 3])
+      expect(await client.next('response')).toMatchObject({ id, ok: false, error: { code: 'HANDLER_ERROR' } });
+    await until(() => errors.length === 3);
+    expect(client.isOpen).toBe(true);
+  });
+
   it('runs a re-sent request once and acknowledges the duplicate again', async () => {
     const { rt, url } = await start();
     let runs = 0;

@@ -172,4 +172,35 @@ describe('SockJS endpoint', () => {
     expect(await get('/realtime/sockjs/info')).toBe('app');
     expect(http.listenerCount('request')).toBe(1);
   });
+
+  it('delivers the 1001 of server.close() to a polling client, then gives the prefix back', async () => {
+    // A polling client collects the close frame with its next request: the prefix must still
+    // reach sockjs then, or the poll gets the app's answer (or none) and the close is lost.
+    const http = createServer((_req, res) => res.end('app'));
+    const rt = createRealtimeServer({ server: http });
+    const port = await listen(http);
+    defer(() => new Promise<void>((resolve) => (http.closeAllConnections(), http.close(() => resolve()))));
+    const sockjs = new SockJSClient(`http://127.0.0.1:${port}/realtime/sockjs`, undefined, {
+      transports: ['xhr-polling'],
+    });
+    const messages: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => (sockjs.onclose = resolve));
+    sockjs.onmessage = (m: { data: string }) => messages.push(m.data);
+    await new Promise((resolve) => (sockjs.onopen = resolve));
+    sockjs.send(encodeFrame({ type: 'hello', v: 1, ack: 0 }));
+    await until(() => messages.length === 1);
+    await rt.close();
+    expect(await closed).toMatchObject({ code: 1001, reason: 'server shutting down' });
+    expect(messages.map((m) => decodeFrame(m))).toMatchObject([
+      { type: 'welcome' },
+      { type: 'close', code: 1001, reason: 'server shutting down' },
+    ]);
+    const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+    // sockjs forgets a closed session disconnect_delay (5 s) after the client's last request.
+    const deadline = Date.now() + 10_000;
+    while ((await get('/realtime/sockjs/info')) !== 'app' && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await get('/realtime/sockjs/info')).toBe('app');
+    expect(http.listenerCount('request')).toBe(1);
+  });
 });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ProtocolError } from '../../errors/protocol.js';
 import { CloseCode } from '../../protocol/close-codes.js';
-import { systemClock } from '../../util/clock.js';
+import { MAX_DELAY_MS, systemClock } from '../../util/clock.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionAcceptor } from '../connection.js';
@@ -65,7 +65,8 @@ class LongPollEndpoint implements Endpoint {
     this.#settings = {
       clock: options.clock ?? systemClock,
       pollTimeoutMs,
-      idleTimeoutMs: pollTimeoutMs + (options.idleGraceMs ?? 10_000),
+      // Capped at what a timer holds (a longer one fires after 1 ms); only near-25-day polls notice.
+      idleTimeoutMs: Math.min(pollTimeoutMs + (options.idleGraceMs ?? 10_000), MAX_DELAY_MS),
       maxQueuedChars: options.maxSendBufferBytes ?? 16 << 20,
     };
     this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;

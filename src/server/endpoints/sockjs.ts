@@ -78,7 +78,16 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   const sockjs: SockJSServer & Partial<ListenerApi> = createServer(sockjsOptions);
   if (typeof sockjs.listener !== 'function') throw new Error('surelink: unsupported version of the sockjs package');
   const handler = sockjs.listener().getHandler();
-  sockjs.on('connection', (conn: Connection) => wire(conn as unknown as SockJSConn, requests.getStore(), options));
+  // Sessions sockjs still holds: after close() their requests still have to reach it (below).
+  let live = 0;
+  let closed = false;
+  sockjs.on('connection', (conn: Connection) => {
+    live++;
+    conn.on('close', () => {
+      if (--live === 0 && closed) detach();
+    });
+    wire(conn as unknown as SockJSConn, requests.getStore(), options);
+  });
   // Only requests sockjs may take run in the scope: the first `run` turns async hooks on for the
   // whole process, which slows every promise, timer and microtask of a server no SockJS client uses.
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
@@ -90,10 +99,17 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
     if (ours(req)) requests.run(req, () => handler(req, socket, head));
   };
   options.server.on('upgrade', onUpgrade);
+  const detach = (): void => {
+    restoreRequests();
+    options.server.off('upgrade', onUpgrade);
+  };
   return {
+    // A polling client collects its close frame (1001) with its next request, so the prefix stays
+    // with sockjs until sockjs forgot its last session (disconnect_delay after the last request);
+    // new sessions meanwhile are refused by the server with 1001 too.
     close() {
-      restoreRequests();
-      options.server.off('upgrade', onUpgrade);
+      closed = true;
+      if (live === 0) detach();
     },
   };
 }
