@@ -396,3 +396,65 @@ describe('close()', () => {
     expect(link.closedWith?.code).toBe(1000);
   });
 });
+
+describe('handlers that call close() or connect() re-entrantly', () => {
+  /** After `close()`: closed for good, no reconnect, no socket, no timer. */
+  async function staysClosed(c: RealtimeClient<ServerEvents, ClientEvents>, links: number): Promise<void> {
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(c.state).toBe('closed');
+    expect(fake.links).toHaveLength(links);
+  }
+
+  it.each(['close', 'state', 'reconnecting'] as const)(
+    "a '%s' handler that closes the client on a drop is obeyed, not overridden",
+    async (event) => {
+      const c = await connected();
+      c.on(event, () => c.close());
+      expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
+      await staysClosed(c, 1);
+    },
+  );
+
+  it("an 'error' handler that closes the client when an attempt fails is obeyed", async () => {
+    const c = make();
+    c.on('error', () => c.close());
+    await settle();
+    fake.last.drop();
+    await settle(); // the failure is handled in a promise: an escaping error is an unhandled rejection
+    await staysClosed(c, 1);
+  });
+
+  it("a 'state' handler that closes the client as it starts connecting opens no socket", async () => {
+    const c = make();
+    c.on('state', (s) => s.to === 'connecting' && c.close());
+    await settle();
+    await staysClosed(c, 0);
+  });
+
+  it("an 'error' handler that closes the client on a lost session leaves no heartbeat behind", async () => {
+    const c = await connected();
+    c.send('chat', { text: 'unacked' });
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    const lost = vi.fn(() => c.close());
+    c.on('error', lost);
+    fake.last.accept({ resumed: false }); // SessionLostError, emitted while the link is adopted
+    await settle();
+    expect(lost).toHaveBeenCalledOnce();
+    await staysClosed(c, 2);
+  });
+
+  it("a 'state' handler that connects again as the client closes gets a working connection", async () => {
+    const c = await connected();
+    c.on('state', (s) => s.to === 'closed' && c.connect());
+    fake.last.drop({ code: 4401, reason: 'token expired' });
+    expect(c.state).toBe('connecting');
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.send('chat', { text: 'hi' })).toBe('sent');
+  });
+});
