@@ -64,13 +64,25 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let cancelled = false;
+  // The app's auth function and session store may never settle: they get a transport's time.
+  const timer = new Timer(o.clock);
+  const hello = async (): Promise<HelloFrame | undefined> => {
+    const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
+    // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
+    if (token !== undefined && typeof token !== 'string') throw new TypeError('options.auth must return a string');
+    return maker.hello(token);
+  };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     let first: HelloFrame | undefined;
     try {
-      first = await maker.hello(await (typeof o.auth === 'function' ? o.auth() : o.auth));
-    } catch (cause) {
-      throw new AuthError('options.auth failed', undefined, { cause });
+      first = await new Promise((resolve, reject) => {
+        const ms = o.connectTimeoutMs;
+        timer.start(ms, () => reject(new ConnectTimeoutError(`no auth token or stored session in ${ms} ms`)));
+        hello().then(resolve, (cause: unknown) => reject(new AuthError('options.auth failed', undefined, { cause })));
+      });
+    } finally {
+      timer.stop();
     }
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
@@ -83,7 +95,12 @@ export function startAttempt(
         SockJS: o.SockJS,
         avoidWebSocket,
       };
-      const supported = factory.isSupported(ctx);
+      let supported: true | string;
+      try {
+        supported = factory.isSupported(ctx);
+      } catch (error) {
+        supported = String(error); // a broken custom transport is one that failed, not the end of the fallback
+      }
       if (supported !== true) {
         errors.push(new TransportError(name, supported));
         continue;
@@ -109,6 +126,7 @@ export function startAttempt(
     done: run(),
     cancel: () => {
       cancelled = true;
+      timer.stop();
       current?.cancel();
     },
   };

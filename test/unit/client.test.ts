@@ -209,6 +209,40 @@ describe('reconnection', () => {
     expect(fake.links).toHaveLength(1);
   });
 
+  it('time-boxes an auth function that never settles with connectTimeoutMs, then retries', async () => {
+    let calls = 0;
+    const c = make({ auth: () => (++calls === 1 ? new Promise<string>(() => {}) : 'tok'), connectTimeoutMs: 2000 });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ConnectTimeoutError);
+    expect((errors[0] as Error).message).toMatch(/auth token/);
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(fake.links).toHaveLength(1);
+  });
+
+  it('leaves no timer behind when closed while an auth function is pending', async () => {
+    const c = make({ auth: () => new Promise<string>(() => {}) });
+    await settle();
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it.each([42, { token: 'x' }, null])('refuses an auth function that returns %j with an AuthError', async (token) => {
+    const c = make({ auth: () => token as unknown as string });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    expect(fake.links).toHaveLength(0); // not sent to a server that would call it a protocol error
+    expect(errors[0]).toBeInstanceOf(AuthError);
+    expect(((errors[0] as Error).cause as Error).message).toMatch(/must return a string/);
+  });
+
   it('stops after maxAttempts', async () => {
     const c = make({ reconnect: { maxAttempts: 2, initialDelayMs: 10, jitter: 'none' } });
     for (let i = 0; i < 3; i++) {

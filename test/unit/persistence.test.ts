@@ -130,6 +130,16 @@ describe('persisted session across a page reload', () => {
     expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
   });
 
+  it('says so with an error, instead of waiting forever, when the store never answers', async () => {
+    const store: SessionStore = { load: () => new Promise(() => {}), save: () => {}, remove: () => {} };
+    const c = page({ queue: { storage: store, storageKey: 'k' } });
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(3500);
+    expect(errors.map((e) => e.message)).toEqual(['no auth token or stored session in 3500 ms']);
+    expect(c.state).toBe('reconnecting');
+  });
+
   it('ignores a corrupt stored value instead of trusting it', async () => {
     localStorage.setItem('k', '{"resume": 42}');
     page();
