@@ -1,4 +1,4 @@
-import type { SessionStore } from '../storage/store.js';
+import { isSnapshot, type SessionStore } from '../storage/store.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientSession } from './session.js';
 
@@ -32,8 +32,11 @@ export class Persistence {
 
   async #load(t: PersistenceTarget): Promise<void> {
     try {
-      const snapshot = await t.store.load(t.key);
-      if (snapshot) t.session.restore(snapshot);
+      const snapshot: unknown = await t.store.load(t.key);
+      if (!snapshot) return;
+      // Checked here, whatever the store: restoring a wrong shape would corrupt the session half-way.
+      if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');
+      t.session.restore(snapshot);
     } catch (error) {
       t.logger.warn('surelink: could not load the persisted session', error);
     }

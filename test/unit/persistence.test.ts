@@ -140,6 +140,26 @@ describe('persisted session across a page reload', () => {
     expect(c.state).toBe('reconnecting');
   });
 
+  it.each([
+    ['a wrong shape', { resume: 5, outbound: 'x' }],
+    ['bad entries', { resume: 'r', delivered: 3, outbound: { v: 1, nextSeq: 'a', entries: [{ nope: 1 }] } }],
+  ])('ignores and reports %s from a custom store, and loses nothing sent meanwhile', async (_label, value) => {
+    const warn = vi.fn();
+    const store: SessionStore = { load: () => value as never, save: () => {}, remove: () => {} };
+    const c = page({
+      queue: { storage: store, storageKey: 'k' },
+      logger: { debug() {}, info() {}, warn, error() {} },
+    });
+    c.send('a', 1);
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
+    fake.last.welcome();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+    expect(warn).toHaveBeenCalledWith('surelink: could not load the persisted session', expect.any(Error));
+  });
+
   it('ignores a corrupt stored value instead of trusting it', async () => {
     localStorage.setItem('k', '{"resume": 42}');
     page();
