@@ -29,7 +29,7 @@ import type {
 } from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
 import { endpointUrl } from '../transports/urls.js';
-import { Link } from './link.js';
+import { Link, shut } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
@@ -172,7 +172,7 @@ class Handshake implements TransportHandlers {
   cancel(): void {
     const now = this.#now;
     this.#now = undefined;
-    now?.transport?.close(NORMAL, 'cancelled');
+    shut(now?.transport, NORMAL, 'cancelled');
     if (!(now instanceof Link)) now?.timer?.stop();
   }
 
@@ -214,7 +214,7 @@ class Handshake implements TransportHandlers {
     if (!w) return;
     this.#now = undefined;
     w.timer?.stop();
-    w.transport?.close(code, error.message);
+    shut(w.transport, code, error.message);
     w.reject(error);
   }
 }

@@ -322,6 +322,20 @@ describe('requests and ping', () => {
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
   });
 
+  it('treats timeoutMs: Infinity (or past what a timer holds) as no timeout, not as an immediate one', async () => {
+    const c = await connected({ heartbeat: false });
+    const settled = vi.fn();
+    void c.request('slow', 1, { timeoutMs: Infinity }).then(settled, settled);
+    void c.request('slow', 2, { timeoutMs: 2 ** 31 }).then(settled, settled);
+    void c.ping({ timeoutMs: Infinity }).then(settled, settled);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(settled).not.toHaveBeenCalled();
+    const [first] = fake.last.framesOf('request');
+    fake.last.push({ type: 'response', seq: 1, id: first?.id ?? 0, ok: true, data: 'done' });
+    await settle();
+    expect(settled).toHaveBeenCalledWith('done');
+  });
+
   it('measures RTT with ping()', async () => {
     const c = await connected();
     const rtt = c.ping();
@@ -420,6 +434,16 @@ describe('close()', () => {
     expect([...added.values()].every((n) => n === 0)).toBe(true);
     expect(added.size).toBeGreaterThan(0);
     expect(() => c.connect()).toThrow(ClosedError);
+  });
+
+  it('closes for good even when a custom transport throws from its close()', async () => {
+    const c = await connected();
+    fake.last.close = () => {
+      throw new Error('close broke');
+    };
+    expect(() => c.close()).not.toThrow();
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('sends a close frame when closing an open connection', async () => {
