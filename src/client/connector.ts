@@ -66,24 +66,19 @@ export function startAttempt(
   let cancelled = false;
   // The app's auth function and session store may never settle: they get a transport's time.
   const timer = new Timer(o.clock);
-  const hello = async (): Promise<HelloFrame | undefined> => {
-    const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
-    // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
-    if (token !== undefined && typeof token !== 'string') throw new TypeError('options.auth must return a string');
-    return maker.hello(token);
-  };
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
-    let first: HelloFrame | undefined;
-    try {
-      first = await new Promise((resolve, reject) => {
-        const ms = o.connectTimeoutMs;
-        timer.start(ms, () => reject(new ConnectTimeoutError(`no auth token or stored session in ${ms} ms`)));
-        hello().then(resolve, (cause: unknown) => reject(new AuthError('options.auth failed', undefined, { cause })));
-      });
-    } finally {
-      timer.stop();
-    }
+    const first = await new Promise<HelloFrame | undefined>((resolve, reject) => {
+      timer.start(o.connectTimeoutMs, () =>
+        reject(new ConnectTimeoutError(`no auth token or stored session in ${o.connectTimeoutMs} ms`)),
+      );
+      (async () => {
+        const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
+        // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
+        if (token !== undefined && typeof token !== 'string') throw new TypeError('options.auth must return a string');
+        return maker.hello(token);
+      })().then(resolve, (cause: unknown) => reject(new AuthError('options.auth failed', undefined, { cause })));
+    }).finally(() => timer.stop());
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
