@@ -22,6 +22,8 @@ export class Persistence {
 
   readonly #t: PersistenceTarget | undefined;
   #chain: Promise<void> | undefined;
+  /** Cleared (client closed): for good, even if a queue handler's `close()` came in the middle of a save. */
+  #cleared = false;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
   readonly ready: Promise<void> | undefined;
 
@@ -45,7 +47,7 @@ export class Persistence {
   /** Writes the current session; returns a promise only when the write is still under way. */
   save(): Promise<void> | undefined {
     const t = this.#t;
-    if (!t) return undefined;
+    if (!t || this.#cleared) return undefined;
     const snapshot = t.session.snapshot();
     return this.#write(() => t.store.save(t.key, snapshot));
   }
@@ -76,6 +78,7 @@ export class Persistence {
    */
   clear(): void {
     const t = this.#t;
+    this.#cleared = true;
     if (t) void this.#write(() => t.store.remove(t.key));
   }
 

@@ -180,3 +180,40 @@ describe('queue expiry', () => {
     expect(c.queued).toBe(0);
   });
 });
+
+describe('queue handlers that close the client', () => {
+  // A Map, not localStorage: the DOM's storage sets timers of its own (storage events).
+  const saved = new Map<string, unknown>();
+  const storage = () => ({
+    storage: {
+      load: (k: string) => saved.get(k) as never,
+      save: (k: string, s: unknown) => void saved.set(k, s),
+      remove: (k: string) => void saved.delete(k),
+    },
+    storageKey: 'k',
+  });
+
+  it("a 'queue:overflow' handler's close() leaves no expiry timer and no persisted session behind", async () => {
+    const c = page({ autoConnect: false, queue: { ...storage(), maxMessages: 1, ttlMs: 5000 } });
+    let undelivered: unknown[] = [];
+    c.on('queue:overflow', () => (undelivered = c.close().map((m) => m.data)));
+    c.send('m', 1);
+    c.send('m', 2); // drops 1, then the handler closes
+    expect(undelivered).toEqual([2]); // reported by close(), not lost
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(saved.has('k')).toBe(false); // a client created next must not adopt it
+  });
+
+  it("a 'queue:expired' handler's close() leaves no expiry timer behind", async () => {
+    const c = page({ autoConnect: false, queue: { ...storage(), ttlMs: 1000 } });
+    c.on('queue:expired', () => c.close());
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(500);
+    c.send('m', 2);
+    await vi.advanceTimersByTimeAsync(500); // 1 expires, the handler closes with 2 still queued
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(saved.has('k')).toBe(false);
+  });
+});
