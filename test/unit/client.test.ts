@@ -504,6 +504,21 @@ describe('handlers that call close() or connect() re-entrantly', () => {
     await staysClosed(c, 2);
   });
 
+  it('a handler that throws, with a logger that throws too (fail-on-console), breaks nothing', async () => {
+    const error = vi.fn((message: string) => {
+      throw new Error(`console.error called: ${message}`);
+    });
+    const c = await connected({ logger: { debug() {}, info() {}, warn() {}, error } });
+    c.on('close', () => {
+      throw new Error('app bug');
+    });
+    expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
+    expect(error).toHaveBeenCalledWith("surelink: 'close' handler threw", expect.any(Error));
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.links).toHaveLength(2);
+  });
+
   it("a 'state' handler that connects again as the client closes gets a working connection", async () => {
     const c = await connected();
     c.on('state', (s) => s.to === 'closed' && c.connect());
