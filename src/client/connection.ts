@@ -106,10 +106,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   connect(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
     this.#retry?.reset();
-    if (!this.#pauses) {
-      const env = lifecycleOf(this.options.lifecycle);
-      if (env) this.#pauses = new Pauses(this, env);
-    }
+    const env = this.#pauses ? undefined : lifecycleOf(this.options.lifecycle);
+    if (env) this.#pauses = new Pauses(this, env);
     this.go('connecting', 'connect()');
   }
 
@@ -194,8 +192,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   async #run(factories: readonly TransportFactory[]): Promise<void> {
     const generation = ++this.#generation;
     try {
-      this.#attempt = startAttempt(this.options, this.#url, this, factories);
-      const link = await this.#attempt.done;
+      const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories));
+      if (generation !== this.#generation) attempt.cancel(); // `auth`, called as it starts, closed the client
+      const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
       if (this.#state === 'open') this.#upgraded(link);

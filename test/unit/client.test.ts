@@ -504,6 +504,12 @@ describe('handlers that call close() or connect() re-entrantly', () => {
     await staysClosed(c, 2);
   });
 
+  it('an auth function that closes the client opens no socket', async () => {
+    const c: RealtimeClient<ServerEvents, ClientEvents> = make({ auth: () => (c.close(), 'tok') });
+    await settle();
+    await staysClosed(c, 0);
+  });
+
   it('a handler that throws, with a logger that throws too (fail-on-console), breaks nothing', async () => {
     const error = vi.fn((message: string) => {
       throw new Error(`console.error called: ${message}`);
