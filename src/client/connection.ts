@@ -106,10 +106,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   connect(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return;
     this.#retry?.reset();
-    if (!this.#pauses) {
-      const env = lifecycleOf(this.options.lifecycle);
-      if (env) this.#pauses = new Pauses(this, env);
-    }
+    const env = this.#pauses ? undefined : lifecycleOf(this.options.lifecycle);
+    if (env) this.#pauses = new Pauses(this, env);
     this.go('connecting', 'connect()');
   }
 
@@ -129,8 +127,12 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.onClose({ code, reason });
   }
 
-  /** Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. */
-  go(to: ClientState, reason: string): void {
+  /**
+   * Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. A move a handler
+   * made meanwhile (`close()` in a `state`, `close` or `error` handler) stands: one planned before it (`at`) is void.
+   */
+  go(to: ClientState, reason: string, at = this.#generation): void {
+    if (at !== this.#generation) return;
     const change = transition(this.#state, to, reason);
     this.#state = to;
     if (to !== 'open') {
@@ -143,7 +145,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt?.cancel();
       this.#attempt = undefined;
     }
+    at = this.#generation;
     this.emit('state', change);
+    if (at !== this.#generation) return;
     if (to === 'connecting') this.#enterConnecting();
     else if (to === 'reconnecting') this.#enterReconnecting(change);
     else if (to === 'closed') this.#enterClosed();
@@ -158,6 +162,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   onClose(info: CloseInfo): void {
     const link = this.#link;
+    const at = this.#generation;
     if (!link) return;
     // While open, an attempt is the upgrade probe. Resuming on it makes the server drop this link:
     // wait for the probe's outcome.
@@ -169,7 +174,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const willReconnect = !fatal && this.options.reconnect !== false;
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
     if (fatal && info.code !== NORMAL) this.emit('error', errorForClose(link.transport.name, info));
-    this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`);
+    this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`, at);
   }
 
   // --- states ---
@@ -187,8 +192,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   async #run(factories: readonly TransportFactory[]): Promise<void> {
     const generation = ++this.#generation;
     try {
-      this.#attempt = startAttempt(this.options, this.#url, this, factories);
-      const link = await this.#attempt.done;
+      const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories));
+      if (generation !== this.#generation) attempt.cancel(); // `auth`, called as it starts, closed the client
+      const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
       if (this.#state === 'open') this.#upgraded(link);
@@ -208,7 +214,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.#prober?.stop(); // a loss of the old link is moot now
     this.#heartbeat?.stop();
     this.#link?.close(NORMAL, 'upgraded');
-    if (this.#adopt(link) !== undefined) this.#attach(link);
+    if (this.#adopt(link) !== undefined && this.#link === link) link.attach(this);
   }
 
   #opened(link: Link): void {
@@ -217,7 +223,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.#retry?.opened();
     this.go('open', resumed ? 'resumed' : 'connected');
     this.emit('open', { transport: link.transport.name, resumed });
-    this.#attach(link);
+    if (this.#link === link) link.attach(this); // unless a handler closed it
   }
 
   /** Makes `link` the current one: welcome, flush, heartbeat, memory, probing. */
@@ -227,7 +233,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     let resumed: boolean | ProtocolError;
     try {
       resumed = this.established(link);
-      if (!(resumed instanceof ProtocolError)) this.#watch(link);
+      if (this.#link !== link) return undefined; // an `error` or `queue:expired` handler closed it
+      const every = resumed instanceof ProtocolError ? undefined : keepaliveInterval(this.options, link);
+      if (every !== undefined) (this.#heartbeat ??= new Heartbeat(this)).start(every); // the link is watched
     } catch (cause) {
       // Never leave a link half-adopted: whatever went wrong, close it and retry.
       resumed = new ProtocolError(`could not start the session: ${String(cause)}`, undefined, { cause }); // ProtocolError's code
@@ -253,21 +261,11 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     return resumed;
   }
 
-  /** Starts the heartbeat on a new link (if it is watched). */
-  #watch(link: Link): void {
-    const every = keepaliveInterval(this.options, link);
-    if (every === undefined) return;
-    (this.#heartbeat ??= new Heartbeat(this)).start(every);
-  }
-
-  #attach(link: Link): void {
-    if (this.#link === link) link.attach(this);
-  }
-
   #failed(error: SurelinkError): void {
+    const at = this.#generation;
     this.emit('error', error);
     const stop = (isFatal(error) && !this.#pauses?.paused) || this.options.reconnect === false;
-    this.go(stop ? 'closed' : 'reconnecting', error.message);
+    this.go(stop ? 'closed' : 'reconnecting', error.message, at);
   }
 
   #enterReconnecting(change: StateChange): void {
@@ -278,15 +276,16 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     try {
       next = retry.next(change.reason);
     } catch (error) {
+      const at = this.#generation;
       this.emit('error', error); // no delay to wait for: say why and stop, not wait for nothing
-      return this.go('closed', 'reconnect policy failed');
+      return this.go('closed', 'reconnect policy failed', at);
     }
     if (!next) return this.go('closed', 'reconnect attempts exhausted');
-    this.emit('reconnecting', next);
-    // A pause meanwhile holds the retry: coming back connects at once.
+    // Started before it is announced, so a handler's `close()` stops it; a pause holds it (see pauses.ts).
     retry.timer.start(next.delayMs, () => {
       if (!this.#pauses?.paused) this.go('connecting', `retry #${next.attempt}`);
     });
+    this.emit('reconnecting', next);
   }
 
   #enterClosed(): void {

@@ -29,7 +29,7 @@ import type {
 } from '../transports/transport.js';
 import { Timer } from '../util/clock.js';
 import { endpointUrl } from '../transports/urls.js';
-import { Link } from './link.js';
+import { Link, shut } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
@@ -64,14 +64,21 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let cancelled = false;
+  // The app's auth function and session store may never settle: they get a transport's time.
+  const timer = new Timer(o.clock);
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
-    let first: HelloFrame | undefined;
-    try {
-      first = await maker.hello(await (typeof o.auth === 'function' ? o.auth() : o.auth));
-    } catch (cause) {
-      throw new AuthError('options.auth failed', undefined, { cause });
-    }
+    const first = await new Promise<HelloFrame | undefined>((resolve, reject) => {
+      timer.start(o.connectTimeoutMs, () =>
+        reject(new ConnectTimeoutError(`no auth token or stored session in ${o.connectTimeoutMs} ms`)),
+      );
+      (async () => {
+        const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
+        // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
+        if (token !== undefined && typeof token !== 'string') throw new TypeError('options.auth must return a string');
+        return maker.hello(token);
+      })().then(resolve, (cause: unknown) => reject(new AuthError('options.auth failed', undefined, { cause })));
+    }).finally(() => timer.stop());
     for (const factory of factories) {
       if (cancelled) throw new Error('attempt cancelled');
       const { name } = factory;
@@ -83,7 +90,12 @@ export function startAttempt(
         SockJS: o.SockJS,
         avoidWebSocket,
       };
-      const supported = factory.isSupported(ctx);
+      let supported: true | string;
+      try {
+        supported = factory.isSupported(ctx);
+      } catch (error) {
+        supported = String(error); // a broken custom transport is one that failed, not the end of the fallback
+      }
       if (supported !== true) {
         errors.push(new TransportError(name, supported));
         continue;
@@ -109,6 +121,7 @@ export function startAttempt(
     done: run(),
     cancel: () => {
       cancelled = true;
+      timer.stop();
       current?.cancel();
     },
   };
@@ -154,7 +167,7 @@ class Handshake implements TransportHandlers {
   cancel(): void {
     const now = this.#now;
     this.#now = undefined;
-    now?.transport?.close(NORMAL, 'cancelled');
+    shut(now?.transport, NORMAL, 'cancelled');
     if (!(now instanceof Link)) now?.timer?.stop();
   }
 
@@ -196,7 +209,7 @@ class Handshake implements TransportHandlers {
     if (!w) return;
     this.#now = undefined;
     w.timer?.stop();
-    w.transport?.close(code, error.message);
+    shut(w.transport, code, error.message);
     w.reject(error);
   }
 }

@@ -93,7 +93,12 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   onHandlerError(error: unknown, event: string): void {
-    this.options.logger.error(`surelink: '${event}' handler threw`, error);
+    try {
+      this.options.logger.error(`surelink: '${event}' handler threw`, error);
+    } catch {
+      // The app's logger may throw too (fail-on-console in tests): that must not escape into the
+      // state machine in the middle of a transition, nor into a socket callback.
+    }
   }
 
   /** Tears everything down (`close()`); the emitter is ended last, after the final events. */

@@ -97,6 +97,18 @@ export class Link {
     this.#closed = true;
     this.#handlers = undefined;
     this.#early = [];
-    this.transport.close(code, reason);
+    shut(this.transport, code, reason);
+  }
+}
+
+/**
+ * Closes `transport`, if any. A custom transport whose `close()` throws is closed as far as the
+ * client cares: the throw must not leave `close()` half done (state open, heartbeat running).
+ */
+export function shut(transport: Transport | undefined, code: number, reason: string): void {
+  try {
+    transport?.close(code, reason);
+  } catch {
+    // nothing more the client can do with it
   }
 }

@@ -67,11 +67,16 @@ export interface ClientOptions {
   heartbeat?: HeartbeatOptions | false;
   /**
    * Time one transport gets to open and complete the handshake before it counts as failed (a
-   * WebSocket that opens but never answers, as some proxies do, fails here).
+   * WebSocket that opens but never answers, as some proxies do, fails here). An `auth` function
+   * and a session store's `load` get as long again before the first transport is tried.
    * @default 3500
    */
   connectTimeoutMs?: number;
-  /** A token, or a function called on every connect (so an expired token is refreshed). Sent in the first frame, never in the URL. */
+  /**
+   * A token, or a function called on every connect (so an expired token is refreshed). Sent in the first frame, never
+   * in the URL. A function that throws, rejects or returns anything but a string or `undefined` fails the attempt
+   * with an `AuthError` (retried).
+   */
   auth?: string | (() => string | Promise<string>);
   /** Connect as soon as the client is created. @default true */
   autoConnect?: boolean;

@@ -25,6 +25,8 @@ export interface OutgoingDeps {
   /** The link's: open and alive, state, and write one frame. */
   readonly writable: boolean;
   readonly state: string;
+  /** `close()` was called: a queue handler may call it in the middle of an append or an expiry. */
+  readonly disposed: boolean;
   send(text: string): void;
   emit(event: string, payload: unknown): void;
 }
@@ -131,7 +133,7 @@ export class Outgoing {
 
   #armExpiry(): void {
     const at = this.#d.session.log.nextExpiry();
-    if (at === Infinity || this.#expiry?.pending) return;
+    if (at === Infinity || this.#expiry?.pending || this.#d.disposed) return;
     (this.#expiry ??= new Timer(this.#d.options.clock)).start(Math.max(0, at - this.#d.options.clock.now()), () => {
       this.#expire();
       this.#armExpiry();

@@ -1,4 +1,4 @@
-import type { SessionStore } from '../storage/store.js';
+import { isSnapshot, type SessionStore } from '../storage/store.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientSession } from './session.js';
 
@@ -22,6 +22,8 @@ export class Persistence {
 
   readonly #t: PersistenceTarget | undefined;
   #chain: Promise<void> | undefined;
+  /** Cleared (client closed): for good, even if a queue handler's `close()` came in the middle of a save. */
+  #cleared = false;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
   readonly ready: Promise<void> | undefined;
 
@@ -32,8 +34,11 @@ export class Persistence {
 
   async #load(t: PersistenceTarget): Promise<void> {
     try {
-      const snapshot = await t.store.load(t.key);
-      if (snapshot) t.session.restore(snapshot);
+      const snapshot: unknown = await t.store.load(t.key);
+      if (!snapshot) return;
+      // Checked here, whatever the store: restoring a wrong shape would corrupt the session half-way.
+      if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');
+      t.session.restore(snapshot);
     } catch (error) {
       t.logger.warn('surelink: could not load the persisted session', error);
     }
@@ -42,7 +47,7 @@ export class Persistence {
   /** Writes the current session; returns a promise only when the write is still under way. */
   save(): Promise<void> | undefined {
     const t = this.#t;
-    if (!t) return undefined;
+    if (!t || this.#cleared) return undefined;
     const snapshot = t.session.snapshot();
     return this.#write(() => t.store.save(t.key, snapshot));
   }
@@ -73,6 +78,7 @@ export class Persistence {
    */
   clear(): void {
     const t = this.#t;
+    this.#cleared = true;
     if (t) void this.#write(() => t.store.remove(t.key));
   }
 

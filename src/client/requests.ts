@@ -3,7 +3,7 @@ import type { SurelinkError } from '../errors/base.js';
 import { RemoteError } from '../errors/remote.js';
 import { TimeoutError } from '../errors/timeout.js';
 import type { ResponseFrame } from '../protocol/frames.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { MAX_DELAY_MS, type Clock, type TimerHandle } from '../util/clock.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -17,7 +17,7 @@ interface Pending {
 
 /** Options of `request()`. */
 export interface RequestOptions {
-  /** Reject with `TimeoutError` when no response came in this long. @default 10000 */
+  /** Reject with `TimeoutError` when no response came in this long; `Infinity`: never. @default 10000 */
   timeoutMs?: number;
   /** Abort the wait; the request is withdrawn from the queue if it was not sent yet. */
   signal?: AbortSignal;
@@ -112,7 +112,9 @@ export class PendingRequests {
   /** Registers a waiter under `id`; `onTimeout` runs after `timeoutMs` unless it was settled. */
   #add(id: number, timeoutMs: number, onTimeout: () => void, cleanup?: () => void, ts?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, timer: this.#clock.setTimeout(onTimeout, timeoutMs), cleanup, ts });
+      // Past what a timer holds (Infinity too) browsers and Node fire at once: that is no timeout.
+      const timer = timeoutMs > MAX_DELAY_MS ? undefined : this.#clock.setTimeout(onTimeout, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer, cleanup, ts });
     });
   }
 

@@ -1,4 +1,4 @@
-import { isSnapshot, type SessionSnapshot, type SessionStore } from './store.js';
+import type { SessionSnapshot, SessionStore } from './store.js';
 
 const STORE = 'sessions';
 
@@ -32,8 +32,8 @@ export function indexedDBStore(options: { dbName?: string; indexedDB?: IDBFactor
   };
   return {
     async load(key) {
-      const value: unknown = await run('readonly', (s) => s.get(key));
-      return isSnapshot(value) ? value : undefined;
+      // The client checks the shape of what any store returns (persistence.ts).
+      return run<SessionSnapshot | undefined>('readonly', (s) => s.get(key) as IDBRequest<SessionSnapshot | undefined>);
     },
     async save(key, snapshot: SessionSnapshot) {
       // Structured clone keeps the data as is; JSON round trip keeps it the same as the wire would.

@@ -2,7 +2,9 @@ import type { SessionSnapshot } from '../client/session.js';
 
 /**
  * Where a client keeps its session (resume token, unacknowledged and queued messages) so that a
- * page reload picks up where it left off. Methods may be synchronous or return promises.
+ * page reload picks up where it left off. Methods may be synchronous or return promises. The client
+ * checks what `load` returns: anything but a snapshot or nothing is logged and ignored, and a
+ * method that throws or rejects is logged; the session then goes on in memory.
  * @example
  * const store: SessionStore = { load: (k) => cache.get(k), save: (k, s) => void cache.set(k, s), remove: (k) => void cache.delete(k) };
  */
@@ -14,23 +16,23 @@ export interface SessionStore {
 
 export type { SessionSnapshot };
 
+const int = Number.isSafeInteger;
+
 /** Checks the shape of something read back from storage; anything else is ignored, not trusted. */
 export function isSnapshot(value: unknown): value is SessionSnapshot {
-  if (typeof value !== 'object' || value === null) return false;
-  const s = value as Partial<SessionSnapshot>;
-  const o = s.outbound as Partial<SessionSnapshot['outbound']> | undefined;
+  // Optional chaining: a primitive or null has none of these fields, so every check below fails.
+  const s = value as Partial<SessionSnapshot> | null | undefined;
+  const o = s?.outbound as Partial<SessionSnapshot['outbound']> | null | undefined;
   return (
-    (s.resume === undefined || typeof s.resume === 'string') &&
-    Number.isSafeInteger(s.delivered) &&
-    typeof o === 'object' &&
-    o !== null &&
-    o.v === 1 &&
-    Number.isSafeInteger(o.nextSeq) &&
-    Number.isSafeInteger(o.sentUpTo) &&
-    Number.isSafeInteger(o.acked) &&
+    (s?.resume === undefined || typeof s.resume === 'string') &&
+    int(s?.delivered) &&
+    o?.v === 1 &&
+    int(o.nextSeq) &&
+    int(o.sentUpTo) &&
+    int(o.acked) &&
     Array.isArray(o.entries) &&
-    o.entries.every(
-      (e) => typeof e === 'object' && e !== null && Number.isSafeInteger(e.seq) && typeof e.event === 'string',
-    )
+    o.entries.every((e: OutboundEntryLike | null) => int(e?.seq) && typeof e?.event === 'string')
   );
 }
+
+type OutboundEntryLike = Partial<SessionSnapshot['outbound']['entries'][number]>;

@@ -209,6 +209,40 @@ describe('reconnection', () => {
     expect(fake.links).toHaveLength(1);
   });
 
+  it('time-boxes an auth function that never settles with connectTimeoutMs, then retries', async () => {
+    let calls = 0;
+    const c = make({ auth: () => (++calls === 1 ? new Promise<string>(() => {}) : 'tok'), connectTimeoutMs: 2000 });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ConnectTimeoutError);
+    expect((errors[0] as Error).message).toMatch(/auth token/);
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(fake.links).toHaveLength(1);
+  });
+
+  it('leaves no timer behind when closed while an auth function is pending', async () => {
+    const c = make({ auth: () => new Promise<string>(() => {}) });
+    await settle();
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it.each([42, { token: 'x' }, null])('refuses an auth function that returns %j with an AuthError', async (token) => {
+    const c = make({ auth: () => token as unknown as string });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    expect(fake.links).toHaveLength(0); // not sent to a server that would call it a protocol error
+    expect(errors[0]).toBeInstanceOf(AuthError);
+    expect(((errors[0] as Error).cause as Error).message).toMatch(/must return a string/);
+  });
+
   it('stops after maxAttempts', async () => {
     const c = make({ reconnect: { maxAttempts: 2, initialDelayMs: 10, jitter: 'none' } });
     for (let i = 0; i < 3; i++) {
@@ -286,6 +320,20 @@ describe('requests and ping', () => {
     const aborted = c.request('slow', undefined, { signal: ac.signal });
     ac.abort();
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('treats timeoutMs: Infinity (or past what a timer holds) as no timeout, not as an immediate one', async () => {
+    const c = await connected({ heartbeat: false });
+    const settled = vi.fn();
+    void c.request('slow', 1, { timeoutMs: Infinity }).then(settled, settled);
+    void c.request('slow', 2, { timeoutMs: 2 ** 31 }).then(settled, settled);
+    void c.ping({ timeoutMs: Infinity }).then(settled, settled);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(settled).not.toHaveBeenCalled();
+    const [first] = fake.last.framesOf('request');
+    fake.last.push({ type: 'response', seq: 1, id: first?.id ?? 0, ok: true, data: 'done' });
+    await settle();
+    expect(settled).toHaveBeenCalledWith('done');
   });
 
   it('measures RTT with ping()', async () => {
@@ -388,11 +436,104 @@ describe('close()', () => {
     expect(() => c.connect()).toThrow(ClosedError);
   });
 
+  it('closes for good even when a custom transport throws from its close()', async () => {
+    const c = await connected();
+    fake.last.close = () => {
+      throw new Error('close broke');
+    };
+    expect(() => c.close()).not.toThrow();
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('sends a close frame when closing an open connection', async () => {
     const c = await connected();
     const link = fake.last;
     c.close();
     expect(link.framesOf('close')).toEqual([{ type: 'close', code: 1000, reason: 'client closed' }]);
     expect(link.closedWith?.code).toBe(1000);
+  });
+});
+
+describe('handlers that call close() or connect() re-entrantly', () => {
+  /** After `close()`: closed for good, no reconnect, no socket, no timer. */
+  async function staysClosed(c: RealtimeClient<ServerEvents, ClientEvents>, links: number): Promise<void> {
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(c.state).toBe('closed');
+    expect(fake.links).toHaveLength(links);
+  }
+
+  it.each(['close', 'state', 'reconnecting'] as const)(
+    "a '%s' handler that closes the client on a drop is obeyed, not overridden",
+    async (event) => {
+      const c = await connected();
+      c.on(event, () => c.close());
+      expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
+      await staysClosed(c, 1);
+    },
+  );
+
+  it("an 'error' handler that closes the client when an attempt fails is obeyed", async () => {
+    const c = make();
+    c.on('error', () => c.close());
+    await settle();
+    fake.last.drop();
+    await settle(); // the failure is handled in a promise: an escaping error is an unhandled rejection
+    await staysClosed(c, 1);
+  });
+
+  it("a 'state' handler that closes the client as it starts connecting opens no socket", async () => {
+    const c = make();
+    c.on('state', (s) => s.to === 'connecting' && c.close());
+    await settle();
+    await staysClosed(c, 0);
+  });
+
+  it("an 'error' handler that closes the client on a lost session leaves no heartbeat behind", async () => {
+    const c = await connected();
+    c.send('chat', { text: 'unacked' });
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    const lost = vi.fn(() => c.close());
+    c.on('error', lost);
+    fake.last.accept({ resumed: false }); // SessionLostError, emitted while the link is adopted
+    await settle();
+    expect(lost).toHaveBeenCalledOnce();
+    await staysClosed(c, 2);
+  });
+
+  it('an auth function that closes the client opens no socket', async () => {
+    const c: RealtimeClient<ServerEvents, ClientEvents> = make({ auth: () => (c.close(), 'tok') });
+    await settle();
+    await staysClosed(c, 0);
+  });
+
+  it('a handler that throws, with a logger that throws too (fail-on-console), breaks nothing', async () => {
+    const error = vi.fn((message: string) => {
+      throw new Error(`console.error called: ${message}`);
+    });
+    const c = await connected({ logger: { debug() {}, info() {}, warn() {}, error } });
+    c.on('close', () => {
+      throw new Error('app bug');
+    });
+    expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
+    expect(error).toHaveBeenCalledWith("surelink: 'close' handler threw", expect.any(Error));
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.links).toHaveLength(2);
+  });
+
+  it("a 'state' handler that connects again as the client closes gets a working connection", async () => {
+    const c = await connected();
+    c.on('state', (s) => s.to === 'closed' && c.connect());
+    fake.last.drop({ code: 4401, reason: 'token expired' });
+    expect(c.state).toBe('connecting');
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.send('chat', { text: 'hi' })).toBe('sent');
   });
 });

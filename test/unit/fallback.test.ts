@@ -101,6 +101,24 @@ describe('transport fallback', () => {
     expect(c.state).toBe('reconnecting');
   });
 
+  it('counts a transport whose isSupported or connect throws as failed and tries the next', async () => {
+    const c = make();
+    const throwing = (where: 'isSupported' | 'connect') => () => {
+      throw new Error(`${where} broke`);
+    };
+    ws.isSupported = throwing('isSupported');
+    await settle();
+    expect(lp.links).toHaveLength(1);
+    lp.last.accept();
+    await settle();
+    expect(c.transport).toBe('longpoll');
+    ws.isSupported = () => true;
+    ws.connect = throwing('connect');
+    lp.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(lp.links).toHaveLength(2);
+  });
+
   it('remembers the transport that worked so the next page load starts with it, until it expires', async () => {
     await fellBack();
     const next = make({ upgrade: false });

@@ -130,6 +130,36 @@ describe('persisted session across a page reload', () => {
     expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
   });
 
+  it('says so with an error, instead of waiting forever, when the store never answers', async () => {
+    const store: SessionStore = { load: () => new Promise(() => {}), save: () => {}, remove: () => {} };
+    const c = page({ queue: { storage: store, storageKey: 'k' } });
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(3500);
+    expect(errors.map((e) => e.message)).toEqual(['no auth token or stored session in 3500 ms']);
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it.each([
+    ['a wrong shape', { resume: 5, outbound: 'x' }],
+    ['bad entries', { resume: 'r', delivered: 3, outbound: { v: 1, nextSeq: 'a', entries: [{ nope: 1 }] } }],
+  ])('ignores and reports %s from a custom store, and loses nothing sent meanwhile', async (_label, value) => {
+    const warn = vi.fn();
+    const store: SessionStore = { load: () => value as never, save: () => {}, remove: () => {} };
+    const c = page({
+      queue: { storage: store, storageKey: 'k' },
+      logger: { debug() {}, info() {}, warn, error() {} },
+    });
+    c.send('a', 1);
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
+    fake.last.welcome();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+    expect(warn).toHaveBeenCalledWith('surelink: could not load the persisted session', expect.any(Error));
+  });
+
   it('ignores a corrupt stored value instead of trusting it', async () => {
     localStorage.setItem('k', '{"resume": 42}');
     page();
@@ -148,5 +178,42 @@ describe('queue expiry', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(expired).toHaveBeenCalledWith({ expired: [expect.objectContaining({ data: 1 })] });
     expect(c.queued).toBe(0);
+  });
+});
+
+describe('queue handlers that close the client', () => {
+  // A Map, not localStorage: the DOM's storage sets timers of its own (storage events).
+  const saved = new Map<string, unknown>();
+  const storage = () => ({
+    storage: {
+      load: (k: string) => saved.get(k) as never,
+      save: (k: string, s: unknown) => void saved.set(k, s),
+      remove: (k: string) => void saved.delete(k),
+    },
+    storageKey: 'k',
+  });
+
+  it("a 'queue:overflow' handler's close() leaves no expiry timer and no persisted session behind", async () => {
+    const c = page({ autoConnect: false, queue: { ...storage(), maxMessages: 1, ttlMs: 5000 } });
+    let undelivered: unknown[] = [];
+    c.on('queue:overflow', () => (undelivered = c.close().map((m) => m.data)));
+    c.send('m', 1);
+    c.send('m', 2); // drops 1, then the handler closes
+    expect(undelivered).toEqual([2]); // reported by close(), not lost
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(saved.has('k')).toBe(false); // a client created next must not adopt it
+  });
+
+  it("a 'queue:expired' handler's close() leaves no expiry timer behind", async () => {
+    const c = page({ autoConnect: false, queue: { ...storage(), ttlMs: 1000 } });
+    c.on('queue:expired', () => c.close());
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(500);
+    c.send('m', 2);
+    await vi.advanceTimersByTimeAsync(500); // 1 expires, the handler closes with 2 still queued
+    expect(c.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(saved.has('k')).toBe(false);
   });
 });
