@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/errors/index.js';
 import type { ConnectionCallbacks, ServerConnection } from '../../src/server/connection.js';
@@ -322,38 +323,47 @@ describe('long polling: numbered batches (a POST answered with what it produced)
   });
 });
 
+/**
+ * The long-polling endpoint alone on `http` (no session logic): the close code of every connection
+ * it ends is collected in `closes`. Stopped after the test.
+ */
+async function endpointAlone(
+  http: Server,
+  options: Pick<Parameters<typeof attachLongPollEndpoint>[0], 'path' | 'pollTimeoutMs' | 'idleGraceMs' | 'clock'>,
+): Promise<{ base: string; closes: number[] }> {
+  const closes: number[] = [];
+  const accept = (_c: ServerConnection): ConnectionCallbacks => ({
+    onMessage: () => {},
+    onProtocolError: () => {},
+    onClose: (code) => closes.push(code),
+  });
+  const endpoint = attachLongPollEndpoint({
+    server: http,
+    maxFrameBytes: 1024,
+    allowOrigin: () => true,
+    logger: silentLogger,
+    accept,
+    ...options,
+  });
+  const port = await listen(http);
+  defer(
+    () =>
+      new Promise<void>((resolve) => {
+        endpoint.close();
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  );
+  return { base: `http://127.0.0.1:${port}`, closes };
+}
+
 describe('long-polling endpoint on its own', () => {
   it('leaves other requests to a catch-all app handler and forgets idle connections (1006)', async () => {
     const http = createServer((_req, res) => {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('app 404');
     });
-    const closes: number[] = [];
-    const accept = (_c: ServerConnection): ConnectionCallbacks => ({
-      onMessage: () => {},
-      onProtocolError: () => {},
-      onClose: (code) => closes.push(code),
-    });
-    const endpoint = attachLongPollEndpoint({
-      server: http,
-      path: '/rt/',
-      maxFrameBytes: 1024,
-      allowOrigin: () => true,
-      logger: silentLogger,
-      accept,
-      pollTimeoutMs: 100,
-      idleGraceMs: 100,
-    });
-    const port = await listen(http);
-    defer(
-      () =>
-        new Promise<void>((resolve) => {
-          endpoint.close();
-          http.closeAllConnections();
-          http.close(() => resolve());
-        }),
-    );
-    const base = `http://127.0.0.1:${port}`;
+    const { base, closes } = await endpointAlone(http, { path: '/rt/', pollTimeoutMs: 100, idleGraceMs: 100 });
     const other = await fetch(`${base}/elsewhere`);
     expect([other.status, await other.text()]).toEqual([404, 'app 404']);
     const opened = await fetch(`${base}/rt/poll`, { method: 'POST' });
@@ -369,36 +379,16 @@ describe('long-polling endpoint timers', () => {
   it('keeps the idle timeout within what a timer holds when pollTimeoutMs is near the limit', async () => {
     // pollTimeoutMs + idleGraceMs past 2^31-1 ms would make Node run the idle timer after 1 ms
     // and forget every connection at once.
-    const http = createServer();
     const delays: number[] = [];
     const clock: Clock = { ...systemClock, setTimeout: (fn, ms) => (delays.push(ms), systemClock.setTimeout(fn, ms)) };
-    const closes: number[] = [];
-    const endpoint = attachLongPollEndpoint({
-      server: http,
-      path: '/rt',
-      maxFrameBytes: 1024,
-      allowOrigin: () => true,
-      logger: silentLogger,
-      accept: () => ({ onMessage: () => {}, onProtocolError: () => {}, onClose: (code) => closes.push(code) }),
-      pollTimeoutMs: MAX_DELAY_MS,
-      clock,
-    });
-    const port = await listen(http);
-    defer(
-      () =>
-        new Promise<void>((resolve) => {
-          endpoint.close();
-          http.closeAllConnections();
-          http.close(() => resolve());
-        }),
-    );
-    const opened = await fetch(`http://127.0.0.1:${port}/rt/poll`, { method: 'POST' });
+    const { base, closes } = await endpointAlone(createServer(), { path: '/rt', pollTimeoutMs: MAX_DELAY_MS, clock });
+    const opened = await fetch(`${base}/rt/poll`, { method: 'POST' });
     const { c } = (await opened.json()) as { c: string };
     expect(delays.length).toBeGreaterThan(0);
     expect(Math.max(...delays)).toBeLessThanOrEqual(MAX_DELAY_MS);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(closes).toEqual([]);
-    const gone = await fetch(`http://127.0.0.1:${port}/rt/poll?c=${c}`, { method: 'DELETE' });
+    const gone = await fetch(`${base}/rt/poll?c=${c}`, { method: 'DELETE' });
     expect(gone.status).toBe(204);
     expect(closes).toEqual([1006]);
   });
