@@ -51,7 +51,7 @@ export const CloseCode = {
   ProtocolError: PROTOCOL_ERROR,
   /** The credentials were missing or rejected. */
   Unauthorized: UNAUTHORIZED,
-  /** The credentials are valid but not allowed here (origin, identity mismatch on resume). */
+  /** Not allowed here: an origin the server refuses. */
   Forbidden: FORBIDDEN,
   /** The long-polling connection id is unknown (expired or never existed). */
   UnknownConnection: UNKNOWN_CONNECTION,

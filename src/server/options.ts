@@ -26,7 +26,9 @@ export interface RealtimeServerOptions<Identity = unknown> {
   path?: string;
   /**
    * Called for every hello, including resumes. A resume is only accepted when the identity it
-   * returns is deep-equal to the session's identity (else close 4403).
+   * returns is deep-equal to the session's identity; another identity gets a new session
+   * (`resumed: false`), as for an unknown token. Return a stable identity (a user id), not the
+   * token's claims: a refreshed token with a new `exp` would not resume its session.
    * @default accept everyone with identity `undefined`
    */
   authenticate?: Authenticate<Identity>;

@@ -124,7 +124,10 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   #admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<SessionOf<CE, SE, Id>> {
     if (this.#closing) return { ok: false, code: CloseCode.GoingAway, reason: 'server shutting down' };
     const existing = hello.resume === undefined ? undefined : this.#registry.byResumeToken(hello.resume);
-    if (existing) return this.#resume(existing, hello, identity, connection);
+    // Another identity's token is treated as unknown: a new session, the token's own left to its
+    // owner. No refusal that would tell a guesser the token is live, and a client whose identity
+    // changed (a new account on the page) carries on, told by `resumed: false`.
+    if (existing && isDeepStrictEqual(identity, existing.identity)) return this.#resume(existing, hello, connection);
     if (this.#registry.size >= this.#options.maxSessions)
       return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
     const session = new Session<CE, SE, Id>(randomId(), randomResumeToken(), identity as Id, this.#sessionHost);
@@ -137,12 +140,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   #resume(
     session: SessionOf<CE, SE, Id>,
     hello: HelloFrame,
-    identity: unknown,
     connection: ServerConnection,
   ): Admission<SessionOf<CE, SE, Id>> {
-    if (!isDeepStrictEqual(identity, session.identity)) {
-      return { ok: false, code: CloseCode.Forbidden, reason: 'identity does not match the session' };
-    }
     if (hello.ack > session.lastSeq) {
       return {
         ok: false,

@@ -105,3 +105,26 @@ describe('exactly once, in order, across drops', () => {
     expect(verdict(atServer, 100)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   });
 });
+
+describe('a refreshed token', () => {
+  it.each([
+    ['a stable identity resumes its session', (token: string) => ({ user: token.split(':')[0] }), true],
+    [
+      'claims that change with the token get a new session, and the client goes on',
+      (token: string) => ({ user: token.split(':')[0], iat: token.split(':')[1] }),
+      false,
+    ],
+  ])('%s', async (_label, identify, resumed) => {
+    const { proxy, url } = await setup({ authenticate: (token) => (token ? identify(token) : false) });
+    let minted = 0;
+    const c = client(url, { auth: () => `ann:${++minted}` }); // a new token for every connect
+    const opens: boolean[] = [];
+    c.on('open', (o) => opens.push(o.resumed));
+    await c.waitFor('open', { timeoutMs: 5000 });
+    proxy.cut();
+    await until(() => opens.length === 2, 10_000);
+    expect(opens).toEqual([false, resumed]);
+    expect(c.state).toBe('open');
+    expect(minted).toBe(2);
+  });
+});
