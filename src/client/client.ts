@@ -1,6 +1,6 @@
 import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import { isSendableByClient } from '../protocol/frames.js';
 import type { TransportName } from '../transports/transport.js';
@@ -111,14 +111,14 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
    * Sends a request and resolves with the server's response data. Rejects with `TimeoutError`,
    * `AbortError`, `RemoteError` (the handler failed), `SessionLostError` or `ClosedError`.
    */
-  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+  async request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    // Async: every refusal below rejects the promise, none throws at the caller.
     const c = this.#c;
-    if (c.options.protocol === 'raw')
-      return Promise.reject(new InvalidArgumentError('request() needs the surelink protocol'));
-    if (typeof event !== 'string' || event === '')
-      return Promise.reject(new InvalidArgumentError('request() needs an event name'));
-    if (c.disposed) return Promise.reject(new ClosedError('client was closed'));
-    if (options.signal?.aborted) return Promise.reject(new AbortError(`request '${event}' aborted`));
+    if (c.options.protocol === 'raw') throw new InvalidArgumentError('request() needs the surelink protocol');
+    if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('request() needs an event name');
+    if (c.disposed) throw new ClosedError('client was closed');
+    checkTimeout('request', options.timeoutMs);
+    if (options.signal?.aborted) throw new AbortError(`request '${event}' aborted`);
     const requests = c.ownRequests();
     const { id, promise } = requests.create(event, options, (gaveUp) => c.session.log.removeRequest(gaveUp));
     try {
@@ -131,11 +131,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   }
 
   /** Measures the round-trip time to the server in ms. Rejects when not connected. */
-  ping(options: { timeoutMs?: number } = {}): Promise<number> {
+  async ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
     const o = c.options;
-    if (o.protocol === 'raw' || !c.writable)
-      return Promise.reject(new NotConnectedError('ping() needs an open connection'));
+    checkTimeout('ping', options.timeoutMs);
+    if (o.protocol === 'raw' || !c.writable) throw new NotConnectedError('ping() needs an open connection');
     const ts = o.clock.now();
     const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
     c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above

@@ -5,9 +5,9 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AbortError } from '../errors/abort.js';
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
-import { MAX_DELAY_MS, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { openStream } from './event-stream.js';
 import type { EventStream } from './event-stream.js';
 
@@ -107,8 +107,7 @@ export class TypedEmitter<M extends object> {
   waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
-      if (timeoutMs !== undefined && !(timeoutMs >= 0 && (timeoutMs <= MAX_DELAY_MS || timeoutMs === Infinity)))
-        return reject(new InvalidArgumentError(`waitFor: timeoutMs must be >= 0, got ${timeoutMs}`));
+      checkTimeout('waitFor', timeoutMs); // a throw here rejects
       if (signal?.aborted) return reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
       const settle = (): void => {
         remove();

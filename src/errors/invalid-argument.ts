@@ -1,3 +1,4 @@
+import { MAX_DELAY_MS } from '../util/clock.js';
 import { SurelinkError } from './base.js';
 
 /** A public method or option received a value it cannot use. */
@@ -24,4 +25,12 @@ export function oneOf<T extends string>(name: string, value: T, allowed: readonl
   if (!allowed.includes(value))
     throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
   return value;
+}
+
+/**
+ * Throws an `InvalidArgumentError` for a `timeoutMs` option that is neither a delay a timer holds
+ * nor `Infinity` (no timeout); `undefined` means the default.
+ */
+export function checkTimeout(name: string, timeoutMs: number | undefined): void {
+  if (timeoutMs !== undefined && timeoutMs !== Infinity) inRange(`${name}: timeoutMs`, timeoutMs, 0, MAX_DELAY_MS);
 }

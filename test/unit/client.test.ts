@@ -322,11 +322,10 @@ describe('requests and ping', () => {
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
   });
 
-  it('treats timeoutMs: Infinity (or past what a timer holds) as no timeout, not as an immediate one', async () => {
+  it('treats timeoutMs: Infinity as no timeout, not as an immediate one', async () => {
     const c = await connected({ heartbeat: false });
     const settled = vi.fn();
     void c.request('slow', 1, { timeoutMs: Infinity }).then(settled, settled);
-    void c.request('slow', 2, { timeoutMs: 2 ** 31 }).then(settled, settled);
     void c.ping({ timeoutMs: Infinity }).then(settled, settled);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(settled).not.toHaveBeenCalled();
@@ -335,6 +334,17 @@ describe('requests and ping', () => {
     await settle();
     expect(settled).toHaveBeenCalledWith('done');
   });
+
+  it.each([-1, Number.NaN, 2 ** 31])(
+    'refuses timeoutMs %s with an InvalidArgumentError, as waitFor does',
+    async (timeoutMs) => {
+      const c = await connected({ heartbeat: false });
+      await expect(c.request('slow', 1, { timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(c.ping({ timeoutMs })).rejects.toThrow(/ping: timeoutMs must be a number in \[0, 2147483647\]/);
+      expect(fake.last.framesOf('request')).toEqual([]); // refused before anything was sent
+      expect(fake.last.framesOf('ping')).toEqual([]);
+    },
+  );
 
   it('measures RTT with ping()', async () => {
     const c = await connected();
