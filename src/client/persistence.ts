@@ -10,11 +10,23 @@ export interface PersistenceTarget {
   readonly logger: Logger;
 }
 
+/** What is used of the Web Locks API (`navigator.locks`). */
+interface LockManagerLike {
+  request(
+    name: string,
+    options: { ifAvailable: true },
+    grant: (lock: unknown) => Promise<void> | undefined,
+  ): Promise<unknown>;
+}
+
 /**
- * Mirrors the session into a `SessionStore`. Writes are serialised; a synchronous store is
- * written before `save()` returns, an asynchronous one through a promise the caller waits on
- * before transmitting. Storage failures are logged, never thrown at the app: the session goes on
- * in memory.
+ * Mirrors the session into a `SessionStore`. Where the Web Locks API exists (browsers), one client
+ * at a time owns a stored session: two tabs resuming one session would take it from each other
+ * forever and number their messages alike (the server drops one of each pair as a duplicate).
+ * A second tab runs with its session in memory instead, and says so in the log. Writes are
+ * serialised, after the load; a synchronous store is written before `save()` returns once loaded,
+ * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
+ * are logged, never thrown at the app: the session goes on in memory.
  */
 export class Persistence {
   /** Stands in for every client without storage: saves nothing, holds nothing. */
@@ -22,17 +34,31 @@ export class Persistence {
 
   readonly #t: PersistenceTarget | undefined;
   #chain: Promise<void> | undefined;
-  /** Cleared (client closed): for good, even if a queue handler's `close()` came in the middle of a save. */
+  /**
+   * Cleared (client closed) or another client owns the key: for good, even if a queue handler's
+   * `close()` came in the middle of a save.
+   */
   #cleared = false;
+  /** Whether this client owns the key; `undefined` until the load learned it. */
+  #owner: boolean | undefined;
+  /** Lets go of the key's lock; set while this client holds one. */
+  #release: (() => void) | undefined;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
   readonly ready: Promise<void> | undefined;
 
   constructor(target?: PersistenceTarget) {
     this.#t = target;
-    this.ready = target && this.#load(target);
+    // Writes wait for the load (`#chain`): none may replace the stored session before it was read.
+    this.ready = target && this.#track(this.#load(target));
   }
 
   async #load(t: PersistenceTarget): Promise<void> {
+    this.#owner = await this.#own(t.key);
+    if (!this.#owner) {
+      this.#cleared = true;
+      return t.logger.warn(`surelink: another tab holds '${t.key}'`);
+    }
+    if (this.#cleared) return; // closed meanwhile: clear()'s removal, queued after this, lets go
     try {
       const snapshot: unknown = await t.store.load(t.key);
       if (!snapshot) return;
@@ -49,7 +75,8 @@ export class Persistence {
     const t = this.#t;
     if (!t || this.#cleared) return undefined;
     const snapshot = t.session.snapshot();
-    return this.#write(() => t.store.save(t.key, snapshot));
+    // Checked again when it runs: a save queued behind the load is void if another tab owns the key.
+    return this.#write(() => (this.#cleared ? undefined : t.store.save(t.key, snapshot)));
   }
 
   /** Runs `write` after the pending one (if any); a failure is logged, never thrown. */
@@ -73,13 +100,42 @@ export class Persistence {
   }
 
   /**
-   * Forgets the persisted session (client closed): at once when no write is under way, so a client
-   * created right after `close()` with the same key does not adopt the closed one's session.
+   * Forgets the persisted session (client closed) unless another tab owns it: at once when no write
+   * is under way, so a client created right after `close()` with the same key does not adopt the
+   * closed one's session. Lets go of the key once removed.
    */
   clear(): void {
     const t = this.#t;
+    const first = !this.#cleared;
     this.#cleared = true;
-    if (t) void this.#write(() => t.store.remove(t.key));
+    if (!t || !first) return;
+    const release = (): void => this.#release?.();
+    const removing = this.#write(() => (this.#owner ? t.store.remove(t.key) : undefined));
+    if (removing) void removing.then(release);
+    else release();
+  }
+
+  /**
+   * Takes the key's Web Lock if free (true), or learns that another client holds it (false). True
+   * for a store of this tab alone, where there is no Web Locks API (Node; a page gives each of its
+   * clients its own key) or where it refuses (an opaque origin).
+   */
+  #own(key: string): boolean | Promise<boolean> {
+    const locks = this.#t?.store.perTab
+      ? undefined
+      : (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+    return (
+      !locks ||
+      new Promise<boolean>((resolve) => {
+        locks
+          .request(`surelink:${key}`, { ifAvailable: true }, (lock) => {
+            resolve(!!lock);
+            // Held until `clear()` (or the page goes): a promise that `#release` resolves.
+            return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;
+          })
+          .catch(() => resolve(true));
+      })
+    );
   }
 
   #failed(error: unknown): void {

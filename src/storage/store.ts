@@ -12,6 +12,12 @@ export interface SessionStore {
   load(key: string): SessionSnapshot | undefined | Promise<SessionSnapshot | undefined>;
   save(key: string, snapshot: SessionSnapshot): void | Promise<void>;
   remove(key: string): void | Promise<void>;
+  /**
+   * True when every tab has a store of its own (sessionStorage). Otherwise (the default), where
+   * the browser has Web Locks, one tab at a time owns a stored session and any other keeps its
+   * session in memory: two tabs resuming one session would take it from each other forever.
+   */
+  readonly perTab?: boolean;
 }
 
 export type { SessionSnapshot };

@@ -2,9 +2,10 @@ import type { SessionSnapshot, SessionStore } from './store.js';
 
 /**
  * A `SessionStore` on Web Storage, synchronous, so a queued message is on disk before `send`
- * returns. `sessionStorage` keeps one session per tab across reloads (the safe choice when a user
- * may open several tabs); `localStorage` also survives closing the tab, shared by every tab of the
- * origin: give each client its own `queue.storageKey` then.
+ * returns. `sessionStorage` keeps one session per tab across reloads; `localStorage` also survives
+ * closing the tab, shared by every tab of the origin: one tab at a time owns a stored session (Web
+ * Locks), the others keep theirs in memory. Within a page, give each client its own
+ * `queue.storageKey`.
  * @param storage @default globalThis.localStorage
  * @example
  * new RealtimeClient(url, { queue: { storage: webStorageStore(sessionStorage) } });
@@ -20,6 +21,7 @@ export function webStorageStore(storage: Storage = globalThis.localStorage): Ses
     save(key, snapshot: SessionSnapshot) {
       storage.setItem(key, JSON.stringify(snapshot));
     },
+    perTab: storage === globalThis.sessionStorage,
     remove(key) {
       storage.removeItem(key);
     },

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { SessionLostError } from '../../src/errors/index.js';
@@ -215,5 +215,108 @@ describe('queue handlers that close the client', () => {
     expect(c.state).toBe('closed');
     expect(vi.getTimerCount()).toBe(0);
     expect(saved.has('k')).toBe(false);
+  });
+});
+
+/**
+ * Web Locks as a browser keeps them for the tabs of one origin: a lock is granted to one holder at
+ * a time (`ifAvailable`: to nobody else meanwhile) until its promise settles or its tab goes.
+ */
+class FakeLocks {
+  readonly #held = new Map<string, () => void>();
+
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async request(name: string, _options: { ifAvailable: true }, grant: (lock: unknown) => Promise<void> | undefined) {
+    if (this.#held.has(name)) return grant(null);
+    let release = (): void => {};
+    const gone = new Promise<void>((resolve) => this.#held.set(name, (release = resolve)));
+    await Promise.race([grant({ name }), gone]);
+    if (this.#held.get(name) === release) this.#held.delete(name);
+  }
+
+  /** The tab holding `name` went away (a reload, a crash): the browser lets go of its lock. */
+  tabGone(name: string): void {
+    this.#held.get(name)?.();
+    this.#held.delete(name);
+  }
+}
+
+describe('one tab at a time owns a stored session (Web Locks)', () => {
+  let locks: FakeLocks;
+  const warn = vi.fn();
+  const tab = () => page({ logger: { debug() {}, info() {}, warn, error() {} } });
+  const stored = () =>
+    JSON.parse(localStorage.getItem('k') ?? 'null') as { outbound: { entries: { data: unknown }[] } };
+
+  beforeEach(() => {
+    locks = new FakeLocks();
+    vi.stubGlobal('navigator', { locks });
+    warn.mockClear();
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('a second tab keeps its session in memory: it neither adopts nor overwrites the first one', async () => {
+    const first = tab();
+    await settle();
+    first.send('m', 'first');
+    expect(locks.held).toEqual(['surelink:k']);
+    const second = tab();
+    await settle();
+    expect(second.send('m', 'second')).toBe('queued');
+    await settle();
+    expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+    expect(second.queued).toBe(1); // not the first tab's message
+    expect(stored().outbound.entries.map((e) => e.data)).toEqual(['first']);
+    second.close();
+    await settle();
+    expect(stored().outbound.entries.map((e) => e.data)).toEqual(['first']); // not removed either
+    expect(locks.held).toEqual(['surelink:k']);
+  });
+
+  it('after the owning tab goes, the next one adopts the session and sends what it queued, once', async () => {
+    const first = tab();
+    await settle();
+    first.send('m', 1);
+    locks.tabGone('surelink:k'); // a reload
+    tab();
+    await settle();
+    expect(warn).not.toHaveBeenCalled();
+    fake.last.accept();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+
+  it('close() removes the stored session, then lets go of the lock', async () => {
+    const first = tab();
+    await settle();
+    first.send('m', 1);
+    first.close();
+    await settle();
+    expect(localStorage.getItem('k')).toBeNull();
+    expect(locks.held).toEqual([]);
+    const next = tab();
+    await settle();
+    expect(next.queued).toBe(0);
+    expect(locks.held).toEqual(['surelink:k']);
+  });
+
+  it('takes no lock for a store each tab has its own of (sessionStorage)', async () => {
+    const first = page({ queue: { storage: webStorageStore(sessionStorage), storageKey: 'k' } });
+    await settle();
+    first.send('m', 1);
+    expect(locks.held).toEqual([]);
+    expect(sessionStorage.getItem('k')).toContain('"data":1');
+    sessionStorage.clear();
+  });
+
+  it('a client closed before its lock came never holds it', async () => {
+    tab().close();
+    await settle();
+    expect(locks.held).toEqual([]);
   });
 });
