@@ -101,7 +101,15 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
 
   broadcast<K extends keyof SE & string>(event: K, data: SE[K]): void {
     assertServerEventName(event);
-    for (const session of this.#registry.all()) session.send(event, data);
+    let json: string | undefined;
+    try {
+      // Once, not once per session: JSON.stringify (and any toJSON) would otherwise run N times.
+      // `?? 'null'`: what a function or a toJSON returning undefined becomes inside send's array.
+      json = data === undefined ? undefined : (JSON.stringify(data) ?? 'null');
+    } catch (cause) {
+      throw new InvalidArgumentError(`broadcast("${event}"): data cannot be encoded as JSON`, { cause });
+    }
+    for (const session of this.#registry.all()) session.sendJson(event, json);
   }
 
   close(): Promise<void> {

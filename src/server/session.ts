@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { batchChars } from '../protocol/batch.js';
-import { CLIENT_FRAMES, decodeFrames, encodeFrame } from '../protocol/codec.js';
+import { CLIENT_FRAMES, decodeFrames, encodeFrame, encodeWithDataJson } from '../protocol/codec.js';
 import type { DecodeLimits } from '../protocol/codec.js';
 import { PROTOCOL_VERSION } from '../protocol/frames.js';
 import type { Frame, HeartbeatSettings, WelcomeFrame } from '../protocol/frames.js';
@@ -135,6 +135,11 @@ export class Session<
       throw new InvalidArgumentError(`session.send("${event}"): data cannot be encoded as JSON`, { cause });
     }
     this.#push(text);
+  }
+
+  /** `send` of data already JSON (`undefined`: none), name checked: `broadcast` encodes it once. */
+  sendJson(event: string, dataJson: string | undefined): void {
+    if (!this.#ended) this.#push(encodeWithDataJson(this.#outbox.nextSeq, event, dataJson));
   }
 
   close(code: number = CloseCode.Normal, reason = ''): void {

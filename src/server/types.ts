@@ -86,7 +86,10 @@ export interface RealtimeServer<
    * @returns a function that removes the handler
    */
   handle<K extends string>(event: K, handler: RequestHandler<ClientEvents, ServerEvents, Identity>): () => void;
-  /** Sends an event to every live session (connected or waiting for resume). */
+  /**
+   * Sends an event to every live session (connected or waiting for resume). The data is encoded
+   * once for all of them; data JSON cannot encode throws `InvalidArgumentError`, sessions or not.
+   */
   broadcast<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
   /** Live sessions by id. */
   readonly sessions: ReadonlyMap<string, ServerSession<ClientEvents, ServerEvents, Identity>>;

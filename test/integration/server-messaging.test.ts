@@ -62,6 +62,21 @@ describe('server messaging', () => {
     expect(await b.client.next('event')).toEqual({ type: 'event', seq: 2, event: 'tick', data: 2 });
   });
 
+  it('broadcast encodes its data once for every session, and refuses data JSON cannot carry even with none', async () => {
+    const { rt, url } = await start();
+    expect(() => rt.broadcast('tick', 10n as never)).toThrow(/broadcast\("tick"\): data cannot be encoded as JSON/);
+    const a = await fx.connected(url);
+    const b = await fx.connected(url);
+    let encoded = 0;
+    rt.broadcast('tick', { toJSON: () => (encoded++, { n: 1 }) } as never);
+    rt.broadcast('tick', (() => 1) as never); // as send() has it: null
+    expect(encoded).toBe(1);
+    for (const { client } of [a, b]) {
+      expect(await client.next('event')).toEqual({ type: 'event', seq: 1, event: 'tick', data: { n: 1 } });
+      expect(await client.next('event')).toEqual({ type: 'event', seq: 2, event: 'tick', data: null });
+    }
+  });
+
   it('refuses to send reserved names or data JSON cannot carry', async () => {
     const { rt, url, sessions } = await start();
     await fx.connected(url);
