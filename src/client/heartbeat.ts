@@ -178,14 +178,19 @@ export class Heartbeat {
 
   /** Arms the group's timer for its earliest deadline (once, after a batch that fires). */
   static #armGroup(group: Group): void {
-    let at = Infinity;
-    for (const hb of group.set) at = Math.min(at, hb.#due);
-    if (group.firing || at === group.at) return;
     const { clock } = group;
+    const now = clock.now();
+    let at = Infinity;
+    for (const hb of group.set) {
+      // Further off than any deadline a heartbeat sets: set before the clock went back. Due now, so
+      // it is judged on the new clock, not held up (by one set after the jump) until it catches up.
+      if (hb.#due - now > hb.#intervalMs + hb.#o.timeoutMs) hb.#due = now;
+      at = Math.min(at, hb.#due);
+    }
+    if (group.firing || at === group.at) return;
     if (group.timer !== undefined) clock.clearTimeout(group.timer);
     group.at = at;
-    group.timer =
-      at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - clock.now()));
+    group.timer = at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - now));
   }
 
   static #run(group: Group): void {

@@ -299,6 +299,35 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
     expect(b.onDead).toHaveBeenCalledOnce();
   });
 
+  it('with the wall clock set back, one started after the jump does not hold up those started before', () => {
+    const a = setup();
+    const b = setup();
+    a.hb.start(INTERVAL);
+    vi.advanceTimersByTime(5000);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    // b's deadline (on the new clock) is now the group's earliest; a's still lies an hour ahead.
+    b.hb.start(INTERVAL);
+    for (let t = 0; t < INTERVAL + INTERVAL + TIMEOUT; t += 1000) {
+      vi.advanceTimersByTime(1000);
+      b.hb.received(); // b's link stays alive, so its timer keeps the group's earliest deadline
+    }
+    expect(b.onDead).not.toHaveBeenCalled();
+    expect(a.onDead).toHaveBeenCalledOnce();
+    b.hb.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('with the wall clock set back, a heartbeat left alone in its group is not armed for the jump', () => {
+    const a = setup();
+    const b = setup();
+    a.hb.start(INTERVAL);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    b.hb.start(INTERVAL);
+    b.hb.stop(); // the group re-arms for a's deadline, an hour ahead on the new clock
+    vi.advanceTimersByTime(INTERVAL + INTERVAL + TIMEOUT);
+    expect(a.onDead).toHaveBeenCalledOnce();
+  });
+
   it('a heartbeat left running under another timer implementation does not hold up new ones', () => {
     const leaked = setup();
     leaked.hb.start(INTERVAL); // under this test's fake timers, never stopped
