@@ -30,7 +30,8 @@ export function preferRemembered<F extends { readonly name: TransportName }>(
   url: string,
   clock: Clock,
 ): readonly F[] {
-  const [name, at] = entry(option, url, (s, key) => s.getItem(key))?.split('@') ?? [];
+  // Split inside `entry`: a custom storage may hand back a non-string, which must not throw here.
+  const [name, at] = entry(option, url, (s, key) => s.getItem(key)?.split('@')) ?? [];
   // Only a name among the factories counts, so a stale or foreign entry is ignored.
   const hit = option && clock.now() - Number(at) < option.ttlMs ? factories.find((f) => f.name === name) : undefined;
   return hit ? [hit, ...factories.filter((f) => f !== hit)] : factories;

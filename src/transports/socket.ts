@@ -126,8 +126,9 @@ export class SocketTransport implements Transport {
       if (typeof data === 'string') handlers?.onMessage(data);
       else this.#finish({ code: PROTOCOL_ERROR, reason: 'binary frame received' }, true);
     } else if (type === 'error') {
-      // A close event always follows an error; keep the error for it.
-      this.#error ??= new TransportError('websocket', 'WebSocket error');
+      // A close event always follows an error; keep the error for it. A browser's error event says
+      // nothing, but `ws` passes what failed (ECONNREFUSED, the upgrade's HTTP status): keep that.
+      this.#error ??= new TransportError('websocket', ev ? 'WebSocket error' : String(a), undefined, { cause: a });
     } else if (type === 'close') {
       this.#finish(
         this.closeInfo(ev ? ev.code : (a as number), ev ? (ev.reason ?? '') : String(b), ev?.wasClean, this.#opened),

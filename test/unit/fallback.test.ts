@@ -134,6 +134,30 @@ describe('transport fallback', () => {
     expect(ws.links).toHaveLength(2); // memory expired: WebSocket first again
   });
 
+  it('connects as configured whatever the storage does: throws (private mode), holds garbage, returns a non-string', async () => {
+    const fails = () => {
+      throw new DOMException('quota', 'QuotaExceededError');
+    };
+    const storages = [
+      { getItem: fails, setItem: fails, removeItem: fails },
+      { getItem: () => 'longpoll@not-a-time', setItem: () => {}, removeItem: () => {} },
+      { getItem: () => 'nothing@1', setItem: () => {}, removeItem: () => {} },
+      // A custom Storage-like object may hand back what it holds as it is.
+      { getItem: () => 42, setItem: () => {}, removeItem: () => {} },
+    ];
+    for (const [i, storage] of storages.entries()) {
+      const c = make({ rememberTransport: { storage: storage as unknown as Storage } });
+      await settle();
+      expect(ws.links).toHaveLength(i + 1); // the configured order: WebSocket first
+      ws.last.drop({ code: 1006, reason: 'upgrade refused' });
+      await settle();
+      lp.last.accept();
+      await settle();
+      expect(c.state).toBe('open');
+      c.close();
+    }
+  });
+
   it('probes the preferred transport in the background and moves the session over without loss', async () => {
     const { c, switches } = await fellBack({ upgrade: { initialDelayMs: 5000, maxDelayMs: 60_000 } });
     c.send('m', 1);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Server, WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TransportError } from '../../src/errors/transport.js';
 import { websocketTransport } from '../../src/transports/websocket.js';
 import type { CloseInfo, TransportContext, WebSocketConstructor } from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -184,6 +185,17 @@ describe('websocket transport (ws EventEmitter API)', () => {
     socket.emit('close', 1006, Buffer.from(''));
     expect(t.opened).not.toHaveBeenCalled();
     expect(t.closes[0]).toMatchObject({ code: 1006, error: expect.any(Error) });
+  });
+
+  it("keeps what ws says went wrong (a refused connection, the upgrade's HTTP status) in the close's error", () => {
+    const { t, socket } = open();
+    const refused = new Error('Unexpected server response: 401');
+    socket.emit('error', refused);
+    socket.emit('close', 1006, Buffer.from(''));
+    const error = t.closes[0]?.error;
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error?.message).toContain('Unexpected server response: 401');
+    expect(error?.cause).toBe(refused);
   });
 
   it('after close() no handler fires, errors are still absorbed, and a dead link is terminated', () => {
