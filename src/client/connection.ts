@@ -214,6 +214,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   #upgraded(link: Link): void {
     this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
     this.#link?.close(NORMAL, 'upgraded');
+    this.lost(); // its pings will never get their pong: rejected as on any loss
     if (this.#adopt(link) !== undefined && this.#link === link) link.attach(this);
   }
 

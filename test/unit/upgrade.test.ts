@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
-import { AuthError } from '../../src/errors/index.js';
+import { AuthError, NotConnectedError } from '../../src/errors/index.js';
 import { FakeTransport, type FakeLink } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
@@ -147,6 +147,20 @@ describe('the switch', () => {
     expect(probe.framesOf('request')[0]).toEqual(sent); // re-sent under its number: the server drops a copy
     probe.push({ type: 'response', seq: 1, id: sent?.id as number, ok: true, data: 'a' });
     await expect(answer).resolves.toBe('a');
+  });
+
+  it('a ping() sent on the old link is not left waiting forever after the switch', async () => {
+    const { c, probe } = await probing();
+    const pinged = c.ping({ timeoutMs: Infinity });
+    const outcome = pinged.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    probe.welcome({ resumed: true, resume: 'r2' });
+    await settle();
+    expect(c.transport).toBe('websocket');
+    // The old link is gone: its pong will never come (the new link only answers its own pings).
+    expect(await Promise.race([outcome, settle().then(() => 'pending')])).toBeInstanceOf(NotConnectedError);
   });
 
   it("the probe's link dropping right after adoption reconnects on it", async () => {
