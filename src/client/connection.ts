@@ -204,8 +204,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       if (generation !== this.#generation) return;
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
-      // A failed probe: probe again later, then handle a loss of the current link held meanwhile.
-      const lost = this.#prober?.failed();
+      const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
       if (lost) this.#lose(lost);
     }
   }
@@ -251,8 +250,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const preferred = name === this.#factories[0]?.name;
     rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
-    else if (this.options.upgrade && this.#factories.length > 1) {
-      // The probe: an attempt on the preferred transport while open on a fallback.
+    else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
+      // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
+      // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
       const probe = (): void => void this.#run(this.#factories.slice(0, 1));
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }

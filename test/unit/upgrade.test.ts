@@ -227,3 +227,27 @@ describe('probe backoff', () => {
     expect(c.state).toBe('open');
   });
 });
+
+describe('raw mode', () => {
+  it('does not probe: without a session to resume, a switch would be a new connection the app is not told of', async () => {
+    const c = new RealtimeClient('ws://test.invalid/realtime', {
+      transports: [ws, lp],
+      lifecycle: false,
+      protocol: 'raw',
+      upgrade: { initialDelayMs: 5000, maxDelayMs: 60_000 },
+    });
+    clients.push(c);
+    const opens: unknown[] = [];
+    c.on('open', (e) => opens.push(e));
+    await settle();
+    ws.last.drop();
+    await settle();
+    lp.last.open();
+    await settle();
+    expect(c.transport).toBe('longpoll');
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(ws.links).toHaveLength(1);
+    expect(lp.last.closedWith).toBeUndefined();
+    expect(opens).toHaveLength(1);
+  });
+});
