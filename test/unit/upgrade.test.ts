@@ -111,6 +111,29 @@ describe('a loss of the old link from our side while a probe runs is handled at 
     await settle();
     expect(c.state).toBe('reconnecting');
   });
+  it('close() between probes leaves no timer', async () => {
+    const { c, probe } = await probing({ heartbeat: false });
+    probe.drop(); // the next probe in 10 s
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close() while a probe waits for auth: no socket is opened for it afterwards', async () => {
+    let hold = false;
+    let answer: (token: string) => void = () => {};
+    const auth = () => (hold ? new Promise<string>((r) => (answer = r)) : 'token');
+    const { c, probe } = await probing({ heartbeat: false, auth });
+    expect(c.state).toBe('open');
+    hold = true;
+    probe.drop(); // the next probe, in 10 s, waits for auth
+    await vi.advanceTimersByTimeAsync(10_000);
+    const links = ws.links.length;
+    c.close();
+    answer('late');
+    await settle();
+    expect(ws.links).toHaveLength(links);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
 
 describe('the switch', () => {
