@@ -124,7 +124,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   /** Ends the current link from our side and reacts as to any loss of it. */
   drop(code: number, reason: string): void {
     this.#link?.close(code, reason);
-    this.onClose({ code, reason });
+    this.#lose({ code, reason }); // never held for a probe: `close()`, a pause or a close frame must act now
   }
 
   /**
@@ -136,9 +136,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const change = transition(this.#state, to, reason);
     this.#state = to;
     if (to !== 'open') {
-      // Probing and a backoff under way (back online, tab visible) stop; an attempt a pause or
-      // `close()` let go of (or the probe of a lost link) is void from now on, its late callbacks
-      // ignored by generation.
+      // Probing and a backoff under way (back online, tab visible) stop; an attempt a pause or `close()` let go
+      // of (or the probe of a lost link) is void from now on, its late callbacks ignored by generation.
       this.#prober?.stop();
       this.#retry?.timer.stop();
       this.#generation++;
@@ -161,12 +160,15 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   onClose(info: CloseInfo): void {
+    // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
+    if (this.#prober && this.#attempt) this.#prober.lost = info;
+    else this.#lose(info);
+  }
+
+  #lose(info: CloseInfo): void {
     const link = this.#link;
     const at = this.#generation;
     if (!link) return;
-    // While open, an attempt is the upgrade probe. Resuming on it makes the server drop this link:
-    // wait for the probe's outcome.
-    if (this.#prober && this.#attempt && info.code !== HEARTBEAT_TIMEOUT) return void (this.#prober.lost = info);
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.lost();
@@ -181,8 +183,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   #enterConnecting(): void {
     if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);
-    const o = this.options;
-    void this.#run(preferRemembered(this.#factories, o.rememberTransport, this.#url, o.clock));
+    void this.#run(preferRemembered(this.#factories, this.options.rememberTransport, this.#url, this.clock));
   }
 
   /**
@@ -203,17 +204,16 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       if (generation !== this.#generation) return;
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
-      // A failed probe: probe again later, then handle a loss of the current link held meanwhile.
-      const lost = this.#prober?.failed();
-      if (lost) this.onClose(lost);
+      const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
+      if (lost) this.#lose(lost);
     }
   }
 
   /** The preferred transport answered: move the session over (the server drops the old link). */
   #upgraded(link: Link): void {
-    this.#prober?.stop(); // a loss of the old link is moot now
-    this.#heartbeat?.stop();
+    this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
     this.#link?.close(NORMAL, 'upgraded');
+    this.lost(); // its pings will never get their pong: rejected as on any loss
     if (this.#adopt(link) !== undefined && this.#link === link) link.attach(this);
   }
 
@@ -250,8 +250,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const preferred = name === this.#factories[0]?.name;
     rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
-    else if (this.options.upgrade && this.#factories.length > 1) {
-      // The probe: an attempt on the preferred transport while open on a fallback.
+    else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
+      // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
+      // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
       const probe = (): void => void this.#run(this.#factories.slice(0, 1));
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
