@@ -102,7 +102,7 @@ export interface ClientOptions {
   rememberTransport?: { ttlMs?: number; storage?: Storage } | false;
   /**
    * While on a fallback, try the preferred transport again in the background and move the session
-   * over without losing or duplicating a message; `false` stays on the fallback.
+   * over without losing or duplicating a message; `false` stays on the fallback, as raw mode always does.
    * @default { initialDelayMs: 10000, maxDelayMs: 300000 }
    */
   upgrade?: { initialDelayMs?: number; maxDelayMs?: number } | false;
@@ -230,6 +230,9 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
     if (value !== undefined) resolved[key] = check ? check(value) : value;
   }
+  // A raw server has no session to move over: an upgraded link would be a new server connection
+  // without the app's `open` (nor what it sets up then), and what was in flight on the old one lost.
+  if (resolved.protocol === 'raw') resolved.upgrade = false;
   const keys = Object.keys(resolved);
   if (!(previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k])))
     previous = freeze(resolved);
