@@ -146,7 +146,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /**
    * Closes for good: no reconnects, and no timer, listener or socket left behind. Returns the
-   * messages never confirmed delivered (still queued, or sent without an acknowledgement).
+   * messages never confirmed delivered (still queued, or sent without an acknowledgement). In raw
+   * mode, which has no acknowledgements, that is the texts never written to a socket.
    */
   close(): readonly QueuedMessage[] {
     const c = this.#c;

@@ -38,7 +38,11 @@ export interface HeartbeatOptions {
    * @default 10000
    */
   timeoutMs?: number;
-  /** Raw mode only: the text sent as a ping (there is no pong to wait for). @default '' (none) */
+  /**
+   * Raw mode only: the text sent after `intervalMs` of silence. Any inbound text answers it (raw
+   * servers have no pong), and none within `timeoutMs` means the link is dead.
+   * @default '' (no heartbeat in raw mode)
+   */
   message?: string;
 }
 
