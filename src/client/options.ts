@@ -61,7 +61,8 @@ export interface ClientOptions {
   urls?: Partial<Record<TransportName, string>>;
   /**
    * `'surelink'` speaks PROTOCOL.md; `'raw'` sends and receives plain text for any WebSocket or
-   * SockJS server (events become `message`, `send(data)` sends data as is).
+   * SockJS server (events become `message`, `send(data)` sends data as is; long polling, which is
+   * surelink's own wire, is skipped).
    * @default 'surelink'
    */
   protocol?: 'surelink' | 'raw';

@@ -7,6 +7,7 @@ import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { InvalidArgumentError } from '../../src/errors/index.js';
 import type { SessionStore } from '../../src/storage/store.js';
+import { FakeFetch } from '../helpers/fake-fetch.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
@@ -160,5 +161,23 @@ describe('raw mode: a fallback transport', () => {
     const used = [...ws.links, ...sockjs.links].filter((l) => l.sent.length > 0 || !l.closedWith);
     expect(used.map((l) => [l.name, l.sent, l.closedWith])).toEqual([['sockjs', ['subscribe'], undefined]]);
     expect(ws.links).toHaveLength(1);
+  });
+});
+
+describe('raw mode: long polling', () => {
+  it("is skipped with a clear reason: a raw server does not speak surelink's polling, and its 403 must not stop the client", async () => {
+    const fetch = new FakeFetch();
+    const ws = new FakeTransport('websocket');
+    const c = raw({ transports: [ws, 'longpoll'], fetch: fetch.fn, rememberTransport: false });
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    ws.last.drop(); // the raw server is restarting
+    await settle();
+    fetch.requests[0]?.respond(403, 'Forbidden'); // what its web server says to POST /echo/poll
+    await settle();
+    expect(fetch.requests).toEqual([]);
+    expect(c.state).toBe('reconnecting');
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/longpoll.*surelink protocol/)]);
   });
 });
