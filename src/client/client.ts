@@ -130,12 +130,14 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     return promise as Promise<T>;
   }
 
-  /** Measures the round-trip time to the server in ms. Rejects when not connected. */
+  /** Measures the round-trip time to the server in ms. Rejects when not connected, and in raw mode. */
   async ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
     const o = c.options;
     checkTimeout('ping', options.timeoutMs);
-    if (o.protocol === 'raw' || !c.writable) throw new NotConnectedError('ping() needs an open connection');
+    // Not NotConnectedError in raw mode: the link may well be open, and connecting will not help.
+    if (o.protocol === 'raw') throw new InvalidArgumentError('ping() needs the surelink protocol');
+    if (!c.writable) throw new NotConnectedError('ping() needs an open connection');
     const ts = o.clock.now();
     const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
     c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above
@@ -144,7 +146,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /**
    * Closes for good: no reconnects, and no timer, listener or socket left behind. Returns the
-   * messages never confirmed delivered (still queued, or sent without an acknowledgement).
+   * messages never confirmed delivered (still queued, or sent without an acknowledgement). In raw
+   * mode, which has no acknowledgements, that is the texts never written to a socket.
    */
   close(): readonly QueuedMessage[] {
     const c = this.#c;

@@ -27,6 +27,7 @@ import type {
   TransportHandlers,
   TransportName,
 } from '../transports/transport.js';
+import { longpollTransport } from '../transports/longpoll.js';
 import { Timer } from '../util/clock.js';
 import { endpointUrl } from '../transports/urls.js';
 import { Link, shut } from './link.js';
@@ -92,7 +93,12 @@ export function startAttempt(
       };
       let supported: true | string;
       try {
-        supported = factory.isSupported(ctx);
+        // The built-in one speaks surelink's own HTTP wire, which a raw server does not: a 403 from
+        // its web server would stop the client for good (AuthError) when WebSocket is briefly down.
+        supported =
+          o.protocol === 'raw' && factory === longpollTransport
+            ? 'longpoll needs the surelink protocol'
+            : factory.isSupported(ctx);
       } catch (error) {
         supported = String(error); // a broken custom transport is one that failed, not the end of the fallback
       }

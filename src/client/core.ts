@@ -104,7 +104,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   /** Tears everything down (`close()`); the emitter is ended last, after the final events. */
   dispose(): void {
     this.disposed = true;
-    if (this.state === 'open') this.send(encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' }));
+    // A raw server gets the socket's close alone: a surelink close frame would reach it as a message.
+    if (this.state === 'open' && this.options.protocol !== 'raw')
+      this.send(encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' }));
     this.close('close()');
     this.session.end();
     this.persistence.clear();

@@ -38,7 +38,11 @@ export interface HeartbeatOptions {
    * @default 10000
    */
   timeoutMs?: number;
-  /** Raw mode only: the text sent as a ping (there is no pong to wait for). @default '' (none) */
+  /**
+   * Raw mode only: the text sent after `intervalMs` of silence. Any inbound text answers it (raw
+   * servers have no pong), and none within `timeoutMs` means the link is dead.
+   * @default '' (no heartbeat in raw mode)
+   */
   message?: string;
 }
 
@@ -57,7 +61,8 @@ export interface ClientOptions {
   urls?: Partial<Record<TransportName, string>>;
   /**
    * `'surelink'` speaks PROTOCOL.md; `'raw'` sends and receives plain text for any WebSocket or
-   * SockJS server (events become `message`, `send(data)` sends data as is).
+   * SockJS server (events become `message`, `send(data)` sends data as is; long polling, which is
+   * surelink's own wire, is skipped).
    * @default 'surelink'
    */
   protocol?: 'surelink' | 'raw';
@@ -102,7 +107,7 @@ export interface ClientOptions {
   rememberTransport?: { ttlMs?: number; storage?: Storage } | false;
   /**
    * While on a fallback, try the preferred transport again in the background and move the session
-   * over without losing or duplicating a message; `false` stays on the fallback.
+   * over without losing or duplicating a message; `false` stays on the fallback, as raw mode always does.
    * @default { initialDelayMs: 10000, maxDelayMs: 300000 }
    */
   upgrade?: { initialDelayMs?: number; maxDelayMs?: number } | false;

@@ -83,8 +83,11 @@ export class Outgoing {
     const batch = session.log.takeQueued();
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
+      // Raw servers send no acks: written counts as delivered, and is stored as such before it is
+      // written, else a reload would send the stored queue again.
+      session.log.ack((batch.at(-1) as OutboundEntry).seq);
+      void d.persistence.save();
       for (const e of batch) d.send(e.event);
-      session.log.ack((batch.at(-1) as OutboundEntry).seq); // raw servers send no acks
       return;
     }
     const saving = d.persistence.save();

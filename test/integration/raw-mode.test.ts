@@ -117,6 +117,21 @@ describe.each(['websocket', 'sockjs'] as const)('raw mode against a plain %s ech
     expect(messages).toEqual(['hello', 'queued 1', 'queued 2', 'after']);
   });
 
+  it('close() ends the socket without writing anything of the surelink protocol to the server', async () => {
+    const server = await echoServer(kind);
+    const c = rawClient(kind, server.port);
+    await c.waitFor('open', { timeoutMs: 8000 });
+    c.send('last words');
+    expect(c.close()).toEqual([]);
+    await until(() => server.received.length > 0);
+    // The server's side of the close has arrived once a new client's text arrives after it.
+    const next = rawClient(kind, server.port);
+    await next.waitFor('open', { timeoutMs: 8000 });
+    next.send('next');
+    await until(() => texts(server).includes('next'));
+    expect(texts(server)).toEqual(['last words', 'next']);
+  });
+
   it('sends the heartbeat message after intervalMs of silence, and only then', async () => {
     const server = await echoServer(kind);
     const intervalMs = 600;
