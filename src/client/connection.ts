@@ -62,10 +62,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
   abstract established(link: Link): boolean | ProtocolError;
   abstract message(text: string): void;
-  /** The link went away (any reason). */
-  abstract lost(): void;
-  /** The state became `closed`. */
-  abstract closed(): void;
+  abstract lost(): void; // the link went away (any reason)
+  abstract closed(): void; // the state became `closed`
 
   get state(): ClientState {
     return this.#state;
@@ -162,17 +160,18 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   onClose(info: CloseInfo): void {
     // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
     if (this.#prober && this.#attempt) this.#prober.lost = info;
-    else this.#lose(info);
+    // A raw server's 1000 (idle, restart) does not stop a raw client: only its own close() does.
+    else this.#lose(info, this.options.protocol === 'raw' && info.code === NORMAL);
   }
 
-  #lose(info: CloseInfo): void {
+  #lose(info: CloseInfo, retry?: boolean): void {
     const link = this.#link;
     const at = this.#generation;
     if (!link) return;
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.lost();
-    const fatal = !isRetryable(info.code) && !this.#pauses?.paused;
+    const fatal = !retry && !isRetryable(info.code) && !this.#pauses?.paused;
     const willReconnect = !fatal && this.options.reconnect !== false;
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
     if (fatal && info.code !== NORMAL) this.emit('error', errorForClose(link.transport.name, info));

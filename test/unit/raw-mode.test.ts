@@ -181,3 +181,27 @@ describe('raw mode: long polling', () => {
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/longpoll.*surelink protocol/)]);
   });
 });
+
+describe('raw mode: closes', () => {
+  it("reconnects after a raw server's normal close (1000): only the client's own close() stops it", async () => {
+    const c = raw();
+    await settle();
+    fake.last.open();
+    await settle();
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    fake.last.drop({ code: 1000, reason: 'idle' }); // a plain server ending an idle connection
+    expect(closes).toEqual([{ code: 1000, reason: 'idle', willReconnect: true }]);
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.links).toHaveLength(2);
+    fake.last.open();
+    await settle();
+    expect(c.state).toBe('open');
+    c.close();
+    expect(closes.at(-1)).toEqual({ code: 1000, reason: 'close()', willReconnect: false });
+    expect(c.state).toBe('closed');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.links).toHaveLength(2);
+  });
+});
