@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { FallbackError, type TransportError } from '../../src/errors/index.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 let ws: FakeTransport;
@@ -20,17 +20,15 @@ function make(options: ClientOptions = {}): RealtimeClient {
   return c;
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  ws = new FakeTransport('websocket');
-  lp = new FakeTransport('longpoll');
-  clients = [];
-});
-afterEach(() => {
-  for (const c of clients) c.close();
-  vi.useRealTimers();
-});
+useFakeClients(
+  () => {
+    localStorage.clear();
+    ws = new FakeTransport('websocket');
+    lp = new FakeTransport('longpoll');
+    clients = [];
+  },
+  () => clients,
+);
 
 /** WebSocket refused, long polling answers. */
 async function fellBack(options: ClientOptions = {}) {

@@ -2,28 +2,26 @@
  * The upgrade probe under faults: what happens to the session when the old link, the probe, the
  * app or the browser does something while a probe of the preferred transport is under way.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { AuthError, NotConnectedError } from '../../src/errors/index.js';
-import { FakeTransport, type FakeLink } from '../helpers/fake-transport.js';
+import { FakeTransport, useFakeClients, type FakeLink } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 let ws: FakeTransport;
 let lp: FakeTransport;
 let clients: RealtimeClient[];
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  localStorage.clear();
-  ws = new FakeTransport('websocket');
-  lp = new FakeTransport('longpoll');
-  clients = [];
-});
-afterEach(() => {
-  for (const c of clients) c.close();
-  vi.useRealTimers();
-});
+useFakeClients(
+  () => {
+    localStorage.clear();
+    ws = new FakeTransport('websocket');
+    lp = new FakeTransport('longpoll');
+    clients = [];
+  },
+  () => clients,
+);
 
 /** Open on long polling (WebSocket refused), with a probe of WebSocket opened and sent its hello. */
 async function probing(options: ClientOptions = {}): Promise<{ c: RealtimeClient; old: FakeLink; probe: FakeLink }> {
