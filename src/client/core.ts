@@ -93,12 +93,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   onHandlerError(error: unknown, event: string): void {
-    try {
-      this.options.logger.error(`surelink: '${event}' handler threw`, error);
-    } catch {
-      // The app's logger may throw too (fail-on-console in tests): that must not escape into the
-      // state machine in the middle of a transition, nor into a socket callback.
-    }
+    this.options.logger.error(`surelink: '${event}' handler threw`, error); // guarded (options.ts)
   }
 
   /** Tears everything down (`close()`); the emitter is ended last, after the final events. */

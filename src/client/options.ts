@@ -8,7 +8,7 @@ import type {
 import type { Clock } from '../util/clock.js';
 import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { silentLogger } from '../util/logger.js';
+import { guarded, silentLogger } from '../util/logger.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
 import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -95,7 +95,7 @@ export interface ClientOptions {
   SockJS?: SockJSConstructor;
   /** Time source, for tests. @default Date.now and globalThis timers */
   clock?: Clock;
-  /** Diagnostics sink. @default silent */
+  /** Diagnostics sink; a call that throws is ignored. @default silent */
   logger?: Logger;
   /** Offline queue bounds, expiry and persistence. */
   queue?: QueueOptions;
@@ -166,6 +166,8 @@ const freeze = Object.freeze;
 /** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
 const checks = {
   transports: sharedList,
+  // The app's logger may throw (fail-on-console in tests): never into a transition or a socket callback.
+  logger: guarded,
   protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
     re && {

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { HeartbeatSettings } from '../protocol/frames.js';
 import { MAX_DELAY_MS } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { silentLogger } from '../util/logger.js';
+import { guarded, silentLogger } from '../util/logger.js';
 
 /**
  * Decides who a connecting client is. Receives `hello.auth` (never read from the URL) and the
@@ -172,25 +172,8 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
       maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
-    logger: options.logger ? guardLogger(options.logger) : silentLogger,
+    logger: options.logger ? guarded(options.logger) : silentLogger,
   };
-}
-
-/**
- * The application's logger, unable to throw: the server logs from timers and socket callbacks,
- * where a throw would crash the process or leave a connection half closed.
- */
-function guardLogger(logger: Logger): Logger {
-  const guard =
-    (level: keyof Logger) =>
-    (message: string, ...details: unknown[]): void => {
-      try {
-        logger[level](message, ...details);
-      } catch {
-        // Nowhere left to report it.
-      }
-    };
-  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }
 
 function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin: string | undefined) => boolean {
