@@ -160,18 +160,18 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   onClose(info: CloseInfo): void {
     // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
     if (this.#prober && this.#attempt) this.#prober.lost = info;
-    // A raw server's 1000 (idle, restart) does not stop a raw client: only its own close() does.
-    else this.#lose(info, this.options.protocol === 'raw' && info.code === NORMAL);
+    else this.#lose(info, true);
   }
 
-  #lose(info: CloseInfo, retry?: boolean): void {
+  /** `transport`: no close frame came first, so its 1000 (a proxy, a restart, a raw server) is retried like a drop. */
+  #lose(info: CloseInfo, transport?: boolean): void {
     const link = this.#link;
     const at = this.#generation;
     if (!link) return;
     this.#link = undefined;
     this.#heartbeat?.stop();
     this.lost();
-    const fatal = !retry && !isRetryable(info.code) && !this.#pauses?.paused;
+    const fatal = !(transport && info.code === NORMAL) && !isRetryable(info.code) && !this.#pauses?.paused;
     const willReconnect = !fatal && this.options.reconnect !== false;
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
     if (fatal && info.code !== NORMAL) this.emit('error', errorForClose(link.transport.name, info));
@@ -204,7 +204,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
       const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
-      if (lost) this.#lose(lost);
+      if (lost) this.#lose(lost, true);
     }
   }
 

@@ -9,6 +9,7 @@ import { ConnectTimeoutError } from '../errors/connect-timeout.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { FallbackError, TransportError, asTransportError } from '../errors/transport.js';
 import {
+  ABNORMAL,
   CONNECT_TIMEOUT,
   FORBIDDEN,
   isRetryable,
@@ -196,7 +197,7 @@ class Handshake implements TransportHandlers {
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name as TransportName, info));
+    else if (now) this.#fail(errorForClose(now.name as TransportName, info, true));
   }
 
   #waiting(): Waiting | undefined {
@@ -232,15 +233,21 @@ function handshakeReply(text: string, name: TransportName): WelcomeFrame | Surel
   return frame;
 }
 
-/** Maps a close (frame or transport) to the error users see. */
+/**
+ * Maps a close (frame or transport) to the error users see. A transport's 1000 (`transport`) came
+ * without a close frame: a proxy or a restart ended the connection, not the session, so it maps to
+ * 1006, retried like any drop (PROTOCOL.md, "Closing and close codes").
+ */
 export function errorForClose(
   name: TransportName,
   info: Pick<CloseInfo, 'code' | 'reason'> & { error?: Error },
+  transport?: boolean,
 ): SurelinkError {
   const reason = info.reason || `closed with code ${info.code}`;
   if (info.code === UNAUTHORIZED || info.code === FORBIDDEN) return new AuthError(reason, info.code);
   if (info.code === UNSUPPORTED_VERSION || info.code === PROTOCOL_ERROR) {
     return new ProtocolError(reason, info.code);
   }
-  return new TransportError(name, `${name}: ${reason}`, info.code, info.error ? { cause: info.error } : undefined);
+  const code = transport && info.code === NORMAL ? ABNORMAL : info.code;
+  return new TransportError(name, `${name}: ${reason}`, code, info.error ? { cause: info.error } : undefined);
 }

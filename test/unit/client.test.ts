@@ -209,6 +209,50 @@ describe('reconnection', () => {
     expect(fake.links).toHaveLength(1);
   });
 
+  it("ends for good on the server's close frame with 1000, and only then", async () => {
+    const c = await connected();
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    fake.last.push({ type: 'close', code: 1000, reason: 'bye' });
+    expect(closes).toEqual([{ code: 1000, reason: 'bye', willReconnect: false }]);
+    expect(c.state).toBe('closed');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.links).toHaveLength(1);
+  });
+
+  it('retries a WebSocket closed with 1000 but no close frame (a proxy or a restart), and resumes', async () => {
+    const c = await connected();
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    fake.last.drop({ code: 1000, reason: 'idle timeout' }); // a load balancer ending an idle connection
+    expect(closes).toEqual([{ code: 1000, reason: 'idle timeout', willReconnect: true }]);
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fake.links).toHaveLength(2);
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]?.resume).toBe('r1');
+    fake.last.welcome({ resumed: true });
+    await settle();
+    expect(c.state).toBe('open');
+  });
+
+  it('goes on to the next transport when one closes with 1000 before the welcome', async () => {
+    const polling = new FakeTransport('longpoll');
+    const c = make({ transports: [fake, polling] });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    fake.last.open();
+    fake.last.drop({ code: 1000, reason: '' }); // accepted the upgrade, then ended it without a word
+    await settle();
+    expect(polling.links).toHaveLength(1);
+    polling.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('longpoll');
+    expect(errors).toEqual([]);
+  });
+
   it('time-boxes an auth function that never settles with connectTimeoutMs, then retries', async () => {
     let calls = 0;
     const c = make({ auth: () => (++calls === 1 ? new Promise<string>(() => {}) : 'tok'), connectTimeoutMs: 2000 });

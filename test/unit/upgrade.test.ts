@@ -97,6 +97,18 @@ describe('a loss of the old link from our side while a probe runs is handled at 
     expect(c.state).toBe('closed');
   });
 
+  it('a 1000 with no close frame on the old link, held for a probe that then fails, is retried', async () => {
+    const { c, old, probe } = await probing();
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    old.drop({ code: 1000, reason: 'proxy' }); // held: the probe may take the session over
+    expect(c.state).toBe('open');
+    probe.drop({ code: 1006, reason: 'probe refused' });
+    await settle();
+    expect(closes).toEqual([{ code: 1000, reason: 'proxy', willReconnect: true }]);
+    expect(c.state).toBe('reconnecting');
+  });
+
   it('a heartbeat timeout on the old link during a probe reconnects and abandons the probe', async () => {
     // The old link stays silent: its heartbeat pings at 20 s and gives up 10 s later.
     const { c, probe } = await probing({ connectTimeoutMs: 60_000 });
