@@ -10,6 +10,7 @@
 import type { SurelinkError } from '../errors/base.js';
 import { ProtocolError } from '../errors/protocol.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
+import { encodeControl } from '../protocol/codec.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
@@ -25,11 +26,8 @@ import { RetrySchedule, type ScheduledRetry } from './retry.js';
 import { transition, type StateChange } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
-/**
- * The connection half of the client's core: the client core (core.ts) extends it with the
- * session side, so one object holds both, and provides what the connection needs from above
- * through the abstract methods.
- */
+/** The connection half of the client's core: core.ts extends it with the session side (one object holds both)
+ * and provides what the connection needs from above through the abstract methods. */
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   readonly options: ResolvedOptions;
   /** The main URL, absolute; endpoints are derived from it per attempt. */
@@ -185,10 +183,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     void this.#run(preferRemembered(this.#factories, this.options.rememberTransport, this.#url, this.clock));
   }
 
-  /**
-   * An attempt on `factories` (it makes its hello when it starts: `options.auth` runs then). While
-   * open it is the upgrade probe, and its link takes the session over.
-   */
+  /** An attempt on `factories` (its hello is made as it starts: `options.auth` runs then); while open, the upgrade probe. */
   async #run(factories: readonly TransportFactory[]): Promise<void> {
     const generation = ++this.#generation;
     try {
@@ -197,15 +192,18 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
-      if (this.#state === 'open') this.#upgraded(link);
-      else this.#opened(link);
+      if (this.#state !== 'open') return this.#opened(link);
+      if (link.welcome?.resumed !== false) return this.#upgraded(link);
+      // A new session (a server node without ours): moving would lose it without an `open` to say so. End it.
+      link.send(encodeControl({ type: 'close', code: NORMAL, reason: 'session not resumed' }));
+      link.close(NORMAL, 'session not resumed');
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
-      const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
-      if (lost) this.#lose(lost, true);
     }
+    const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
+    if (lost) this.#lose(lost, true);
   }
 
   /** The preferred transport answered: move the session over (the server drops the old link). */

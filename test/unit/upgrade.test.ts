@@ -196,6 +196,43 @@ describe('the switch', () => {
     expect(await Promise.race([outcome, settle().then(() => 'pending')])).toBeInstanceOf(NotConnectedError);
   });
 
+  it('a probe welcomed with a new session (a node without ours) is closed: the session stays on the old link', async () => {
+    const { c, old, probe } = await probing();
+    const events: unknown[] = [];
+    for (const name of ['open', 'close', 'error', 'transport'] as const) c.on(name, (e) => events.push([name, e]));
+    const got: unknown[] = [];
+    c.on('m', (d) => got.push(d));
+    c.send('up', 1); // in flight on the old link
+    probe.welcome({ resumed: false, resume: 'other' });
+    await settle();
+    // Adopting it would have lost the session (and 'up' 1 with it) without an `open` to say so.
+    expect(probe.framesOf('close')).toEqual([{ type: 'close', code: 1000, reason: 'session not resumed' }]);
+    expect(probe.closedWith?.code).toBe(1000);
+    expect(old.closedWith).toBeUndefined();
+    expect(c.transport).toBe('longpoll');
+    expect(events).toEqual([]);
+    old.push({ type: 'event', seq: 1, event: 'm', data: 1 });
+    expect(got).toEqual([1]);
+    // The next probe backs off (5 s, then 10 s) and resumes on WebSocket.
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(ws.last).toBe(probe);
+    await vi.advanceTimersByTimeAsync(1);
+    ws.last.open();
+    expect(ws.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1', ack: 1 });
+    ws.last.welcome({ resumed: true, ack: 1, resume: 'r2' });
+    await settle();
+    expect(c.transport).toBe('websocket');
+  });
+
+  it('a loss of the old link held for a probe welcomed with a new session reconnects', async () => {
+    const { c, old, probe } = await probing();
+    old.drop({ code: 1006, reason: 'gone' });
+    probe.welcome({ resumed: false, resume: 'other' });
+    await settle();
+    expect(probe.closedWith?.code).toBe(1000);
+    expect(c.state).toBe('reconnecting');
+  });
+
   it("the probe's link dropping right after adoption reconnects on it", async () => {
     const { c, probe } = await probing();
     probe.welcome({ resumed: true, resume: 'r2' });
