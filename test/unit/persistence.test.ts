@@ -314,6 +314,29 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     sessionStorage.clear();
   });
 
+  // Chromium caches a page that holds the lock and evicts it if another tab asks for the lock
+  // (test/browser/bfcache.test.ts): keeping it is what stops two tabs from owning one session.
+  it('keeps the lock while the page sits in the back/forward cache, then resumes its own session', async () => {
+    const c = page({ logger: { debug() {}, info() {}, warn, error() {} }, lifecycle: { window, document } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    c.send('m', 1);
+    window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    expect(c.send('m', 2)).toBe('queued');
+    expect(stored().outbound.entries.map((e) => e.data)).toEqual([1, 2]);
+    expect(locks.held).toEqual(['surelink:k']);
+    window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1' });
+    fake.last.welcome({ resumed: true, ack: 1, resume: 'r2' });
+    await settle();
+    expect(sentData()).toEqual([[2, 2]]);
+    expect(locks.held).toEqual(['surelink:k']);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
   it('a client closed before its lock came never holds it', async () => {
     tab().close();
     await settle();
