@@ -4,12 +4,10 @@
 // and grants the lock, so the other tab owns the stored session and the page comes back as a new
 // one that does not. Each message is delivered exactly once either way (counted at the server).
 // Playwright launches Chromium with --disable-back-forward-cache; these tests drop that one switch.
-import { chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { RealtimeClient, webStorageStore } from '../../src/index.js';
 import {
-  CHROMIUM_PATH,
   collectPageErrors,
   deliveries,
   skipBrowserTests,
@@ -17,6 +15,7 @@ import {
   withExamples,
   type Chromium,
   type ExamplesServer,
+  useChromium,
 } from '../helpers/browser.js';
 
 const KEY = 'surelink:bfcache';
@@ -29,36 +28,6 @@ interface CachedWindow {
   warnings: string[];
   /** `persisted` of every `pageshow` since the client was created. */
   shows: boolean[];
-}
-
-/** Chromium as every browser test launches it, but with its back/forward cache on. */
-function useCachingChromium(): () => Chromium {
-  let browser: Chromium | undefined;
-  let failure: unknown;
-  beforeAll(async () => {
-    try {
-      const launched = await chromium.launch({
-        executablePath: CHROMIUM_PATH,
-        args: [...CHROMIUM_ARGS],
-        headless: true,
-        timeout: 30_000,
-        ignoreDefaultArgs: ['--disable-back-forward-cache'],
-      });
-      browser = { context: await launched.newContext(), close: () => launched.close() };
-    } catch (error) {
-      failure = error;
-    }
-  });
-  beforeEach(() => {
-    if (failure !== undefined) throw failure;
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  return () => {
-    if (!browser) throw new Error('Chromium is not running');
-    return browser;
-  };
 }
 
 /** A client on the shared store in `page`, open, with `opens`, `warnings` and `shows` recorded. */
@@ -135,7 +104,7 @@ const state = (page: Page) =>
   });
 
 describe.skipIf(skipBrowserTests)("the stored session's lock and the back/forward cache in Chromium", () => {
-  const browser = useCachingChromium();
+  const browser = useChromium({ backForwardCache: true });
 
   it('a page holding the lock is restored from the cache, keeps the lock and resumes; each message once', async () => {
     await withExamples(browser(), async (server) => {

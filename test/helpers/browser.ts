@@ -36,8 +36,14 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
+/** How to launch Chromium beyond the defaults. */
+export interface ChromiumOptions {
+  /** Keep the back/forward cache on: Playwright turns it off by default (`--disable-back-forward-cache`). */
+  readonly backForwardCache?: boolean;
+}
+
 /** Starts Chromium with a fresh profile in a temporary directory (removed by `close`). */
-export async function launchChromium(): Promise<Chromium> {
+export async function launchChromium(options: ChromiumOptions = {}): Promise<Chromium> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium)`,
@@ -51,6 +57,7 @@ export async function launchChromium(): Promise<Chromium> {
       headless: true,
       timeout: 30_000,
       viewport: { width: 1280, height: 800 },
+      ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
     });
     return {
       context,
@@ -74,12 +81,12 @@ export async function launchChromium(): Promise<Chromium> {
  * reported as skipped as a failed `beforeAll` would leave them.
  * @returns the browser, for use inside tests
  */
-export function useChromium(): () => Chromium {
+export function useChromium(options?: ChromiumOptions): () => Chromium {
   let browser: Chromium | undefined;
   let failure: unknown;
   beforeAll(async () => {
     try {
-      browser = await launchChromium();
+      browser = await launchChromium(options);
     } catch (error) {
       failure = error;
     }
