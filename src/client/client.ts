@@ -2,7 +2,7 @@ import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
 import { NotConnectedError } from '../errors/not-connected.js';
-import { isSendableByClient } from '../protocol/frames.js';
+import { MAX_NAME_CHARS, isSendableByClient } from '../protocol/frames.js';
 import type { TransportName } from '../transports/transport.js';
 import { ClientCore } from './core.js';
 import type {
@@ -101,8 +101,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   send(event: string, data?: unknown): SendResult {
     const c = this.#c;
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');
-    if (c.options.protocol !== 'raw' && !isSendableByClient(event))
-      throw new InvalidArgumentError(`'${event}' is a reserved event name`);
+    if (c.options.protocol !== 'raw') {
+      // The server would end the session on either (4400), and the resume would not save it.
+      checkName('send', event);
+      if (!isSendableByClient(event)) throw new InvalidArgumentError(`'${event}' is a reserved event name`);
+    }
     if (c.disposed) return 'dropped';
     return c.out.append(event, data);
   }
@@ -116,6 +119,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     const c = this.#c;
     if (c.options.protocol === 'raw') throw new InvalidArgumentError('request() needs the surelink protocol');
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('request() needs an event name');
+    checkName('request', event);
     if (c.disposed) throw new ClosedError('client was closed');
     checkTimeout('request', options.timeoutMs);
     if (options.signal?.aborted) throw new AbortError(`request '${event}' aborted`);
@@ -160,4 +164,9 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   #events(): Emitter<S> {
     return this.#c.events() as unknown as Emitter<S>;
   }
+}
+
+function checkName(method: string, event: string): void {
+  if (event.length > MAX_NAME_CHARS)
+    throw new InvalidArgumentError(`${method}(): event names are 1-${MAX_NAME_CHARS} characters, got ${event.length}`);
 }

@@ -239,7 +239,8 @@ export class OutboundLog {
 function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
   if (size > MAX_FRAME_CHARS) {
-    throw new InvalidArgumentError(`'${item.event}' is over ${MAX_FRAME_CHARS} chars`);
+    // The start of the name only: in raw mode it is the whole message.
+    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over ${MAX_FRAME_CHARS} chars`);
   }
   return size;
 }

@@ -1,5 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { FRAME_TOO_LARGE } from './close-codes.js';
+import { MAX_NAME_CHARS } from './frames.js';
 import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
@@ -288,5 +289,5 @@ function isSeq(value: unknown): value is number {
 }
 
 function isName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256;
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_CHARS;
 }

@@ -140,6 +140,19 @@ export type SessionEvent = (typeof SESSION_EVENTS)[number];
 
 const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
 
+/** Longest event or request name: a peer refuses a frame with a longer one (4400). */
+export const MAX_NAME_CHARS = 256;
+
+/**
+ * Why `name` is not a valid event or request name (1 to {@link MAX_NAME_CHARS} chars), or `undefined`
+ * when it is one. Gives the length, not the name: a long one does not belong in an error message.
+ */
+export function badName(name: unknown): string | undefined {
+  return typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_CHARS
+    ? `names are 1-${MAX_NAME_CHARS} characters, got ${typeof name === 'string' ? `${name.length}` : typeof name}`
+    : undefined;
+}
+
 /** Whether a client may send an event with this name. */
 export function isSendableByClient(name: string): boolean {
   return !reserved.has(name) && !session.has(name);

@@ -4,7 +4,7 @@
  * session's `on()`.
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
-import { SESSION_EVENTS, isReservedEvent, isSendableByClient, type SessionEvent } from '../protocol/frames.js';
+import { SESSION_EVENTS, badName, isReservedEvent, isSendableByClient, type SessionEvent } from '../protocol/frames.js';
 
 /** Session lifecycle event names; a client event may not use them (close 4400). */
 export const SESSION_LIFECYCLE_EVENTS = SESSION_EVENTS;
@@ -16,8 +16,7 @@ export const isAllowedClientEvent = isSendableByClient;
 
 /** Rejects names the client would treat as a protocol error, before anything is sent. */
 export function assertServerEventName(event: unknown): asserts event is string {
-  if (typeof event !== 'string' || event.length === 0 || event.length > 256) {
-    throw new InvalidArgumentError(`event name must be 1-256 characters, got ${JSON.stringify(event)}`);
-  }
-  if (isReservedEvent(event)) throw new InvalidArgumentError(`"${event}" is a reserved event name`);
+  const bad = badName(event);
+  if (bad !== undefined) throw new InvalidArgumentError(`event ${bad}`);
+  if (isReservedEvent(event as string)) throw new InvalidArgumentError(`"${event}" is a reserved event name`);
 }

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { encodeFrame } from '../protocol/codec.js';
-import type { RemoteError } from '../protocol/frames.js';
+import { badName, type RemoteError } from '../protocol/frames.js';
 
 export type RequestOutcome =
   | { readonly ok: true; readonly data: unknown }
@@ -38,9 +38,8 @@ export class RequestHandlers<S> {
 
   /** One handler per name; registering a second one is a mistake worth an exception. */
   register(name: string, handler: Handler<S>): () => void {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-      throw new InvalidArgumentError(`handle: request name must be 1-256 characters, got ${JSON.stringify(name)}`);
-    }
+    const bad = badName(name);
+    if (bad !== undefined) throw new InvalidArgumentError(`handle: request ${bad}`);
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(`handle: handler for "${name}" is not a function`);
     if (this.#handlers.has(name)) throw new InvalidArgumentError(`handle: "${name}" already has a handler`);

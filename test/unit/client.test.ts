@@ -390,6 +390,32 @@ describe('requests and ping', () => {
     },
   );
 
+  it('refuses an event name over 256 chars at send() and request(): the server would end the session for it', async () => {
+    const c = await connected({ heartbeat: false });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    const long = 'n'.repeat(257);
+    expect(() => c.send(long as 'chat', { text: 'x' })).toThrow(/event names are 1-256 characters, got 257/);
+    await expect(c.request(long, 1)).rejects.toThrow(/event names are 1-256 characters, got 257/);
+    expect(fake.last.frames.filter((f) => f.type === 'event' || f.type === 'request')).toEqual([]);
+    expect(c.send('n'.repeat(256) as 'chat', { text: 'x' })).toBe('sent');
+    expect(errors).toEqual([]);
+  });
+
+  it('quotes a long name shortly in an error message', () => {
+    const c = make({ autoConnect: false });
+    const error = (() => {
+      try {
+        c.send('n'.repeat(200) as 'chat', { text: 'x'.repeat(1 << 20) } as never);
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error?.message.length).toBeLessThan(120);
+  });
+
   it('measures RTT with ping()', async () => {
     const c = await connected();
     const rtt = c.ping();

@@ -182,6 +182,14 @@ describe('raw mode: long polling', () => {
   });
 });
 
+describe('raw mode: an oversize message', () => {
+  it('is refused with a short error message, not one holding the whole text', () => {
+    const c = raw({ autoConnect: false });
+    expect(() => c.send('x'.repeat((1 << 20) + 1))).toThrow(InvalidArgumentError);
+    expect(() => c.send('x'.repeat((1 << 20) + 1))).toThrow(/^.{0,120}$/);
+  });
+});
+
 describe('raw mode: closes', () => {
   it("reconnects after a raw server's normal close (1000): only the client's own close() stops it", async () => {
     const c = raw();
