@@ -31,7 +31,7 @@ import { UpgradeProber } from './upgrade.js';
  * through the abstract methods.
  */
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
-  readonly options: ResolvedOptions;
+  declare readonly options: ResolvedOptions;
   /** The main URL, absolute; endpoints are derived from it per attempt. */
   readonly #url: string;
   readonly #factories: readonly TransportFactory[];

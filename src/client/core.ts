@@ -46,15 +46,15 @@ function factoriesOf(list: ResolvedOptions['transports']): readonly TransportFac
 }
 
 export class ClientCore extends Connection implements SessionHooks, OutgoingDeps, TypedEmitterOptions {
-  readonly session: ClientSession;
-  readonly out: Outgoing;
-  readonly persistence: Persistence;
+  declare readonly session: ClientSession;
+  declare readonly out: Outgoing;
+  declare readonly persistence: Persistence;
   #events: TypedEmitter<EventMap> | undefined;
   /** The requests of this client, from its first on (see `ownRequests`). */
-  requests: PendingRequests | undefined;
+  declare requests: PendingRequests | undefined;
   #pings: PingWaiters | undefined;
   /** Latest round-trip time (from `ping()` or the heartbeat). */
-  rtt: number | undefined;
+  declare rtt: number | undefined;
   disposed = false;
 
   constructor(url: string, o: ResolvedOptions) {

@@ -116,7 +116,7 @@ export class RetrySchedule {
   readonly #o: RetrySettings;
   readonly #clock: Clock;
   /** The backoff delay under way, if any. */
-  readonly timer: Timer;
+  declare readonly timer: Timer;
   #attempt = 0;
   #streakStartedAt: number | undefined;
   /** When the last connection opened; Infinity when none did since the last failure. */
