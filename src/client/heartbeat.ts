@@ -70,16 +70,6 @@ export class Heartbeat {
     this.#o = options;
   }
 
-  /** Wall-clock time of the last inbound frame (or of `start()`). */
-  get lastInboundAt(): number {
-    return this.#lastInbound;
-  }
-
-  /** Whether the heartbeat is watching a connection. */
-  get running(): boolean {
-    return !!this.#group;
-  }
-
   /**
    * Starts watching (the connection just opened), pinging after `intervalMs` of silence (> 0; it
    * depends on the link, so it comes with each start); restarts when already running.

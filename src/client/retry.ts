@@ -128,11 +128,6 @@ export class RetrySchedule {
     this.timer = new Timer(clock);
   }
 
-  /** Retries scheduled so far in the current streak (0 right after a reset). */
-  get attempt(): number {
-    return this.#attempt;
-  }
-
   /** A connection completed its handshake; its uptime is measured from now. */
   opened(): void {
     this.#openedAt = this.#clock.now();
