@@ -91,7 +91,7 @@ export class Heartbeat {
    * synchronously and returns false; otherwise returns true (also when not running).
    */
   check(): boolean {
-    const dead = !!this.#group && this.#isDead(this.#now());
+    const dead = !!this.#group && this.#now() >= this.#deadline();
     if (dead) this.#die();
     return !dead;
   }
@@ -109,7 +109,7 @@ export class Heartbeat {
 
   #fire(): void {
     const now = this.#now();
-    if (this.#isDead(now)) this.#die();
+    if (now >= this.#deadline()) this.#die();
     else if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) this.#ping(now);
     else this.#arm(now);
   }
@@ -126,21 +126,17 @@ export class Heartbeat {
     return (this.#pingAt ?? -Infinity) > this.#lastInbound;
   }
 
-  /** Silence for interval + timeout, or a ping unanswered for timeout. */
-  #isDead(now: number): boolean {
-    const intervalMs = this.#intervalMs;
+  /** When the link is dead: after silence for interval + timeout, or a ping unanswered for timeout. */
+  #deadline(): number {
     const { timeoutMs } = this.#o;
-    if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
-    return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
+    const silence = this.#lastInbound + this.#intervalMs + timeoutMs;
+    return this.#pingOutstanding() ? Math.min(silence, (this.#pingAt as number) + timeoutMs) : silence;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
-    const intervalMs = this.#intervalMs;
-    const { clock, timeoutMs } = this.#o;
-    const at = this.#pingOutstanding()
-      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, (this.#pingAt as number) + timeoutMs)
-      : this.#lastInbound + intervalMs;
+    const { clock } = this.#o;
+    const at = this.#pingOutstanding() ? this.#deadline() : this.#lastInbound + this.#intervalMs;
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;
