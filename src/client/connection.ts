@@ -247,7 +247,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     }
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
-    rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
+    rememberTransport(this.options.rememberTransport, this.#url, this.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
     else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
       // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
@@ -271,7 +271,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   #enterReconnecting(change: StateChange): void {
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
-    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.options.clock));
+    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.clock));
     let next: ScheduledRetry | null;
     try {
       next = retry.next(change.reason);

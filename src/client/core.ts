@@ -79,11 +79,11 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
 
   /** The requests of this client, created with its first. */
   ownRequests(): PendingRequests {
-    return (this.requests ??= new PendingRequests(this.options.clock));
+    return (this.requests ??= new PendingRequests(this.clock));
   }
 
   pings(): PingWaiters {
-    return (this.#pings ??= new PingWaiters(this.options.clock));
+    return (this.#pings ??= new PingWaiters(this.clock));
   }
 
   emit(event: string, payload: unknown): void {
@@ -100,8 +100,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   dispose(): void {
     this.disposed = true;
     // A raw server gets the socket's close alone: a surelink close frame would reach it as a message.
-    if (this.state === 'open' && this.options.protocol !== 'raw')
-      this.send(encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' }));
+    if (this.state === 'open' && this.options.protocol !== 'raw') this.#closeFrame(NORMAL, 'client closed');
     this.close('close()');
     this.session.end();
     this.persistence.clear();
@@ -132,8 +131,13 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const error = this.session.receive(text);
     if (!error) return;
     this.emit('error', error);
-    this.send(encodeControl({ type: 'close', code: error.closeCode, reason: error.message }));
+    this.#closeFrame(error.closeCode, error.message);
     this.drop(error.closeCode, error.message);
+  }
+
+  /** Tells the server why we end the session (the link then closes). */
+  #closeFrame(code: number, reason: string): void {
+    this.send(encodeControl({ type: 'close', code, reason }));
   }
 
   lost(): void {
@@ -154,7 +158,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   pong(ts: number): void {
-    this.rtt = this.#pings ? this.#pings.pong(ts) : Math.max(0, this.options.clock.now() - ts);
+    this.#pings?.pong(ts, (this.rtt = Math.max(0, this.clock.now() - ts)));
   }
 
   acked(): void {
