@@ -110,8 +110,13 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(first, resolve, reject);
-          current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);
+          current = new Handshake(
+            { hello: first, resolve, reject },
+            factory,
+            url === main ? main : url,
+            ctx,
+            o.connectTimeoutMs,
+          );
         });
       } catch (error) {
         const e = error as SurelinkError;
@@ -151,13 +156,9 @@ interface Waiting {
 class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
 
-  constructor(hello: HelloFrame | undefined, resolve: (link: Link) => void, reject: (error: SurelinkError) => void) {
-    this.#now = { hello, resolve, reject };
-  }
-
   /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
-  connect(factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number): void {
-    const w = this.#now as Waiting;
+  constructor(w: Waiting, factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number) {
+    this.#now = w;
     const { name } = factory;
     w.name = name;
     (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
