@@ -20,9 +20,9 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 interface Group {
   readonly clock: Clock;
   readonly set: Heartbeat[];
-  timer: TimerHandle | undefined;
+  timer?: TimerHandle;
   at: number;
-  firing: boolean;
+  firing?: boolean;
 }
 
 const groups = new WeakMap<object, Group>();
@@ -141,7 +141,7 @@ export class Heartbeat {
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { clock, set: [], timer: undefined, at: Infinity, firing: false }));
+    if (!group) groups.set(key, (group = { clock, set: [], at: Infinity }));
     if (group !== this.#group) {
       this.stop();
       this.#group = group;
@@ -174,7 +174,7 @@ export class Heartbeat {
       at = Math.min(at, hb.#due);
     }
     if (group.firing || at === group.at) return;
-    if (group.timer !== undefined) clock.clearTimeout(group.timer);
+    clock.clearTimeout(group.timer); // a clock takes `undefined`, as clearTimeout does
     group.at = at;
     group.timer = at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - now));
   }
