@@ -37,7 +37,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   constructor(url: string, options: ClientOptions = {}) {
     const c = (this.#c = new ClientCore(url, resolveOptions(options)));
-    if (c.options.autoConnect) queueMicrotask(() => c.state === 'idle' && !c.disposed && c.connect());
+    // Still idle: `close()` meanwhile (closed for good) or `connect()` (connecting) made it moot.
+    if (c.options.autoConnect) queueMicrotask(() => c.state === 'idle' && c.connect());
   }
 
   /** Current state of the connection. */
