@@ -61,7 +61,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   abstract hello(auth: string | undefined): Promise<HelloFrame | undefined>;
   /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
   abstract established(link: Link): boolean | ProtocolError;
-  abstract message(text: string): void;
+  /** A frame on the current link (the heartbeat, there as `heartbeat`, is to be told of it). */
+  abstract onMessage(text: string): void;
   abstract lost(): void; // the link went away (any reason)
   abstract closed(): void; // the state became `closed`
 
@@ -152,11 +153,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   // --- the current link's handlers ---
 
-  onMessage(text: string): void {
-    this.#heartbeat?.received();
-    this.message(text);
-  }
-
   onClose(info: CloseInfo): void {
     // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
     if (this.#prober && this.#attempt) this.#prober.lost = info;
@@ -197,8 +193,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
-      if (this.#state === 'open') this.#upgraded(link);
-      else this.#opened(link);
+      this.#take(link);
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#attempt = undefined;
@@ -208,20 +203,24 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     }
   }
 
-  /** The preferred transport answered: move the session over (the server drops the old link). */
-  #upgraded(link: Link): void {
-    this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
-    this.#link?.close(NORMAL, 'upgraded');
-    this.lost(); // its pings will never get their pong: rejected as on any loss
-    if (this.#adopt(link) !== undefined && this.#link === link) link.attach(this);
-  }
-
-  #opened(link: Link): void {
+  /**
+   * Makes an attempt's link the current one and announces it. While open, the upgrade probe's link:
+   * the session moves over (the server drops the old link), and `open` is not announced again.
+   */
+  #take(link: Link): void {
+    const upgrade = this.#state === 'open';
+    if (upgrade) {
+      this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
+      this.#link?.close(NORMAL, 'upgraded');
+      this.lost(); // its pings will never get their pong: rejected as on any loss
+    }
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
-    this.#retry?.opened();
-    this.go('open', resumed ? 'resumed' : 'connected');
-    this.emit('open', { transport: link.transport.name, resumed });
+    if (!upgrade) {
+      this.#retry?.opened();
+      this.go('open', resumed ? 'resumed' : 'connected');
+      this.emit('open', { transport: link.transport.name, resumed });
+    }
     if (this.#link === link) link.attach(this); // unless a handler closed it
   }
 

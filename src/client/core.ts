@@ -126,7 +126,8 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     return result.resumed;
   }
 
-  message(text: string): void {
+  onMessage(text: string): void {
+    this.heartbeat?.received();
     if (this.options.protocol === 'raw') return this.emit('message', text);
     const error = this.session.receive(text);
     if (!error) return;
