@@ -172,15 +172,13 @@ class Handshake implements TransportHandlers {
   }
 
   cancel(): void {
-    const now = this.#now;
-    this.#now = undefined;
-    shut(now?.transport, NORMAL, 'cancelled');
-    if (!(now instanceof Link)) now?.timer?.stop();
+    this.#end(NORMAL, 'cancelled');
   }
 
   // A transport that misbehaves and calls back after it was closed is ignored.
   onOpen(): void {
-    const w = this.#waiting();
+    const w = this.#now;
+    if (w instanceof Link) return;
     if (!w?.hello) return w && this.#welcomed(w, undefined);
     w.transport?.send(encodeControl(w.hello));
   }
@@ -200,11 +198,6 @@ class Handshake implements TransportHandlers {
     else if (now) this.#fail(errorForClose(now.name as TransportName, info));
   }
 
-  #waiting(): Waiting | undefined {
-    const now = this.#now;
-    return now instanceof Link ? undefined : now;
-  }
-
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
     w.timer?.stop();
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
@@ -212,12 +205,17 @@ class Handshake implements TransportHandlers {
 
   /** Ends the handshake with `error`, closing the transport with `code` (by default the error's own). */
   #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? PROTOCOL_ERROR): void {
-    const w = this.#waiting();
-    if (!w) return;
+    if (!(this.#now instanceof Link)) this.#end(code, error.message)?.reject(error);
+  }
+
+  /** Lets go of the transport (closed with `code`) and what it waited with, which it returns. */
+  #end(code: number, reason: string): Waiting | undefined {
+    const now = this.#now;
     this.#now = undefined;
-    w.timer?.stop();
-    shut(w.transport, code, error.message);
-    w.reject(error);
+    shut(now?.transport, code, reason);
+    if (now instanceof Link) return undefined;
+    now?.timer?.stop();
+    return now;
   }
 }
 
