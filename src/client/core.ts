@@ -73,8 +73,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.out = new Outgoing(this);
   }
 
-  events(): TypedEmitter<EventMap> {
-    return (this.#events ??= new TypedEmitter(this));
+  /** The emitter, created with the first subscription; `M` types it for the caller (client.ts). */
+  events<M extends object = EventMap>(): TypedEmitter<M> {
+    return (this.#events ??= new TypedEmitter(this)) as unknown as TypedEmitter<M>;
   }
 
   /** The requests of this client, created with its first. */
