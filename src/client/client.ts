@@ -13,14 +13,13 @@ import type {
   ValidEventMap,
   ValidSendMap,
 } from './event-types.js';
-import type { EventStream, StreamOptions, TypedEmitter, WaitForOptions } from './events.js';
+import type { EventStream, StreamOptions, WaitForOptions } from './events.js';
 import { resolveOptions, type ClientOptions } from './options.js';
 import { toMessage, type SendResult } from './outgoing.js';
 import type { RequestOptions } from './requests.js';
 
 export type { SendResult };
 
-type Emitter<S> = TypedEmitter<ClientEventsOf<S>>;
 type Name<S> = keyof ClientEventsOf<S> & string;
 
 /**
@@ -37,7 +36,8 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   constructor(url: string, options: ClientOptions = {}) {
     const c = (this.#c = new ClientCore(url, resolveOptions(options)));
-    if (c.options.autoConnect) queueMicrotask(() => c.state === 'idle' && !c.disposed && c.connect());
+    // Still idle: `close()` meanwhile (closed for good) or `connect()` (connecting) made it moot.
+    if (c.options.autoConnect) queueMicrotask(() => c.state === 'idle' && c.connect());
   }
 
   /** Current state of the connection. */
@@ -69,27 +69,27 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   // Prototype methods, not per-instance arrows: an idle client should cost little memory.
   /** Subscribes to a server or lifecycle event; returns the unsubscribe function. */
   on<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#events().on(event, handler);
+    return this.#c.events<ClientEventsOf<S>>().on(event, handler);
   }
 
   /** Like `on`, for one payload only. */
   once<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#events().once(event, handler);
+    return this.#c.events<ClientEventsOf<S>>().once(event, handler);
   }
 
   /** Removes one handler, or every handler of the event. */
   off<K extends Name<S>>(event: K, handler?: (payload: ClientEventsOf<S>[K]) => void): void {
-    this.#events().off(event, handler);
+    this.#c.events<ClientEventsOf<S>>().off(event, handler);
   }
 
   /** Resolves with the next payload of `event`; rejects on timeout, abort or `close()`. */
   waitFor<K extends Name<S>>(event: K, options?: WaitForOptions): Promise<ClientEventsOf<S>[K]> {
-    return this.#events().waitFor(event, options);
+    return this.#c.events<ClientEventsOf<S>>().waitFor(event, options);
   }
 
   /** Async iterator over payloads of `event`; `break`, the signal or `close()` ends it. */
   stream<K extends Name<S>>(event: K, options?: StreamOptions): EventStream<ClientEventsOf<S>[K]> {
-    return this.#events().stream(event, options);
+    return this.#c.events<ClientEventsOf<S>>().stream(event, options);
   }
 
   /**
@@ -159,10 +159,6 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     const undelivered = c.session.log.all().map(toMessage);
     c.dispose();
     return undelivered;
-  }
-
-  #events(): Emitter<S> {
-    return this.#c.events() as unknown as Emitter<S>;
   }
 }
 

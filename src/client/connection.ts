@@ -26,10 +26,12 @@ import { RetrySchedule, type ScheduledRetry } from './retry.js';
 import { transition, type StateChange } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
-/** The connection half of the client's core: core.ts extends it with the session side (one object holds both)
- * and provides what the connection needs from above through the abstract methods. */
+/**
+ * The connection half of the client's core: core.ts extends it with the session side (one object
+ * holds both) and provides what the connection needs from above through the abstract methods.
+ */
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
-  readonly options: ResolvedOptions;
+  declare readonly options: ResolvedOptions;
   /** The main URL, absolute; endpoints are derived from it per attempt. */
   readonly #url: string;
   readonly #factories: readonly TransportFactory[];
@@ -59,7 +61,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   abstract hello(auth: string | undefined): Promise<HelloFrame | undefined>;
   /** A link completed its handshake: apply the welcome and flush. Returns whether it resumed. */
   abstract established(link: Link): boolean | ProtocolError;
-  abstract message(text: string): void;
+  /** A frame on the current link (the heartbeat, there as `heartbeat`, is to be told of it). */
+  abstract onMessage(text: string): void;
   abstract lost(): void; // the link went away (any reason)
   abstract closed(): void; // the state became `closed`
 
@@ -150,11 +153,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   // --- the current link's handlers ---
 
-  onMessage(text: string): void {
-    this.#heartbeat?.received();
-    this.message(text);
-  }
-
   onClose(info: CloseInfo): void {
     // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
     if (this.#prober && this.#attempt) this.#prober.lost = info;
@@ -192,9 +190,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
       this.#attempt = undefined;
-      if (this.#state !== 'open') return this.#opened(link);
-      if (link.welcome?.resumed !== false) return this.#upgraded(link);
-      // A new session (a server node without ours): moving would lose it without an `open` to say so. End it.
+      if (this.#state !== 'open' || link.welcome?.resumed !== false) return this.#take(link);
+      // The probe got a new session (a server node without ours): moving would lose it with no `open` to say so.
       link.send(encodeControl({ type: 'close', code: NORMAL, reason: 'session not resumed' }));
       link.close(NORMAL, 'session not resumed');
     } catch (error) {
@@ -206,20 +203,24 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     if (lost) this.#lose(lost, true);
   }
 
-  /** The preferred transport answered: move the session over (the server drops the old link). */
-  #upgraded(link: Link): void {
-    this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
-    this.#link?.close(NORMAL, 'upgraded');
-    this.lost(); // its pings will never get their pong: rejected as on any loss
-    if (this.#adopt(link) !== undefined && this.#link === link) link.attach(this);
-  }
-
-  #opened(link: Link): void {
+  /**
+   * Makes an attempt's link the current one and announces it. While open, the upgrade probe's link:
+   * the session moves over (the server drops the old link), and `open` is not announced again.
+   */
+  #take(link: Link): void {
+    const upgrade = this.#state === 'open';
+    if (upgrade) {
+      this.#heartbeat?.stop(); // a loss of the old link held meanwhile is moot: adopting resets the prober
+      this.#link?.close(NORMAL, 'upgraded');
+      this.lost(); // its pings will never get their pong: rejected as on any loss
+    }
     const resumed = this.#adopt(link);
     if (resumed === undefined) return;
-    this.#retry?.opened();
-    this.go('open', resumed ? 'resumed' : 'connected');
-    this.emit('open', { transport: link.transport.name, resumed });
+    if (!upgrade) {
+      this.#retry?.opened();
+      this.go('open', resumed ? 'resumed' : 'connected');
+      this.emit('open', { transport: link.transport.name, resumed });
+    }
     if (this.#link === link) link.attach(this); // unless a handler closed it
   }
 
@@ -245,7 +246,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     }
     const name = link.transport.name;
     const preferred = name === this.#factories[0]?.name;
-    rememberTransport(this.options.rememberTransport, this.#url, this.options.clock, preferred ? undefined : name);
+    rememberTransport(this.options.rememberTransport, this.#url, this.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
     else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
       // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
@@ -269,7 +270,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   #enterReconnecting(change: StateChange): void {
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
-    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.options.clock));
+    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.clock));
     let next: ScheduledRetry | null;
     try {
       next = retry.next(change.reason);

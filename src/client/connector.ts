@@ -111,8 +111,13 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(first, resolve, reject);
-          current.connect(factory, url === main ? main : url, ctx, o.connectTimeoutMs);
+          current = new Handshake(
+            { hello: first, resolve, reject },
+            factory,
+            url === main ? main : url,
+            ctx,
+            o.connectTimeoutMs,
+          );
         });
       } catch (error) {
         const e = error as SurelinkError;
@@ -152,13 +157,9 @@ interface Waiting {
 class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
 
-  constructor(hello: HelloFrame | undefined, resolve: (link: Link) => void, reject: (error: SurelinkError) => void) {
-    this.#now = { hello, resolve, reject };
-  }
-
   /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
-  connect(factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number): void {
-    const w = this.#now as Waiting;
+  constructor(w: Waiting, factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number) {
+    this.#now = w;
     const { name } = factory;
     w.name = name;
     (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
@@ -172,15 +173,13 @@ class Handshake implements TransportHandlers {
   }
 
   cancel(): void {
-    const now = this.#now;
-    this.#now = undefined;
-    shut(now?.transport, NORMAL, 'cancelled');
-    if (!(now instanceof Link)) now?.timer?.stop();
+    this.#end(NORMAL, 'cancelled');
   }
 
   // A transport that misbehaves and calls back after it was closed is ignored.
   onOpen(): void {
-    const w = this.#waiting();
+    const w = this.#now;
+    if (w instanceof Link) return;
     if (!w?.hello) return w && this.#welcomed(w, undefined);
     w.transport?.send(encodeControl(w.hello));
   }
@@ -200,11 +199,6 @@ class Handshake implements TransportHandlers {
     else if (now) this.#fail(errorForClose(now.name as TransportName, info, true));
   }
 
-  #waiting(): Waiting | undefined {
-    const now = this.#now;
-    return now instanceof Link ? undefined : now;
-  }
-
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
     w.timer?.stop();
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
@@ -212,12 +206,17 @@ class Handshake implements TransportHandlers {
 
   /** Ends the handshake with `error`, closing the transport with `code` (by default the error's own). */
   #fail(error: SurelinkError, code = (error as { closeCode?: number }).closeCode ?? PROTOCOL_ERROR): void {
-    const w = this.#waiting();
-    if (!w) return;
+    if (!(this.#now instanceof Link)) this.#end(code, error.message)?.reject(error);
+  }
+
+  /** Lets go of the transport (closed with `code`) and what it waited with, which it returns. */
+  #end(code: number, reason: string): Waiting | undefined {
+    const now = this.#now;
     this.#now = undefined;
-    w.timer?.stop();
-    shut(w.transport, code, error.message);
-    w.reject(error);
+    shut(now?.transport, code, reason);
+    if (now instanceof Link) return undefined;
+    now?.timer?.stop();
+    return now;
   }
 }
 

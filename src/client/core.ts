@@ -46,15 +46,15 @@ function factoriesOf(list: ResolvedOptions['transports']): readonly TransportFac
 }
 
 export class ClientCore extends Connection implements SessionHooks, OutgoingDeps, TypedEmitterOptions {
-  readonly session: ClientSession;
-  readonly out: Outgoing;
-  readonly persistence: Persistence;
+  declare readonly session: ClientSession;
+  declare readonly out: Outgoing;
+  declare readonly persistence: Persistence;
   #events: TypedEmitter<EventMap> | undefined;
   /** The requests of this client, from its first on (see `ownRequests`). */
-  requests: PendingRequests | undefined;
+  declare requests: PendingRequests | undefined;
   #pings: PingWaiters | undefined;
   /** Latest round-trip time (from `ping()` or the heartbeat). */
-  rtt: number | undefined;
+  declare rtt: number | undefined;
   disposed = false;
 
   constructor(url: string, o: ResolvedOptions) {
@@ -73,17 +73,18 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.out = new Outgoing(this);
   }
 
-  events(): TypedEmitter<EventMap> {
-    return (this.#events ??= new TypedEmitter(this));
+  /** The emitter, created with the first subscription; `M` types it for the caller (client.ts). */
+  events<M extends object = EventMap>(): TypedEmitter<M> {
+    return (this.#events ??= new TypedEmitter(this)) as unknown as TypedEmitter<M>;
   }
 
   /** The requests of this client, created with its first. */
   ownRequests(): PendingRequests {
-    return (this.requests ??= new PendingRequests(this.options.clock));
+    return (this.requests ??= new PendingRequests(this.clock));
   }
 
   pings(): PingWaiters {
-    return (this.#pings ??= new PingWaiters(this.options.clock));
+    return (this.#pings ??= new PingWaiters(this.clock));
   }
 
   emit(event: string, payload: unknown): void {
@@ -100,8 +101,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   dispose(): void {
     this.disposed = true;
     // A raw server gets the socket's close alone: a surelink close frame would reach it as a message.
-    if (this.state === 'open' && this.options.protocol !== 'raw')
-      this.send(encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' }));
+    if (this.state === 'open' && this.options.protocol !== 'raw') this.#closeFrame(NORMAL, 'client closed');
     this.close('close()');
     this.session.end();
     this.persistence.clear();
@@ -127,13 +127,19 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     return result.resumed;
   }
 
-  message(text: string): void {
+  onMessage(text: string): void {
+    this.heartbeat?.received();
     if (this.options.protocol === 'raw') return this.emit('message', text);
     const error = this.session.receive(text);
     if (!error) return;
     this.emit('error', error);
-    this.send(encodeControl({ type: 'close', code: error.closeCode, reason: error.message }));
+    this.#closeFrame(error.closeCode, error.message);
     this.drop(error.closeCode, error.message);
+  }
+
+  /** Tells the server why we end the session (the link then closes). */
+  #closeFrame(code: number, reason: string): void {
+    this.send(encodeControl({ type: 'close', code, reason }));
   }
 
   lost(): void {
@@ -154,7 +160,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   pong(ts: number): void {
-    this.rtt = this.#pings ? this.#pings.pong(ts) : Math.max(0, this.options.clock.now() - ts);
+    this.#pings?.pong(ts, (this.rtt = Math.max(0, this.clock.now() - ts)));
   }
 
   acked(): void {

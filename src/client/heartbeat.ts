@@ -20,9 +20,9 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 interface Group {
   readonly clock: Clock;
   readonly set: Heartbeat[];
-  timer: TimerHandle | undefined;
+  timer?: TimerHandle;
   at: number;
-  firing: boolean;
+  firing?: boolean;
 }
 
 const groups = new WeakMap<object, Group>();
@@ -70,16 +70,6 @@ export class Heartbeat {
     this.#o = options;
   }
 
-  /** Wall-clock time of the last inbound frame (or of `start()`). */
-  get lastInboundAt(): number {
-    return this.#lastInbound;
-  }
-
-  /** Whether the heartbeat is watching a connection. */
-  get running(): boolean {
-    return !!this.#group;
-  }
-
   /**
    * Starts watching (the connection just opened), pinging after `intervalMs` of silence (> 0; it
    * depends on the link, so it comes with each start); restarts when already running.
@@ -101,7 +91,7 @@ export class Heartbeat {
    * synchronously and returns false; otherwise returns true (also when not running).
    */
   check(): boolean {
-    const dead = !!this.#group && this.#isDead(this.#now());
+    const dead = !!this.#group && this.#now() >= this.#deadline();
     if (dead) this.#die();
     return !dead;
   }
@@ -119,7 +109,7 @@ export class Heartbeat {
 
   #fire(): void {
     const now = this.#now();
-    if (this.#isDead(now)) this.#die();
+    if (now >= this.#deadline()) this.#die();
     else if (now - this.#lastInbound >= this.#intervalMs && !this.#pingOutstanding()) this.#ping(now);
     else this.#arm(now);
   }
@@ -136,26 +126,22 @@ export class Heartbeat {
     return (this.#pingAt ?? -Infinity) > this.#lastInbound;
   }
 
-  /** Silence for interval + timeout, or a ping unanswered for timeout. */
-  #isDead(now: number): boolean {
-    const intervalMs = this.#intervalMs;
+  /** When the link is dead: after silence for interval + timeout, or a ping unanswered for timeout. */
+  #deadline(): number {
     const { timeoutMs } = this.#o;
-    if (now - this.#lastInbound >= intervalMs + timeoutMs) return true;
-    return this.#pingOutstanding() && now - (this.#pingAt as number) >= timeoutMs;
+    const silence = this.#lastInbound + this.#intervalMs + timeoutMs;
+    return this.#pingOutstanding() ? Math.min(silence, (this.#pingAt as number) + timeoutMs) : silence;
   }
 
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
-    const intervalMs = this.#intervalMs;
-    const { clock, timeoutMs } = this.#o;
-    const at = this.#pingOutstanding()
-      ? Math.min(this.#lastInbound + intervalMs + timeoutMs, (this.#pingAt as number) + timeoutMs)
-      : this.#lastInbound + intervalMs;
+    const { clock } = this.#o;
+    const at = this.#pingOutstanding() ? this.#deadline() : this.#lastInbound + this.#intervalMs;
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { clock, set: [], timer: undefined, at: Infinity, firing: false }));
+    if (!group) groups.set(key, (group = { clock, set: [], at: Infinity }));
     if (group !== this.#group) {
       this.stop();
       this.#group = group;
@@ -188,7 +174,7 @@ export class Heartbeat {
       at = Math.min(at, hb.#due);
     }
     if (group.firing || at === group.at) return;
-    if (group.timer !== undefined) clock.clearTimeout(group.timer);
+    clock.clearTimeout(group.timer); // a clock takes `undefined`, as clearTimeout does
     group.at = at;
     group.timer = at === Infinity ? undefined : clock.setTimeout(() => Heartbeat.#run(group), Math.max(0, at - now));
   }

@@ -10,9 +10,9 @@ import type { ResolvedOptions } from './options.js';
 export function keepaliveInterval(o: ResolvedOptions, link: Link): number | undefined {
   const hb = o.heartbeat;
   if (!hb || (o.protocol === 'raw' && hb.message === '')) return undefined;
-  // A server interval below 1 ms breaks the protocol's rule (servers send >= 1): ignored, not fatal.
-  const serverMs = link.welcome?.hb.intervalMs ?? 0;
-  return serverMs >= 1 ? Math.min(hb.intervalMs, serverMs) : hb.intervalMs;
+  // The codec lets only whole numbers >= 0 through; 0 breaks the protocol's rule (servers send >= 1):
+  // ignored, not fatal.
+  return Math.min(hb.intervalMs, link.welcome?.hb.intervalMs || Infinity);
 }
 
 /** The ping the heartbeat sends: a protocol ping, or raw mode's configured message. */

@@ -39,7 +39,8 @@ export class PendingRequests {
 
   /**
    * Registers a request. `onGiveUp` runs when it times out or is aborted (to withdraw it from
-   * the queue). Returns the id to put in the frame and the promise of the response data.
+   * the queue). Returns the id to put in the frame and the promise of the response data. A signal
+   * aborted already is the caller's to refuse (`request()` does): it never queues such a request.
    */
   create(
     event: string,
@@ -59,8 +60,7 @@ export class PendingRequests {
       () => giveUp(new TimeoutError(`request '${event}' timed out after ${timeoutMs} ms`)),
       () => signal?.removeEventListener('abort', onAbort),
     );
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     return { id, promise };
   }
 
@@ -76,20 +76,17 @@ export class PendingRequests {
     ) as Promise<number>;
   }
 
-  /** Settles the pings a pong answers and returns the round-trip time. */
-  pong(ts: number): number {
-    const rtt = Math.max(0, this.#clock.now() - ts);
+  /** Settles the pings a pong of `ts` answers with the round-trip time. */
+  pong(ts: number, rtt: number): void {
     for (const [id, p] of this.#pending) if (p.ts === ts) this.#settle(id)?.resolve(rtt);
-    return rtt;
   }
 
-  /** Settles the request a response answers; false when no such request waits (late or unknown). */
-  respond(frame: ResponseFrame): boolean {
+  /** Settles the request a response answers; one no longer waiting (late or unknown) is ignored. */
+  respond(frame: ResponseFrame): void {
     const entry = this.#settle(frame.id);
-    if (!entry) return false;
+    if (!entry) return;
     if (frame.ok) entry.resolve(frame.data);
     else entry.reject(new RemoteError(frame.error.code, frame.error.message));
-    return true;
   }
 
   /** Rejects one waiting request; false when it no longer waits. */

@@ -116,7 +116,7 @@ export class RetrySchedule {
   readonly #o: RetrySettings;
   readonly #clock: Clock;
   /** The backoff delay under way, if any. */
-  readonly timer: Timer;
+  declare readonly timer: Timer;
   #attempt = 0;
   #streakStartedAt: number | undefined;
   /** When the last connection opened; Infinity when none did since the last failure. */
@@ -126,11 +126,6 @@ export class RetrySchedule {
     this.#o = settings;
     this.#clock = clock;
     this.timer = new Timer(clock);
-  }
-
-  /** Retries scheduled so far in the current streak (0 right after a reset). */
-  get attempt(): number {
-    return this.#attempt;
   }
 
   /** A connection completed its handshake; its uptime is measured from now. */

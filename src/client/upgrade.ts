@@ -26,7 +26,7 @@ export class UpgradeProber {
   readonly #probe: () => void;
   #delayMs: number;
   /** The current link died while a probe ran: the connection handles that once the probe settles. */
-  lost: CloseInfo | undefined;
+  declare lost: CloseInfo | undefined;
 
   constructor(options: UpgradeOptions, clock: Clock, probe: () => void) {
     this.#o = options;

@@ -49,7 +49,7 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
     connect: (url, handlers, ctx) => {
       // WebSocket already failed on this network: sockjs-client's own websocket would fail the same way.
       const allowed = ctx.avoidWebSocket ? transports.filter((t) => t !== 'websocket') : transports;
-      return new SockJSTransport(url, handlers, ctx, { transports: allowed.length > 0 ? allowed : [...transports] });
+      return new SockJSTransport(url, handlers, ctx, { transports: allowed.length > 0 ? allowed : transports });
     },
   };
 }

@@ -28,7 +28,8 @@ export function parseMainUrl(url: string): URL {
  */
 export function endpointUrl(main: string, name: TransportName): string {
   const u = new URL(main);
-  u.protocol = (name === 'websocket' ? 'ws' : 'http') + (/^(wss|https):$/.test(u.protocol) ? 's:' : ':');
+  // ws: <-> http:, wss: <-> https: (the main URL is one of these four)
+  u.protocol = name === 'websocket' ? u.protocol.replace('http', 'ws') : u.protocol.replace('ws', 'http');
   u.pathname = u.pathname.replace(/\/+$/, '') + suffix[name];
   u.hash = '';
   return u.href;

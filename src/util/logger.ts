@@ -8,21 +8,24 @@ export interface Logger {
 
 const nothing = (): void => {};
 
-export const silentLogger: Logger = { debug: nothing, info: nothing, warn: nothing, error: nothing };
+const levels = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A logger with `method(level)` at each level. */
+const loggerOf = (method: (level: keyof Logger) => Logger[keyof Logger]): Logger =>
+  Object.fromEntries(levels.map((level) => [level, method(level)])) as unknown as Logger;
+
+export const silentLogger: Logger = loggerOf(() => nothing);
 
 /**
  * `logger`, unable to throw. It is called from timers, socket callbacks and state transitions,
  * where an application logger's throw would escape or leave a step half done.
  */
 export function guarded(logger: Logger): Logger {
-  const guard =
-    (level: keyof Logger) =>
-    (message: string, ...details: unknown[]): void => {
-      try {
-        logger[level](message, ...details);
-      } catch {
-        // Nowhere left to report it.
-      }
-    };
-  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
+  return loggerOf((level) => (message: string, ...details: unknown[]): void => {
+    try {
+      logger[level](message, ...details);
+    } catch {
+      // Nowhere left to report it.
+    }
+  });
 }

@@ -40,8 +40,10 @@ describe('Heartbeat', () => {
     vi.advanceTimersByTime(1);
     expect(onDead).toHaveBeenCalledOnce();
     expect(sendPing).toHaveBeenCalledOnce();
-    expect(hb.running).toBe(false);
-    expect(vi.getTimerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0); // stopped: no deadline left
+    vi.setSystemTime(T0 + 10 * (INTERVAL + TIMEOUT));
+    expect(hb.check()).toBe(true); // nothing left to judge
+    expect(onDead).toHaveBeenCalledOnce();
   });
 
   it('received() postpones the ping and never touches timers', () => {
@@ -53,7 +55,6 @@ describe('Heartbeat', () => {
     hb.received();
     hb.received();
     expect(setSpy).toHaveBeenCalledTimes(1);
-    expect(hb.lastInboundAt).toBe(T0 + 15_000);
     vi.advanceTimersByTime(INTERVAL - 1); // t = 15 000 + 19 999: the timer re-armed once at t = 20 000
     expect(sendPing).not.toHaveBeenCalled();
     expect(setSpy).toHaveBeenCalledTimes(2);
@@ -116,7 +117,9 @@ describe('Heartbeat', () => {
     vi.setSystemTime(T0 + INTERVAL + TIMEOUT - 1);
     expect(hb.check()).toBe(true);
     expect(onDead).not.toHaveBeenCalled();
-    expect(hb.running).toBe(true);
+    vi.setSystemTime(T0 + INTERVAL + TIMEOUT); // still watching: a moment later, the check finds it dead
+    expect(hb.check()).toBe(false);
+    expect(onDead).toHaveBeenCalledOnce();
   });
 
   it('check() after a sleep reports the link dead synchronously and stops', () => {
@@ -264,8 +267,12 @@ describe('Heartbeat: one timer for the heartbeats of a clock', () => {
     second.hb.start(INTERVAL);
     vi.advanceTimersByTime(INTERVAL);
     expect(second.sendPing).not.toHaveBeenCalled();
-    expect(second.hb.running).toBe(false);
-    expect(first.running).toBe(true);
+    // The first still watches its link (dead once its ping goes unanswered); the second never fires again.
+    vi.advanceTimersByTime(TIMEOUT);
+    expect(onDead).toHaveBeenCalledOnce();
+    vi.advanceTimersByTime(10 * (INTERVAL + TIMEOUT));
+    expect(second.sendPing).not.toHaveBeenCalled();
+    expect(second.onDead).not.toHaveBeenCalled();
   });
 
   it('a sendPing that throws does not keep the others due at the same time from firing', () => {

@@ -110,10 +110,9 @@ describe('RetrySchedule', () => {
 
   it('counts attempts from 1 and reports the policy delay', () => {
     const schedule = new RetrySchedule({ policy: fixed, minUptimeMs: 5000 }, manualClock());
-    expect(schedule.attempt).toBe(0);
     expect(schedule.next('a')).toEqual({ attempt: 1, delayMs: 100 });
     expect(schedule.next('b')).toEqual({ attempt: 2, delayMs: 200 });
-    expect(schedule.attempt).toBe(2);
+    expect(schedule.next('c')).toEqual({ attempt: 3, delayMs: 300 });
   });
 
   it('passes the reason and elapsedMs since the first failure of the streak', () => {
@@ -171,14 +170,16 @@ describe('RetrySchedule', () => {
   });
 
   it('returns null when the policy gives up, without advancing the counter', () => {
+    const asked: number[] = [];
+    const backoff = exponentialBackoff({ maxAttempts: 1 }, () => 0);
     const schedule = new RetrySchedule(
-      { policy: exponentialBackoff({ maxAttempts: 1 }, () => 0), minUptimeMs: 0 },
+      { policy: (c) => (asked.push(c.attempt), backoff(c)), minUptimeMs: 0 },
       manualClock(),
     );
     expect(schedule.next('x')).toEqual({ attempt: 1, delayMs: 0 });
     expect(schedule.next('x')).toBeNull();
-    expect(schedule.attempt).toBe(1);
     expect(schedule.next('x')).toBeNull();
+    expect(asked).toEqual([1, 2, 2]); // the counter stayed at 1
   });
 
   it('reset() starts a fresh streak', () => {
@@ -189,24 +190,26 @@ describe('RetrySchedule', () => {
     clock.advance(700);
     schedule.next('x');
     schedule.reset();
-    expect(schedule.attempt).toBe(0);
     clock.advance(300);
     schedule.next('y');
     expect(seen.at(-1)).toEqual({ attempt: 1, elapsedMs: 0, reason: 'y' });
   });
 
   it.each([-1, Number.NaN, Infinity, 2 ** 31])('throws InvalidArgumentError when the policy returns %s', (bad) => {
-    const schedule = new RetrySchedule({ policy: () => bad, minUptimeMs: 0 }, manualClock());
+    let calls = 0;
+    const schedule = new RetrySchedule({ policy: () => (++calls === 1 ? bad : 0), minUptimeMs: 0 }, manualClock());
     expect(() => schedule.next('x')).toThrow(InvalidArgumentError);
-    expect(schedule.attempt).toBe(0);
+    expect(schedule.next('x')).toEqual({ attempt: 1, delayMs: 0 }); // nothing was recorded
   });
 
   it('turns a policy that throws into an InvalidArgumentError with the cause, recording nothing', () => {
     const bug = new TypeError('no');
+    let calls = 0;
     const schedule = new RetrySchedule(
       {
         policy: () => {
-          throw bug;
+          if (++calls === 1) throw bug;
+          return 0;
         },
         minUptimeMs: 0,
       },
@@ -220,6 +223,6 @@ describe('RetrySchedule', () => {
     }
     expect(thrown).toBeInstanceOf(InvalidArgumentError);
     expect((thrown as Error).cause).toBe(bug);
-    expect(schedule.attempt).toBe(0);
+    expect(schedule.next('x')).toEqual({ attempt: 1, delayMs: 0 }); // nothing was recorded
   });
 });
