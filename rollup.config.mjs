@@ -145,7 +145,7 @@ function scriptTag(file, loaderVariant) {
       exports: 'named',
       banner,
       sourcemap: true,
-      // keep_classnames: error classes set `name` from `new.target.name`.
+      // keep_classnames: `Surelink.RealtimeClient.name` and the error classes' names read as in the source.
       plugins: [terser({ ecma: 2020, keep_classnames: true, format: { comments: /^!/ } })],
     },
   };

@@ -6,6 +6,7 @@ import { SurelinkError } from './base.js';
  * retries with backoff.
  */
 export class AuthError extends SurelinkError {
+  override readonly name = 'AuthError';
   declare readonly closeCode: number | undefined;
 
   constructor(message: string, closeCode?: number, options?: { cause?: unknown }) {

@@ -14,7 +14,9 @@ export class SurelinkError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+    // A string, not `new.target.name`: minifiers rename classes, and apps compare names (`'AbortError'`).
+    // Each subclass names itself the same way.
+    this.name = 'SurelinkError';
   }
 }
 

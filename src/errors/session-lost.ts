@@ -6,6 +6,7 @@ import type { QueuedMessage } from '../client/event-types.js';
  * acknowledged may or may not have arrived. `undelivered` lists those messages: the app decides.
  */
 export class SessionLostError extends SurelinkError {
+  override readonly name = 'SessionLostError';
   declare readonly undelivered: readonly QueuedMessage[];
 
   constructor(message: string, undelivered: readonly QueuedMessage[] = [], options?: { cause?: unknown }) {

@@ -2,6 +2,7 @@ import { SurelinkError } from './base.js';
 
 /** One transport failed to connect or lost its connection. */
 export class TransportError extends SurelinkError {
+  override readonly name = 'TransportError';
   /** Which transport failed, e.g. `'websocket'`. */
   declare readonly transport: string;
   /** Close code the failure maps to (see close-codes). */
@@ -16,6 +17,7 @@ export class TransportError extends SurelinkError {
 
 /** Every transport in the fallback list failed; `errors` holds each one's failure in order. */
 export class FallbackError extends SurelinkError {
+  override readonly name = 'FallbackError';
   declare readonly errors: readonly SurelinkError[];
 
   constructor(errors: readonly SurelinkError[]) {

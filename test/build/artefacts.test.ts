@@ -95,6 +95,36 @@ beforeAll(() => {
   }
 });
 
+describe('error names in an app bundled with a minifier', () => {
+  it("keep each class's name: an app's `err.name === 'AbortError'` holds in production too", async () => {
+    // esbuild --minify renames classes (Vite's production build does the same): `name` must not come from them.
+    const { build } = await import('esbuild');
+    const made = ERROR_CLASSES.map((name) =>
+      name === 'FallbackError'
+        ? `new S.${name}([])`
+        : name === 'SurelinkError'
+          ? `new S.${name}('X', 'm')`
+          : `new S.${name}('m', 'm')`,
+    );
+    const out = await build({
+      stdin: {
+        contents: `import * as S from './index.js'; export const names = [${made.join(', ')}].map((e) => e.name);`,
+        resolveDir: dist('.'),
+        loader: 'js',
+      },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['sockjs-client'],
+      write: false,
+    });
+    const url = `data:text/javascript;base64,${Buffer.from(out.outputFiles[0]?.text ?? '').toString('base64')}`;
+    const { names } = (await import(url)) as { names: string[] };
+    expect(names).toEqual([...ERROR_CLASSES]);
+  });
+});
+
 describe('ESM and CJS builds', () => {
   it('dist/index.js imports as ESM with the client names', async () => {
     const mod = (await import(pathToFileURL(dist('index.js')).href)) as Module;
