@@ -3,6 +3,7 @@ const brand = Symbol.for('surelink.error');
 /**
  * Base class of every error surelink raises. Switch on `code`, which is stable across versions.
  * `isSurelinkError` works across realms (iframes, duplicated bundles) where `instanceof` does not.
+ * A subclass sets its own `name`, as subclasses of `Error` do.
  */
 export class SurelinkError extends Error {
   // Fields are `declare`d and set in the constructor, here and in every subclass: a class field
