@@ -1,7 +1,8 @@
 /**
  * How the connection reads the browser's lifecycle: offline and frozen pages (bfcache, freeze)
  * let go of the connection and wait without burning retry attempts; coming back reconnects at
- * once; a tab becoming visible checks the heartbeat deadline by the wall clock.
+ * once; a tab becoming visible checks the heartbeat deadline by the wall clock. A page that is
+ * unloading or being frozen stores its session first.
  */
 import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
 import type { ClientState } from './event-types.js';
@@ -22,6 +23,8 @@ export interface PauseHost {
   readonly heartbeat: Heartbeat | undefined;
   drop(code: number, reason: string): void;
   go(to: ClientState, reason: string): void;
+  /** Stores the session as it is now (when there is storage this client owns): the page may never run again. */
+  persist(): void;
 }
 
 /**
@@ -57,9 +60,12 @@ export class Pauses implements LifecycleHandlers {
   }
 
   signal(signal: LifecycleSignal): void {
+    // Unloaded, or frozen/cached and maybe discarded there: the stored session must not lag behind
+    // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
+    if (signal === 'leaving' || signal === 'frozen') this.#host.persist();
     if (signal === 'visible') this.#healthCheck();
     else if (signal === 'offline' || signal === 'frozen') this.#pause(signal);
-    else this.#resume(signal);
+    else if (signal !== 'leaving') this.#resume(signal);
   }
 
   #pause(why: Pause): void {
