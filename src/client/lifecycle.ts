@@ -25,11 +25,11 @@ export interface LifecycleEnvironment {
  * - `offline` / `online`: the browser lost / regained its network;
  * - `frozen` / `resumed`: the page was frozen (Page Lifecycle API) or put in the back/forward
  *   cache, where timers and sockets stop / it came back from that;
- * - `leaving`: the page is being unloaded for good (`pagehide`, not persisted): its last chance
+ * - `pagehide`: a `pagehide` not persisted, the page is being unloaded for good: its last chance
  *   to store anything;
  * - `visible`: the tab became visible, so timers may have been throttled: check the link now.
  */
-export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'leaving' | 'visible';
+export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'pagehide' | 'visible';
 
 /** Where the lifecycle's signals go (a method, so the client passes itself and holds no closure). */
 export interface LifecycleHandlers {
@@ -48,8 +48,8 @@ export function defaultLifecycleEnvironment(): LifecycleEnvironment {
   return { window: win ?? (typeof self?.addEventListener === 'function' ? self : undefined), document, navigator };
 }
 
-/** The signal of one event not persisted: `online` and `offline` are their own. */
-const SIGNALS: Readonly<Record<string, LifecycleSignal>> = { freeze: 'frozen', resume: 'resumed', pagehide: 'leaving' };
+/** The signal of one event not persisted where it is not its type (`online`, `offline`, `pagehide`). */
+const SIGNALS: Readonly<Record<string, LifecycleSignal>> = { freeze: 'frozen', resume: 'resumed' };
 
 /**
  * Binds the handlers to the environment's events. Returns one function that removes every
@@ -64,13 +64,13 @@ export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHan
   // One listener for every event (it reads `type`): a client holds one function, not seven.
   const listener = (ev: Event): void => {
     const type = ev.type;
-    const persisted = (ev as PageTransitionEvent).persisted === true;
+    const persisted = (ev as Partial<PageTransitionEvent>).persisted; // only pagehide and pageshow have it
     const signal =
       type === 'visibilitychange'
         ? // Only `visible` says timers may have been throttled ('hidden', 'prerender' say nothing).
           doc?.visibilityState === 'visible' && 'visible'
-        : // Back/forward cache (only pagehide/pageshow are persisted): like a freeze and back. A page
-          // shown anew says nothing; one hidden without being cached is unloaded for good.
+        : // Back/forward cache: like a freeze and back. A page shown anew says nothing; one hidden
+          // without being cached is unloaded for good (its own signal).
           persisted
           ? type === 'pagehide'
             ? 'frozen'

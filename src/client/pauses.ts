@@ -2,7 +2,7 @@
  * How the connection reads the browser's lifecycle: offline and frozen pages (bfcache, freeze)
  * let go of the connection and wait without burning retry attempts; coming back reconnects at
  * once; a tab becoming visible checks the heartbeat deadline by the wall clock. A page that is
- * unloading or being frozen stores its session first.
+ * unloading, being frozen or going offline stores its session first.
  */
 import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
 import type { ClientState } from './event-types.js';
@@ -24,7 +24,7 @@ export interface PauseHost {
   drop(code: number, reason: string): void;
   go(to: ClientState, reason: string): void;
   /** Stores the session as it is now (when there is storage this client owns): the page may never run again. */
-  persist(): void;
+  save(): void;
 }
 
 /**
@@ -60,18 +60,20 @@ export class Pauses implements LifecycleHandlers {
   }
 
   signal(signal: LifecycleSignal): void {
-    // Unloaded, or frozen/cached and maybe discarded there: the stored session must not lag behind
-    // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
-    if (signal === 'leaving' || signal === 'frozen') this.#host.persist();
     if (signal === 'visible') this.#healthCheck();
-    else if (signal === 'offline' || signal === 'frozen') this.#pause(signal);
-    else if (signal !== 'leaving') this.#resume(signal);
+    else if (signal === 'online' || signal === 'resumed') this.#resume(signal);
+    else this.#pause(signal);
   }
 
-  #pause(why: Pause): void {
-    if (this.#paused === 'offline' && why === 'frozen') return;
-    this.#paused = why;
+  /** `pagehide`: the page is unloading, which stores the session and lets go of nothing. */
+  #pause(why: Pause | 'pagehide'): void {
     const host = this.#host;
+    // Unloaded, or frozen/cached and maybe discarded there: the stored session must not lag behind
+    // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
+    // Offline too: the link goes, and with it the ack that would have stored them.
+    host.save();
+    if (why === 'pagehide' || (this.#paused === 'offline' && why === 'frozen')) return;
+    this.#paused = why;
     // A backoff under way runs out without connecting while paused.
     if (host.state === 'open') host.drop(why === 'offline' ? ABNORMAL : GOING_AWAY, why);
     else if (host.state === 'connecting') host.go('reconnecting', why); // which abandons the attempt

@@ -44,7 +44,7 @@ describe('watchLifecycle on jsdom', () => {
     unbind();
   });
 
-  it('reads pagehide/pageshow as frozen/resumed when `persisted` (back/forward cache), else pagehide as leaving', () => {
+  it('reads pagehide/pageshow as frozen/resumed when `persisted` (back/forward cache), else pagehide as itself', () => {
     const h = handlers();
     const unbind = watchLifecycle({ window, document }, h);
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
@@ -53,7 +53,7 @@ describe('watchLifecycle on jsdom', () => {
     window.dispatchEvent(new Event('pageshow')); // no `persisted` at all: nothing
     window.dispatchEvent(new Event('pagehide')); // no `persisted` at all
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); // unloaded for good
-    expect(h.seen).toEqual(['frozen', 'resumed', 'leaving', 'leaving']);
+    expect(h.seen).toEqual(['frozen', 'resumed', 'pagehide', 'pagehide']);
     unbind();
   });
 

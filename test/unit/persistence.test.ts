@@ -179,7 +179,7 @@ const pagehide = (persisted: boolean) => window.dispatchEvent(new PageTransition
 
 // Deliveries are stored with each ack (64 messages or 50 ms): without a write as the page goes, the
 // next page resumes from the last ack and its app gets what this one's got a second time.
-describe('the session is stored as the page goes (pagehide, freeze)', () => {
+describe('the session is stored as the page goes (pagehide, freeze) or goes offline', () => {
   // A Map, not localStorage: synchronous like it, without the DOM storage's own timers.
   const saved = new Map<string, SessionSnapshot>();
   const mapStore = (): SessionStore => ({
@@ -205,6 +205,7 @@ describe('the session is stored as the page goes (pagehide, freeze)', () => {
     ['a pagehide unloading the page', () => pagehide(false)],
     ['a pagehide into the back/forward cache', () => pagehide(true)],
     ['a freeze', () => document.dispatchEvent(new Event('freeze'))],
+    ['going offline (the link goes, and with it the ack)', () => window.dispatchEvent(new Event('offline'))],
   ])('%s stores the deliveries no ack carried yet, before its handler returns', async (_label, leave) => {
     await received(3);
     expect(saved.get('k')?.delivered ?? 0).toBe(0);
