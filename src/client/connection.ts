@@ -65,6 +65,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   abstract onMessage(text: string): void;
   abstract lost(): void; // the link went away (any reason)
   abstract closed(): void; // the state became `closed`
+  abstract save(): void; // the page may be going (unload, freeze, offline): store the session now (pauses.ts)
 
   get state(): ClientState {
     return this.#state;

@@ -153,6 +153,16 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     this.requests?.rejectAll(new ClosedError('client closed'));
   }
 
+  /**
+   * The page is unloading, being frozen or going offline (pauses.ts): stores the session now, with
+   * deliveries no ack carried yet. Complete on return with a synchronous store (once loaded), started
+   * with an asynchronous one, after any write under way; nothing without storage, once closed, or in
+   * a tab not owning the key.
+   */
+  save(): void {
+    void this.persistence.save();
+  }
+
   // --- the session's hooks (besides `send`, `emit` and `drop`, which the connection has) ---
 
   respond(frame: ResponseFrame): void {

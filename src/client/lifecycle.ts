@@ -21,13 +21,15 @@ export interface LifecycleEnvironment {
 
 /**
  * What a lifecycle event means for a connection; events that mean nothing for it (a hidden tab,
- * a page unloaded for good) give none:
+ * a page shown anew) give none:
  * - `offline` / `online`: the browser lost / regained its network;
  * - `frozen` / `resumed`: the page was frozen (Page Lifecycle API) or put in the back/forward
  *   cache, where timers and sockets stop / it came back from that;
+ * - `pagehide`: a `pagehide` not persisted, the page is being unloaded for good: its last chance
+ *   to store anything;
  * - `visible`: the tab became visible, so timers may have been throttled: check the link now.
  */
-export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'visible';
+export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'pagehide' | 'visible';
 
 /** Where the lifecycle's signals go (a method, so the client passes itself and holds no closure). */
 export interface LifecycleHandlers {
@@ -46,7 +48,7 @@ export function defaultLifecycleEnvironment(): LifecycleEnvironment {
   return { window: win ?? (typeof self?.addEventListener === 'function' ? self : undefined), document, navigator };
 }
 
-/** The signal of one event: each event type but three is its own. */
+/** The signal of one event not persisted where it is not its type (`online`, `offline`, `pagehide`). */
 const SIGNALS: Readonly<Record<string, LifecycleSignal>> = { freeze: 'frozen', resume: 'resumed' };
 
 /**
@@ -62,15 +64,18 @@ export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHan
   // One listener for every event (it reads `type`): a client holds one function, not seven.
   const listener = (ev: Event): void => {
     const type = ev.type;
-    const persisted = (ev as PageTransitionEvent).persisted === true;
+    const persisted = (ev as Partial<PageTransitionEvent>).persisted; // only pagehide and pageshow have it
     const signal =
       type === 'visibilitychange'
         ? // Only `visible` says timers may have been throttled ('hidden', 'prerender' say nothing).
           doc?.visibilityState === 'visible' && 'visible'
-        : // Back/forward cache: like a freeze; a page unloaded for good says nothing.
-          type === 'pagehide' || type === 'pageshow'
-          ? persisted && (type === 'pagehide' ? 'frozen' : 'resumed')
-          : (SIGNALS[type] ?? (type as LifecycleSignal));
+        : // Back/forward cache: like a freeze and back. A page shown anew says nothing; one hidden
+          // without being cached is unloaded for good (its own signal).
+          persisted
+          ? type === 'pagehide'
+            ? 'frozen'
+            : 'resumed'
+          : type !== 'pageshow' && (SIGNALS[type] ?? (type as LifecycleSignal));
     if (signal) handlers.signal(signal);
   };
   const each = (op: 'addEventListener' | 'removeEventListener'): void => {

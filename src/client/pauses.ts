@@ -1,7 +1,8 @@
 /**
  * How the connection reads the browser's lifecycle: offline and frozen pages (bfcache, freeze)
  * let go of the connection and wait without burning retry attempts; coming back reconnects at
- * once; a tab becoming visible checks the heartbeat deadline by the wall clock.
+ * once; a tab becoming visible checks the heartbeat deadline by the wall clock. A page that is
+ * unloading, being frozen or going offline stores its session first.
  */
 import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
 import type { ClientState } from './event-types.js';
@@ -22,6 +23,8 @@ export interface PauseHost {
   readonly heartbeat: Heartbeat | undefined;
   drop(code: number, reason: string): void;
   go(to: ClientState, reason: string): void;
+  /** Stores the session as it is now (when there is storage this client owns): the page may never run again. */
+  save(): void;
 }
 
 /**
@@ -58,14 +61,19 @@ export class Pauses implements LifecycleHandlers {
 
   signal(signal: LifecycleSignal): void {
     if (signal === 'visible') this.#healthCheck();
-    else if (signal === 'offline' || signal === 'frozen') this.#pause(signal);
-    else this.#resume(signal);
+    else if (signal === 'online' || signal === 'resumed') this.#resume(signal);
+    else this.#pause(signal);
   }
 
-  #pause(why: Pause): void {
-    if (this.#paused === 'offline' && why === 'frozen') return;
-    this.#paused = why;
+  /** `pagehide`: the page is unloading, which stores the session and lets go of nothing. */
+  #pause(why: Pause | 'pagehide'): void {
     const host = this.#host;
+    // Unloaded, or frozen/cached and maybe discarded there: the stored session must not lag behind
+    // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
+    // Offline too: the link goes, and with it the ack that would have stored them.
+    host.save();
+    if (why === 'pagehide' || (this.#paused === 'offline' && why === 'frozen')) return;
+    this.#paused = why;
     // A backoff under way runs out without connecting while paused.
     if (host.state === 'open') host.drop(why === 'offline' ? ABNORMAL : GOING_AWAY, why);
     else if (host.state === 'connecting') host.go('reconnecting', why); // which abandons the attempt

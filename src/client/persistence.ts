@@ -53,7 +53,7 @@ export class Persistence {
   }
 
   async #load(t: PersistenceTarget): Promise<void> {
-    this.#owner = await this.#own(t.key);
+    this.#owner = await this.#own(t);
     if (!this.#owner) {
       this.#cleared = true;
       return t.logger.warn(`surelink: another tab holds '${t.key}'`);
@@ -120,15 +120,15 @@ export class Persistence {
    * for a store of this tab alone, where there is no Web Locks API (Node; a page gives each of its
    * clients its own key) or where it refuses (an opaque origin).
    */
-  #own(key: string): boolean | Promise<boolean> {
-    const locks = this.#t?.store.perTab
+  #own(t: PersistenceTarget): boolean | Promise<boolean> {
+    const locks = t.store.perTab
       ? undefined
       : (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
     return (
       !locks ||
       new Promise<boolean>((resolve) => {
         locks
-          .request(`surelink:${key}`, { ifAvailable: true }, (lock) => {
+          .request(`surelink:${t.key}`, { ifAvailable: true }, (lock) => {
             resolve(!!lock);
             // Held until `clear()` (or the page goes): a promise that `#release` resolves.
             return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;

@@ -44,15 +44,16 @@ describe('watchLifecycle on jsdom', () => {
     unbind();
   });
 
-  it('reads pagehide/pageshow as frozen/resumed only when `persisted` (back/forward cache)', () => {
+  it('reads pagehide/pageshow as frozen/resumed when `persisted` (back/forward cache), else pagehide as itself', () => {
     const h = handlers();
     const unbind = watchLifecycle({ window, document }, h);
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
     window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
-    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false }));
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false })); // shown anew: nothing
+    window.dispatchEvent(new Event('pageshow')); // no `persisted` at all: nothing
     window.dispatchEvent(new Event('pagehide')); // no `persisted` at all
     window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); // unloaded for good
-    expect(h.seen).toEqual(['frozen', 'resumed']);
+    expect(h.seen).toEqual(['frozen', 'resumed', 'pagehide', 'pagehide']);
     unbind();
   });
 

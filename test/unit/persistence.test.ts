@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { ClientSession } from '../../src/client/session.js';
 import { SessionLostError } from '../../src/errors/index.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
-import type { SessionStore } from '../../src/storage/store.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
+import { FakeTransport, useFakeClients, type FakeLink } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 let fake: FakeTransport;
@@ -166,6 +167,116 @@ describe('persisted session across a page reload', () => {
     await settle();
     fake.last.open();
     expect(fake.last.framesOf('hello')[0]).toEqual({ type: 'hello', v: 1, ack: 0, b: 1 << 20 });
+  });
+});
+
+/** Server events `from..to` on `link`, as the server numbers them. */
+function pushEvents(link: FakeLink, from: number, to: number): void {
+  for (let seq = from; seq <= to; seq++) link.push({ type: 'event', seq, event: 'tick', data: seq });
+}
+
+const pagehide = (persisted: boolean) => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted }));
+
+// Deliveries are stored with each ack (64 messages or 50 ms): without a write as the page goes, the
+// next page resumes from the last ack and its app gets what this one's got a second time.
+describe('the session is stored as the page goes (pagehide, freeze) or goes offline', () => {
+  // A Map, not localStorage: synchronous like it, without the DOM storage's own timers.
+  const saved = new Map<string, SessionSnapshot>();
+  const mapStore = (): SessionStore => ({
+    load: (k) => saved.get(k),
+    save: (k, s) => void saved.set(k, s),
+    remove: (k) => void saved.delete(k),
+  });
+
+  beforeEach(() => saved.clear());
+
+  /** An open client bound to jsdom's lifecycle that got `events` server events, none acknowledged yet. */
+  async function received(events: number, options: ClientOptions = {}): Promise<RealtimeClient> {
+    const c = page({ lifecycle: { window, document }, queue: { storage: mapStore(), storageKey: 'k' }, ...options });
+    await settle();
+    fake.last.accept();
+    await settle();
+    pushEvents(fake.last, 1, events);
+    expect(fake.last.framesOf('ack')).toEqual([]); // due 50 ms after the first delivery
+    return c;
+  }
+
+  it.each([
+    ['a pagehide unloading the page', () => pagehide(false)],
+    ['a pagehide into the back/forward cache', () => pagehide(true)],
+    ['a freeze', () => document.dispatchEvent(new Event('freeze'))],
+    ['going offline (the link goes, and with it the ack)', () => window.dispatchEvent(new Event('offline'))],
+  ])('%s stores the deliveries no ack carried yet, before its handler returns', async (_label, leave) => {
+    await received(3);
+    expect(saved.get('k')?.delivered ?? 0).toBe(0);
+    leave();
+    expect(saved.get('k')).toMatchObject({ resume: 'r1', delivered: 3 });
+    // The next page resumes from there: the server re-sends nothing its app already got.
+    page({ queue: { storage: mapStore(), storageKey: 'k' } });
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1', ack: 3 });
+  });
+
+  it('with an asynchronous store (IndexedDB), starts the write behind the one under way, which still completes', async () => {
+    const writes: { snapshot: SessionSnapshot; done: () => void }[] = [];
+    const store: SessionStore = {
+      load: async () => undefined,
+      save: (_k, snapshot) => new Promise<void>((done) => void writes.push({ snapshot, done })),
+      remove: async () => {},
+    };
+    const c = await received(0, { queue: { storage: store, storageKey: 'k' } });
+    c.send('m', 1); // transmitted once stored
+    pushEvents(fake.last, 1, 3);
+    pagehide(false);
+    expect(writes.map((w) => w.snapshot.delivered)).toEqual([0]); // queued behind the app's write
+    writes[0]?.done();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]); // the app's write went on, and its transmission with it
+    expect(writes.map((w) => w.snapshot.delivered)).toEqual([0, 3]);
+    writes[1]?.done();
+    await settle();
+    pushEvents(fake.last, 4, 4);
+    document.dispatchEvent(new Event('freeze'));
+    expect(writes.map((w) => w.snapshot.delivered)).toEqual([0, 3, 4]); // nothing under way: started at once
+  });
+
+  it('a closed client writes nothing, nor one its handler closes as the page goes; an open one does', async () => {
+    await received(3);
+    const stored = async (key: string): Promise<RealtimeClient> => {
+      const c = page({ lifecycle: { window, document }, queue: { storage: mapStore(), storageKey: key } });
+      await settle();
+      fake.last.accept();
+      await settle();
+      pushEvents(fake.last, 1, 2);
+      c.send('m', 1);
+      expect(saved.has(key)).toBe(true);
+      return c;
+    };
+    (await stored('closed')).close();
+    const closing = await stored('closing');
+    closing.on('close', () => void closing.close()); // the link let go of as the page enters the cache
+    pagehide(true);
+    document.dispatchEvent(new Event('freeze'));
+    expect(closing.state).toBe('closed');
+    expect([...saved.keys()]).toEqual(['k']);
+    expect(saved.get('k')?.delivered).toBe(3);
+  });
+
+  it('a client without storage stores nothing, not even a snapshot', async () => {
+    const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
+    await received(3); // with storage, beside it
+    page({ lifecycle: { window, document }, queue: {} });
+    await settle();
+    fake.last.accept();
+    await settle();
+    pushEvents(fake.last, 1, 5);
+    snapshot.mockClear();
+    pagehide(false);
+    document.dispatchEvent(new Event('freeze'));
+    // Once per event, both of the client with storage (3 deliveries): none of the one without (5).
+    expect(snapshot.mock.results.map((r) => (r.value as SessionSnapshot).delivered)).toEqual([3, 3]);
+    snapshot.mockRestore();
   });
 });
 
@@ -335,6 +446,24 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     expect(sentData()).toEqual([[2, 2]]);
     expect(locks.held).toEqual(['surelink:k']);
     expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('as the page goes, only the tab owning the stored session writes it; the other writes nothing', async () => {
+    const options = { logger: { debug() {}, info() {}, warn, error() {} }, lifecycle: { window, document } };
+    page(options);
+    await settle();
+    fake.last.accept();
+    await settle();
+    const owner = fake.last;
+    page(options);
+    await settle();
+    fake.last.accept({ sid: 's2', resume: 'r2' });
+    await settle();
+    expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+    pushEvents(owner, 1, 3);
+    pushEvents(fake.last, 1, 5);
+    pagehide(false); // both clients hear it; the other tab's listener runs last
+    expect(JSON.parse(localStorage.getItem('k') ?? 'null')).toMatchObject({ resume: 'r1', delivered: 3 });
   });
 
   it('a client closed before its lock came never holds it', async () => {
