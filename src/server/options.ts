@@ -89,6 +89,14 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   requestRateLimit?: { perSecond?: number; burst?: number } | false;
   /**
+   * Requests of one session whose handlers may run at once. One more is not run: it gets an
+   * `ok: false` response with code `'BUSY'` at once, takes nothing from `requestRateLimit`, and
+   * the connection stays open. Handlers that stall (a database that does not answer) then cost a
+   * session this much at most, however long it stays.
+   * @default 1000
+   */
+  maxPendingRequests?: number;
+  /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
    * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
    * only non-browser clients omit it, and they could forge it anyway. Use the predicate form to
@@ -141,6 +149,7 @@ export interface ResolvedOptions<Identity> {
   readonly maxSessions: number;
   readonly maxSendBufferBytes: number;
   readonly requestRateLimit: RateLimit | false;
+  readonly maxPendingRequests: number;
   readonly allowOrigin: (origin: string | undefined) => boolean;
   readonly longPoll: { readonly pollTimeoutMs: number; readonly maxBodyBytes: number };
   readonly logger: Logger;
@@ -167,6 +176,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
     maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 16 << 20),
     requestRateLimit: rateLimit(options.requestRateLimit),
+    maxPendingRequests: positive('maxPendingRequests', options.maxPendingRequests, 1000),
     allowOrigin: originPolicy(options.allowedOrigins),
     longPoll: {
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),

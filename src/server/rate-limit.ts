@@ -1,4 +1,6 @@
 /**
+ * What a session lets its client's requests do: run at a bounded rate, and only so many at once.
+ *
  * A token bucket for a session's request rate: it refills continuously at `perSecond` and holds at
  * most `burst`, so a client may make `burst` requests at once and `perSecond` on average. A
  * request that finds it empty is refused at once (never queued), so a flood costs the server one
@@ -6,6 +8,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import type { RateLimit } from './options.js';
+import { busy, rateLimited, type RequestOutcome } from './requests.js';
 
 export class TokenBucket {
   readonly #clock: Clock;
@@ -31,5 +34,33 @@ export class TokenBucket {
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+}
+
+/**
+ * Which of a session's requests may run: at most `maxRunning` handlers at once (`BUSY` beyond),
+ * at `rate` unless it is `false` (`RATE_LIMITED`). Busy is checked first, so a request
+ * that does not run takes nothing from the rate.
+ */
+export class RequestGate {
+  readonly #maxRunning: number;
+  readonly #bucket: TokenBucket | undefined;
+  #running = 0;
+
+  constructor(clock: Clock, maxRunning: number, rate: RateLimit | false) {
+    this.#maxRunning = maxRunning;
+    this.#bucket = rate ? new TokenBucket(clock, rate) : undefined;
+  }
+
+  /** Why request `name` may not run now, else `undefined` (then `run` it). */
+  refuse(name: string): RequestOutcome | undefined {
+    if (this.#running >= this.#maxRunning) return busy(name, this.#running);
+    return this.#bucket && !this.#bucket.take() ? rateLimited(name) : undefined;
+  }
+
+  /** Counts `outcome`'s handler as running until it settles. */
+  run(outcome: Promise<RequestOutcome>): Promise<RequestOutcome> {
+    this.#running++;
+    return outcome.finally(() => this.#running--);
   }
 }

@@ -63,6 +63,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       heartbeat: o.heartbeat,
       maxBufferedFrames: o.maxBufferedFrames,
       requestRateLimit: o.requestRateLimit,
+      maxPendingRequests: o.maxPendingRequests,
       runRequest: (name, data, session) => this.#requests.run(name, data, session),
       disconnected: (session) => this.#startGrace(session),
       ended: (session) => this.#registry.remove(session),

@@ -20,15 +20,22 @@ export const RequestErrorCode = {
   HandlerError: 'HANDLER_ERROR',
   /** The session made requests faster than `requestRateLimit` allows; the handler did not run. */
   RateLimited: 'RATE_LIMITED',
+  /** `maxPendingRequests` of the session's handlers were still running; this one did not run. */
+  Busy: 'BUSY',
 } as const;
 
 /** The outcome of a request refused by the rate limit (not run, so safe to make again later). */
 export function rateLimited(name: string): RequestOutcome {
-  return {
-    ok: false,
-    error: { code: RequestErrorCode.RateLimited, message: `request "${name}" refused: too many requests` },
-    unexpected: false,
-  };
+  return refused(RequestErrorCode.RateLimited, `request "${name}" refused: too many requests`);
+}
+
+/** The outcome of a request refused while `running` of the session's requests run (not run either). */
+export function busy(name: string, running: number): RequestOutcome {
+  return refused(RequestErrorCode.Busy, `request "${name}" refused: ${running} requests of this session are running`);
+}
+
+function refused(code: string, message: string): RequestOutcome {
+  return { ok: false, error: { code, message }, unexpected: false };
 }
 
 type Handler<S> = (data: unknown, session: S) => unknown;

@@ -6,7 +6,6 @@
 import { encodeFrame } from '../protocol/codec.js';
 import type { CloseFrame, EventFrame, Frame, RequestFrame } from '../protocol/frames.js';
 import type { AckScheduler, Inbox, Outbox } from '../protocol/sequence.js';
-import { rateLimited } from './requests.js';
 import type { RequestOutcome } from './requests.js';
 import { isAllowedClientEvent } from './event-names.js';
 
@@ -23,9 +22,10 @@ export interface InboundContext {
   /** Sends an unsequenced frame on the current connection. */
   sendRaw(text: string): void;
   peerClosed(code: number, reason: string): void;
+  /** Runs the handler of a request admitted by `refuseRequest`; never rejects. */
   runRequest(name: string, data: unknown): Promise<RequestOutcome>;
-  /** Takes one request from the session's rate limit; false when it is used up. */
-  allowRequest(): boolean;
+  /** Why request `name` may not run now (too many running, rate used up), else `undefined`. */
+  refuseRequest(name: string): RequestOutcome | undefined;
   respond(id: number, outcome: RequestOutcome): void;
   /** An unexpected internal failure; logged and emitted, never thrown. */
   reportError(error: unknown, context: string): void;
@@ -69,7 +69,8 @@ function onRequest(ctx: InboundContext, frame: RequestFrame): void {
   if (!accept(ctx, frame.seq)) return;
   ctx.acks.delivered();
   // Refused, not dropped: it is delivered (so a resend is a duplicate) and answered at once.
-  if (!ctx.allowRequest()) return ctx.respond(frame.id, rateLimited(frame.event));
+  const refusal = ctx.refuseRequest(frame.event);
+  if (refusal) return ctx.respond(frame.id, refusal);
   ctx
     .runRequest(frame.event, frame.data)
     .then((outcome) => ctx.respond(frame.id, outcome))

@@ -23,7 +23,7 @@ import type { Listener } from './listeners.js';
 import { encodeResponse } from './requests.js';
 import type { RequestOutcome } from './requests.js';
 import type { RateLimit } from './options.js';
-import { TokenBucket } from './rate-limit.js';
+import { RequestGate } from './rate-limit.js';
 import { handleFrame } from './session-inbound.js';
 import type { InboundContext } from './session-inbound.js';
 import type { DisconnectInfo, EndInfo, ServerSession } from './types.js';
@@ -36,6 +36,7 @@ export interface SessionHost<S> {
   readonly maxBufferedFrames: number;
   readonly maxFrameBytes: number;
   readonly requestRateLimit: RateLimit | false;
+  readonly maxPendingRequests: number;
   runRequest(name: string, data: unknown, session: S): Promise<RequestOutcome>;
   /** A user handler threw: log it and emit the server's `error`. */
   reportError(error: unknown, context: string): void;
@@ -83,7 +84,7 @@ export class Session<
       send: (ack) => this.#sendRaw(encodeFrame({ type: 'ack', ack })),
     });
     this.#listeners = new Listeners((error, event) => host.reportError(error, `session ${id}: "${event}" handler`));
-    const requests = host.requestRateLimit ? new TokenBucket(host.clock, host.requestRateLimit) : undefined;
+    const requests = new RequestGate(host.clock, host.maxPendingRequests, host.requestRateLimit);
     this.#inbound = {
       inbox: this.#inbox,
       outbox: this.#outbox,
@@ -93,8 +94,8 @@ export class Session<
       emit: (event, data) => this.#listeners.emit(event, data),
       sendRaw: (text) => this.#sendRaw(text),
       peerClosed: (code, reason) => this.#peerClosed(code, reason),
-      runRequest: (name, data) => host.runRequest(name, data, this),
-      allowRequest: () => requests?.take() ?? true,
+      runRequest: (name, data) => requests.run(host.runRequest(name, data, this)),
+      refuseRequest: (name) => requests.refuse(name),
       respond: (requestId, outcome) => this.#respond(requestId, outcome),
       reportError: (error, context) => host.reportError(error, `session ${id}: ${context}`),
     };

@@ -51,6 +51,7 @@ describe('defaults', () => {
       maxSessions: 10_000,
       maxSendBufferBytes: 16_777_216,
       requestRateLimit: { perSecond: 100, burst: 200 },
+      maxPendingRequests: 1000,
       handshakeTimeoutMs: 10_000,
       sessionGraceMs: 120_000,
       heartbeat: { intervalMs: 20_000, timeoutMs: 10_000 },
@@ -134,6 +135,84 @@ describe('request rate per session', () => {
     // The longest one is taken, and 0 still means no grace period.
     await expect(fx.server({ sessionGraceMs: tooLong - 1 })).resolves.toBeDefined();
     await expect(fx.server({ sessionGraceMs: 0 })).resolves.toBeDefined();
+  });
+});
+
+describe('requests running at once per session', () => {
+  /** A server whose 'hold' handler settles only when the test says so. */
+  async function holdingServer(options: Omit<RealtimeServerOptions, 'server'>) {
+    const started = await sessionServer(options);
+    const held: ((value: unknown) => void)[] = [];
+    let holds = 0;
+    started.rt.handle('hold', (data) => (holds++, new Promise((resolve) => held.push(() => resolve(data)))));
+    cleanup.push(() => held.forEach((release) => release(null)));
+    return { ...started, held, holds: () => holds };
+  }
+
+  const hold = (client: RawClient, seq: number): void =>
+    client.send({ type: 'request', seq, id: seq, event: 'hold', data: seq });
+
+  it('answers requests over maxPendingRequests with BUSY at once, runs none of them, and keeps the connection', async () => {
+    const { url, held, holds } = await holdingServer({ maxPendingRequests: 2 });
+    const { client } = await fx.connected(url);
+    for (let seq = 1; seq <= 4; seq++) hold(client, seq);
+    await until(() => client.all('response').length === 2);
+    const refused = client.all('response');
+    expect(refused.map((r) => [r.id, limitedCode(r)])).toEqual([
+      [3, 'BUSY'],
+      [4, 'BUSY'],
+    ]);
+    expect(refused[0]).toMatchObject({ error: { message: expect.stringContaining('2 requests') } });
+    expect(holds()).toBe(2);
+    // One settles: its response goes out, and the next request runs.
+    held[0]?.(null);
+    hold(client, 5);
+    await until(() => holds() === 3);
+    await until(() => client.all('response').some((r) => r.id === 1 && r.ok));
+    expect(client.all('response').some((r) => r.id === 5)).toBe(false); // still running, not refused
+    expect(client.isOpen).toBe(true);
+  });
+
+  it('counts a handler that throws, or a request without a handler, as settled', async () => {
+    const { url, rt, holds } = await holdingServer({ maxPendingRequests: 1 });
+    rt.handle('boom', () => Promise.reject(new Error('no')));
+    const { client } = await fx.connected(url);
+    // One at a time: each is answered before the next goes, so none finds another running.
+    for (const [seq, event] of [
+      [1, 'boom'],
+      [2, 'boom'],
+      [3, 'missing'],
+    ] as const) {
+      client.send({ type: 'request', seq, id: seq, event, data: seq });
+      await until(() => client.all('response').length === seq);
+    }
+    expect(client.all('response').map(limitedCode)).toEqual(['HANDLER_ERROR', 'HANDLER_ERROR', 'NO_HANDLER']);
+    hold(client, 4);
+    await until(() => holds() === 1);
+  });
+
+  it('refuses before the rate limit takes a token, and rejects a RealtimeClient request with RemoteError BUSY', async () => {
+    const { url, held, holds } = await holdingServer({
+      maxPendingRequests: 1,
+      requestRateLimit: { perSecond: 0.001, burst: 2 },
+    });
+    const c = new RealtimeClient(url, { WebSocket: NodeWebSocket, lifecycle: false, transports: ['websocket'] });
+    cleanup.push(() => c.close());
+    await c.waitFor('open', { timeoutMs: 5000 });
+    void c.request('hold', 1).catch(() => {});
+    const busy = await c.request('work', 2).catch((error: unknown) => error);
+    expect(busy).toBeInstanceOf(RemoteError);
+    expect((busy as RemoteError).remoteCode).toBe('BUSY');
+    expect(holds()).toBe(1);
+    // The refusal took no token: the burst's second one is still there once the first settles.
+    held[0]?.(null);
+    await expect(c.request('work', 3)).resolves.toBe(3);
+    expect(c.state).toBe('open');
+  });
+
+  it('rejects invalid settings', async () => {
+    await expect(fx.server({ maxPendingRequests: 0 })).rejects.toThrow('maxPendingRequests');
+    await expect(fx.server({ maxPendingRequests: 1.5 })).rejects.toThrow('maxPendingRequests');
   });
 });
 
