@@ -22,8 +22,11 @@ export class Link {
   #closed = false;
   /** Most UTF-16 code units one batch holds; 0 when the server takes one frame per message. */
   readonly #max: number;
-  /** Frames sent after the first of this tick, waiting for its end; `undefined` when no tick is open. */
-  #tick: string[] | undefined;
+  /**
+   * Frames waiting for the end of this tick; `null` once a frame went at once and neither the
+   * server spoke nor a batch went since; `undefined` when the next frame goes at once.
+   */
+  #tick: string[] | null | undefined;
 
   constructor(transport: Transport, welcome: WelcomeFrame | undefined) {
     this.transport = transport;
@@ -45,6 +48,7 @@ export class Link {
   /** Called by the transport handlers. */
   receive(text: string): void {
     if (this.#closed) return;
+    if (this.#tick === null) this.#tick = undefined; // a reply goes at once
     if (this.#handlers) this.#handlers.onMessage(text);
     else this.#early.push(text);
   }
@@ -63,18 +67,21 @@ export class Link {
   }
 
   /**
-   * Sends one frame. With a server that takes batches, the first frame of a tick goes at once and
-   * the ones after it wait for a microtask and go together (protocol/batch.ts has the same logic
-   * for the server; the client's copy is inlined for its bundle size).
+   * Sends one frame. With a server that takes batches, a frame goes at once when it is the first
+   * since the server last spoke or a batch last went; one after it waits with the rest of its tick
+   * for a microtask, and they go together. So a reply arms nothing, and a burst
+   * costs one microtask (protocol/batch.ts has the same logic for the server; the client's copy
+   * is inlined for its bundle size).
    */
   send(text: string): void {
     if (this.#closed) return;
     if (this.#tick) return void this.#tick.push(text);
-    this.transport.send(text);
-    if (this.#max) {
-      this.#tick = [];
-      void Promise.resolve(this).then(Link.#flushOf);
+    if (this.#tick === null && this.#max) {
+      this.#tick = [text];
+      return void Promise.resolve(this).then(Link.#flushOf);
     }
+    this.#tick = null;
+    this.transport.send(text);
   }
 
   /** One function for every link's end-of-tick flush: a send allocates no closure for it. */

@@ -38,8 +38,10 @@ export function batchChars(peerBytes: number): number {
 
 /** Coalesces the frames written in one tick; see {@link batcher}. */
 export interface Batcher {
-  /** Sends one frame: at once when it is the first of its tick, else with the others after it. */
+  /** Sends one frame: at once when it is the first since the peer spoke or a batch went, else at its tick's end. */
   push(text: string): void;
+  /** The peer spoke (a message arrived): the next frame, a reply, goes at once. */
+  inbound(): void;
   /** Writes what is waiting now (before a close frame, say). */
   flush(): void;
 }
@@ -48,14 +50,20 @@ export interface Batcher {
 const MAX_QUEUED = 1024;
 
 /**
- * Coalesces frames into messages. The first frame of a tick goes at once, so a lone message waits
- * for nothing; the ones that follow in the same tick wait for a microtask and go together, as
- * batches of at most `maxChars` (a larger frame goes alone). Order is kept. `write` decides
- * whether the connection can still take a message: one may be due after it closed.
+ * Coalesces frames into messages. A frame goes at once when it is the first since the peer spoke
+ * (`inbound()`) or a batch went, so a reply waits for nothing and arms nothing;
+ * one that follows it, in that tick or a later one, waits with the rest of its tick for a
+ * microtask, and they go together as batches of at most `maxChars` (a larger frame goes alone).
+ * So a burst costs one microtask, and an echo none (a microtask per message was a measurable share
+ * of a round trip). Order is kept. `write` decides whether the connection can still take a
+ * message: one may be due after it closed.
  */
 export function batcher(write: (text: string) => void, maxChars: number): Batcher {
-  /** Frames after the first of this tick; `undefined` when no tick is open. */
-  let queue: string[] | undefined;
+  /**
+   * Frames waiting for the end of this tick; `null` once a frame went at once and neither the
+   * peer spoke nor a batch went since; `undefined` when the next frame goes at once.
+   */
+  let queue: string[] | null | undefined;
   const flush = (): void => {
     const frames = queue ?? [];
     queue = undefined;
@@ -70,13 +78,16 @@ export function batcher(write: (text: string) => void, maxChars: number): Batche
         if (queue.push(text) >= MAX_QUEUED) flush();
         return;
       }
-      queue = [];
-      try {
-        write(text);
-      } finally {
-        // A resolved promise's `then` is the cheapest microtask (Node's queueMicrotask allocates more).
-        void Promise.resolve().then(flush);
+      if (queue === undefined) {
+        queue = null;
+        return write(text);
       }
+      queue = [text];
+      // A resolved promise's `then` is the cheapest microtask (Node's queueMicrotask allocates more).
+      void Promise.resolve().then(flush);
+    },
+    inbound() {
+      if (queue === null) queue = undefined;
     },
     flush,
   };

@@ -53,6 +53,22 @@ describe('server batches', () => {
     expect(client.messages.slice(1)).toEqual(['["e",1,"m",1]', '[["e",2,"m",2],["e",3,"m",3]]']);
   });
 
+  it('writes a reply at once, even when a frame went at once in an earlier tick and the client was silent since', async () => {
+    const { url, sessions } = await start();
+    const { client } = await fx.connected(url, { b: 1 << 20 });
+    const session = sessions[0] as Session;
+    session.on('ask', (n) => {
+      session.send('m', n);
+      session.send('m', -(n as number));
+    });
+    session.send('m', 0);
+    await until(() => client.all('event').length === 1);
+    client.send({ type: 'event', seq: 1, event: 'ask', data: 1 });
+    await until(() => client.all('event').length === 3);
+    // The reply goes alone at once; the frame after it waits for the end of the tick (alone, so plain).
+    expect(client.messages.slice(2)).toEqual(['["e",2,"m",1]', '["e",3,"m",-1]']);
+  });
+
   it("keeps each batch within the client's b (b / 3 code units)", async () => {
     const { url, sessions } = await start();
     const { client } = await fx.connected(url, { b: 120 });

@@ -38,6 +38,35 @@ describe('batcher', () => {
     expect(written).toEqual(['["e",1,"a"]', '[["e",2,"a"],["e",3,"a"]]']);
   });
 
+  it('writes a reply at once: once the peer spoke, the next frame goes at once again', () => {
+    const { written, batch } = recorder();
+    batch.push('["a",1]');
+    batch.inbound();
+    batch.push('["a",2]');
+    batch.inbound();
+    batch.push('["a",3]');
+    expect(written).toEqual(['["a",1]', '["a",2]', '["a",3]']);
+  });
+
+  it('batches what follows a frame sent at once in an earlier tick, the peer silent since, until the end of its tick', async () => {
+    const { written, batch } = recorder();
+    batch.push('["a",1]');
+    await endOfTick();
+    batch.push('["a",2]');
+    batch.push('["a",3]');
+    expect(written).toEqual(['["a",1]']);
+    await endOfTick();
+    expect(written).toEqual(['["a",1]', '[["a",2],["a",3]]']);
+    // A batch went: the next frame goes at once, and an inbound message while a batch waits changes nothing.
+    batch.push('["a",4]');
+    batch.push('["a",5]');
+    batch.inbound();
+    batch.push('["a",6]');
+    expect(written.at(-1)).toBe('["a",4]');
+    await endOfTick();
+    expect(written.at(-1)).toBe('[["a",5],["a",6]]');
+  });
+
   it('sends a lone follower as a plain frame, and starts afresh in the next tick', async () => {
     const { written, batch } = recorder();
     batch.push('["a",1]');

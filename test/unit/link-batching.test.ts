@@ -61,6 +61,22 @@ describe('client batches', () => {
     expect(written().at(-1)).toBe('["e",4,"m",4]');
   });
 
+  it('sends a reply at once: the first frame after the server spoke goes at once, in any tick', async () => {
+    const c = await connected(1 << 20);
+    c.on('ping-me', (n) => c.send('m', n));
+    for (let seq = 1; seq <= 3; seq++) {
+      fake.last.push(`["e",${seq},"ping-me",${seq}]`);
+      expect(written().at(-1)).toBe(`["e",${seq},"m",${seq}]`);
+    }
+    // Silent server: a frame after one sent at once in an earlier tick waits for the end of its tick, with those after it.
+    await settle();
+    c.send('m', 4);
+    c.send('m', 5);
+    expect(written().at(-1)).toBe('["e",3,"m",3]');
+    await settle();
+    expect(written().at(-1)).toBe('[["e",4,"m",4],["e",5,"m",5]]');
+  });
+
   it("keeps each batch within the server's limit (b bytes: b / 3 code units)", async () => {
     const c = await connected(120); // 40 units: two frames of 15 and their brackets fit, three do not
     for (let i = 1; i <= 6; i++) c.send('m', i);

@@ -189,6 +189,7 @@ class SockJSServerConnection implements ServerConnection {
   listen(callbacks: ConnectionCallbacks, maxFrameBytes: number): void {
     this.#callbacks = callbacks;
     this.#conn.on('data', (message) => {
+      this.#batch?.inbound(); // what the session answers goes at once (see `batcher`)
       if (!this.#closing) this.#receive(message, maxFrameBytes);
     });
     this.#conn.on('close', () => this.#report(CloseCode.Abnormal, 'connection lost'));

@@ -90,7 +90,10 @@ function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOpt
   const connection = new WebSocketConnection(ws, req, options.maxSendBufferBytes, options.maxFrameBytes);
   const callbacks = options.accept(connection);
   connection.onSlowConsumer = (error) => callbacks.onProtocolError(error);
-  ws.on('message', (data: RawData, isBinary: boolean) => onData(callbacks, data, isBinary, options.maxFrameBytes));
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    connection.inbound();
+    onData(callbacks, data, isBinary, options.maxFrameBytes);
+  });
   ws.on('close', (code: number, reason: Buffer) => callbacks.onClose(code, reason.toString()));
   ws.on('error', (error: Error & { code?: string }) => {
     // ws reports a peer's framing violations here, after it already started closing the socket.
@@ -144,6 +147,11 @@ class WebSocketConnection implements ServerConnection {
   send(text: string): void {
     if (this.#batch) this.#batch.push(text);
     else this.#write(text);
+  }
+
+  /** A message arrived: what the session answers goes at once (see `batcher`). */
+  inbound(): void {
+    this.#batch?.inbound();
   }
 
   /** One message; the backlog is checked before each. */
