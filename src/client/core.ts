@@ -67,7 +67,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
           store: storage,
           key: storageKey ?? `surelink:${url}`,
           session: this.session,
-          logger: o.logger,
+          options: o,
         })
       : Persistence.none;
     this.out = new Outgoing(this);

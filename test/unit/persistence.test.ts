@@ -472,3 +472,111 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     expect(locks.held).toEqual([]);
   });
 });
+
+// A hung IndexedDB transaction or custom store: the client must not wait for it for good.
+describe('a store write that never settles', () => {
+  const warn = vi.fn();
+  beforeEach(() => warn.mockClear());
+
+  /** An open client on a store whose writes settle only when the test says so. */
+  async function hung(
+    remove: SessionStore['remove'] = () => {},
+  ): Promise<{ c: RealtimeClient; writes: { delivered: number; settle: () => void }[] }> {
+    const writes: { delivered: number; settle: () => void }[] = [];
+    const store: SessionStore = {
+      load: () => undefined,
+      save: (_k, s) => new Promise<void>((settle) => void writes.push({ delivered: s.delivered, settle })),
+      remove,
+    };
+    const c = page({
+      heartbeat: false,
+      queue: { storage: store, storageKey: 'k' },
+      logger: { debug() {}, info() {}, warn, error() {} },
+    });
+    await settle();
+    fake.last.accept();
+    await settle();
+    return { c, writes };
+  }
+
+  it('is given up on after connectTimeoutMs (warned once): what waited is sent, and so is what follows', async () => {
+    const { c, writes } = await hung();
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3499);
+    expect(sentData()).toEqual([]); // still waiting for the write, as for any slow one
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sentData()).toEqual([[1, 1]]);
+    c.send('m', 2); // no write starts while the given-up one is under way: sent at once
+    pushEvents(fake.last, 1, 2);
+    await vi.advanceTimersByTimeAsync(3500); // the ack's save is skipped too
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(writes).toHaveLength(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith('surelink: could not persist the session', 'no answer in 3500 ms');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('when it settles late, the session as it is then is written after it, never an older one after a newer', async () => {
+    const { c, writes } = await hung();
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3500);
+    pushEvents(fake.last, 1, 3);
+    await vi.advanceTimersByTimeAsync(50); // the ack: nothing written while the first is under way
+    expect(writes.map((w) => w.delivered)).toEqual([0]);
+    writes[0]?.settle();
+    await settle();
+    expect(writes.map((w) => w.delivered)).toEqual([0, 3]);
+    writes[1]?.settle(); // in time: waited for, as before
+    await settle();
+    c.send('m', 2);
+    expect(sentData()).toEqual([[1, 1]]);
+    writes[2]?.settle();
+    await settle();
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close() leaves no timer behind, and the removal waits for the write under way', async () => {
+    const removed = vi.fn();
+    let settleWrite = (): void => {};
+    const store: SessionStore = {
+      load: () => undefined,
+      save: () => new Promise<void>((settle) => (settleWrite = settle)),
+      remove: removed,
+    };
+    const c = page({ heartbeat: false, queue: { storage: store, storageKey: 'k' } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    c.send('m', 1);
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(removed).not.toHaveBeenCalled(); // it could land after the removal
+    settleWrite();
+    await settle();
+    expect(removed).toHaveBeenCalledWith('k');
+  });
+
+  it('close() after it was given up on removes the session once it settles, not before', async () => {
+    const removed = vi.fn();
+    const { c, writes } = await hung(removed);
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3500);
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(removed).not.toHaveBeenCalled();
+    writes[0]?.settle();
+    await settle();
+    expect(removed).toHaveBeenCalledWith('k');
+    expect(writes).toHaveLength(1); // nothing saved after close
+  });
+});
