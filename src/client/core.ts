@@ -154,10 +154,10 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   /**
-   * The page is unloading, being frozen or going offline (pauses.ts): stores the session now, with
-   * deliveries no ack carried yet. Complete on return with a synchronous store (once loaded), started
-   * with an asynchronous one, after any write under way; nothing without storage, once closed, or in
-   * a tab not owning the key.
+   * The page is unloading, going hidden, being frozen or going offline (pauses.ts): stores the
+   * session now, with deliveries no ack carried yet. Complete on return with a synchronous store
+   * (once loaded), started with an asynchronous one, after any write under way; nothing without
+   * storage, once closed, or in a tab not owning the key.
    */
   save(): void {
     void this.persistence.save();

@@ -177,6 +177,14 @@ function pushEvents(link: FakeLink, from: number, to: number): void {
 
 const pagehide = (persisted: boolean) => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted }));
 
+function setVisibility(state: string): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+// Drop the own-property override so the jsdom prototype getter shows through again.
+afterEach(() => void Reflect.deleteProperty(document, 'visibilityState'));
+
 // Deliveries are stored with each ack (64 messages or 50 ms): without a write as the page goes, the
 // next page resumes from the last ack and its app gets what this one's got a second time.
 describe('the session is stored as the page goes (pagehide, freeze) or goes offline', () => {
@@ -205,6 +213,8 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
     ['a pagehide unloading the page', () => pagehide(false)],
     ['a pagehide into the back/forward cache', () => pagehide(true)],
     ['a freeze', () => document.dispatchEvent(new Event('freeze'))],
+    // On mobile the last event reliably fired: a hidden tab may be killed without pagehide.
+    ['the tab going hidden', () => setVisibility('hidden')],
     ['going offline (the link goes, and with it the ack)', () => window.dispatchEvent(new Event('offline'))],
   ])('%s stores the deliveries no ack carried yet, before its handler returns', async (_label, leave) => {
     await received(3);
@@ -261,6 +271,18 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
     expect(closing.state).toBe('closed');
     expect([...saved.keys()]).toEqual(['k']);
     expect(saved.get('k')?.delivered).toBe(3);
+  });
+
+  it('the tab going hidden writes once; coming back writes nothing', async () => {
+    const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
+    await received(3);
+    snapshot.mockClear();
+    setVisibility('hidden');
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    setVisibility('visible');
+    setVisibility('prerender'); // an old state, which says nothing
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    snapshot.mockRestore();
   });
 
   it('a client without storage stores nothing, not even a snapshot', async () => {
