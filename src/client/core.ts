@@ -148,6 +148,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   closed(): void {
+    // Stopped by a fatal error, not close(): the server may keep the session, which connect() or the
+    // next page resumes, and the lifecycle listeners that would store it as the page goes are gone.
+    if (!this.disposed) this.save();
     this.out.stop();
     this.#pings?.rejectAll(new ClosedError('client closed'));
     this.requests?.rejectAll(new ClosedError('client closed'));

@@ -285,6 +285,32 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
     snapshot.mockRestore();
   });
 
+  // The server keeps the session through a refused handshake: connect() or the next page resumes it.
+  it('a client closed by a refused reconnect stores its session then, as its listeners are gone', async () => {
+    const c = await received(3);
+    fake.last.drop(); // the link goes, and the ack with it
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
+    await settle();
+    expect(c.state).toBe('closed');
+    expect(saved.get('k')).toMatchObject({ resume: 'r1', delivered: 3 });
+    pagehide(false); // heard by no one now
+    page({ queue: { storage: mapStore(), storageKey: 'k' } }); // the reload, within the grace period
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1', ack: 3 });
+  });
+
+  it('a client closed by close() writes nothing before it forgets the session', async () => {
+    const c = await received(3);
+    const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
+    c.close();
+    expect(snapshot).not.toHaveBeenCalled();
+    expect(saved.has('k')).toBe(false);
+    snapshot.mockRestore();
+  });
+
   it('a client without storage stores nothing, not even a snapshot', async () => {
     const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
     await received(3); // with storage, beside it
