@@ -27,7 +27,7 @@ interface LockManagerLike {
  * serialised, after the load; a synchronous store is written before `save()` returns once loaded,
  * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
  * are logged, never thrown at the app: the session goes on in memory. So does it while a save
- * given up on (`#bound`) is under way.
+ * given up on (see `save`) is under way.
  */
 export class Persistence {
   /** Stands in for every client without storage: saves nothing, holds nothing. */
@@ -44,9 +44,9 @@ export class Persistence {
   #owner: boolean | undefined;
   /** Lets go of the key's lock; set while this client holds one. */
   #release: (() => void) | undefined;
-  /** The bound of the save under way (`#bound`), stopped by `clear()`. */
-  #timer: unknown;
-  /** A save was given up on and has not settled yet: no other starts meanwhile (`#bound`). */
+  /** Stops the bound of the save under way (see `save`): `clear()` leaves no timer behind. */
+  #stop: (() => void) | undefined;
+  /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
   #late: boolean | undefined;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
   readonly ready: Promise<void> | undefined;
@@ -75,38 +75,40 @@ export class Persistence {
     }
   }
 
-  /** Writes the current session; returns a promise only when the write is still under way. */
+  /**
+   * Writes the current session; returns a promise only when the write is still under way.
+   *
+   * A store's save not settled within `connectTimeoutMs` (the time the connector gives a `load` that
+   * never answers) is given up on, logged once: the chain, and the transmission waiting for it, go
+   * on. A store may complete writes in any order, so none starts until it settles (this older one
+   * could land last): saves are skipped meanwhile (the session goes on in memory), and it is
+   * followed by a save of the session as it is then; `clear()`'s removal waits for it too.
+   */
   save(): Promise<void> | undefined {
     const t = this.#t;
-    // While a save given up on is under way, none other starts (`#bound`).
     if (!t || this.#cleared || this.#late) return undefined;
     const snapshot = t.session.snapshot();
     // Checked again when it runs: a save queued behind the load is void if another tab owns the key,
-    // and one queued behind a save that is then given up on is left to the save that follows it.
-    return this.#write(() => (this.#cleared || this.#late ? undefined : this.#bound(t, t.store.save(t.key, snapshot))));
-  }
-
-  /**
-   * A store's save, given up on (logged once) if it has not settled within `connectTimeoutMs`, the
-   * time the connector gives a `load` that never answers: the chain, and the transmission waiting
-   * for it, go on. A store may complete writes in any order, so none starts until it settles (this
-   * older one could land last): saves are skipped meanwhile (the session goes on in memory), and it
-   * is followed by a save of the session as it is then; `clear()`'s removal waits for it too.
-   */
-  #bound(t: PersistenceTarget, saving: void | Promise<void>): Promise<void> | undefined {
-    if (!(saving instanceof Promise)) return undefined;
-    const { clock, connectTimeoutMs: ms } = t.options;
-    return new Promise((resolve, reject) => {
-      const timer = (this.#timer = clock.setTimeout(() => {
-        this.#late = true;
-        this.#failed(`no answer in ${ms} ms`);
-        resolve();
-        void this.#track(saving).then(() => {
-          this.#late = false;
-          void this.save();
-        });
-      }, ms));
-      void saving.then(resolve, reject).finally(() => clock.clearTimeout(timer));
+    // and one queued behind a save then given up on is left to the save that follows that one.
+    return this.#write(() => {
+      if (this.#cleared || this.#late) return undefined;
+      const saving = t.store.save(t.key, snapshot);
+      if (!(saving instanceof Promise)) return undefined;
+      const { clock, connectTimeoutMs: ms } = t.options;
+      return new Promise((resolve, reject) => {
+        const timer = clock.setTimeout(() => {
+          this.#late = true;
+          this.#failed(`no answer in ${ms} ms`);
+          resolve();
+          // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as
+          // it is when it settles follows it.
+          void this.#track(saving).then(() => {
+            this.#late = false;
+            void this.save();
+          });
+        }, ms);
+        void saving.then(resolve, reject).finally((this.#stop = () => clock.clearTimeout(timer)));
+      });
     });
   }
 
@@ -141,7 +143,7 @@ export class Persistence {
     const first = !this.#cleared;
     this.#cleared = true;
     if (!t || !first) return;
-    t.options.clock.clearTimeout(this.#timer);
+    this.#stop?.();
     const release = (): void => this.#release?.();
     const removing = this.#write(() => (this.#owner ? t.store.remove(t.key) : undefined));
     if (removing) void removing.then(release);
