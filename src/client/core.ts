@@ -67,7 +67,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
           store: storage,
           key: storageKey ?? `surelink:${url}`,
           session: this.session,
-          logger: o.logger,
+          options: o,
         })
       : Persistence.none;
     this.out = new Outgoing(this);
@@ -148,16 +148,19 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   closed(): void {
+    // Stopped by a fatal error, not close(): the server may keep the session, which connect() or the
+    // next page resumes, and the lifecycle listeners that would store it as the page goes are gone.
+    if (!this.disposed) this.save();
     this.out.stop();
     this.#pings?.rejectAll(new ClosedError('client closed'));
     this.requests?.rejectAll(new ClosedError('client closed'));
   }
 
   /**
-   * The page is unloading, being frozen or going offline (pauses.ts): stores the session now, with
-   * deliveries no ack carried yet. Complete on return with a synchronous store (once loaded), started
-   * with an asynchronous one, after any write under way; nothing without storage, once closed, or in
-   * a tab not owning the key.
+   * The page is unloading, going hidden, being frozen or going offline (pauses.ts): stores the
+   * session now, with deliveries no ack carried yet. Complete on return with a synchronous store
+   * (once loaded), started with an asynchronous one, after any write under way; nothing without
+   * storage, once closed, or in a tab not owning the key.
    */
   save(): void {
     void this.persistence.save();

@@ -20,13 +20,14 @@ export interface LifecycleEnvironment {
 }
 
 /**
- * What a lifecycle event means for a connection; events that mean nothing for it (a hidden tab,
- * a page shown anew) give none:
+ * What a lifecycle event means for a connection; events that mean nothing for it (a page shown
+ * anew) give none:
  * - `offline` / `online`: the browser lost / regained its network;
  * - `frozen` / `resumed`: the page was frozen (Page Lifecycle API) or put in the back/forward
  *   cache, where timers and sockets stop / it came back from that;
- * - `pagehide`: a `pagehide` not persisted, the page is being unloaded for good: its last chance
- *   to store anything;
+ * - `pagehide`: the page may never run again, its last chance to store anything: it is being
+ *   unloaded for good (a `pagehide` not persisted), or the tab went hidden (`visibilitychange`),
+ *   after which a mobile browser may kill it without any other event;
  * - `visible`: the tab became visible, so timers may have been throttled: check the link now.
  */
 export type LifecycleSignal = 'offline' | 'online' | 'frozen' | 'resumed' | 'pagehide' | 'visible';
@@ -48,8 +49,16 @@ export function defaultLifecycleEnvironment(): LifecycleEnvironment {
   return { window: win ?? (typeof self?.addEventListener === 'function' ? self : undefined), document, navigator };
 }
 
-/** The signal of one event not persisted where it is not its type (`online`, `offline`, `pagehide`). */
-const SIGNALS: Readonly<Record<string, LifecycleSignal>> = { freeze: 'frozen', resume: 'resumed' };
+/**
+ * The signals of events that are not named like them (`online`, `offline` and an unloading
+ * `pagehide` are their own), and those of a `visibilitychange`, by the state it went to.
+ */
+const SIGNALS: Readonly<Record<string, LifecycleSignal>> = {
+  freeze: 'frozen',
+  resume: 'resumed',
+  visible: 'visible',
+  hidden: 'pagehide',
+};
 
 /**
  * Binds the handlers to the environment's events. Returns one function that removes every
@@ -67,8 +76,8 @@ export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHan
     const persisted = (ev as Partial<PageTransitionEvent>).persisted; // only pagehide and pageshow have it
     const signal =
       type === 'visibilitychange'
-        ? // Only `visible` says timers may have been throttled ('hidden', 'prerender' say nothing).
-          doc?.visibilityState === 'visible' && 'visible'
+        ? // An older state ('prerender') says nothing.
+          SIGNALS[doc?.visibilityState as string]
         : // Back/forward cache: like a freeze and back. A page shown anew says nothing; one hidden
           // without being cached is unloaded for good (its own signal).
           persisted

@@ -2,7 +2,7 @@
  * How the connection reads the browser's lifecycle: offline and frozen pages (bfcache, freeze)
  * let go of the connection and wait without burning retry attempts; coming back reconnects at
  * once; a tab becoming visible checks the heartbeat deadline by the wall clock. A page that is
- * unloading, being frozen or going offline stores its session first.
+ * unloading, going hidden, being frozen or going offline stores its session first.
  */
 import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
 import type { ClientState } from './event-types.js';
@@ -65,10 +65,11 @@ export class Pauses implements LifecycleHandlers {
     else this.#pause(signal);
   }
 
-  /** `pagehide`: the page is unloading, which stores the session and lets go of nothing. */
+  /** `pagehide`: the page is unloading or went hidden, which stores the session and lets go of nothing. */
   #pause(why: Pause | 'pagehide'): void {
     const host = this.#host;
-    // Unloaded, or frozen/cached and maybe discarded there: the stored session must not lag behind
+    // Unloaded, hidden (a mobile browser may kill the tab then without another event), or
+    // frozen/cached and maybe discarded there: the stored session must not lag behind
     // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
     // Offline too: the link goes, and with it the ack that would have stored them.
     host.save();

@@ -1,13 +1,13 @@
 import { isSnapshot, type SessionStore } from '../storage/store.js';
-import type { Logger } from '../util/logger.js';
+import type { ResolvedOptions } from './options.js';
 import type { ClientSession } from './session.js';
 
-/** Where a client's session is mirrored. */
+/** Where a client's session is mirrored, and the options it is mirrored with (logger, clock, bound). */
 export interface PersistenceTarget {
   readonly store: SessionStore;
   readonly key: string;
   readonly session: ClientSession;
-  readonly logger: Logger;
+  readonly options: ResolvedOptions;
 }
 
 /** What is used of the Web Locks API (`navigator.locks`). */
@@ -26,7 +26,8 @@ interface LockManagerLike {
  * A second tab runs with its session in memory instead, and says so in the log. Writes are
  * serialised, after the load; a synchronous store is written before `save()` returns once loaded,
  * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
- * are logged, never thrown at the app: the session goes on in memory.
+ * are logged, never thrown at the app: the session goes on in memory. So does it while a save
+ * given up on (see `save`) is under way.
  */
 export class Persistence {
   /** Stands in for every client without storage: saves nothing, holds nothing. */
@@ -43,6 +44,10 @@ export class Persistence {
   #owner: boolean | undefined;
   /** Lets go of the key's lock; set while this client holds one. */
   #release: (() => void) | undefined;
+  /** Stops the bound of the save under way (see `save`): `clear()` leaves no timer behind. */
+  #stop: (() => void) | undefined;
+  /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
+  #late: boolean | undefined;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
   readonly ready: Promise<void> | undefined;
 
@@ -56,7 +61,7 @@ export class Persistence {
     this.#owner = await this.#own(t);
     if (!this.#owner) {
       this.#cleared = true;
-      return t.logger.warn(`surelink: another tab holds '${t.key}'`);
+      return t.options.logger.warn(`surelink: another tab holds '${t.key}'`);
     }
     if (this.#cleared) return; // closed meanwhile: clear()'s removal, queued after this, lets go
     try {
@@ -66,17 +71,45 @@ export class Persistence {
       if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');
       t.session.restore(snapshot);
     } catch (error) {
-      t.logger.warn('surelink: could not load the persisted session', error);
+      t.options.logger.warn('surelink: could not load the persisted session', error);
     }
   }
 
-  /** Writes the current session; returns a promise only when the write is still under way. */
+  /**
+   * Writes the current session; returns a promise only when the write is still under way.
+   *
+   * A store's save not settled within `connectTimeoutMs` (the time the connector gives a `load` that
+   * never answers) is given up on, logged once: the chain, and the transmission waiting for it, go
+   * on. A store may complete writes in any order, so none starts until it settles (this older one
+   * could land last): saves are skipped meanwhile (the session goes on in memory), and it is
+   * followed by a save of the session as it is then; `clear()`'s removal waits for it too.
+   */
   save(): Promise<void> | undefined {
     const t = this.#t;
-    if (!t || this.#cleared) return undefined;
+    if (!t || this.#cleared || this.#late) return undefined;
     const snapshot = t.session.snapshot();
-    // Checked again when it runs: a save queued behind the load is void if another tab owns the key.
-    return this.#write(() => (this.#cleared ? undefined : t.store.save(t.key, snapshot)));
+    // Checked again when it runs: a save queued behind the load is void if another tab owns the key,
+    // and one queued behind a save then given up on is left to the save that follows that one.
+    return this.#write(() => {
+      if (this.#cleared || this.#late) return undefined;
+      const saving = t.store.save(t.key, snapshot);
+      if (!(saving instanceof Promise)) return undefined;
+      const { clock, connectTimeoutMs: ms } = t.options;
+      return new Promise((resolve, reject) => {
+        const timer = clock.setTimeout(() => {
+          this.#late = true;
+          this.#failed(`no answer in ${ms} ms`);
+          resolve();
+          // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as
+          // it is when it settles follows it.
+          void this.#track(saving).then(() => {
+            this.#late = false;
+            void this.save();
+          });
+        }, ms);
+        void saving.then(resolve, reject).finally((this.#stop = () => clock.clearTimeout(timer)));
+      });
+    });
   }
 
   /** Runs `write` after the pending one (if any); a failure is logged, never thrown. */
@@ -102,13 +135,15 @@ export class Persistence {
   /**
    * Forgets the persisted session (client closed) unless another tab owns it: at once when no write
    * is under way, so a client created right after `close()` with the same key does not adopt the
-   * closed one's session. Lets go of the key once removed.
+   * closed one's session; else after it, however late (it leaves no timer behind), since it could
+   * land after the removal. Lets go of the key once removed.
    */
   clear(): void {
     const t = this.#t;
     const first = !this.#cleared;
     this.#cleared = true;
     if (!t || !first) return;
+    this.#stop?.();
     const release = (): void => this.#release?.();
     const removing = this.#write(() => (this.#owner ? t.store.remove(t.key) : undefined));
     if (removing) void removing.then(release);
@@ -139,6 +174,6 @@ export class Persistence {
   }
 
   #failed(error: unknown): void {
-    this.#t?.logger.warn('surelink: could not persist the session', error);
+    this.#t?.options.logger.warn('surelink: could not persist the session', error);
   }
 }

@@ -57,14 +57,14 @@ describe('watchLifecycle on jsdom', () => {
     unbind();
   });
 
-  it('maps visibilitychange to visible by document.visibilityState', () => {
+  it('maps visibilitychange by document.visibilityState: visible, or hidden as pagehide (the page may be killed)', () => {
     const h = handlers();
     const unbind = watchLifecycle({ window, document }, h);
     setVisibility('hidden');
     setVisibility('visible');
-    setVisibility('prerender'); // says nothing about throttling: ignored
+    setVisibility('prerender'); // an older state, which says nothing: ignored
     setVisibility('visible');
-    expect(h.seen).toEqual(['visible', 'visible']); // 'hidden' says nothing either
+    expect(h.seen).toEqual(['pagehide', 'visible', 'visible']);
     unbind();
   });
 
@@ -127,7 +127,7 @@ describe('watchLifecycle listener bookkeeping', () => {
     doc.dispatchEvent(new Event('visibilitychange'));
     doc.visibilityState = 'hidden';
     doc.dispatchEvent(new Event('visibilitychange'));
-    expect(h.seen).toEqual(['visible']);
+    expect(h.seen).toEqual(['visible', 'pagehide']);
     unbind();
   });
 

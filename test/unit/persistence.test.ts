@@ -177,6 +177,14 @@ function pushEvents(link: FakeLink, from: number, to: number): void {
 
 const pagehide = (persisted: boolean) => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted }));
 
+function setVisibility(state: string): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+// Drop the own-property override so the jsdom prototype getter shows through again.
+afterEach(() => void Reflect.deleteProperty(document, 'visibilityState'));
+
 // Deliveries are stored with each ack (64 messages or 50 ms): without a write as the page goes, the
 // next page resumes from the last ack and its app gets what this one's got a second time.
 describe('the session is stored as the page goes (pagehide, freeze) or goes offline', () => {
@@ -205,6 +213,8 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
     ['a pagehide unloading the page', () => pagehide(false)],
     ['a pagehide into the back/forward cache', () => pagehide(true)],
     ['a freeze', () => document.dispatchEvent(new Event('freeze'))],
+    // On mobile the last event reliably fired: a hidden tab may be killed without pagehide.
+    ['the tab going hidden', () => setVisibility('hidden')],
     ['going offline (the link goes, and with it the ack)', () => window.dispatchEvent(new Event('offline'))],
   ])('%s stores the deliveries no ack carried yet, before its handler returns', async (_label, leave) => {
     await received(3);
@@ -261,6 +271,44 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
     expect(closing.state).toBe('closed');
     expect([...saved.keys()]).toEqual(['k']);
     expect(saved.get('k')?.delivered).toBe(3);
+  });
+
+  it('the tab going hidden writes once; coming back writes nothing', async () => {
+    const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
+    await received(3);
+    snapshot.mockClear();
+    setVisibility('hidden');
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    setVisibility('visible');
+    setVisibility('prerender'); // an old state, which says nothing
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    snapshot.mockRestore();
+  });
+
+  // The server keeps the session through a refused handshake: connect() or the next page resumes it.
+  it('a client closed by a refused reconnect stores its session then, as its listeners are gone', async () => {
+    const c = await received(3);
+    fake.last.drop(); // the link goes, and the ack with it
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
+    await settle();
+    expect(c.state).toBe('closed');
+    expect(saved.get('k')).toMatchObject({ resume: 'r1', delivered: 3 });
+    pagehide(false); // heard by no one now
+    page({ queue: { storage: mapStore(), storageKey: 'k' } }); // the reload, within the grace period
+    await settle();
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1', ack: 3 });
+  });
+
+  it('a client closed by close() writes nothing before it forgets the session', async () => {
+    const c = await received(3);
+    const snapshot = vi.spyOn(ClientSession.prototype, 'snapshot');
+    c.close();
+    expect(snapshot).not.toHaveBeenCalled();
+    expect(saved.has('k')).toBe(false);
+    snapshot.mockRestore();
   });
 
   it('a client without storage stores nothing, not even a snapshot', async () => {
@@ -470,5 +518,113 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     tab().close();
     await settle();
     expect(locks.held).toEqual([]);
+  });
+});
+
+// A hung IndexedDB transaction or custom store: the client must not wait for it for good.
+describe('a store write that never settles', () => {
+  const warn = vi.fn();
+  beforeEach(() => warn.mockClear());
+
+  /** An open client on a store whose writes settle only when the test says so. */
+  async function hung(
+    remove: SessionStore['remove'] = () => {},
+  ): Promise<{ c: RealtimeClient; writes: { delivered: number; settle: () => void }[] }> {
+    const writes: { delivered: number; settle: () => void }[] = [];
+    const store: SessionStore = {
+      load: () => undefined,
+      save: (_k, s) => new Promise<void>((settle) => void writes.push({ delivered: s.delivered, settle })),
+      remove,
+    };
+    const c = page({
+      heartbeat: false,
+      queue: { storage: store, storageKey: 'k' },
+      logger: { debug() {}, info() {}, warn, error() {} },
+    });
+    await settle();
+    fake.last.accept();
+    await settle();
+    return { c, writes };
+  }
+
+  it('is given up on after connectTimeoutMs (warned once): what waited is sent, and so is what follows', async () => {
+    const { c, writes } = await hung();
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3499);
+    expect(sentData()).toEqual([]); // still waiting for the write, as for any slow one
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sentData()).toEqual([[1, 1]]);
+    c.send('m', 2); // no write starts while the given-up one is under way: sent at once
+    pushEvents(fake.last, 1, 2);
+    await vi.advanceTimersByTimeAsync(3500); // the ack's save is skipped too
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(writes).toHaveLength(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith('surelink: could not persist the session', 'no answer in 3500 ms');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('when it settles late, the session as it is then is written after it, never an older one after a newer', async () => {
+    const { c, writes } = await hung();
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3500);
+    pushEvents(fake.last, 1, 3);
+    await vi.advanceTimersByTimeAsync(50); // the ack: nothing written while the first is under way
+    expect(writes.map((w) => w.delivered)).toEqual([0]);
+    writes[0]?.settle();
+    await settle();
+    expect(writes.map((w) => w.delivered)).toEqual([0, 3]);
+    writes[1]?.settle(); // in time: waited for, as before
+    await settle();
+    c.send('m', 2);
+    expect(sentData()).toEqual([[1, 1]]);
+    writes[2]?.settle();
+    await settle();
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close() leaves no timer behind, and the removal waits for the write under way', async () => {
+    const removed = vi.fn();
+    let settleWrite = (): void => {};
+    const store: SessionStore = {
+      load: () => undefined,
+      save: () => new Promise<void>((settle) => (settleWrite = settle)),
+      remove: removed,
+    };
+    const c = page({ heartbeat: false, queue: { storage: store, storageKey: 'k' } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    c.send('m', 1);
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(removed).not.toHaveBeenCalled(); // it could land after the removal
+    settleWrite();
+    await settle();
+    expect(removed).toHaveBeenCalledWith('k');
+  });
+
+  it('close() after it was given up on removes the session once it settles, not before', async () => {
+    const removed = vi.fn();
+    const { c, writes } = await hung(removed);
+    c.send('m', 1);
+    await vi.advanceTimersByTimeAsync(3500);
+    c.close();
+    expect(vi.getTimerCount()).toBe(0);
+    await settle();
+    expect(removed).not.toHaveBeenCalled();
+    writes[0]?.settle();
+    await settle();
+    expect(removed).toHaveBeenCalledWith('k');
+    expect(writes).toHaveLength(1); // nothing saved after close
   });
 });
