@@ -7,8 +7,7 @@
  * helpers (pauses, heartbeat, link): they call its methods instead of holding closures, and the
  * helpers of features not in use (backoff, pauses, probing) are created when first needed.
  */
-import type { SurelinkError } from '../errors/base.js';
-import { ProtocolError } from '../errors/protocol.js';
+import { ProtocolError, TransportError, type SurelinkError } from '../errors/index.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
 import { encodeControl } from '../protocol/codec.js';
 import type { HelloFrame } from '../protocol/frames.js';
@@ -117,8 +116,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     if (this.#state !== 'closed') this.go('closed', reason);
   }
 
-  send(text: string): void {
-    this.#link?.send(text);
+  send(text: string): boolean | undefined {
+    return this.#link?.send(text);
   }
 
   /** Ends the current link from our side and reacts as to any loss of it. */
@@ -171,7 +170,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const fatal = !(transport && info.code === NORMAL) && !isRetryable(info.code) && !this.#pauses?.paused;
     const willReconnect = !fatal && this.options.reconnect !== false;
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
-    if (fatal && info.code !== NORMAL) this.emit('error', errorForClose(link.transport.name, info));
+    if ((fatal && info.code !== NORMAL) || (info.error && !(info.error instanceof TransportError)))
+      this.emit('error', errorForClose(link.transport.name, info)); // and bad input, a throwing send (link.ts)
     this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`, at);
   }
 

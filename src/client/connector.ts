@@ -181,7 +181,11 @@ class Handshake implements TransportHandlers {
     const w = this.#now;
     if (w instanceof Link) return;
     if (!w?.hello) return w && this.#welcomed(w, undefined);
-    w.transport?.send(encodeControl(w.hello));
+    try {
+      w.transport?.send(encodeControl(w.hello));
+    } catch (error) {
+      this.#fail(asTransportError(w.name as TransportName, error, 'send failed')); // as Link's writes (1006)
+    }
   }
 
   onMessage(text: string): void {

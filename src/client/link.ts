@@ -1,4 +1,5 @@
 import { batchChars, encodeBatch, takeBatch } from '../protocol/batch.js';
+import { ABNORMAL } from '../protocol/close-codes.js';
 import type { WelcomeFrame } from '../protocol/frames.js';
 import type { CloseInfo, Transport } from '../transports/transport.js';
 
@@ -41,7 +42,10 @@ export class Link {
     for (const item of early) {
       if (this.#handlers !== handlers) return; // a handler closed the link meanwhile
       if (typeof item === 'string') handlers.onMessage(item);
-      else this.closed(item);
+      else {
+        this.#handlers = undefined;
+        handlers.onClose(item);
+      }
     }
   }
 
@@ -53,35 +57,35 @@ export class Link {
     else this.#early.push(text);
   }
 
-  /** Called by the transport handlers. */
+  /** Called by the transport handlers. Before `attach`, the close waits in line; nothing more is written. */
   closed(info: CloseInfo): void {
     if (this.#closed) return;
-    if (!this.#handlers) {
-      this.#early.push(info);
-      return;
-    }
     this.#closed = true;
     const handlers = this.#handlers;
     this.#handlers = undefined;
-    handlers.onClose(info);
+    if (handlers) handlers.onClose(info);
+    else this.#early.push(info);
   }
 
   /**
    * Sends one frame. With a server that takes batches, a frame goes at once when it is the first
    * since the server last spoke or a batch last went; one after it waits with the rest of its tick
-   * for a microtask, and they go together. So a reply arms nothing, and a burst
-   * costs one microtask (protocol/batch.ts has the same logic for the server; the client's copy
-   * is inlined for its bundle size).
+   * for a microtask, and they go together. So a reply arms nothing, and a burst costs one microtask
+   * (protocol/batch.ts has the same logic for the server; the client's copy is inlined for its
+   * bundle size). Returns whether the link is still up: in raw mode, which never batches, whether
+   * the frame was written.
    */
-  send(text: string): void {
-    if (this.#closed) return;
-    if (this.#tick) return void this.#tick.push(text);
-    if (this.#tick === null && this.#max) {
+  send(text: string): boolean {
+    if (this.#closed) return false;
+    if (this.#tick) this.#tick.push(text);
+    else if (this.#tick === null && this.#max) {
       this.#tick = [text];
-      return void Promise.resolve(this).then(Link.#flushOf);
+      void Promise.resolve(this).then(Link.#flushOf);
+    } else {
+      this.#tick = null;
+      this.#write(text);
     }
-    this.#tick = null;
-    this.transport.send(text);
+    return !this.#closed;
   }
 
   /** One function for every link's end-of-tick flush: a send allocates no closure for it. */
@@ -94,15 +98,31 @@ export class Link {
     this.#tick = undefined;
     while (frames.length > 0 && !this.#closed) {
       const batch = takeBatch(frames, this.#max);
-      this.transport.send(batch.length > 1 ? encodeBatch(batch) : (batch[0] as string));
+      this.#write(batch.length > 1 ? encodeBatch(batch) : (batch[0] as string));
+    }
+  }
+
+  /**
+   * The one place a frame meets the transport. A transport whose `send` throws (a custom one, a
+   * socket in an odd state) loses the link like a drop (1006): the throw reaches neither the app's
+   * `send()` nor a timer, and what it did not take stays unacknowledged, to go again after the resume.
+   */
+  #write(text: string): void {
+    try {
+      this.transport.send(text);
+    } catch (error) {
+      // The thrown value, not a TransportError (a network failure): the client reports it (`#lose`).
+      const reason = `send failed: ${String(error)}`;
+      shut(this.transport, ABNORMAL, reason);
+      this.closed({ code: ABNORMAL, reason, error: error as Error });
     }
   }
 
   /** Ends the link from our side, after what is still batched: no handler fires afterwards. */
   close(code: number, reason: string): void {
+    this.#handlers = undefined; // first: a write of the batch that throws now is no loss to report
     this.#flush();
     this.#closed = true;
-    this.#handlers = undefined;
     this.#early = [];
     shut(this.transport, code, reason);
   }

@@ -27,7 +27,8 @@ export interface OutgoingDeps {
   readonly state: string;
   /** `close()` was called: a queue handler may call it in the middle of an append or an expiry. */
   readonly disposed: boolean;
-  send(text: string): void;
+  /** Whether the link is still up after the write: in raw mode, whether the text was written. */
+  send(text: string): boolean | undefined;
   emit(event: string, payload: unknown): void;
 }
 
@@ -49,7 +50,8 @@ export class Outgoing {
   append(event: string, data: unknown, requestId?: number): SendResult {
     const d = this.#d;
     const { options: o, session } = d;
-    if (o.protocol === 'raw' && d.writable) return (d.send(event), 'sent');
+    // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued.
+    if (o.protocol === 'raw' && d.writable && d.send(event)) return 'sent';
     const now = o.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
@@ -83,11 +85,16 @@ export class Outgoing {
     const batch = session.log.takeQueued();
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
-      // Raw servers send no acks: written counts as delivered, and is stored as such before it is
-      // written, else a reload would send the stored queue again.
-      session.log.ack((batch.at(-1) as OutboundEntry).seq);
+      // Raw servers send no acks: written counts as delivered, and is stored as such in the same
+      // tick, else a reload would send the stored queue again. What the transport did not take (its
+      // `send` threw: the link is gone) is queued again, for the next link.
+      let written = 0;
+      for (const e of batch) {
+        if (!d.send(e.event)) break;
+        written = e.seq;
+      }
+      session.log.resume(written);
       void d.persistence.save();
-      for (const e of batch) d.send(e.event);
       return;
     }
     const saving = d.persistence.save();

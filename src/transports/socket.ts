@@ -4,8 +4,9 @@
  * SockJS transport attaches its socket once sockjs-client has loaded and reads close events its
  * own way (`closeInfo`).
  */
+import { ProtocolError } from '../errors/protocol.js';
 import { TransportError } from '../errors/transport.js';
-import { ABNORMAL, CONNECT_TIMEOUT, HEARTBEAT_TIMEOUT, NORMAL, PROTOCOL_ERROR } from '../protocol/close-codes.js';
+import { ABNORMAL, CONNECT_TIMEOUT, HEARTBEAT_TIMEOUT, NORMAL } from '../protocol/close-codes.js';
 import { fitCloseReason } from '../protocol/codec.js';
 import type { CloseInfo, SockJSLike, Transport, TransportHandlers, TransportName, WebSocketLike } from './transport.js';
 
@@ -124,7 +125,11 @@ export class SocketTransport implements Transport {
       // `toString()`, not `String()`: the direct call is about twice as fast on a Buffer, once per message.
       const data = ev ? ev.data : b ? a : (a as { toString(): string }).toString();
       if (typeof data === 'string') handlers?.onMessage(data);
-      else this.#finish({ code: PROTOCOL_ERROR, reason: 'binary frame received' }, true);
+      else {
+        // Bad input, as a malformed text frame is: a ProtocolError the client reports (`error`), in either mode.
+        const error = new ProtocolError('binary frame received');
+        this.#finish({ code: error.closeCode, reason: error.message, error }, true);
+      }
     } else if (type === 'error') {
       // A close event always follows an error; keep the error for it. A browser's error event says
       // nothing, but `ws` passes what failed (ECONNREFUSED, the upgrade's HTTP status): keep that.

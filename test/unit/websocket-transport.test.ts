@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { Server, WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import { ProtocolError } from '../../src/errors/protocol.js';
 import { TransportError } from '../../src/errors/transport.js';
+import { encodeFrame } from '../../src/protocol/codec.js';
 import { websocketTransport } from '../../src/transports/websocket.js';
 import type { CloseInfo, TransportContext, WebSocketConstructor } from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
 
 const url = 'ws://mock.test/realtime';
 const ctx: TransportContext = {
@@ -209,4 +213,46 @@ describe('websocket transport (ws EventEmitter API)', () => {
     expect(t.messages).toEqual([]);
     expect(t.closes).toEqual([]);
   });
+});
+
+describe('a binary frame, as the client reports it (ws EventEmitter API)', () => {
+  it.each(['raw', 'surelink'] as const)(
+    '%s mode: one ProtocolError (4400) as `error`, the socket closed with 4400, and a reconnect',
+    async (protocol) => {
+      const clock = new ManualClock();
+      const c = new RealtimeClient(url, {
+        WebSocket: WsLikeSocket as unknown as WebSocketConstructor,
+        transports: ['websocket'],
+        protocol,
+        clock,
+        lifecycle: false,
+        rememberTransport: false,
+        reconnect: { policy: () => 1 },
+      });
+      const seen: unknown[] = [];
+      c.on('error', (e) => seen.push(e));
+      c.on('close', (e) => seen.push(e));
+      await flushMicrotasks();
+      const socket = WsLikeSocket.last as WsLikeSocket;
+      socket.emit('open');
+      if (protocol === 'surelink') {
+        const welcome = { type: 'welcome', v: 1, sid: 's', resume: 'r', resumed: false, ack: 0 } as const;
+        socket.emit('message', Buffer.from(encodeFrame({ ...welcome, hb: { intervalMs: 0, timeoutMs: 0 } })), false);
+      }
+      await flushMicrotasks();
+      expect(c.state).toBe('open');
+      socket.emit('message', Buffer.from([1, 2]), true);
+      expect(socket.closedWith).toEqual([4400, 'binary frame received']);
+      expect(seen).toEqual([
+        { code: 4400, reason: 'binary frame received', willReconnect: true },
+        expect.any(ProtocolError),
+      ]);
+      expect(seen[1]).toMatchObject({ code: 'PROTOCOL', closeCode: 4400, message: 'binary frame received' });
+      expect(c.state).toBe('reconnecting');
+      clock.advance(1);
+      await flushMicrotasks();
+      expect(WsLikeSocket.last).not.toBe(socket);
+      c.close();
+    },
+  );
 });
