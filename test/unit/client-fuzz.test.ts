@@ -5,13 +5,14 @@
  * (or stops, for the fatal codes only), no timer is left behind, and a clean link still works.
  */
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import { isSurelinkError } from '../../src/errors/index.js';
 import { isRetryable } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { describeFuzzed, fuzzedFrame } from '../helpers/frame-fuzz.js';
 import type { Fuzzed } from '../helpers/frame-fuzz.js';
+import { collectEscaped } from '../helpers/escaped.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 import type { FakeLink } from '../helpers/fake-transport.js';
 import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
@@ -21,17 +22,7 @@ const BAD_INPUT_CODES = new Set([4400, 4413, 4426]);
 /** Error codes (README "Errors") a server's frames can cause; anything else is a client bug. */
 const ERROR_CODES = new Set(['PROTOCOL', 'AUTH_REJECTED', 'TRANSPORT', 'SESSION_LOST']);
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
-});
+const unhandled = collectEscaped();
 
 function fail(what: string, frame: Fuzzed): never {
   throw new Error(`${what}; frame: ${describeFuzzed(frame)}`);

@@ -3,10 +3,11 @@
  * neither the app's `send()` nor a timer or microtask; the link is lost as in a drop (1006), and
  * what was not written goes again on the next link, once.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { TransportError } from '../../src/errors/index.js';
+import { collectEscaped } from '../helpers/escaped.js';
 import { FakeTransport, type FakeLink } from '../helpers/fake-transport.js';
 import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
 
@@ -20,17 +21,7 @@ const breakNext = (link: FakeLink, n = 1) => {
     });
 };
 
-const escaped: unknown[] = [];
-const onEscaped = (reason: unknown): void => void escaped.push(reason);
-beforeEach(() => {
-  escaped.length = 0;
-  process.on('unhandledRejection', onEscaped);
-  process.on('uncaughtException', onEscaped);
-});
-afterEach(() => {
-  process.off('unhandledRejection', onEscaped);
-  process.off('uncaughtException', onEscaped);
-});
+const escaped = collectEscaped();
 
 /** Microtasks, then one macrotask: an unhandled rejection is reported by then. */
 const settle = async () => {
