@@ -5,6 +5,8 @@
 import { afterEach, beforeEach, vi } from 'vitest';
 import { CLIENT_FRAMES, encodeFrame } from '../../src/protocol/codec.js';
 import { decodeMessage } from './decode.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import type { Clock } from '../../src/util/clock.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type {
   CloseInfo,
@@ -125,4 +127,19 @@ export function useFakeClients(reset: () => void, made: () => readonly { close()
     for (const c of made()) c.close();
     vi.useRealTimers();
   });
+}
+
+/**
+ * Options of a client a test drives step by step over `fake` on `clock`: it connects when told,
+ * retries after 1 ms, and reads no page lifecycle and no remembered transport.
+ */
+export function drivenOptions(fake: FakeTransport, clock: Clock): ClientOptions {
+  return {
+    transports: [fake],
+    clock,
+    lifecycle: false,
+    autoConnect: false,
+    rememberTransport: false,
+    reconnect: { policy: () => 1 },
+  };
 }

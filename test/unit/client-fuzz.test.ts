@@ -13,7 +13,7 @@ import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { describeFuzzed, fuzzedFrame } from '../helpers/frame-fuzz.js';
 import type { Fuzzed } from '../helpers/frame-fuzz.js';
 import { collectEscaped } from '../helpers/escaped.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, drivenOptions } from '../helpers/fake-transport.js';
 import type { FakeLink } from '../helpers/fake-transport.js';
 import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
 
@@ -33,14 +33,7 @@ async function runScript(script: readonly { frame: Fuzzed; inHandshake: boolean 
   const clock = new ManualClock();
   const fake = new FakeTransport();
   const errors: unknown[] = [];
-  const c = new RealtimeClient<{ n: number }>('ws://fuzz.invalid/realtime', {
-    transports: [fake],
-    clock,
-    lifecycle: false,
-    autoConnect: false,
-    rememberTransport: false,
-    reconnect: { policy: () => 1 },
-  });
+  const c = new RealtimeClient<{ n: number }>('ws://fuzz.invalid/realtime', drivenOptions(fake, clock));
   c.on('error', (e) => errors.push(e));
   const delivered: number[] = [];
   c.on('n', (v) => delivered.push(v));

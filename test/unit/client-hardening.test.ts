@@ -4,21 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import { SessionLostError } from '../../src/errors/index.js';
-import { FakeTransport } from '../helpers/fake-transport.js';
+import { FakeTransport, drivenOptions } from '../helpers/fake-transport.js';
 import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
 
 function setup() {
   const clock = new ManualClock();
   const fake = new FakeTransport();
   const errors: unknown[] = [];
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    clock,
-    lifecycle: false,
-    autoConnect: false,
-    rememberTransport: false,
-    reconnect: { policy: () => 1 },
-  });
+  const c = new RealtimeClient('ws://test.invalid/realtime', drivenOptions(fake, clock));
   c.on('error', (e) => errors.push(e));
   return { clock, fake, errors, c };
 }

@@ -8,7 +8,7 @@ import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { TransportError } from '../../src/errors/index.js';
 import { collectEscaped } from '../helpers/escaped.js';
-import { FakeTransport, type FakeLink } from '../helpers/fake-transport.js';
+import { FakeTransport, drivenOptions, type FakeLink } from '../helpers/fake-transport.js';
 import { ManualClock, flushMicrotasks } from '../helpers/manual-clock.js';
 
 const boom = new Error('boom');
@@ -32,15 +32,7 @@ const settle = async () => {
 function setup(options: ClientOptions = {}) {
   const clock = new ManualClock();
   const fake = new FakeTransport();
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    clock,
-    lifecycle: false,
-    autoConnect: false,
-    rememberTransport: false,
-    reconnect: { policy: () => 1 },
-    ...options,
-  });
+  const c = new RealtimeClient('ws://test.invalid/realtime', { ...drivenOptions(fake, clock), ...options });
   const closes: unknown[] = [];
   const errors: unknown[] = [];
   c.on('close', (e) => closes.push(e));
