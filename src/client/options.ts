@@ -73,8 +73,8 @@ export interface ClientOptions {
   /**
    * Time one transport gets to open and complete the handshake before it counts as failed (a
    * WebSocket that opens but never answers, as some proxies do, fails here). An `auth` function
-   * and a session store's `load` get as long again before the first transport is tried, and a
-   * store's `save` as long before it is given up on (the queue then goes on without it).
+   * gets as long again before the first transport is tried, and a session store's `load` or `save`
+   * as long before it is given up on (the client then goes on without it).
    * @default 3500
    */
   connectTimeoutMs?: number;

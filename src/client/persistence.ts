@@ -10,6 +10,8 @@ export interface PersistenceTarget {
   readonly options: ResolvedOptions;
 }
 
+const LOAD_FAILED = 'surelink: could not load the persisted session';
+
 /** What is used of the Web Locks API (`navigator.locks`). */
 interface LockManagerLike {
   request(
@@ -27,7 +29,7 @@ interface LockManagerLike {
  * serialised, after the load; a synchronous store is written before `save()` returns once loaded,
  * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
  * are logged, never thrown at the app: the session goes on in memory. So does it while a save
- * given up on (see `save`) is under way.
+ * given up on (see `save`) is under way, and for good after a load given up on (see the constructor).
  */
 export class Persistence {
   /** Stands in for every client without storage: saves nothing, holds nothing. */
@@ -44,7 +46,7 @@ export class Persistence {
   #owner: boolean | undefined;
   /** Lets go of the key's lock; set while this client holds one. */
   #release: (() => void) | undefined;
-  /** Stops the bound of the save under way (see `save`): `clear()` leaves no timer behind. */
+  /** Stops the bound of the load or save under way (`#within`): `clear()` leaves no timer behind. */
   #stop: (() => void) | undefined;
   /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
   #late: boolean | undefined;
@@ -53,8 +55,20 @@ export class Persistence {
 
   constructor(target?: PersistenceTarget) {
     this.#t = target;
+    if (!target) return;
     // Writes wait for the load (`#chain`): none may replace the stored session before it was read.
-    this.ready = target && this.#track(this.#load(target));
+    // One that never answers (a hung IndexedDB) must not keep the client from connecting: given up
+    // on, it leaves the stored session as it is, for the next page, and this client without storage.
+    const loading = this.#load(target);
+    this.ready = this.#track(
+      this.#within(loading, target, (reason) => {
+        target.options.logger.warn(LOAD_FAILED, reason);
+        this.#cleared = true;
+        const release = (): void => this.#release?.();
+        release();
+        void loading.then(release); // a lock granted late, too
+      }),
+    );
   }
 
   async #load(t: PersistenceTarget): Promise<void> {
@@ -66,20 +80,19 @@ export class Persistence {
     if (this.#cleared) return; // closed meanwhile: clear()'s removal, queued after this, lets go
     try {
       const snapshot: unknown = await t.store.load(t.key);
-      if (!snapshot) return;
+      if (!snapshot || this.#cleared) return; // closed, or given up on, meanwhile
       // Checked here, whatever the store: restoring a wrong shape would corrupt the session half-way.
       if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');
       t.session.restore(snapshot);
     } catch (error) {
-      t.options.logger.warn('surelink: could not load the persisted session', error);
+      t.options.logger.warn(LOAD_FAILED, error);
     }
   }
 
   /**
    * Writes the current session; returns a promise only when the write is still under way.
    *
-   * A store's save not settled within `connectTimeoutMs` (the time the connector gives a `load` that
-   * never answers) is given up on, logged once: the chain, and the transmission waiting for it, go
+   * A store's save not settled within `connectTimeoutMs` (as for the load) is given up on, logged once: the chain, and the transmission waiting for it, go
    * on. A store may complete writes in any order, so none starts until it settles (this older one
    * could land last): saves are skipped meanwhile (the session goes on in memory), and it is
    * followed by a save of the session as it is then; `clear()`'s removal waits for it too.
@@ -94,21 +107,31 @@ export class Persistence {
       if (this.#cleared || this.#late) return undefined;
       const saving = t.store.save(t.key, snapshot);
       if (!(saving instanceof Promise)) return undefined;
-      const { clock, connectTimeoutMs: ms } = t.options;
-      return new Promise((resolve, reject) => {
-        const timer = clock.setTimeout(() => {
-          this.#late = true;
-          this.#failed(`no answer in ${ms} ms`);
-          resolve();
-          // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as
-          // it is when it settles follows it.
-          void this.#track(saving).then(() => {
-            this.#late = false;
-            void this.save();
-          });
-        }, ms);
-        void saving.then(resolve, reject).finally((this.#stop = () => clock.clearTimeout(timer)));
+      return this.#within(saving, t, (reason) => {
+        this.#late = true;
+        this.#failed(reason);
+        // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as it
+        // is when it settles follows it.
+        void this.#track(saving).then(() => {
+          this.#late = false;
+          void this.save();
+        });
       });
+    });
+  }
+
+  /**
+   * `work`, or nothing once `connectTimeoutMs` (the time the connector gives an auth function)
+   * passed without it settling: then `late` runs and the caller goes on. `clear()` stops the bound.
+   */
+  #within(work: Promise<void>, t: PersistenceTarget, late: (reason: string) => void): Promise<void> {
+    const { clock, connectTimeoutMs: ms } = t.options;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        late(`no answer in ${ms} ms`);
+        resolve();
+      }, ms);
+      void work.then(resolve, reject).finally((this.#stop = () => clock.clearTimeout(timer)));
     });
   }
 
