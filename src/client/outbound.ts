@@ -78,16 +78,15 @@ export class OutboundLog {
     const json = dataJsonOf(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
-    let dropped = NONE;
+    let dropped: OutboundEntry[] | undefined;
     while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
       // These two can only stop the first pass: nothing they test changes as the oldest go.
       if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
       if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
-      if (dropped === NONE) dropped = [];
-      (dropped as OutboundEntry[]).push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+      (dropped ??= []).push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
     }
     this.#push(item, size, json);
-    return dropped;
+    return dropped ?? NONE;
   }
 
   /**
@@ -130,7 +129,7 @@ export class OutboundLog {
   resume(ack: number): boolean {
     if (!this.ack(ack)) return false;
     this.#cursor = this.#acked;
-    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    this.#rebuild(this.#entries, this.#nextSeq, []);
     return true;
   }
 
@@ -141,10 +140,8 @@ export class OutboundLog {
   newSession(): OutboundEntry[] {
     const unconfirmed = this.#entries.filter((e) => e.seq <= this.#sentUpTo);
     const rest = this.#entries.filter((e) => e.seq > this.#sentUpTo);
-    this.#entries = [];
-    this.#nextSeq = 1;
-    this.#cursor = this.#sentUpTo = this.#acked = this.#queuedBytes = 0;
-    for (const e of rest) this.#push(e, sizeOf(e));
+    this.#cursor = this.#sentUpTo = this.#acked = 0;
+    this.#rebuild([], 1, rest);
     return unconfirmed;
   }
 
@@ -179,17 +176,12 @@ export class OutboundLog {
    * which was transmitted yet, so renumbering it is safe).
    */
   restore(s: OutboundSnapshot): void {
-    const fresh = this.#entries;
-    this.#entries = [...s.entries];
-    this.#nextSeq = s.nextSeq;
-    this.#sentUpTo = s.sentUpTo;
     this.#acked = s.acked;
     // What the last page transmitted stays out of the queue until the welcome says what the server
     // has (`resume`) or that the session is gone (`newSession`): expiring, dropping or renumbering it
     // before then could give a number the server holds to another message.
-    this.#cursor = this.#sentUpTo;
-    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + (e.seq > this.#cursor ? sizeOf(e) : 0), 0);
-    for (const e of fresh) this.#push(e, sizeOf(e));
+    this.#cursor = this.#sentUpTo = s.sentUpTo;
+    this.#rebuild([...s.entries], s.nextSeq, this.#entries);
   }
 
   /** Entries with seq <= cursor: a binary search, as bursts append thousands of entries. */
@@ -202,6 +194,18 @@ export class OutboundLog {
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * Makes `kept` the log, its queued part counted, then appends `requeue`, renumbered from `nextSeq`
+   * (so the numbering stays gap-free).
+   */
+  #rebuild(kept: OutboundEntry[], nextSeq: number, requeue: readonly OutboundEntry[]): void {
+    this.#entries = kept;
+    this.#nextSeq = nextSeq;
+    this.#queuedBytes = 0;
+    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e);
+    for (const e of requeue) this.#push(e, sizeOf(e));
   }
 
   #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry {
@@ -221,12 +225,10 @@ export class OutboundLog {
     let i = head;
     while (i < this.#entries.length && !match(this.#entries[i] as OutboundEntry)) i++;
     if (i === this.#entries.length) return [];
-    const queued = this.#entries.slice(head);
-    const removed = queued.filter(match); // not empty: the scan above found one
-    this.#entries = this.#entries.slice(0, head);
-    this.#nextSeq = this.#cursor + 1;
-    this.#queuedBytes = 0;
-    for (const e of queued) if (!removed.includes(e)) this.#push(e, sizeOf(e));
+    const removed: OutboundEntry[] = [];
+    const rest: OutboundEntry[] = [];
+    for (const e of this.#entries.slice(head)) (match(e) ? removed : rest).push(e);
+    this.#rebuild(this.#entries.slice(0, head), this.#cursor + 1, rest);
     return removed;
   }
 }

@@ -78,12 +78,11 @@ export function encodeWithDataJson(seq: number, event: string, dataJson: string 
  * only). Reasons are often error messages, so every close goes through here.
  */
 export function fitCloseReason(reason: string): string {
-  if (reason.length <= MAX_REASON_BYTES / 3) return reason; // fast path: 3 bytes per unit at most
   let out = '';
   let bytes = 0;
+  const utf8 = new TextEncoder();
   for (const ch of reason) {
-    const cp = ch.codePointAt(0) as number;
-    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    bytes += utf8.encode(ch).length;
     if (bytes > MAX_REASON_BYTES) break;
     out += ch;
   }
@@ -163,8 +162,7 @@ export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS
 
 /** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
 export function decodeFrameOf(decoders: FrameDecoders, text: unknown, limits?: DecodeLimits): Frame | ProtocolError {
-  const raw = parse(text, limits);
-  return raw instanceof ProtocolError ? raw : fromRaw(decoders, raw);
+  return fromRaw(decoders, parse(text, limits));
 }
 
 /**
@@ -179,7 +177,7 @@ export function decodeFrames(
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Frame | Frame[] | ProtocolError {
   const raw = parse(text, limits);
-  if (raw instanceof ProtocolError) return raw;
+  // Not an array (a ProtocolError from `parse` among others) or a lone frame: `fromRaw` tells which.
   if (!Array.isArray(raw) || !Array.isArray(raw[0])) return fromRaw(decoders, raw);
   const frames: Frame[] = [];
   // A loop, not map/find: no closures or extra arrays on the path of every message.
@@ -204,8 +202,10 @@ function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
   }
 }
 
+/** One frame of the types `decoders` knows; a `ProtocolError` from `parse` is passed on as it is. */
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return new ProtocolError('not a frame');
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string')
+    return raw instanceof ProtocolError ? raw : new ProtocolError('not a frame');
   const tag = raw[0];
   return decoders.get(tag)?.(raw) ?? new ProtocolError(`bad ${JSON.stringify(tag)} frame`);
 }

@@ -61,7 +61,7 @@ export type Verdict = 'deliver' | 'duplicate' | 'gap';
 
 /** Receiver side: delivers each sequence number once and in order. */
 export class Inbox {
-  #delivered = 0;
+  #delivered: number;
 
   constructor(delivered = 0) {
     this.#delivered = delivered;

@@ -78,9 +78,9 @@ export class SocketTransport implements Transport {
     } else socket.onopen = socket.onmessage = socket.onerror = socket.onclose = listener;
   }
 
-  /** Ends the connection with `error` (one onClose, unless closed already). */
-  protected fail(error: TransportError): void {
-    this.#finish({ code: error.closeCode, reason: error.message, error });
+  /** Ends the connection with `error` (one onClose, unless closed already); `closeSocket` closes the socket too. */
+  protected fail(error: TransportError | ProtocolError, closeSocket?: boolean): void {
+    this.#finish({ code: error.closeCode, reason: error.message, error }, closeSocket);
   }
 
   /**
@@ -127,8 +127,7 @@ export class SocketTransport implements Transport {
       if (typeof data === 'string') handlers?.onMessage(data);
       else {
         // Bad input, as a malformed text frame is: a ProtocolError the client reports (`error`), in either mode.
-        const error = new ProtocolError('binary frame received');
-        this.#finish({ code: error.closeCode, reason: error.message, error }, true);
+        this.fail(new ProtocolError('binary frame received'), true);
       }
     } else if (type === 'error') {
       // A close event always follows an error; keep the error for it. A browser's error event says
