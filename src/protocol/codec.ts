@@ -174,7 +174,7 @@ export function decodeFrameOf(decoders: FrameDecoders, text: unknown, limits?: D
 export function decodeFrames(
   decoders: FrameDecoders,
   text: unknown,
-  limits: DecodeLimits = DEFAULT_LIMITS,
+  limits?: DecodeLimits,
 ): Frame | Frame[] | ProtocolError {
   const raw = parse(text, limits);
   // Not an array (a ProtocolError from `parse` among others) or a lone frame: `fromRaw` tells which.

@@ -138,11 +138,9 @@ export class AckScheduler {
   }
 
   #ack(): void {
-    const forced = this.#force;
+    if (this.#inbox.delivered === this.#acked && !this.#force) return;
     this.#force = false;
-    if (this.#inbox.delivered === this.#acked && !forced) return;
-    this.#acked = this.#inbox.delivered;
-    this.#send(this.#acked);
+    this.#send((this.#acked = this.#inbox.delivered));
   }
 
   /** Forgets the pending timer (connection gone); `ackedUpTo` is what the peer now knows. */

@@ -114,17 +114,16 @@ export class SocketTransport implements Transport {
           : a === undefined
             ? 'open'
             : 'error';
-    const handlers = this.#handlers;
     const socket = this.#socket as Socket;
     if (type === 'open') {
       this.#opened = true;
       if (this.#ws) socket.on?.('message', this.#ws);
       else socket.onopen = null;
-      handlers?.onOpen();
+      this.#handlers?.onOpen();
     } else if (type === 'message') {
       // `toString()`, not `String()`: the direct call is about twice as fast on a Buffer, once per message.
       const data = ev ? ev.data : b ? a : (a as { toString(): string }).toString();
-      if (typeof data === 'string') handlers?.onMessage(data);
+      if (typeof data === 'string') this.#handlers?.onMessage(data);
       else {
         // Bad input, as a malformed text frame is: a ProtocolError the client reports (`error`), in either mode.
         this.fail(new ProtocolError('binary frame received'), true);
