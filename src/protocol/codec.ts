@@ -190,11 +190,10 @@ export function decodeFrames(
 }
 
 // A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
-function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
+function parse(text: unknown, limits?: DecodeLimits): unknown {
+  const max = limits ? limits.maxFrameChars : MAX_FRAME_CHARS;
   if (typeof text !== 'string') return new ProtocolError('not text');
-  if (text.length > limits.maxFrameChars) {
-    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, FRAME_TOO_LARGE);
-  }
+  if (text.length > max) return new ProtocolError(`frame over ${max} chars`, FRAME_TOO_LARGE);
   try {
     return JSON.parse(text);
   } catch (cause) {

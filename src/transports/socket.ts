@@ -93,7 +93,7 @@ export class SocketTransport implements Transport {
     _wasClean: boolean | undefined,
     opened: boolean,
   ): CloseInfo {
-    return { code: (opened && code) || ABNORMAL, reason, ...(this.#error ? { error: this.#error } : {}) };
+    return { code: (opened && code) || ABNORMAL, reason, ...(this.#error && { error: this.#error }) };
   }
 
   /**
