@@ -66,7 +66,7 @@ export class OutboundLog {
 
   /** Untransmitted entries: the offline queue. */
   get queued(): number {
-    return this.#entries.length - this.#transmittedCount();
+    return this.#entries.length - this.#upTo(this.#cursor);
   }
 
   /**
@@ -78,16 +78,15 @@ export class OutboundLog {
     const json = dataJsonOf(item);
     const size = sizeOf(item, json);
     const { maxMessages, maxBytes, overflow } = this.#limits;
-    let dropped = NONE;
+    let dropped: OutboundEntry[] | undefined;
     while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
       // These two can only stop the first pass: nothing they test changes as the oldest go.
       if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
       if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
-      if (dropped === NONE) dropped = [];
-      (dropped as OutboundEntry[]).push(...this.#removeQueued((e) => e === this.#entries[this.#transmittedCount()]));
+      (dropped ??= []).push(...this.#removeQueued((e) => e === this.#entries[this.#upTo(this.#cursor)]));
     }
     this.#push(item, size, json);
-    return dropped;
+    return dropped ?? NONE;
   }
 
   /**
@@ -107,7 +106,7 @@ export class OutboundLog {
 
   /** Takes the queued entries for transmission, in order. */
   takeQueued(): OutboundEntry[] {
-    const batch = this.#entries.slice(this.#transmittedCount());
+    const batch = this.#entries.slice(this.#upTo(this.#cursor));
     if (batch.length === 0) return batch;
     this.#cursor = (batch.at(-1) as OutboundEntry).seq;
     this.#sentUpTo = Math.max(this.#sentUpTo, this.#cursor);
@@ -120,9 +119,7 @@ export class OutboundLog {
     if (ack > this.#sentUpTo) return false;
     if (ack <= this.#acked) return true;
     this.#acked = ack;
-    let n = 0;
-    while (n < this.#entries.length && (this.#entries[n] as OutboundEntry).seq <= ack) n++;
-    this.#entries.splice(0, n); // in place: a flood keeps thousands in flight, acked 64 at a time
+    this.#entries.splice(0, this.#upTo(ack)); // in place: a flood keeps thousands in flight, acked 64 at a time
     return true;
   }
 
@@ -130,7 +127,7 @@ export class OutboundLog {
   resume(ack: number): boolean {
     if (!this.ack(ack)) return false;
     this.#cursor = this.#acked;
-    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    this.#rebuild(this.#entries, this.#nextSeq, []);
     return true;
   }
 
@@ -139,12 +136,10 @@ export class OutboundLog {
    * (their fate is unknown: the app is told), and the never-transmitted rest is renumbered from 1.
    */
   newSession(): OutboundEntry[] {
-    const unconfirmed = this.#entries.filter((e) => e.seq <= this.#sentUpTo);
-    const rest = this.#entries.filter((e) => e.seq > this.#sentUpTo);
-    this.#entries = [];
-    this.#nextSeq = 1;
-    this.#cursor = this.#sentUpTo = this.#acked = this.#queuedBytes = 0;
-    for (const e of rest) this.#push(e, sizeOf(e));
+    const sent = this.#upTo(this.#sentUpTo);
+    const unconfirmed = this.#entries.slice(0, sent);
+    this.#cursor = this.#sentUpTo = this.#acked = 0;
+    this.#rebuild([], 1, this.#entries.slice(sent));
     return unconfirmed;
   }
 
@@ -161,7 +156,7 @@ export class OutboundLog {
   /** Earliest TTL deadline among queued entries; `Infinity` when none has one. */
   nextExpiry(): number {
     let min = Infinity;
-    for (const e of this.#entries.slice(this.#transmittedCount())) min = Math.min(min, e.expiresAt ?? min);
+    for (const e of this.#entries.slice(this.#upTo(this.#cursor))) min = Math.min(min, e.expiresAt ?? min);
     return min;
   }
 
@@ -171,7 +166,13 @@ export class OutboundLog {
   }
 
   snapshot(): OutboundSnapshot {
-    return { v: 1, nextSeq: this.#nextSeq, sentUpTo: this.#sentUpTo, acked: this.#acked, entries: this.#entries };
+    return {
+      v: 1,
+      nextSeq: this.#nextSeq,
+      sentUpTo: this.#sentUpTo,
+      acked: this.#acked,
+      entries: this.#entries,
+    };
   }
 
   /**
@@ -179,32 +180,42 @@ export class OutboundLog {
    * which was transmitted yet, so renumbering it is safe).
    */
   restore(s: OutboundSnapshot): void {
-    const fresh = this.#entries;
-    this.#entries = [...s.entries];
-    this.#nextSeq = s.nextSeq;
-    this.#sentUpTo = s.sentUpTo;
     this.#acked = s.acked;
     // What the last page transmitted stays out of the queue until the welcome says what the server
     // has (`resume`) or that the session is gone (`newSession`): expiring, dropping or renumbering it
     // before then could give a number the server holds to another message.
-    this.#cursor = this.#sentUpTo;
-    this.#queuedBytes = this.#entries.reduce((sum, e) => sum + (e.seq > this.#cursor ? sizeOf(e) : 0), 0);
-    for (const e of fresh) this.#push(e, sizeOf(e));
+    this.#cursor = this.#sentUpTo = s.sentUpTo;
+    this.#rebuild([...s.entries], s.nextSeq, this.#entries);
   }
 
-  /** Entries with seq <= cursor: a binary search, as bursts append thousands of entries. */
-  #transmittedCount(): number {
+  /**
+   * How many entries have a number up to `seq` (with the cursor: how many were transmitted): a binary
+   * search, as bursts append thousands of entries.
+   */
+  #upTo(seq: number): number {
     let lo = 0;
     let hi = this.#entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.#entries[mid] as OutboundEntry).seq <= this.#cursor) lo = mid + 1;
+      if ((this.#entries[mid] as OutboundEntry).seq <= seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  #push(item: Item, size: number, json = (item as Item & WithJson)[DATA_JSON]): OutboundEntry {
+  /**
+   * Makes `kept` the log, its queued part counted, then appends `requeue`, renumbered from `nextSeq`
+   * (so the numbering stays gap-free).
+   */
+  #rebuild(kept: OutboundEntry[], nextSeq: number, requeue: readonly OutboundEntry[]): void {
+    this.#entries = kept;
+    this.#nextSeq = nextSeq;
+    this.#queuedBytes = 0;
+    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e);
+    for (const e of requeue) this.#push(e, sizeOf(e));
+  }
+
+  #push(item: Item, size: number, json?: string): OutboundEntry {
     // The item becomes the entry (numbered in place): a send allocates one object, not a copy.
     const entry = item as Writable<OutboundEntry> & WithJson;
     entry.seq = this.#nextSeq++;
@@ -216,17 +227,15 @@ export class OutboundLog {
 
   /** Removes matching queued entries and renumbers the queued tail so no gap appears. */
   #removeQueued(match: (e: OutboundEntry) => boolean): OutboundEntry[] {
-    const head = this.#transmittedCount();
+    const head = this.#upTo(this.#cursor);
     // Every send checks for expired entries: find nothing without allocating.
     let i = head;
     while (i < this.#entries.length && !match(this.#entries[i] as OutboundEntry)) i++;
     if (i === this.#entries.length) return [];
-    const queued = this.#entries.slice(head);
-    const removed = queued.filter(match); // not empty: the scan above found one
-    this.#entries = this.#entries.slice(0, head);
-    this.#nextSeq = this.#cursor + 1;
-    this.#queuedBytes = 0;
-    for (const e of queued) if (!removed.includes(e)) this.#push(e, sizeOf(e));
+    const removed: OutboundEntry[] = [];
+    const rest: OutboundEntry[] = [];
+    for (const e of this.#entries.slice(head)) (match(e) ? removed : rest).push(e);
+    this.#rebuild(this.#entries.slice(0, head), this.#cursor + 1, rest);
     return removed;
   }
 }
@@ -257,6 +266,8 @@ export function dataJsonOf(item: Item): string | undefined {
   try {
     return JSON.stringify(item.data);
   } catch (cause) {
-    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, { cause });
+    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, {
+      cause,
+    });
   }
 }

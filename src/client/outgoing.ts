@@ -62,10 +62,9 @@ export class Outgoing {
     const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');
     const dropped = session.log.append(entry);
-    if (dropped.length > 0) {
-      this.#discard(dropped, true);
-      if (dropped.some((e) => e.seq === 0)) return 'dropped';
-    }
+    this.#discard(dropped, true);
+    // The log numbers what it keeps: still 0, the new message itself was dropped.
+    if (entry.seq === 0) return 'dropped';
     if (d.writable) return (this.pump(), 'sent');
     void d.persistence.save();
     this.#armExpiry();
@@ -122,9 +121,10 @@ export class Outgoing {
     this.#expiry?.stop();
   }
 
-  /** Entries the queue let go (overflow, else expiry): the app is told, and their requests fail. */
+  /** Entries the queue let go (overflow, else expiry), if any: the app is told, and their requests fail. */
   #discard(entries: readonly OutboundEntry[], overflow: boolean): void {
     const d = this.#d;
+    if (entries.length === 0) return;
     const messages = entries.map(toMessage);
     d.emit(overflow ? 'queue:overflow' : 'queue:expired', overflow ? { dropped: messages } : { expired: messages });
     for (const { requestId } of entries)
@@ -137,8 +137,7 @@ export class Outgoing {
 
   #expire(): void {
     this.#expiry?.stop();
-    const expired = this.#d.session.log.expire(this.#d.options.clock.now());
-    if (expired.length > 0) this.#discard(expired, false);
+    this.#discard(this.#d.session.log.expire(this.#d.options.clock.now()), false);
   }
 
   #armExpiry(): void {

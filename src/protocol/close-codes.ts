@@ -73,7 +73,7 @@ export type CloseCodeName = keyof typeof CloseCode;
  * code should not be able to strand clients by accident.
  */
 export function isRetryable(code: number): boolean {
-  return code !== NORMAL && code !== UNAUTHORIZED && code !== FORBIDDEN && code !== UNSUPPORTED_VERSION;
+  return ![NORMAL, UNAUTHORIZED, FORBIDDEN, UNSUPPORTED_VERSION].includes(code);
 }
 
 /**

@@ -78,12 +78,11 @@ export function encodeWithDataJson(seq: number, event: string, dataJson: string 
  * only). Reasons are often error messages, so every close goes through here.
  */
 export function fitCloseReason(reason: string): string {
-  if (reason.length <= MAX_REASON_BYTES / 3) return reason; // fast path: 3 bytes per unit at most
   let out = '';
   let bytes = 0;
+  const utf8 = new TextEncoder();
   for (const ch of reason) {
-    const cp = ch.codePointAt(0) as number;
-    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    bytes += utf8.encode(ch).length;
     if (bytes > MAX_REASON_BYTES) break;
     out += ch;
   }
@@ -163,8 +162,7 @@ export function decodeFrame(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS
 
 /** `decodeFrame` for the frame types `decoders` knows; any other type is malformed. */
 export function decodeFrameOf(decoders: FrameDecoders, text: unknown, limits?: DecodeLimits): Frame | ProtocolError {
-  const raw = parse(text, limits);
-  return raw instanceof ProtocolError ? raw : fromRaw(decoders, raw);
+  return fromRaw(decoders, parse(text, limits));
 }
 
 /**
@@ -176,10 +174,10 @@ export function decodeFrameOf(decoders: FrameDecoders, text: unknown, limits?: D
 export function decodeFrames(
   decoders: FrameDecoders,
   text: unknown,
-  limits: DecodeLimits = DEFAULT_LIMITS,
+  limits?: DecodeLimits,
 ): Frame | Frame[] | ProtocolError {
   const raw = parse(text, limits);
-  if (raw instanceof ProtocolError) return raw;
+  // Not an array (a ProtocolError from `parse` among others) or a lone frame: `fromRaw` tells which.
   if (!Array.isArray(raw) || !Array.isArray(raw[0])) return fromRaw(decoders, raw);
   const frames: Frame[] = [];
   // A loop, not map/find: no closures or extra arrays on the path of every message.
@@ -192,11 +190,10 @@ export function decodeFrames(
 }
 
 // A ProtocolError closes with 4400 (CloseCode.ProtocolError) unless told otherwise.
-function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
+function parse(text: unknown, limits?: DecodeLimits): unknown {
+  const max = limits ? limits.maxFrameChars : MAX_FRAME_CHARS;
   if (typeof text !== 'string') return new ProtocolError('not text');
-  if (text.length > limits.maxFrameChars) {
-    return new ProtocolError(`frame over ${limits.maxFrameChars} chars`, FRAME_TOO_LARGE);
-  }
+  if (text.length > max) return new ProtocolError(`frame over ${max} chars`, FRAME_TOO_LARGE);
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -204,8 +201,10 @@ function parse(text: unknown, limits: DecodeLimits = DEFAULT_LIMITS): unknown {
   }
 }
 
+/** One frame of the types `decoders` knows; a `ProtocolError` from `parse` is passed on as it is. */
 function fromRaw(decoders: FrameDecoders, raw: unknown): Frame | ProtocolError {
-  if (!Array.isArray(raw) || typeof raw[0] !== 'string') return new ProtocolError('not a frame');
+  if (!Array.isArray(raw) || typeof raw[0] !== 'string')
+    return raw instanceof ProtocolError ? raw : new ProtocolError('not a frame');
   const tag = raw[0];
   return decoders.get(tag)?.(raw) ?? new ProtocolError(`bad ${JSON.stringify(tag)} frame`);
 }

@@ -61,7 +61,7 @@ export type Verdict = 'deliver' | 'duplicate' | 'gap';
 
 /** Receiver side: delivers each sequence number once and in order. */
 export class Inbox {
-  #delivered = 0;
+  #delivered: number;
 
   constructor(delivered = 0) {
     this.#delivered = delivered;
@@ -138,11 +138,9 @@ export class AckScheduler {
   }
 
   #ack(): void {
-    const forced = this.#force;
+    if (this.#inbox.delivered === this.#acked && !this.#force) return;
     this.#force = false;
-    if (this.#inbox.delivered === this.#acked && !forced) return;
-    this.#acked = this.#inbox.delivered;
-    this.#send(this.#acked);
+    this.#send((this.#acked = this.#inbox.delivered));
   }
 
   /** Forgets the pending timer (connection gone); `ackedUpTo` is what the peer now knows. */

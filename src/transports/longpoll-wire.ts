@@ -49,19 +49,10 @@ export function parsePolled(body: string): [number | undefined, PolledFrame[]] {
 export function closeOf(frame: PolledFrame): CloseInfo | undefined {
   if (frame[0] !== 'c') return undefined;
   const [, code, reason] = frame;
-  return { code: typeof code === 'number' ? code : PROTOCOL_ERROR, reason: typeof reason === 'string' ? reason : '' };
-}
-
-/** Whether a frame's text (as the codec writes it) is a close frame. */
-export function isCloseFrame(text: string): boolean {
-  return text.startsWith('["c",');
-}
-
-/** `url` with the connection id in its query (any query the application put there is kept). */
-export function withConnectionId(url: string, id: string): string {
-  const u = new URL(url);
-  u.searchParams.set('c', id);
-  return u.href;
+  return {
+    code: typeof code === 'number' ? code : PROTOCOL_ERROR,
+    reason: typeof reason === 'string' ? reason : '',
+  };
 }
 
 /** A 2xx response that is not what the protocol says (a captive portal, a proxy): 4400. */

@@ -10,16 +10,7 @@
  */
 import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
-import {
-  closeOf,
-  encodeBatch,
-  isCloseFrame,
-  MAX_BATCH_CHARS,
-  parseOpened,
-  parsePolled,
-  takeBatch,
-  withConnectionId,
-} from './longpoll-wire.js';
+import { closeOf, encodeBatch, MAX_BATCH_CHARS, parseOpened, parsePolled, takeBatch } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
 import { isDeadLink } from './socket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
@@ -95,16 +86,16 @@ class LongPollTransport implements Transport {
    * only. Both are best effort and report nothing.
    */
   close(code: number, _reason: string): void {
-    if (!this.#handlers) return;
-    this.#handlers = undefined;
-    this.#shutdown(!isDeadLink(code));
+    this.#finish(undefined, !isDeadLink(code));
   }
 
   async #open(url: string): Promise<void> {
     try {
       // `n`: this client takes numbered batches, in POST responses too.
       const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
-      this.#connectionUrl = withConnectionId(url, id);
+      const u = new URL(url);
+      u.searchParams.set('c', id); // any query the application put there is kept
+      this.#connectionUrl = u.href;
       this.#maxBatchChars = maxBatchChars;
     } catch (error) {
       this.#fail(error);
@@ -144,7 +135,7 @@ class LongPollTransport implements Transport {
           return true;
         }
       }
-    return frames.some((frame) => frame[0] === 'c');
+    return frames.some(closeOf);
   }
 
   /** Starts the next POST unless one is in flight; its completion starts the one after. */
@@ -172,8 +163,9 @@ class LongPollTransport implements Transport {
     const body = encodeBatch(batch);
     const text = await this.#exchange('POST', url, body, abort, !abort && body.length <= KEEPALIVE_MAX_CHARS);
     // The server ends the id when it accepts our close frame: a DELETE would only get 404. The
-    // close frame is the last thing the core sends, so only a batch's last frame can be one.
-    if (isCloseFrame(batch.at(-1) ?? '')) this.#idGone = true;
+    // close frame is the last thing the core sends, so only a batch's last frame (it has one at
+    // least) can be one: its text, as the codec writes it, starts `["c",`.
+    if ((batch.at(-1) as string).startsWith('["c",')) this.#idGone = true;
     return text;
   }
 
@@ -185,12 +177,12 @@ class LongPollTransport implements Transport {
     abort?: AbortController,
     keepalive = false,
   ): Promise<string> {
-    let status: number;
+    let res: Response;
     let text: string;
     try {
       // A string body is sent as `text/plain;charset=UTF-8`: a CORS simple request. No redirects
       // (like a WebSocket): undici's fetch copies every request that may follow one, body included.
-      const res = await this.#fetch(url, {
+      res = await this.#fetch(url, {
         method,
         body: body ?? null,
         credentials: 'omit',
@@ -200,12 +192,12 @@ class LongPollTransport implements Transport {
         window: null,
         signal: abort?.signal ?? null,
       });
-      status = res.status;
       text = await res.text();
     } catch (cause) {
       throw asTransportError('longpoll', cause, `${method} failed`);
     }
-    if (status < 200 || status > 299) {
+    if (!res.ok) {
+      const status = res.status;
       if (status === 404 || status === 410) this.#idGone = true;
       throw new TransportError('longpoll', `${method} answered HTTP ${status}`, closeCodeForHttpStatus(status));
     }
@@ -217,16 +209,14 @@ class LongPollTransport implements Transport {
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }
 
-  /** The connection ended on its own: exactly one onClose, unless the core closed it first. */
-  #finish(info: CloseInfo): void {
+  /**
+   * Ends the connection, once. With `info` it ended on its own: exactly one onClose, unless the core
+   * closed it first. Without, the core closed it; `flush`: frames already handed to `send` still go.
+   */
+  #finish(info?: CloseInfo, flush?: boolean): void {
     const handlers = this.#handlers;
     if (!handlers) return;
     this.#handlers = undefined;
-    this.#shutdown(false);
-    handlers.onClose(info);
-  }
-
-  #shutdown(flush: boolean): void {
     this.#down.abort();
     if (!flush) {
       this.#up.abort();
@@ -234,6 +224,7 @@ class LongPollTransport implements Transport {
     }
     const url = this.#connectionUrl;
     if (url !== undefined && !this.#idGone) void this.#flushThenDelete(url);
+    if (info) handlers.onClose(info);
   }
 
   /** Best effort, after close: the remaining frames in order, then the DELETE. */

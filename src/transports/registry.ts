@@ -15,7 +15,7 @@ export function resolveTransports(list: readonly (TransportName | TransportFacto
   return list.map((entry) => {
     if (typeof entry !== 'string') return entry;
     const factory = builtIn[entry];
-    if (!factory) throw new InvalidArgumentError(`unknown transport '${String(entry)}'`);
+    if (!factory) throw new InvalidArgumentError(`unknown transport '${entry}'`);
     return factory;
   });
 }

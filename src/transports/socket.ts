@@ -78,9 +78,9 @@ export class SocketTransport implements Transport {
     } else socket.onopen = socket.onmessage = socket.onerror = socket.onclose = listener;
   }
 
-  /** Ends the connection with `error` (one onClose, unless closed already). */
-  protected fail(error: TransportError): void {
-    this.#finish({ code: error.closeCode, reason: error.message, error });
+  /** Ends the connection with `error` (one onClose, unless closed already); `closeSocket` closes the socket too. */
+  protected fail(error: TransportError | ProtocolError, closeSocket?: boolean): void {
+    this.#finish({ code: error.closeCode, reason: error.message, error }, closeSocket);
   }
 
   /**
@@ -93,7 +93,7 @@ export class SocketTransport implements Transport {
     _wasClean: boolean | undefined,
     opened: boolean,
   ): CloseInfo {
-    return { code: (opened && code) || ABNORMAL, reason, ...(this.#error ? { error: this.#error } : {}) };
+    return { code: (opened && code) || ABNORMAL, reason, ...(this.#error && { error: this.#error }) };
   }
 
   /**
@@ -114,21 +114,19 @@ export class SocketTransport implements Transport {
           : a === undefined
             ? 'open'
             : 'error';
-    const handlers = this.#handlers;
     const socket = this.#socket as Socket;
     if (type === 'open') {
       this.#opened = true;
       if (this.#ws) socket.on?.('message', this.#ws);
       else socket.onopen = null;
-      handlers?.onOpen();
+      this.#handlers?.onOpen();
     } else if (type === 'message') {
       // `toString()`, not `String()`: the direct call is about twice as fast on a Buffer, once per message.
       const data = ev ? ev.data : b ? a : (a as { toString(): string }).toString();
-      if (typeof data === 'string') handlers?.onMessage(data);
+      if (typeof data === 'string') this.#handlers?.onMessage(data);
       else {
         // Bad input, as a malformed text frame is: a ProtocolError the client reports (`error`), in either mode.
-        const error = new ProtocolError('binary frame received');
-        this.#finish({ code: error.closeCode, reason: error.message, error }, true);
+        this.fail(new ProtocolError('binary frame received'), true);
       }
     } else if (type === 'error') {
       // A close event always follows an error; keep the error for it. A browser's error event says

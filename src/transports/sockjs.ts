@@ -97,7 +97,7 @@ class SockJSTransport extends SocketTransport {
     opened: boolean,
   ): CloseInfo {
     if (wasClean !== false && isApplicationCode(code)) return { code, reason };
-    const why = `${reason || 'connection lost'} (SockJS code ${String(code)})`;
+    const why = `${reason || 'connection lost'} (SockJS code ${code})`;
     const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${why}`);
     return { code: ABNORMAL, reason: why, error };
   }

@@ -1,8 +1,6 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { TransportName } from './transport.js';
 
-const suffix: Record<TransportName, string> = { websocket: '', sockjs: '/sockjs', longpoll: '/poll' };
-
 /**
  * Parses the client's main URL. `ws:`/`wss:`/`http:`/`https:` are accepted; a relative URL is
  * resolved against the page's location when there is one.
@@ -29,8 +27,9 @@ export function parseMainUrl(url: string): URL {
 export function endpointUrl(main: string, name: TransportName): string {
   const u = new URL(main);
   // ws: <-> http:, wss: <-> https: (the main URL is one of these four)
-  u.protocol = name === 'websocket' ? u.protocol.replace('http', 'ws') : u.protocol.replace('ws', 'http');
-  u.pathname = u.pathname.replace(/\/+$/, '') + suffix[name];
+  const ws = name === 'websocket';
+  u.protocol = u.protocol.replace(/^(ws|http)/, ws ? 'ws' : 'http');
+  u.pathname = u.pathname.replace(/\/+$/, '') + (ws ? '' : name === 'sockjs' ? '/sockjs' : '/poll');
   u.hash = '';
   return u.href;
 }
