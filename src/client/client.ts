@@ -126,10 +126,9 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     const requests = c.ownRequests();
     const { id, promise } = requests.create(event, options, (gaveUp) => c.session.log.removeRequest(gaveUp));
     try {
-      if (c.out.append(event, data, id) === 'dropped')
-        requests.reject(id, new NotConnectedError('offline queue is full'));
+      if (c.out.append(event, data, id) === 'dropped') throw new NotConnectedError('offline queue is full');
     } catch (error) {
-      requests.reject(id, error as InvalidArgumentError);
+      requests.reject(id, error as InvalidArgumentError); // or QueueFullError, or the one above
     }
     return promise as Promise<T>;
   }

@@ -60,8 +60,9 @@ export interface StreamOptions {
 export class TypedEmitter<M extends object> {
   /** Kept as given: the client passes itself, not a fresh object with a closure. */
   readonly #o: TypedEmitterOptions;
-  /** Created with the first listener and dropped with the last. */
-  #ee: EventEmitter<Record<string, [unknown]>> | undefined;
+  // Not created lazily: the client creates this emitter with its first subscription and drops it
+  // once idle (core.ts), so an idle one never lives long.
+  readonly #ee = new EventEmitter<Record<string, [unknown]>>();
 
   constructor(options: TypedEmitterOptions) {
     this.#o = options;
@@ -69,7 +70,7 @@ export class TypedEmitter<M extends object> {
 
   /** Nothing listens and nothing waits: the emitter holds no state and can be dropped. */
   get idle(): boolean {
-    return this.#ee === undefined;
+    return this.#ee.eventNames().length === 0;
   }
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
@@ -93,7 +94,7 @@ export class TypedEmitter<M extends object> {
    * to `onHandlerError`; the others still run. A handler removed during the emit is not called.
    */
   emit<K extends keyof M & string>(event: K, payload: M[K]): void {
-    this.#ee?.emit(event, payload);
+    this.#ee.emit(event, payload);
   }
 
   /**
@@ -108,32 +109,30 @@ export class TypedEmitter<M extends object> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
       checkTimeout('waitFor', timeoutMs); // a throw here rejects
-      if (signal?.aborted) return reject(new AbortError(`waitFor('${event}') was aborted`, { cause: signal.reason }));
-      const settle = (): void => {
+      const { clock } = this.#o;
+      const settle = <T>(done: (value: T) => void, value: T): void => {
         remove();
-        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        clock.clearTimeout(timer); // a clock takes `undefined`, as clearTimeout does
+        done(value);
       };
-      const fail = (error: Error): void => {
-        settle();
-        reject(error);
-      };
+      const fail = (error: Error): void => settle(reject, error);
       const onAbort = (): void => fail(new AbortError(`waitFor('${event}') was aborted`, { cause: signal?.reason }));
       const remove = this.#add(
         event,
-        (payload: M[K]) => {
-          settle();
-          resolve(payload);
-        },
+        (payload: M[K]) => settle(resolve, payload),
         true,
         undefined,
         fail,
+        signal,
+        onAbort,
       );
+      // No timer for `undefined` or Infinity (checked above: nothing else is out of a timer's range).
       const timer =
-        timeoutMs === undefined || timeoutMs === Infinity
-          ? undefined
-          : this.#o.clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+        (timeoutMs as number) < Infinity
+          ? clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs as number)
+          : undefined;
+      // Aborted already: settled at once, which takes back the listeners and the timer just set.
+      if (signal?.aborted) onAbort();
     });
   }
 
@@ -148,21 +147,15 @@ export class TypedEmitter<M extends object> {
    */
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
-    if (!((Number.isInteger(bufferSize) || bufferSize === Infinity) && bufferSize >= 1)) {
+    // An integer (Infinity included: it floors to itself, NaN never equals itself) from 1.
+    if (!(Math.floor(bufferSize) === bufferSize && bufferSize >= 1)) {
       throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${bufferSize}`);
     }
-    let remove: () => void = () => {};
-    const { stream, push, finish } = openStream<M[K]>(bufferSize, () => {
-      remove();
-      signal?.removeEventListener('abort', onAbort);
-    });
+    const { stream, push, finish } = openStream<M[K]>(bufferSize, () => remove());
     const onAbort = (): void => finish(false);
-    if (signal?.aborted) {
-      finish(false);
-      return stream;
-    }
-    remove = this.#add(event, push, false, undefined, () => finish(true));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const remove = this.#add(event, push, false, undefined, () => finish(true), signal, onAbort);
+    // Aborted already: a finished stream, its listeners taken back at once.
+    if (signal?.aborted) onAbort();
     return stream;
   }
 
@@ -173,7 +166,7 @@ export class TypedEmitter<M extends object> {
 
   /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
   removeAllListeners(): void {
-    for (const l of this.#listeners()) if (l.handler !== undefined) l.remove?.();
+    this.off(undefined as never); // no event: off() looks at every event's listeners
   }
 
   /**
@@ -188,13 +181,14 @@ export class TypedEmitter<M extends object> {
   #listeners(event?: string): Listener[] {
     const ee = this.#ee;
     return (
-      !ee ? [] : event === undefined ? ee.eventNames().flatMap((name) => ee.listeners(name)) : ee.listeners(event)
+      event === undefined ? ee.eventNames().flatMap((name) => ee.listeners(name)) : ee.listeners(event)
     ) as Listener[];
   }
 
   /**
    * Adds a listener. With `handler` (on/once) off() and removeAllListeners() find it; with `end`
-   * (waitFor/stream), `end()` settles it; else it only goes away by itself.
+   * (waitFor/stream), `end()` settles it; else it only goes away by itself. `onAbort` listens on
+   * `signal` as long (one already aborted is the caller's to act on).
    */
   #add<T>(
     event: string,
@@ -202,14 +196,15 @@ export class TypedEmitter<M extends object> {
     once: boolean,
     handler: unknown,
     end?: (error: Error) => void,
+    signal?: AbortSignal,
+    onAbort?: () => void,
   ): () => void {
     let active = true;
     const remove = (): void => {
       if (!active) return;
       active = false;
-      const ee = this.#ee;
-      ee?.off(event, listener);
-      if (ee?.eventNames().length === 0) this.#ee = undefined;
+      this.#ee.off(event, listener);
+      signal?.removeEventListener('abort', onAbort as () => void);
     };
     const listener: Listener = (payload) => {
       // eventemitter3 dispatches over a snapshot: skip a listener removed earlier in this emit.
@@ -224,7 +219,8 @@ export class TypedEmitter<M extends object> {
     listener.remove = remove;
     listener.handler = handler;
     listener.end = end;
-    (this.#ee ??= new EventEmitter()).on(event, listener);
+    this.#ee.on(event, listener);
+    signal?.addEventListener('abort', onAbort as () => void, { once: true });
     return remove;
   }
 }

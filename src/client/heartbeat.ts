@@ -122,8 +122,9 @@ export class Heartbeat {
   }
 
   #pingOutstanding(): boolean {
-    // Strictly after: a pong read in the same millisecond the ping left answers it.
-    return (this.#pingAt ?? -Infinity) > this.#lastInbound;
+    // Strictly after: a pong read in the same millisecond the ping left answers it. Before the first
+    // ping `undefined > n` is false, as comparisons with undefined are.
+    return (this.#pingAt as number) > this.#lastInbound;
   }
 
   /** When the link is dead: after silence for interval + timeout, or a ping unanswered for timeout. */

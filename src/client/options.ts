@@ -171,16 +171,9 @@ const checks = {
   logger: guarded,
   protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
-    re && {
-      policy: re.policy ?? exponentialBackoff(re),
-      minUptimeMs: ms('reconnect.minUptimeMs', re.minUptimeMs ?? 5000),
-    },
+    re && { policy: re.policy ?? exponentialBackoff(re), ...numbers('reconnect', re, { minUptimeMs: 5000 }) },
   heartbeat: (h) =>
-    h && {
-      intervalMs: ms('heartbeat.intervalMs', h.intervalMs ?? 20_000, true),
-      timeoutMs: ms('heartbeat.timeoutMs', h.timeoutMs ?? 10_000, true),
-      message: h.message ?? '',
-    },
+    h && { ...numbers('heartbeat', h, { intervalMs: 20_000, timeoutMs: 10_000 }, true), message: h.message ?? '' },
   connectTimeoutMs: (t) => ms('connectTimeoutMs', t, true),
   auth: (auth) => {
     if (typeof auth !== 'string' && typeof auth !== 'function')
@@ -188,20 +181,14 @@ const checks = {
     return auth;
   },
   queue: (q) => ({
-    maxMessages: ms('queue.maxMessages', q.maxMessages ?? 1000),
-    maxBytes: ms('queue.maxBytes', q.maxBytes ?? 1 << 20),
+    ...numbers('queue', q, { maxMessages: 1000, maxBytes: 1 << 20 }),
     overflow: oneOf('options.queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
     ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
     storage: q.storage,
     storageKey: q.storageKey,
   }),
-  rememberTransport: (rt) =>
-    rt && { ttlMs: ms('rememberTransport.ttlMs', rt.ttlMs ?? 86_400_000), storage: rt.storage },
-  upgrade: (up) =>
-    up && {
-      initialDelayMs: ms('upgrade.initialDelayMs', up.initialDelayMs ?? 10_000, true),
-      maxDelayMs: ms('upgrade.maxDelayMs', up.maxDelayMs ?? 300_000, true),
-    },
+  rememberTransport: (rt) => rt && { ...numbers('rememberTransport', rt, { ttlMs: 86_400_000 }), storage: rt.storage },
+  upgrade: (up) => up && numbers('upgrade', up, { initialDelayMs: 10_000, maxDelayMs: 300_000 }, true),
 } satisfies { readonly [K in keyof ClientOptions]?: (value: NonNullable<ClientOptions[K]>) => ResolvedOptions[K] };
 
 /**
@@ -262,4 +249,16 @@ function sharedList(
 /** A non-negative finite number; with `timer`, a duration a timer will wait (above 0, at most ~24.8 days). */
 function ms(name: string, value: number, timer = false): number {
   return inRange(`options.${name}`, value, 0, timer ? MAX_DELAY_MS : Number.MAX_SAFE_INTEGER, timer);
+}
+
+/** The numeric fields of `o` listed in `defaults`, each checked with `ms` (the default when unset). */
+function numbers<K extends string>(
+  prefix: string,
+  o: { readonly [F in NoInfer<K>]?: number | undefined },
+  defaults: Record<K, number>,
+  timer?: boolean,
+): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k in defaults) out[k] = ms(`${prefix}.${k}`, o[k] ?? defaults[k], timer);
+  return out;
 }

@@ -60,40 +60,30 @@ export class Pauses implements LifecycleHandlers {
   }
 
   signal(signal: LifecycleSignal): void {
-    if (signal === 'visible') this.#healthCheck();
-    else if (signal === 'online' || signal === 'resumed') this.#resume(signal);
-    else this.#pause(signal);
-  }
-
-  /** `pagehide`: the page is unloading or went hidden, which stores the session and lets go of nothing. */
-  #pause(why: Pause | 'pagehide'): void {
     const host = this.#host;
-    // Unloaded, hidden (a mobile browser may kill the tab then without another event), or
-    // frozen/cached and maybe discarded there: the stored session must not lag behind
-    // (deliveries no ack carried yet), else the next page resumes it and gets them a second time.
-    // Offline too: the link goes, and with it the ack that would have stored them.
-    host.save();
-    if (why === 'pagehide' || (this.#paused === 'offline' && why === 'frozen')) return;
-    this.#paused = why;
-    // A backoff under way runs out without connecting while paused.
-    if (host.state === 'open') host.drop(why === 'offline' ? ABNORMAL : GOING_AWAY, why);
-    else if (host.state === 'connecting') host.go('reconnecting', why); // which abandons the attempt
-  }
-
-  #resume(signal: 'online' | 'resumed'): void {
-    const host = this.#host;
-    const why = signal === 'online' ? 'offline' : 'frozen';
-    // Back online without having gone offline here: the old socket often died with the network change.
-    if (this.#paused !== why) return void (host.state === 'open' ? host.heartbeat?.probe() : this.#healthCheck());
-    this.#paused = undefined;
-    if (host.state === 'reconnecting') host.go('connecting', signal);
-  }
-
-  /** Tab visible or network back: act on an expired deadline now; skip a pending backoff. */
-  #healthCheck(): void {
-    const host = this.#host;
-    if (host.state === 'open') host.heartbeat?.check();
-    // Reconnecting and not paused: waiting for a backoff delay, which going on cuts short.
-    else if (host.state === 'reconnecting' && !this.#paused) host.go('connecting', 'health check');
+    // The pause that `online` / `resumed` ends.
+    const back = signal === 'online' ? 'offline' : signal === 'resumed' ? 'frozen' : undefined;
+    if (back && this.#paused === back) {
+      this.#paused = undefined;
+      if (host.state === 'reconnecting') host.go('connecting', signal);
+    } else if (back || signal === 'visible') {
+      // Tab visible, or back without having let go here (the old socket often died with the network
+      // change): act on an expired deadline now (`probe` also pings); skip a pending backoff.
+      if (host.state === 'open') host.heartbeat?.[back ? 'probe' : 'check']();
+      // Reconnecting and not paused: waiting for a backoff delay, which going on cuts short.
+      else if (host.state === 'reconnecting' && !this.#paused) host.go('connecting', 'health check');
+    } else {
+      // `pagehide`: the page is unloading or went hidden, which stores the session and lets go of
+      // nothing. Unloaded, hidden (a mobile browser may kill the tab then without another event), or
+      // frozen/cached and maybe discarded there: the stored session must not lag behind (deliveries
+      // no ack carried yet), else the next page resumes it and gets them a second time. Offline too:
+      // the link goes, and with it the ack that would have stored them.
+      host.save();
+      if (signal === 'pagehide' || (this.#paused === 'offline' && signal === 'frozen')) return;
+      this.#paused = signal as Pause; // online, resumed and visible were handled above
+      // A backoff under way runs out without connecting while paused.
+      if (host.state === 'open') host.drop(signal === 'offline' ? ABNORMAL : GOING_AWAY, signal);
+      else if (host.state === 'connecting') host.go('reconnecting', signal); // which abandons the attempt
+    }
   }
 }
