@@ -168,7 +168,7 @@ describe('persisted session across a page reload', () => {
     });
 
     it('answering late, it is not restored into the session under way', async () => {
-      let answer = (_s: unknown): void => {};
+      let answer = (_s: SessionSnapshot): void => {};
       const store: SessionStore = {
         load: () => new Promise((resolve) => (answer = resolve)),
         save: () => {},
@@ -178,7 +178,12 @@ describe('persisted session across a page reload', () => {
       await vi.advanceTimersByTimeAsync(3500);
       fake.last.accept();
       await settle();
-      answer({ resume: 'old', delivered: 7, outbound: { v: 1, nextSeq: 3, entries: [] } });
+      const queuedBefore = { seq: 1, event: 'm', data: 'before the reload', queuedAt: 0 };
+      answer({
+        resume: 'old',
+        delivered: 7,
+        outbound: { v: 1, nextSeq: 2, sentUpTo: 0, acked: 0, entries: [queuedBefore] },
+      });
       await settle();
       fake.last.drop();
       await vi.advanceTimersByTimeAsync(1000);
@@ -187,6 +192,10 @@ describe('persisted session across a page reload', () => {
       expect(hello?.ack).toBe(0);
       expect(hello?.resume).not.toBe('old');
       expect(c.queued).toBe(0);
+      fake.last.welcome();
+      await settle();
+      expect(sentData()).toEqual([]); // left for the next page, not sent twice
+      expect(warn).toHaveBeenCalledTimes(1); // the give-up; the late snapshot was well-formed
     });
 
     it('close() before it is given up on leaves no timer behind', async () => {
