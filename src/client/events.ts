@@ -63,6 +63,8 @@ export class TypedEmitter<M extends object> {
   // Not created lazily: the client creates this emitter with its first subscription and drops it
   // once idle (core.ts), so an idle one never lives long.
   readonly #ee = new EventEmitter<Record<string, [unknown]>>();
+  /** Listeners added and not yet removed: `idle` is read after every emit, so a count, not a scan. */
+  #n = 0;
 
   constructor(options: TypedEmitterOptions) {
     this.#o = options;
@@ -70,7 +72,7 @@ export class TypedEmitter<M extends object> {
 
   /** Nothing listens and nothing waits: the emitter holds no state and can be dropped. */
   get idle(): boolean {
-    return this.#ee.eventNames().length === 0;
+    return this.#n === 0;
   }
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
@@ -203,6 +205,7 @@ export class TypedEmitter<M extends object> {
     const remove = (): void => {
       if (!active) return;
       active = false;
+      this.#n--;
       this.#ee.off(event, listener);
       signal?.removeEventListener('abort', onAbort as () => void);
     };
@@ -220,6 +223,7 @@ export class TypedEmitter<M extends object> {
     listener.handler = handler;
     listener.end = end;
     this.#ee.on(event, listener);
+    this.#n++;
     signal?.addEventListener('abort', onAbort as () => void, { once: true });
     return remove;
   }
