@@ -300,13 +300,16 @@ function typeErrors(blocks: readonly Block[]): Map<Block, string[]> {
 
 /**
  * The only changes made to the Quick start before it runs (on the JavaScript TypeScript emits),
- * each of which must apply exactly once: a free port instead of 8080, and the client pointed at it.
+ * each of which must apply exactly once: a free loopback port instead of 8080, and the client
+ * pointed at it once the server listens.
  * Node 20 has no global WebSocket, so `ws` stands in as `globalThis.WebSocket` meanwhile.
  */
 const QUICK_START_CHANGES: readonly (readonly [from: string, to: string])[] = [
-  ['.listen(8080)', '.listen(0)'],
-  // listen() with a port alone binds before it returns, so the port is known on the next line.
-  ["'ws://localhost:8080/realtime'", '`ws://localhost:${http.address().port}/realtime`'],
+  // Tests listen on loopback only, on a free port.
+  ['.listen(8080)', ".listen(0, '127.0.0.1')"],
+  // With a host, listen() binds after it returns: the client part waits for it.
+  ['// browser', "await new Promise((resolve) => (http.listening ? resolve() : http.once('listening', resolve)));"],
+  ["'ws://localhost:8080/realtime'", '`ws://127.0.0.1:${http.address().port}/realtime`'],
 ];
 
 /** What the test needs of the Quick start's own objects (exported from it, see quickStartModule). */
