@@ -3,7 +3,9 @@
  * test/helpers/doc-server.ts was written from the document alone; here the real client talks to it
  * over WebSocket and long polling (with and without numbered batches, as an older server would).
  */
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { RemoteError, SessionLostError } from '../../src/errors/index.js';
 import type { TransportName } from '../../src/transports/transport.js';
 import { DocServer, type DocServerOptions } from '../helpers/doc-server.js';
@@ -98,6 +100,20 @@ describe.each(variants)('the real client and a server written from PROTOCOL.md, 
     ]);
   });
 
+  it('delivers a response made while the link was down once the session resumes', async () => {
+    let answer: (value: string) => void = () => undefined;
+    const s = await start({ handlers: { slow: () => new Promise<string>((resolve) => (answer = resolve)) } });
+    const { c } = await connect(s);
+    const reply = c.request('slow', undefined, { timeoutMs: 8000 });
+    await until(() => s.session.requests.length === 1);
+    const reopened = c.waitFor('open', { timeoutMs: 8000 });
+    s.session.cut();
+    answer('late'); // a sequenced response for a detached session: buffered, re-sent on resume
+    await expect(reopened).resolves.toEqual({ transport: v.transport, resumed: true });
+    await expect(reply).resolves.toBe('late');
+    expect(s.session.requests).toEqual(['slow']); // the client did not send it again
+  });
+
   it('starts a new session for an unknown resume token; the client reports the frames it lost', async () => {
     const s = await start();
     const { c, got } = await connect(s);
@@ -128,11 +144,27 @@ describe.each(variants)('the real client and a server written from PROTOCOL.md, 
     s.session.close(1012, 'restarting');
     await expect(dropped).resolves.toMatchObject({ code: 1012, willReconnect: true });
     await expect(reopened).resolves.toEqual({ transport: v.transport, resumed: true });
+    const again = c.waitFor('open', { timeoutMs: 8000 });
+    s.session.close(4321, 'a code no table names'); // unknown codes are retried
+    await expect(again).resolves.toEqual({ transport: v.transport, resumed: true });
     const closed = c.waitFor('close', { timeoutMs: 5000 });
     s.session.close(4403, 'go away');
     await expect(closed).resolves.toMatchObject({ code: 4403, reason: 'go away', willReconnect: false });
     await until(() => c.state === 'closed');
-    expect(s.welcomes.map((w) => w.resumed)).toEqual([false, true]);
+    expect(s.welcomes.map((w) => w.resumed)).toEqual([false, true, true]);
+  });
+
+  it('ends the session after refusing a server frame (4400), so a resume does not replay it', async () => {
+    const s = await start();
+    const { c, got } = await connect(s);
+    const reopened = c.waitFor('open', { timeoutMs: 8000 });
+    s.session.send('open', 1); // a reserved name: the client refuses it and closes with 4400
+    await expect(reopened).resolves.toEqual({ transport: v.transport, resumed: false });
+    expect(s.closesReceived).toEqual([4400]);
+    s.session.send('n', 1);
+    await until(() => got.length === 1);
+    expect(s.welcomes.map((w) => w.resumed)).toEqual([false, false]);
+    expect(s.closesReceived).toEqual([4400]);
   });
 
   it('acknowledges both ways, so neither side keeps what the other has delivered', async () => {
@@ -156,5 +188,39 @@ describe.each(variants)('the real client and a server written from PROTOCOL.md, 
     expect(s.pongs.every((ts) => s.pingsSent.includes(ts as number))).toBe(true);
     expect(c.state).toBe('open');
     expect(s.welcomes).toHaveLength(1);
+  });
+});
+
+// Found while checking the document against the code: "after a 4400 or 4413 the server discards the
+// session (a resume would re-send the same bad frame)" held only for the server's own close. A
+// client that refused a server frame and closed with 4400 resumed, got the same frame replayed,
+// and closed again, for ever.
+describe('the reference server, after the client closed with a code', () => {
+  const { server, defer } = useHarness();
+
+  /** A bare WebSocket client: hello (resuming when given a token), and the welcome it gets. */
+  async function handshake(url: string, resume?: string) {
+    const ws = new WebSocket(url);
+    defer(() => ws.terminate());
+    const bounded = { signal: AbortSignal.timeout(5000) };
+    await once(ws, 'open', bounded);
+    ws.send(JSON.stringify(['h', resume === undefined ? { v: 1, ack: 0 } : { v: 1, ack: 0, resume }]));
+    const [data] = (await once(ws, 'message', bounded)) as [Buffer];
+    const [tag, welcome] = JSON.parse(data.toString()) as [string, { resume: string; resumed: boolean }];
+    expect(tag).toBe('w');
+    return { ws, welcome, closed: once(ws, 'close', bounded) };
+  }
+
+  it.each([
+    [4400, false],
+    [4413, false],
+    [4999, true],
+  ])('after %i from the client, a resume gets resumed: %s', async (code, resumed) => {
+    const s = await server();
+    const first = await handshake(s.url);
+    first.ws.send(JSON.stringify(['c', code, 'refused your frame']));
+    await first.closed;
+    const second = await handshake(s.url, first.welcome.resume);
+    expect(second.welcome.resumed).toBe(resumed);
   });
 });
