@@ -169,9 +169,10 @@ export class Link {
         this.server.pongs.push(f[1]);
         return;
       case 'c':
-        // The client's close: 1000 ends the session, any other code leaves it resumable.
+        // The client's close: 1000 and bad input (4400, 4413) end the session, other codes leave it
+        // resumable ("Session resume": a resume would replay the frame the client refused).
         this.server.closesReceived.push(f[1] as number);
-        if (f[1] === 1000) this.server.sessions.delete(s.resume);
+        if (f[1] === 1000 || f[1] === 4400 || f[1] === 4413) this.server.sessions.delete(s.resume);
         return this.drop('peer');
       default:
         return this.end(4400, `unexpected frame ${String(f[0])}`);
