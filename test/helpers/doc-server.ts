@@ -2,15 +2,14 @@
  * A surelink protocol v1 server written from PROTOCOL.md alone, as a developer in another language
  * would (it imports nothing from src/): the handshake, sequenced events both ways with cumulative
  * acks, requests, ping/pong, close frames, session resume and the heartbeat. Transports plug in as
- * a `Wire`: WebSocket here, long polling in doc-longpoll.ts. It proves the document is enough to
+ * a `Wire` (doc-transports.ts: WebSocket and long polling). It proves the document is enough to
  * talk to the real client (test/integration/protocol-doc.test.ts); it is deliberately small and
  * checks only what it needs, so it is no model of a production server.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { attachLongPoll } from './doc-longpoll.js';
+import { attachLongPoll, attachWebSocket } from './doc-transports.js';
 
 /** How a connection ends, which decides what the transport does with it. */
 export type EndKind = 'closed' | 'peer' | 'taken' | 'cut';
@@ -320,25 +319,9 @@ export class DocServer {
   static async start(options: DocServerOptions = {}): Promise<DocServer> {
     const http = createServer();
     const server = new DocServer(options, http);
-    const wss = new WebSocketServer({ noServer: true });
-    http.on('upgrade', (req, socket, head) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== PATH) return socket.destroy();
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const link = new Link(server, {
-          write: (texts, batch) => {
-            if (batch && texts.length > 1) ws.send(`[${texts.join(',')}]`);
-            else for (const t of texts) ws.send(t);
-          },
-          // The same code on the WebSocket as in the close frame; a drop is a bare TCP end.
-          end: (kind, code) => (kind === 'closed' ? ws.close(code) : kind === 'peer' ? ws.close() : ws.terminate()),
-        });
-        ws.on('message', (data, binary) =>
-          binary ? link.end(4400, 'binary message') : link.receiveMessage(data.toString()),
-        );
-        ws.on('close', () => link.lost());
-      });
-    });
-    attachLongPoll(server, `${PATH}/poll`, (wire) => new Link(server, wire));
+    const makeLink = (wire: Wire): Link => new Link(server, wire);
+    attachWebSocket(server, PATH, makeLink);
+    attachLongPoll(server, `${PATH}/poll`, makeLink);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     server.url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}${PATH}`;
     return server;

@@ -1,13 +1,35 @@
 /**
- * The long-polling endpoint of the document-only server (doc-server.ts), from PROTOCOL.md "Long
- * polling": an opening POST gives a connection id, GETs are held for S→C frames, POSTs carry C→S
- * frames, DELETE drops the connection. Numbered batches are honoured when the client asks with
- * `"n":1` (and the server option allows it). Not done: CORS and the 35 s liveness rule, which the
- * tests do not reach.
+ * The transports of the document-only server (doc-server.ts). WebSocket: one frame per message, or
+ * a batch to a client that announced `b`. Long polling, from PROTOCOL.md "Long polling": an opening
+ * POST gives a connection id, GETs are held for S→C frames, POSTs carry C→S frames, DELETE drops
+ * the connection. Numbered batches are honoured when the client asks with `"n":1` (and the server
+ * option allows it). Not done: CORS and the 35 s liveness rule, which the tests do not reach.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WebSocketServer } from 'ws';
 import type { DocServer, Link, Wire } from './doc-server.js';
+
+export function attachWebSocket(server: DocServer, path: string, makeLink: (wire: Wire) => Link): void {
+  const wss = new WebSocketServer({ noServer: true });
+  server.http.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== path) return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const link = makeLink({
+        write: (texts, batch) => {
+          if (batch && texts.length > 1) ws.send(`[${texts.join(',')}]`);
+          else for (const t of texts) ws.send(t);
+        },
+        // The same code on the WebSocket as in the close frame; a drop is a bare TCP end.
+        end: (kind, code) => (kind === 'closed' ? ws.close(code) : kind === 'peer' ? ws.close() : ws.terminate()),
+      });
+      ws.on('message', (data, binary) =>
+        binary ? link.end(4400, 'binary message') : link.receiveMessage(data.toString()),
+      );
+      ws.on('close', () => link.lost());
+    });
+  });
+}
 
 /** The largest POST body taken, announced as `b` in the opening answer. */
 const MAX_BODY = 1 << 20;
