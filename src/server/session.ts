@@ -215,15 +215,16 @@ export class Session<
   }
 
   /**
-   * The client sent `close`: nothing more goes out on this connection. 1000 ends the session;
-   * any other code is a drop that leaves it resumable.
+   * The client sent `close`: nothing more goes out here. 1000 ends the session, and so does bad input
+   * (4400, 4413: a resume would replay the frame it refused, for ever); other codes leave it resumable.
    */
   #peerClosed(code: number, reason: string): void {
     const connection = this.#connection;
     if (!connection) return;
     this.#detach();
     connection.closeTransport(isSendableCloseCode(code) ? code : CloseCode.Normal, reason);
-    if (code === CloseCode.Normal) this.#end(code, reason);
+    if (code === CloseCode.Normal || code === CloseCode.ProtocolError || code === CloseCode.FrameTooLarge)
+      this.#end(code, reason);
     else this.#lose(code, reason);
   }
 
