@@ -2,20 +2,20 @@
 // lines that works). This file runs the Quick start against the built package, type-checks every
 // ```ts block against the published declarations, and holds the Options table, the Errors
 // paragraph and the reserved event names to the code. Each failure names the README line that is
-// false. The Size paragraph has its own test (size-synced.test.ts). Needs `npm run build` first.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// false. The Size paragraph has its own test (size-synced.test.ts), the prose sections theirs
+// (readme-sections.test.ts). Needs `npm run build` first.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { resolveOptions } from '../../src/client/options.js';
 import type { RetryPolicy } from '../../src/client/retry.js';
+import { at, codeSpans, lineOf, paragraph, readme, root, tableAfter } from '../helpers/readme.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const readme = readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
 /** What `surelink` and `surelink/server` are, for code and for types. */
 const PACKAGE = {
   surelink: { js: path.join(root, 'dist/index.js'), types: path.join(root, 'dist/index.d.ts') },
@@ -25,29 +25,7 @@ const PACKAGE = {
 const WAIT_MS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
-// Reading README.md
-
-/** `README.md:N`, for messages; `line` is 1-based. */
-const at = (line: number): string => `README.md:${line}`;
-
-/** The 1-based line of the first README line that contains `text` (after line `after`). */
-function lineOf(text: string, after = 0): number {
-  const index = readme.findIndex((line, i) => i >= after && line.includes(text));
-  if (index === -1) throw new Error(`README.md has no line with ${JSON.stringify(text)}`);
-  return index + 1;
-}
-
-/** The paragraph that starts on `line` (1-based), joined into one line. */
-function paragraph(line: number): string {
-  const end = readme.findIndex((text, i) => i >= line && text.trim() === '');
-  return readme
-    .slice(line - 1, end === -1 ? undefined : end)
-    .map((text) => text.trim())
-    .join(' ');
-}
-
-/** The backticked names in `text`, in order. */
-const codeSpans = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+// Reading README.md (test/helpers/readme.ts has the shared readers)
 
 interface Block {
   /** The heading the block is under, without its `#`s. */
@@ -72,18 +50,6 @@ function tsBlocks(): Block[] {
     else if (/^```(ts|typescript)$/.test(text)) open = { line: i + 2, lines: [] };
   });
   return blocks;
-}
-
-/** The rows of the first table after `heading`, as cells (`\|` inside a cell is not a border). */
-function tableAfter(heading: string): { line: number; cells: string[] }[] {
-  const start = lineOf(heading);
-  const first = readme.findIndex((text, i) => i >= start && text.startsWith('|'));
-  const rows: { line: number; cells: string[] }[] = [];
-  for (let i = first + 2; readme[i]?.startsWith('|'); i++) {
-    const cells = (readme[i] ?? '').split(/(?<!\\)\|/).slice(1, -1);
-    rows.push({ line: i + 1, cells: cells.map((cell) => cell.trim().replaceAll('\\|', '|')) });
-  }
-  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
