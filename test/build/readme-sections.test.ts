@@ -14,6 +14,8 @@ import { AckScheduler, Inbox } from '../../src/protocol/sequence.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { resolveOptions as resolveServerOptions } from '../../src/server/options.js';
 import type { TransportFactory, TransportName } from '../../src/transports/transport.js';
+import type { Clock } from '../../src/util/clock.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { amount, at, codeSpans, find, lineOf, paragraph, readme, root, section, table } from '../helpers/readme.js';
 
@@ -26,6 +28,7 @@ const pkg = JSON.parse(read('package.json')) as {
   engines: { node: string };
   exports: Record<string, { import: { types: string; default: string }; require: { default: string } }>;
   unpkg: string;
+  jsdelivr: string;
 };
 
 /** The README line `pattern` matches, or a failure that says what README no longer says. */
@@ -186,7 +189,11 @@ const server = resolveServerOptions({ server: createServer() });
  * Each default README states in prose, by the words that state it (one group per figure), with
  * what the code does by default: resolved client or server options, or measured behaviour.
  */
-const DEFAULTS: readonly { readonly name: string; readonly says: RegExp; readonly is: () => readonly number[] }[] = [
+const DEFAULTS: readonly {
+  readonly name: string;
+  readonly says: RegExp;
+  readonly is: () => readonly number[] | Promise<readonly number[]>;
+}[] = [
   {
     name: 'connectTimeoutMs',
     says: /giving each `connectTimeoutMs` \(([\d.]+ \w+)\)/,
@@ -242,26 +249,44 @@ const DEFAULTS: readonly { readonly name: string; readonly says: RegExp; readonl
   {
     name: 'request() timeout',
     says: /rejects with `TimeoutError` \(default ([\d.]+ \w+)\)/,
-    is: () => [requestTimeoutMs()],
+    is: async () => [await requestTimeoutMs()],
   },
 ];
 
-/** `request()`'s default timeout: read from its TSDoc, which the Options test cannot reach. */
-function requestTimeoutMs(): number {
-  const source = read('src/client/requests.ts');
-  const tag = /Reject with `TimeoutError`[^\n]*@default (\d+)/.exec(source)?.[1];
-  const code = /timeoutMs \?\? ([\d_]+)/.exec(source)?.[1]?.replaceAll('_', '');
-  expect(tag, 'src/client/requests.ts: the @default of timeoutMs is the timeout it applies').toBe(code);
-  return Number(code);
+/** How long `request()` waits for a response by default: measured on a client that never connects. */
+async function requestTimeoutMs(): Promise<number> {
+  const clock = new ManualClock();
+  const c = new RealtimeClient('ws://host/realtime', {
+    transports: [new FakeTransport()],
+    clock,
+    autoConnect: false,
+    lifecycle: false,
+    rememberTransport: false,
+  });
+  let settled = false;
+  const request = c.request('x').catch((error: unknown) => error);
+  void request.then(() => (settled = true));
+  // 1 ms at a time, letting the promises settle between steps.
+  let waited = 0;
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (settled || waited >= 100_000) break;
+    clock.advance(1);
+    waited++;
+  }
+  const error = await request;
+  c.close();
+  expect(error, 'request() ends with a TimeoutError').toMatchObject({ code: 'TIMEOUT' });
+  return waited;
 }
 
 describe('README defaults stated in prose', () => {
-  it.each(DEFAULTS)('$name: the figure README states is the default', ({ says, is }) => {
+  it.each(DEFAULTS)('$name: the figure README states is the default', async ({ says, is }) => {
     const { line, groups } = claim(says);
     expect(
       groups.map(amount),
       `${at(line)}: ${groups.join(', ')} (in ms, bytes or items) is not the code's default`,
-    ).toEqual(is());
+    ).toEqual(await is());
   });
 });
 
@@ -374,6 +399,13 @@ describe('README "Guarantees and limits": each sentence is checked by the test n
       sets: [
         ['test/unit/codec-fuzz.test.ts', /survives [\d,]+ mutated frames[^]*?numRuns: ([\d_]+)/],
         ['test/unit/client-fuzz.test.ts', /expect\(frames\)\.toBeGreaterThanOrEqual\(([\d_]+)\)/],
+      ],
+    },
+    {
+      says: /session ids \((\d+) bits\) and resume tokens \((\d+) bits\)/,
+      sets: [
+        ['test/integration/security.test.ts', /'session ids: (\d+) bits/],
+        ['test/integration/security.test.ts', /'resume tokens: (\d+) bits/],
       ],
     },
   ];
@@ -507,11 +539,40 @@ describe('README "Examples"', () => {
       file: 'examples/lab.js',
       has: /webStorageStore\(sessionStorage\)/,
     },
+    {
+      says: /Debian's `\/usr\/bin\/chromium` driven by `playwright-core`/,
+      file: 'test/helpers/browser.ts',
+      has: /from 'playwright-core'[^]*CHROMIUM_PATH = '\/usr\/bin\/chromium'/,
+    },
+    {
+      says: /Without Chromium those tests say so and\s+skip, except in CI \(`CI` set\), where they fail/,
+      file: 'test/helpers/browser.ts',
+      has: /if \(existsSync\(CHROMIUM_PATH\) \|\| process\.env\.CI\) return false;/,
+    },
+    {
+      says: /`npm run screenshot:lab` plays that scenario in headless Chromium and writes the picture again/,
+      file: 'scripts/screenshot-lab.mjs',
+      has: /path\.join\(root, 'docs', 'screenshot-lab\.png'\)/,
+    },
+    {
+      says: /`npm run bench`\s+\(writes \[BENCHMARKS\.md\]/,
+      file: 'bench/run.mjs',
+      has: /process\.env\.BENCH_OUT \?\? \(quick \? '[^']*' : 'BENCHMARKS\.md'\)/,
+    },
   ];
 
   it.each(CHECKS.map((c) => ({ ...c, name: c.says.source })))('$name ($file)', ({ says, file, has }) => {
     const { line } = claim(says);
     expect(source(file), `${at(line)}: ${file} does not do what README says`).toMatch(has);
+  });
+
+  it('loads everything from localhost: no page or script of examples/ names another host', () => {
+    const { line } = claim(/Everything loads from localhost; no CDN, no bundler/);
+    for (const file of readdirSync(path.join(root, 'examples'), { recursive: true, encoding: 'utf8' })) {
+      if (!/\.(html|js|css)$/.test(file)) continue;
+      const remote = /(?:src|href)="https?:\/\/|from ['"]https?:\/\/|import\(['"]https?:\/\/|url\(['"]?https?:\/\//;
+      expect(read(`examples/${file}`), `${at(line)}: examples/${file} loads from another host`).not.toMatch(remote);
+    }
   });
 });
 
@@ -565,8 +626,50 @@ describe('README "Packages and dependencies"', () => {
     }
   });
 
+  it.each([
+    ['unpkg', /https:\/\/unpkg\.com\/surelink\/(\S+?)"/],
+    ['jsdelivr', /https:\/\/cdn\.jsdelivr\.net\/npm\/surelink\/(\S+?) /],
+  ] as const)('the %s URL of "Install" is the file package.json gives that CDN', (cdn, says) => {
+    const { line, groups } = claim(says);
+    expect(groups[0], `${at(line)}: package.json's ${cdn}`).toBe(strip(pkg[cdn]));
+  });
+
   it('needs Node 20 or later', () => {
     expect(text, `${at(line)}: the Node version`).toContain('Node 20 or later');
     expect(pkg.engines.node).toBe('>=20');
+  });
+});
+
+describe('README "A dead link is found ... at once after a sleep or in a throttled background tab"', () => {
+  // A clock whose timers never fire (a throttled tab, a laptop asleep) and whose time jumps.
+  let now = 1_700_000_000_000;
+  const frozen: Clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+
+  it.each(['visibilitychange', 'online'])('checks the deadline by the wall clock on %s', async (event) => {
+    const { line } = claim(/checked\s+against the wall clock on `visibilitychange`, `online` and before every send/);
+    const fake = new FakeTransport();
+    const window = new EventTarget();
+    const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const c = new RealtimeClient('ws://host/realtime', {
+      transports: [fake],
+      clock: frozen,
+      lifecycle: { window, document, navigator: { onLine: true } },
+      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      rememberTransport: false,
+    });
+    try {
+      const settled = async (done: () => boolean) => {
+        for (let waited = 0; !done() && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      };
+      await settled(() => fake.links.length > 0);
+      fake.last.accept();
+      await settled(() => c.state === 'open');
+      expect(c.state).toBe('open');
+      now += 60_000; // asleep for a minute; no timer fired
+      (event === 'online' ? window : document).dispatchEvent(new Event(event));
+      expect(fake.last.closedWith?.code, `${at(line)}: ${event} finds the dead link at once`).toBe(4000);
+    } finally {
+      c.close();
+    }
   });
 });
