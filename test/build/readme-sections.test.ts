@@ -1,8 +1,11 @@
 // README.md's prose sections held to the code (readme.test.ts has the Quick start, the ts blocks,
 // the Options table and the Errors paragraph): the endpoints and defaults of "Transports and
-// fallback", the test names and figures of "Guarantees and limits", and the commands, files and
-// dependencies of "On a fresh machine", "Examples" and "Packages and dependencies". Each failure
-// names the README line that is false. Needs `npm run build` first (dist/ is named in README).
+// fallback" (derived and resolved by the code itself, or measured where they are behaviour: the
+// ack cadence, request()'s timeout), the test names and figures of "Guarantees and limits" (read
+// from the test files), and the commands, files and dependencies of "On a fresh machine",
+// "Examples" and "Packages and dependencies". One claim no other test checked, the wall-clock
+// check on visibilitychange and online, is checked here. Each failure names the README line that
+// is false. Needs `npm run build` first (dist/ is named in README).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -473,6 +476,15 @@ describe('README commands', () => {
       expect(WORDS, `test/${dir}/ has no README word in this test`).toHaveProperty([dir]);
       expect(said, `${at(line)}: npm test also runs test/${dir}/`).toContain(WORDS[dir]);
     }
+  });
+
+  it.each([
+    ['size', /`npm run size` \(size budgets\)/, /scripts\/size\.mjs/],
+    ['check:package', /`npm run check:package` \(publint, attw\)/, /^publint\b.*&& attw\b/],
+    ['measure:fallback', /\(`npm run measure:fallback`;/, /scripts\/fallback-times\.mjs --write/],
+  ] as const)('npm run %s does what README says it does', (name, says, runs) => {
+    const { line } = claim(says);
+    expect(pkg.scripts[name], `${at(line)}: the ${name} script`).toMatch(runs);
   });
 
   it('CI (.ci/run) does what README says, and prints the summary it quotes', () => {
