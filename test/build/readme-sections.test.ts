@@ -3,9 +3,7 @@
 // fallback" (derived and resolved by the code itself, or measured where they are behaviour: the
 // ack cadence, request()'s timeout), the test names and figures of "Guarantees and limits" (read
 // from the test files), and the commands, files and dependencies of "On a fresh machine",
-// "Examples" and "Packages and dependencies". One claim no other test checked, the wall-clock
-// check on visibilitychange and online, is checked here. Each failure names the README line that
-// is false. Needs `npm run build` first (dist/ is named in README).
+// "Examples" and "Packages and dependencies". Each failure names the README line that is false. Needs `npm run build` first (dist/ is named in README).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +15,6 @@ import { AckScheduler, Inbox } from '../../src/protocol/sequence.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { resolveOptions as resolveServerOptions } from '../../src/server/options.js';
 import type { TransportFactory, TransportName } from '../../src/transports/transport.js';
-import type { Clock } from '../../src/util/clock.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { amount, at, codeSpans, find, lineOf, paragraph, readme, root, section, table } from '../helpers/readme.js';
@@ -649,39 +646,5 @@ describe('README "Packages and dependencies"', () => {
   it('needs Node 20 or later', () => {
     expect(text, `${at(line)}: the Node version`).toContain('Node 20 or later');
     expect(pkg.engines.node).toBe('>=20');
-  });
-});
-
-describe('README "A dead link is found ... at once after a sleep or in a throttled background tab"', () => {
-  // A clock whose timers never fire (a throttled tab, a laptop asleep) and whose time jumps.
-  let now = 1_700_000_000_000;
-  const frozen: Clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
-
-  it.each(['visibilitychange', 'online'])('checks the deadline by the wall clock on %s', async (event) => {
-    const { line } = claim(/checked\s+against the wall clock on `visibilitychange`, `online` and before every send/);
-    const fake = new FakeTransport();
-    const window = new EventTarget();
-    const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-    const c = new RealtimeClient('ws://host/realtime', {
-      transports: [fake],
-      clock: frozen,
-      lifecycle: { window, document, navigator: { onLine: true } },
-      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
-      rememberTransport: false,
-    });
-    try {
-      const settled = async (done: () => boolean) => {
-        for (let waited = 0; !done() && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-      };
-      await settled(() => fake.links.length > 0);
-      fake.last.accept();
-      await settled(() => c.state === 'open');
-      expect(c.state).toBe('open');
-      now += 60_000; // asleep for a minute; no timer fired
-      (event === 'online' ? window : document).dispatchEvent(new Event(event));
-      expect(fake.last.closedWith?.code, `${at(line)}: ${event} finds the dead link at once`).toBe(4000);
-    } finally {
-      c.close();
-    }
   });
 });

@@ -452,6 +452,22 @@ describe('heartbeat', () => {
 });
 
 describe('browser lifecycle', () => {
+  it.each(['visibilitychange', 'online'])(
+    'finds a dead link at once from the wall clock on %s (throttled timers, sleep)',
+    async (event) => {
+      const visible = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+      const c = await connected({
+        lifecycle: { window, document: visible, navigator },
+        heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      });
+      const link = fake.last;
+      vi.setSystemTime(Date.now() + 60_000); // asleep for a minute; no timer has fired
+      (event === 'online' ? window : visible).dispatchEvent(new Event(event));
+      expect(link.closedWith?.code).toBe(4000);
+      expect(c.state).toBe('reconnecting');
+    },
+  );
+
   it('pauses on offline without burning attempts and reconnects at once when online', async () => {
     const c = await connected({ lifecycle: { window, document, navigator } });
     const reconnecting = vi.fn();
