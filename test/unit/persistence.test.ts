@@ -228,6 +228,28 @@ describe('persisted session across a page reload', () => {
     expect(warn).toHaveBeenCalledWith('surelink: could not load the persisted session', expect.any(Error));
   });
 
+  it('stores the count of server messages delivered with each ack (every 64 messages or 50 ms)', async () => {
+    page();
+    await settle();
+    fake.last.accept({ resume: 'r1' });
+    await settle();
+    const stored = (): unknown =>
+      (JSON.parse(localStorage.getItem('k') ?? 'null') as { delivered?: unknown } | null)?.delivered;
+    const deliver = (from: number, to: number): void => {
+      for (let seq = from; seq <= to; seq++) fake.last.push({ type: 'event', seq, event: 'm', data: seq });
+    };
+    deliver(1, 63);
+    expect(fake.last.framesOf('ack')).toEqual([]);
+    expect(stored() ?? 0).toBe(0); // no ack yet: nothing stored for them
+    deliver(64, 64);
+    expect(fake.last.framesOf('ack').map((f) => f.ack)).toEqual([64]);
+    expect(stored()).toBe(64);
+    deliver(65, 67);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(fake.last.framesOf('ack').map((f) => f.ack)).toEqual([64, 67]);
+    expect(stored()).toBe(67);
+  });
+
   it('ignores a corrupt stored value instead of trusting it', async () => {
     localStorage.setItem('k', '{"resume": 42}');
     page();
