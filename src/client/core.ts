@@ -132,6 +132,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     if (this.options.protocol === 'raw') return this.emit('message', text);
     const error = this.session.receive(text);
     if (!error) return;
+    // A resume would replay what we refused, for ever with a server that keeps the session after
+    // our 4400/4413 (PROTOCOL.md says it must not): the next hello starts a new session.
+    this.session.end();
     this.emit('error', error);
     this.#closeFrame(error.closeCode, error.message);
     this.drop(error.closeCode, error.message);

@@ -10,6 +10,7 @@ import {
   AbortError,
   ClosedError,
   InvalidArgumentError,
+  SessionLostError,
 } from '../../src/errors/index.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
@@ -112,6 +113,23 @@ describe('RealtimeClient state machine', () => {
       expect(c.state).toBe('reconnecting');
       c.close();
     }
+  });
+
+  it('after refusing a server frame, starts a new session: a resume would replay the frame', async () => {
+    const c = await connected();
+    const lost: unknown[] = [];
+    c.on('error', (e) => void (e instanceof SessionLostError && lost.push(e.undelivered.map((m) => m.data))));
+    c.send('chat', { text: 'unacked' });
+    fake.last.push('["e",5,"chat",{}]'); // a gap: refused with 4400
+    expect(fake.last.closedWith?.code).toBe(4400);
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    expect(fake.last.framesOf('hello')[0]?.resume).toBeUndefined();
+    // A server that kept the session anyway cannot make the client resume it.
+    fake.last.welcome({ resumed: true, ack: 0 });
+    await settle();
+    expect(lost).toEqual([[{ text: 'unacked' }]]);
+    expect(fake.last.framesOf('event')).toEqual([]);
   });
 
   it('queues while disconnected and flushes in order before open is announced', async () => {
