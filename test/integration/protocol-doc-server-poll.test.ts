@@ -1,0 +1,181 @@
+/**
+ * Long polling as PROTOCOL.md describes it, checked against the reference server with the client
+ * written from the document alone (test/helpers/doc-client.ts): status codes, held GETs, numbered
+ * batches, DELETE, where the close frame travels, CORS.
+ */
+import { describe, expect, it } from 'vitest';
+import { DocPoll } from '../helpers/doc-client.js';
+import { range, useDocServer } from '../helpers/doc-client-setup.js';
+import { until } from '../helpers/harness.js';
+
+const { start, link, idle } = useDocServer();
+
+describe('long polling specifics', () => {
+  it('opens with a URL-safe id and the body limit, and sends Cache-Control: no-store', async () => {
+    const s = await start({ maxFrameBytes: 50_000 });
+    const a = await DocPoll.opening(s.poll, '{"n":1}');
+    expect(a.status).toBe(200);
+    expect(a.body).toEqual({ c: expect.stringMatching(/^[A-Za-z0-9_-]{22,}$/), b: 50_000 });
+    expect(a.headers.get('cache-control')).toBe('no-store');
+    for (const body of [undefined, 'not json', '[1]', `{"n":1,"pad":"${'x'.repeat(2000)}"}`]) {
+      expect((await DocPoll.opening(s.poll, body)).status).toBe(200); // ignored, never refused
+    }
+  });
+
+  it('answers 404 for an unknown id, 400 without one, 405 for other methods', async () => {
+    const s = await start();
+    const p = await idle(s);
+    const unknown = `${s.poll}?c=AAAAAAAAAAAAAAAAAAAAAA`;
+    for (const m of ['GET', 'POST', 'DELETE']) expect((await p.http(m, undefined, unknown)).status).toBe(404);
+    for (const m of ['GET', 'DELETE']) expect((await p.http(m, undefined, s.poll)).status).toBe(400);
+    const put = await p.http('PUT', undefined, p.url);
+    expect(put.status).toBe(405);
+    expect(put.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('holds a GET until there is a frame, and a newer GET completes the older with []', async () => {
+    const s = await start();
+    let gets = 0;
+    s.http.on('request', (req: { method?: string }) => void (req.method === 'GET' && gets++));
+    const p = await idle(s);
+    const first = p.get();
+    await until(() => gets === 1);
+    const second = p.get();
+    expect((await first).body).toEqual([]);
+    const hello = await p.post('[["h",{"v":1,"ack":0}]]');
+    expect(hello.body).toEqual([1, ['w', expect.objectContaining({ resumed: false })]]); // in the POST answer
+    s.sessions[0]?.send('n', 1);
+    expect((await second).body).toEqual([2, ['e', 1, 'n', 1]]);
+    expect(p.numbers).toEqual([1, 2]);
+  });
+
+  it('answers a held GET with [] after the poll timeout, with no number used', async () => {
+    const s = await start({ longPoll: { pollTimeoutMs: 100 } });
+    const p = await idle(s);
+    await p.hello();
+    expect((await p.get()).body).toEqual([]);
+    s.sessions[0]?.send('n', 1);
+    await p.get();
+    expect(p.numbers).toEqual([1, 2]);
+  });
+
+  it('without the option: 204 for every POST and unnumbered GET bodies', async () => {
+    const s = await start();
+    s.rt.handle('echo', (d) => d);
+    const p = await idle(s, null);
+    expect((await p.post('[["h",{"v":1,"ack":0}]]')).status).toBe(204);
+    expect((await p.get()).body).toEqual([['w', expect.objectContaining({ resumed: false })]]);
+    expect((await p.post('[["q",1,1,"echo",7]]')).status).toBe(204);
+    expect((await p.get()).body).toEqual([['r', 1, 1, 1, 7]]);
+    expect(p.numbers).toEqual([]);
+  });
+
+  it('answers an echo in the POST itself, with numbered batches', async () => {
+    const s = await start();
+    s.rt.handle('echo', (d) => d);
+    const p = (await idle(s)).pump();
+    await p.hello();
+    const a = await p.post('[["q",1,1,"echo",7]]');
+    expect(a).toMatchObject({ status: 200, body: [expect.any(Number), ['r', 1, 1, 1, 7]] });
+  });
+
+  it('answers the preflight of an allowed origin, and 403 to another', async () => {
+    const s = await start({ allowedOrigins: ['http://app.example'] });
+    const pre = await fetch(s.poll, { method: 'OPTIONS', headers: { Origin: 'http://app.example' } });
+    expect(pre.status).toBe(204);
+    expect(Object.fromEntries(pre.headers)).toMatchObject({
+      'access-control-allow-origin': 'http://app.example',
+      'access-control-allow-methods': 'GET, POST, DELETE',
+      'access-control-allow-headers': 'Content-Type',
+      'access-control-max-age': expect.any(String),
+    });
+    const ok = await fetch(s.poll, { method: 'POST', headers: { Origin: 'http://app.example' } });
+    expect([ok.status, ok.headers.get('access-control-allow-origin')]).toEqual([200, 'http://app.example']);
+    expect(ok.headers.get('vary')).toMatch(/Origin/);
+    await ok.text();
+    expect((await fetch(s.poll, { method: 'POST', headers: { Origin: 'http://evil.example' } })).status).toBe(403);
+  });
+
+  it('sends only the newest of several acks in a row in one response', async () => {
+    const s = await start();
+    const p = (await idle(s)).pump();
+    await p.hello();
+    const events = range(1, 1000).map((i) => JSON.stringify(['e', i, 'n', i]));
+    const a = await p.post(`[${events.join(',')}]`);
+    await p.next((f) => f[0] === 'a' && f[1] === 1000);
+    const bodies = p.answers.map((x) => x.body).filter(Array.isArray) as unknown[][];
+    for (const b of bodies) {
+      const tags = b.map((f) => (Array.isArray(f) ? f[0] : '#')).join('');
+      expect(tags).not.toContain('aa');
+    }
+    expect(a.status).toBe(200);
+  });
+
+  it('keeps the session resumable after a DELETE, and forgets the id', async () => {
+    const s = await start();
+    const p = await idle(s);
+    const w = await p.hello();
+    expect((await p.del()).status).toBe(204);
+    expect((await p.get()).status).toBe(404);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true, sid: w.sid });
+  });
+
+  it('sends a close frame only in a GET response, then forgets the id', async () => {
+    const s = await start();
+    const p = (await idle(s)).pump();
+    await p.hello();
+    const bad = await p.post('[["e",1,"n",1],["e",3,"n",3]]'); // the first is processed, then a gap
+    expect(bad.status).toBe(204);
+    expect(await p.closeCode()).toBe(4400);
+    expect(p.answers.filter((x) => x.method === 'POST').flatMap((x) => x.body ?? [])).not.toContainEqual(
+      expect.arrayContaining(['c']),
+    );
+    expect(s.got).toEqual([1]);
+    expect((await p.post('[["a",0]]')).status).toBe(404);
+  });
+
+  it.each([
+    ['not JSON', '[["e",1,"n"'],
+    ['not an array', '{"e":1}'],
+    ['an element that is not an array', '[["e",1,"n"],5]'],
+  ])('answers a body that is %s with 400 and ends the connection', async (_, body) => {
+    const s = await start();
+    const p = await idle(s);
+    await p.hello();
+    expect((await p.post(body)).status).toBe(400);
+    expect(s.got).toEqual([]);
+    expect((await p.get()).status).toBe(404);
+  });
+
+  it('answers a body over maxBodyBytes with 413 and discards the session', async () => {
+    const s = await start({ longPoll: { maxBodyBytes: 1000 } });
+    const p = await idle(s);
+    const w = await p.hello();
+    expect((await p.post(`[["e",1,"n","${'x'.repeat(2000)}"]]`)).status).toBe(413);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it("ends on the client's close frame: 204, a held GET answered 204, the session gone", async () => {
+    const s = await start();
+    const p = await idle(s);
+    const w = await p.hello();
+    const held = p.get();
+    expect((await p.post('[["c",1000,"bye"]]')).status).toBe(204);
+    expect((await held).status).toBe(204);
+    expect((await p.get()).status).toBe(404);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('answers a held GET with 404 when a resume takes the session over', async () => {
+    const s = await start();
+    const p = await idle(s);
+    const w = await p.hello();
+    const held = p.get();
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true });
+    expect((await held).status).toBe(404);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * PROTOCOL.md claims to be precise enough to write a client in another language. The client in
+ * test/helpers/doc-client.ts was written from the document alone; here it checks what the
+ * document promises of the reference server, over WebSocket and long polling. Long-polling
+ * specifics are in protocol-doc-server-poll.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ServerSession } from '../../src/server/index.js';
+import { DocWebSocket, type Frame } from '../helpers/doc-client.js';
+import { type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
+import { until } from '../helpers/harness.js';
+
+const { start, link } = useDocServer();
+const tagged = (tag: string) => (f: Frame) => f[0] === tag;
+
+describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the document, over %s', (kind) => {
+  it('welcomes with the documented fields, alone', async () => {
+    const s = await start({ maxFrameBytes: 50_000 });
+    const c = await link(s, kind);
+    const w = await c.hello({ b: 4096 });
+    expect(w).toMatchObject({ v: 1, resumed: false, ack: 0, hb: [60_000, 10_000] });
+    expect(w.sid).toEqual(expect.any(String));
+    expect(w.resume).toMatch(/^.{22,}$/); // ≥ 128 random bits
+    expect(w.resume).not.toBe(w.sid);
+    expect(w.b).toBe(kind === 'websocket' ? 50_000 : undefined);
+    if (kind === 'websocket') expect(c.messages[0]?.value).toEqual(['w', w]); // not in a batch
+    expect(s.sessions.map((x) => x.id)).toEqual([w.sid]);
+  });
+
+  it('delivers events both ways in order, acknowledges cumulatively and answers pings', async () => {
+    const s = await start();
+    const c = await link(s, kind);
+    await c.hello();
+    await c.event('n', 1);
+    await c.event('n', null); // an explicit null is a value
+    await c.event('n'); // no data: omitted
+    await c.send(['e', 4, 'n', { deep: [1] }]);
+    c.seq = 4;
+    await c.next((f) => f[0] === 'a' && f[1] === 4);
+    expect(s.got).toEqual([1, null, undefined, { deep: [1] }]);
+    s.sessions[0]?.send('n', 'x');
+    s.sessions[0]?.send('n', undefined);
+    expect(await c.sequenced()).toEqual(['e', 1, 'n', 'x']);
+    expect(await c.sequenced()).toEqual(['e', 2, 'n']);
+    await c.send(['p', 12.5]);
+    expect(await c.next('o')).toEqual(['o', 12.5]);
+    await c.send(['p', -3e3]);
+    expect(await c.next('o')).toEqual(['o', -3000]);
+  });
+
+  it('answers requests once each: data, no data, the handler code, HANDLER_ERROR, NO_HANDLER', async () => {
+    const s = await start();
+    s.rt.handle('add', (d) => (d as number[]).reduce((a, b) => a + b, 0));
+    s.rt.handle('nothing', () => undefined);
+    s.rt.handle('nope', () => {
+      throw Object.assign(new Error('not today'), { code: 'NOPE' });
+    });
+    s.rt.handle('boom', () => Promise.reject(new Error('broken')));
+    const c = await link(s, kind);
+    await c.hello();
+    s.sessions[0]?.send('n', 0); // S→C seq 1: responses share the numbering
+    await c.request('add', [1, 2, 3]);
+    await c.request('nothing');
+    await c.request('nope');
+    await c.request('boom');
+    await c.request('missing');
+    const rs: Frame[] = [];
+    for (let i = 0; i < 6; i++) rs.push(await c.sequenced());
+    const byId = new Map(rs.filter(tagged('r')).map((r) => [r[2], r]));
+    expect(rs.map((r) => r[1])).toEqual(range(1, 6));
+    expect(byId.get(1)?.slice(2)).toEqual([1, 1, 6]);
+    expect(byId.get(2)?.slice(2)).toEqual([2, 1]);
+    expect(byId.get(3)?.slice(2)).toEqual([3, 0, { code: 'NOPE', message: expect.any(String) }]);
+    expect(byId.get(4)?.slice(2)).toEqual([4, 0, { code: 'HANDLER_ERROR', message: expect.any(String) }]);
+    expect(byId.get(5)?.slice(2)).toEqual([5, 0, { code: 'NO_HANDLER', message: expect.any(String) }]);
+  });
+
+  it('replays unacknowledged frames on resume, keeps the sid, and runs a re-sent request once', async () => {
+    const s = await start();
+    let calls = 0;
+    let release: (v: string) => void = () => undefined;
+    s.rt.handle('slow', () => (calls++, new Promise<string>((r) => (release = r))));
+    const c1 = await link(s, kind);
+    const w1 = await c1.hello();
+    const session = s.sessions[0] as ServerSession;
+    await c1.request('slow');
+    await until(() => calls === 1);
+    for (const i of range(1, 3)) session.send('n', i);
+    for (const i of range(1, 3)) expect(await c1.sequenced()).toEqual(['e', i, 'n', i]);
+    const detached = new Promise((r) => session.on('disconnect', r));
+    await c1.drop(); // delivered 1..3, acknowledged none
+    await detached;
+    session.send('n', 4); // for the detached session: buffered
+    release('late');
+    const c2 = await link(s, kind);
+    const w2 = await c2.hello({ resume: w1.resume, ack: 1 });
+    expect(w2).toMatchObject({ sid: w1.sid, resumed: true, ack: 1 });
+    const replay = [await c2.sequenced(), await c2.sequenced(), await c2.sequenced(), await c2.sequenced()];
+    await c2.send(['q', 1, 1, 'slow']); // re-sent although welcome.ack covers it: a duplicate
+    await c2.next((f) => f[0] === 'a' && f[1] === 1); // still acknowledged
+    expect(replay).toEqual([
+      ['e', 2, 'n', 2],
+      ['e', 3, 'n', 3],
+      ['e', 4, 'n', 4],
+      ['r', 5, 1, 1, 'late'],
+    ]);
+    await c2.send(['p', 1]);
+    await c2.next('o');
+    expect(calls).toBe(1);
+    expect(s.sessions).toHaveLength(1);
+  });
+
+  it('starts a new session for an unknown token, ignoring hello.ack', async () => {
+    const s = await start();
+    const c = await link(s, kind);
+    const w = await c.hello({ resume: 'no-such-token-aaaaaaaaaaaaaaaa', ack: 41 });
+    expect(w).toMatchObject({ resumed: false, ack: 0 });
+    s.sessions[0]?.send('n', 1);
+    expect(await c.sequenced()).toEqual(['e', 1, 'n', 1]);
+  });
+
+  /** Bad input after a handshake, as text of one message (or one element of a POST body). */
+  const bad: [string, string, number?][] = [
+    ['not valid JSON', '["e",1,"n",]'],
+    ['an unknown tag', '["x",1]'],
+    ['a tag in the wrong case', '["E",1,"n"]'],
+    ['an extra element', '["e",1,"n",1,2]'],
+    ['a missing element', '["e",1]'],
+    ['seq 0', '["e",0,"n"]'],
+    ['a fractional seq', '["e",1.5,"n"]'],
+    ['a string seq', '["e","1","n"]'],
+    ['an empty name', '["e",1,""]'],
+    ['a name of 257 code units', `["e",1,"${'x'.repeat(257)}"]`],
+    ['a gap', '["e",2,"n"]'],
+    ['an ack beyond what was sent', '["a",1]'],
+    ['a null ack', '["a",null]'],
+    ['a reserved name (client lifecycle)', '["e",1,"open"]'],
+    ['a reserved name (session lifecycle)', '["e",1,"disconnect"]'],
+    ['a response from the client', '["r",1,1,1]'],
+    ['a welcome from the client', '["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[1,1]}]'],
+    ['a second hello', '["h",{"v":1,"ack":0}]'],
+    ['a ping with a string', '["p","1"]'],
+    ['a ping overflowing to infinity', '["p",1e400]'],
+    ['a close code out of range', '["c",5000,"x"]'],
+    ['a close reason over 123 code units', `["c",1000,"${'r'.repeat(124)}"]`],
+    ['an ok flag of true', '["r",1,1,true]'],
+  ];
+  it.each(bad)('closes on %s with 4400 and discards the session', async (_, text) => {
+    const s = await start();
+    const c1 = await link(s, kind);
+    const w = await c1.hello();
+    await c1.sendText(kind === 'websocket' ? text : `[${text}]`);
+    expect(await c1.closeCode()).toBe(4400);
+    expect(s.got).toEqual([]);
+    if (c1 instanceof DocWebSocket) expect(await c1.closed).toBe(4400); // the same code on WebSocket
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('closes with 4413 on a frame over maxFrameBytes and discards the session', async () => {
+    const s = await start({ maxFrameBytes: 2000, longPoll: { maxBodyBytes: 100_000 } });
+    const c1 = await link(s, kind);
+    const w = await c1.hello();
+    await c1.event('n', 'x'.repeat(3000));
+    expect(await c1.closeCode()).toBe(4413);
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('closes with 4508 when the resend buffer overflows and discards the session', async () => {
+    const s = await start({ maxBufferedFrames: 5 });
+    const c1 = await link(s, kind);
+    const w = await c1.hello();
+    for (const i of range(1, 6)) s.sessions[0]?.send('n', i); // never acknowledged
+    expect(await c1.closeCode()).toBe(4508);
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('refuses another version with 4426 naming its own, and a refused token with 4401', async () => {
+    const s = await start({ authenticate: (token) => (token === 'good' ? 'u' : false) });
+    const c1 = await link(s, kind);
+    await c1.send(['h', { v: 2, ack: 0 }]);
+    expect(await c1.next('c')).toEqual(['c', 4426, expect.stringContaining('1')]);
+    const c2 = await link(s, kind);
+    await c2.send(['h', { v: 1, ack: 0, auth: 'bad' }]);
+    expect(await c2.closeCode()).toBe(4401);
+    const c3 = await link(s, kind);
+    await c3.send(['h', { v: 1, ack: 0 }]); // no token at all
+    expect(await c3.closeCode()).toBe(4401);
+    const c4 = await link(s, kind);
+    expect(await c4.hello({ auth: 'good' })).toMatchObject({ resumed: false });
+    expect(s.sessions).toHaveLength(1);
+  });
+
+  it('closes a connection without a hello in time with 4008', async () => {
+    const s = await start({ handshakeTimeoutMs: 100 });
+    const c = await link(s, kind);
+    expect(await c.closeCode()).toBe(4008);
+  });
+
+  it('pings after its interval of silence, and drops a client that never answers (no close frame)', async () => {
+    const s = await start({ heartbeat: { intervalMs: 100, timeoutMs: 100 } });
+    const c = await link(s, kind);
+    expect((await c.hello()).hb).toEqual([100, 100]);
+    const dropped = new Promise((r) => s.sessions[0]?.on('disconnect', r));
+    expect(await c.next('p')).toEqual(['p', expect.any(Number)]);
+    await dropped;
+    expect(c.closeFrame).toBeUndefined();
+  });
+
+  it('refuses a resume whose hello.ack is beyond what the session sent (4400)', async () => {
+    const s = await start();
+    const c1 = await link(s, kind);
+    const w = await c1.hello();
+    await c1.drop();
+    const c2 = await link(s, kind);
+    await c2.send(['h', { v: 1, ack: 1, resume: w.resume }]);
+    expect(await c2.closeCode()).toBe(4400);
+  });
+});
+
+describe('batches on WebSocket', () => {
+  it('sends batches only after welcome and within the b the client announced', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 600 });
+    const session = s.sessions[0] as ServerSession;
+    for (const i of range(1, 40)) session.send('n', `frame ${i}`);
+    for (const i of range(1, 40)) expect(await c.sequenced()).toEqual(['e', i, 'n', `frame ${i}`]);
+    const batches = c.messages.filter((m) => Array.isArray((m.value as unknown[])[0]));
+    expect(batches.length).toBeGreaterThan(1);
+    for (const m of c.messages) expect(m.bytes).toBeLessThanOrEqual(600);
+    expect(Array.isArray((c.messages[0]?.value as unknown[])[0])).toBe(false);
+  });
+
+  it('sends one frame per message to a client that announced no b', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello();
+    for (const i of range(1, 20)) s.sessions[0]?.send('n', i);
+    for (const i of range(1, 20)) expect(await c.sequenced()).toEqual(['e', i, 'n', i]);
+    expect(c.messages.every((m) => typeof (m.value as unknown[])[0] === 'string')).toBe(true);
+  });
+
+  it('takes a batch in order, and nothing after a close frame in it', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 1 << 20 });
+    await c.send(['e', 1, 'n', 1], ['e', 2, 'n', 2], ['a', 0]);
+    await c.next((f) => f[0] === 'a' && f[1] === 2);
+    await c.send(['e', 3, 'n', 3], ['c', 4999, 'bye'], ['e', 4, 'n', 4]);
+    await (c as DocWebSocket).closed;
+    expect(s.got).toEqual([1, 2, 3]);
+  });
+
+  it.each([
+    ['an empty batch', '[]'],
+    ['a batch holding a non-frame', '[["e",1,"n",1],5]'],
+    ['a batch inside a batch', '[["e",1,"n",1],[["e",2,"n",2]]]'],
+  ])('refuses %s as a whole with 4400', async (_, text) => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 1 << 20 });
+    await c.sendText(text);
+    expect(await c.closeCode()).toBe(4400);
+    expect(s.got).toEqual([]);
+  });
+
+  it('closes on a binary message with 4400', async () => {
+    const s = await start();
+    const c = (await link(s, 'websocket')) as DocWebSocket;
+    await c.hello();
+    c.sendBinary(new TextEncoder().encode('["e",1,"n",1]'));
+    expect(await c.closeCode()).toBe(4400);
+  });
+});
