@@ -51,7 +51,7 @@ class FrameQueue {
       }
       this.unread = [];
       const left = deadline - Date.now();
-      if (left <= 0 || ended()) throw new Error(`no matching frame; got ${JSON.stringify(this.all)}`);
+      if (left <= 0 || ended()) throw new Error(`no matching frame; got ${JSON.stringify(this.all).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 100)); // re-checks `ended` meanwhile
         this.wake = () => {
@@ -266,8 +266,9 @@ export class DocPoll extends DocLink {
     const body2 = text === '' ? undefined : res.status === 200 ? (JSON.parse(text) as unknown) : text;
     const answer = { method, status: res.status, body: body2, headers: res.headers };
     this.answers.push(answer);
+    if (url !== this.url) return answer; // another id, or none: not this connection's business
     if (res.status === 404) this.gone = true;
-    if (res.status === 200 && url === this.url && Array.isArray(answer.body)) this.feed(answer.body, text);
+    if (res.status === 200 && Array.isArray(answer.body)) this.feed(answer.body, text);
     return answer;
   }
 

@@ -11,15 +11,17 @@ import { until } from '../helpers/harness.js';
 const { start, link, idle } = useDocServer();
 
 describe('long polling specifics', () => {
-  it('opens with a URL-safe id and the body limit, and sends Cache-Control: no-store', async () => {
-    const s = await start({ maxFrameBytes: 50_000 });
-    const a = await DocPoll.opening(s.poll, '{"n":1}');
-    expect(a.status).toBe(200);
-    expect(a.body).toEqual({ c: expect.stringMatching(/^[A-Za-z0-9_-]{22,}$/), b: 50_000 });
-    expect(a.headers.get('cache-control')).toBe('no-store');
-    for (const body of [undefined, 'not json', '[1]', `{"n":1,"pad":"${'x'.repeat(2000)}"}`]) {
-      expect((await DocPoll.opening(s.poll, body)).status).toBe(200); // ignored, never refused
+  it('opens with a URL-safe id and its body limit as b, and sends Cache-Control: no-store', async () => {
+    const s = await start({ maxFrameBytes: 50_000, longPoll: { maxBodyBytes: 20_000 } });
+    const opened: unknown[] = [];
+    for (const body of ['{"n":1}', undefined, 'not json', '[1]', `{"n":1,"pad":"${'x'.repeat(2000)}"}`]) {
+      const a = await DocPoll.opening(s.poll, body); // options it cannot read are ignored, never refused
+      expect(a.status).toBe(200);
+      expect(a.body).toEqual({ c: expect.stringMatching(/^[A-Za-z0-9_-]{22,}$/), b: 20_000 });
+      expect(a.headers.get('cache-control')).toBe('no-store');
+      opened.push((a.body as { c: string }).c);
     }
+    for (const c of opened) expect((await fetch(`${s.poll}?c=${String(c)}`, { method: 'DELETE' })).status).toBe(204);
   });
 
   it('answers 404 for an unknown id, 400 without one, 405 for other methods', async () => {
@@ -92,7 +94,8 @@ describe('long polling specifics', () => {
     const ok = await fetch(s.poll, { method: 'POST', headers: { Origin: 'http://app.example' } });
     expect([ok.status, ok.headers.get('access-control-allow-origin')]).toEqual([200, 'http://app.example']);
     expect(ok.headers.get('vary')).toMatch(/Origin/);
-    await ok.text();
+    const { c } = (await ok.json()) as { c: string };
+    await fetch(`${s.poll}?c=${c}`, { method: 'DELETE', headers: { Origin: 'http://app.example' } });
     expect((await fetch(s.poll, { method: 'POST', headers: { Origin: 'http://evil.example' } })).status).toBe(403);
   });
 
@@ -165,6 +168,34 @@ describe('long polling specifics', () => {
     expect((await p.post('[["c",1000,"bye"]]')).status).toBe(204);
     expect((await held).status).toBe(204);
     expect((await p.get()).status).toBe(404);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it.each([
+    [4400, false],
+    [4413, false],
+    [4999, true],
+  ])("after the client's close frame %i, a resume gets resumed: %s", async (code, resumed) => {
+    const s = await start();
+    const p = await idle(s);
+    const w = await p.hello();
+    expect((await p.post(JSON.stringify([['c', code, 'refused']]))).status).toBe(204);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed });
+  });
+
+  it('closes with 4508 when frames waiting for a GET exceed maxSendBufferBytes', async () => {
+    const s = await start({ maxSendBufferBytes: 10_000 });
+    const p = await idle(s);
+    const w = await p.hello();
+    s.sessions[0]?.send('n', 'x'.repeat(6000));
+    s.sessions[0]?.send('n', 'y'.repeat(6000));
+    s.sessions[0]?.send('n', 'z'); // the limit is checked before each message is queued
+    await p
+      .pump()
+      .closeCode()
+      .then((code) => expect(code).toBe(4508));
     const q = await link(s, 'longpoll');
     expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
   });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ServerSession } from '../../src/server/index.js';
-import { DocWebSocket, type Frame } from '../helpers/doc-client.js';
+import { type DocLink, DocWebSocket, type Frame } from '../helpers/doc-client.js';
 import { type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
 import { until } from '../helpers/harness.js';
 
@@ -73,6 +73,27 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(byId.get(3)?.slice(2)).toEqual([3, 0, { code: 'NOPE', message: expect.any(String) }]);
     expect(byId.get(4)?.slice(2)).toEqual([4, 0, { code: 'HANDLER_ERROR', message: expect.any(String) }]);
     expect(byId.get(5)?.slice(2)).toEqual([5, 0, { code: 'NO_HANDLER', message: expect.any(String) }]);
+  });
+
+  it('answers RATE_LIMITED and BUSY without running the handler, and stays open', async () => {
+    const s = await start({ requestRateLimit: { perSecond: 0.001, burst: 1 }, maxPendingRequests: 1 });
+    let calls = 0;
+    s.rt.handle('hang', () => (calls++, new Promise(() => undefined)));
+    s.rt.handle('quick', () => calls++);
+    const c1 = await link(s, kind);
+    await c1.hello();
+    await c1.request('hang');
+    await c1.request('hang');
+    expect(await c1.sequenced()).toEqual(['r', 1, 2, 0, { code: 'BUSY', message: expect.any(String) }]);
+    const c2 = await link(s, kind);
+    await c2.hello();
+    await c2.request('quick');
+    await c2.sequenced(); // a handler counts as running until its response is sent
+    await c2.request('quick');
+    expect(await c2.sequenced()).toEqual(['r', 2, 2, 0, { code: 'RATE_LIMITED', message: expect.any(String) }]);
+    expect(calls).toBe(2);
+    await c2.send(['p', 1]);
+    await c2.next('o');
   });
 
   it('replays unacknowledged frames on resume, keeps the sid, and runs a re-sent request once', async () => {
@@ -193,6 +214,51 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(s.sessions).toHaveLength(1);
   });
 
+  it('holds frames sent right after hello until its welcome, and refuses the 129th', async () => {
+    const waiting: (() => void)[] = [];
+    const s = await start({ authenticate: () => new Promise<string>((r) => waiting.push(() => r('u'))) });
+    const early = async (c: DocLink, count: number) => {
+      await c.send(['h', { v: 1, ack: 0 }]);
+      for (const i of range(1, count)) await c.send(['e', i, 'n', i]); // one per message: no welcome.b yet
+      await until(() => waiting.length > 0); // authenticating: no welcome can have gone out
+      waiting.shift()?.();
+    };
+    const c1 = await link(s, kind);
+    await early(c1, 2);
+    await c1.next('w');
+    await until(() => s.got.length === 2);
+    const c2 = await link(s, kind);
+    await early(c2, 129);
+    expect(await c2.closeCode()).toBe(4400);
+  });
+
+  it("keeps a session to its identity, caps new sessions, and ends one on the client's 1000", async () => {
+    const s = await start({ authenticate: (token) => token ?? false, maxSessions: 1 });
+    const c1 = await link(s, kind);
+    const w1 = await c1.hello({ auth: 'ann' });
+    const c2 = await link(s, kind);
+    await c2.send(['h', { v: 1, ack: 0, auth: 'bob', resume: w1.resume }]); // not found: a new session
+    expect(await c2.closeCode()).toBe(4429); // and no room for one
+    const c3 = await link(s, kind);
+    expect(await c3.hello({ auth: 'ann', resume: w1.resume })).toMatchObject({ resumed: true }); // admitted
+    await c3.send(['c', 1000, 'bye']);
+    await until(() => s.rt.sessions.size === 0);
+    const c4 = await link(s, kind);
+    expect(await c4.hello({ auth: 'ann', resume: w1.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('cuts a close reason to 123 UTF-8 bytes of whole code points, and refuses reserved names', async () => {
+    const s = await start();
+    const c = await link(s, kind);
+    await c.hello();
+    const session = s.sessions[0] as ServerSession;
+    expect(() => session.send('open' as never, 1 as never)).toThrow();
+    session.close(4999, `é${'😀'.repeat(40)}`);
+    const reason = (await c.next('c'))[2] as string;
+    expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
+    expect(reason).toBe(`é${'😀'.repeat(30)}`); // 2 + 30 × 4 bytes; a 31st would make 126
+  });
+
   it('closes a connection without a hello in time with 4008', async () => {
     const s = await start({ handshakeTimeoutMs: 100 });
     const c = await link(s, kind);
@@ -217,6 +283,18 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     const c2 = await link(s, kind);
     await c2.send(['h', { v: 1, ack: 1, resume: w.resume }]);
     expect(await c2.closeCode()).toBe(4400);
+  });
+});
+
+describe('a resume taking a WebSocket over', () => {
+  it('drops the older connection without a close frame', async () => {
+    const s = await start();
+    const c1 = (await link(s, 'websocket')) as DocWebSocket;
+    const w = await c1.hello();
+    const c2 = await link(s, 'websocket');
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: true });
+    expect(await c1.closed).toBe(1006);
+    expect(c1.closeFrame).toBeUndefined();
   });
 });
 
