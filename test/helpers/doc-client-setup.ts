@@ -3,9 +3,10 @@
  * PROTOCOL.md alone (doc-client.ts): a server whose sessions are recorded, and links torn down
  * after each test.
  */
+import type { IncomingMessage } from 'node:http';
 import type { ServerSession } from '../../src/server/index.js';
-import { type DocLink, DocPoll, DocWebSocket } from './doc-client.js';
-import { useHarness } from './harness.js';
+import { type DocLink, DocPoll, DocWebSocket, type HttpAnswer } from './doc-client.js';
+import { until, useHarness } from './harness.js';
 import type { startServer } from './servers.js';
 
 type Options = NonNullable<Parameters<typeof startServer>[0]>;
@@ -25,7 +26,9 @@ export function useDocServer() {
       sessions.push(session);
       session.on('n', (data) => got.push(data));
     });
-    return { ...s, poll: `http://127.0.0.1:${s.port}/realtime/poll`, sessions, got };
+    let gets = 0; // long-polling GETs the server has taken (its own listener was added first)
+    s.http.on('request', (req: IncomingMessage) => void (req.method === 'GET' && gets++));
+    return { ...s, poll: `http://127.0.0.1:${s.port}/realtime/poll`, sessions, got, gets: () => gets };
   }
   type Started = Awaited<ReturnType<typeof start>>;
 
@@ -49,5 +52,13 @@ export function useDocServer() {
     return p;
   }
 
-  return { start, link, idle, defer };
+  /** A GET the server holds by the time this resolves (wrapped: awaiting it would wait for its answer). */
+  async function hold(s: Started, p: DocPoll): Promise<{ answer: Promise<HttpAnswer> }> {
+    const before = s.gets();
+    const answer = p.get();
+    await until(() => s.gets() > before);
+    return { answer };
+  }
+
+  return { start, link, idle, hold, defer };
 }

@@ -1,8 +1,8 @@
 /**
  * PROTOCOL.md claims to be precise enough to write a client in another language. The client in
  * test/helpers/doc-client.ts was written from the document alone; here it checks what the
- * document promises of the reference server, over WebSocket and long polling. Long-polling
- * specifics are in protocol-doc-server-poll.test.ts.
+ * document promises of the reference server, over WebSocket and long polling. What is specific
+ * to one transport is in protocol-doc-server-transports.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { ServerSession } from '../../src/server/index.js';
@@ -138,6 +138,32 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(w).toMatchObject({ resumed: false, ack: 0 });
     s.sessions[0]?.send('n', 1);
     expect(await c.sequenced()).toEqual(['e', 1, 'n', 1]);
+  });
+
+  it('ignores a stale ack, and ends a session on grace expiry or overflow while detached', async () => {
+    const s = await start({ sessionGraceMs: 50, maxBufferedFrames: 2 });
+    const c1 = await link(s, kind);
+    const w1 = await c1.hello();
+    for (const i of range(1, 2)) s.sessions[0]?.send('n', i);
+    await c1.sequenced();
+    await c1.send(['a', 2], ['a', 1]); // cumulative: the lower one is stale
+    await c1.send(['p', 1]);
+    await c1.next('o');
+    const ended = (i: number) => new Promise((r) => s.sessions[i]?.on('end', r));
+    let end = ended(0);
+    await c1.drop();
+    await end; // the grace period passed
+    const c2 = await link(s, kind);
+    const w2 = await c2.hello({ resume: w1.resume });
+    expect(w2.resumed).toBe(false);
+    end = ended(1);
+    s.sessions[1]?.send('n', 1);
+    await c2.sequenced();
+    await c2.drop();
+    for (const i of range(2, 3)) s.sessions[1]?.send('n', i); // 3 unacknowledged, detached: over 2
+    await end;
+    const c3 = await link(s, kind);
+    expect(await c3.hello({ resume: w2.resume })).toMatchObject({ resumed: false });
   });
 
   /** Bad input after a handshake, as text of one message (or one element of a POST body). */
@@ -283,73 +309,5 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     const c2 = await link(s, kind);
     await c2.send(['h', { v: 1, ack: 1, resume: w.resume }]);
     expect(await c2.closeCode()).toBe(4400);
-  });
-});
-
-describe('a resume taking a WebSocket over', () => {
-  it('drops the older connection without a close frame', async () => {
-    const s = await start();
-    const c1 = (await link(s, 'websocket')) as DocWebSocket;
-    const w = await c1.hello();
-    const c2 = await link(s, 'websocket');
-    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: true });
-    expect(await c1.closed).toBe(1006);
-    expect(c1.closeFrame).toBeUndefined();
-  });
-});
-
-describe('batches on WebSocket', () => {
-  it('sends batches only after welcome and within the b the client announced', async () => {
-    const s = await start();
-    const c = await link(s, 'websocket');
-    await c.hello({ b: 600 });
-    const session = s.sessions[0] as ServerSession;
-    for (const i of range(1, 40)) session.send('n', `frame ${i}`);
-    for (const i of range(1, 40)) expect(await c.sequenced()).toEqual(['e', i, 'n', `frame ${i}`]);
-    const batches = c.messages.filter((m) => Array.isArray((m.value as unknown[])[0]));
-    expect(batches.length).toBeGreaterThan(1);
-    for (const m of c.messages) expect(m.bytes).toBeLessThanOrEqual(600);
-    expect(Array.isArray((c.messages[0]?.value as unknown[])[0])).toBe(false);
-  });
-
-  it('sends one frame per message to a client that announced no b', async () => {
-    const s = await start();
-    const c = await link(s, 'websocket');
-    await c.hello();
-    for (const i of range(1, 20)) s.sessions[0]?.send('n', i);
-    for (const i of range(1, 20)) expect(await c.sequenced()).toEqual(['e', i, 'n', i]);
-    expect(c.messages.every((m) => typeof (m.value as unknown[])[0] === 'string')).toBe(true);
-  });
-
-  it('takes a batch in order, and nothing after a close frame in it', async () => {
-    const s = await start();
-    const c = await link(s, 'websocket');
-    await c.hello({ b: 1 << 20 });
-    await c.send(['e', 1, 'n', 1], ['e', 2, 'n', 2], ['a', 0]);
-    await c.next((f) => f[0] === 'a' && f[1] === 2);
-    await c.send(['e', 3, 'n', 3], ['c', 4999, 'bye'], ['e', 4, 'n', 4]);
-    await (c as DocWebSocket).closed;
-    expect(s.got).toEqual([1, 2, 3]);
-  });
-
-  it.each([
-    ['an empty batch', '[]'],
-    ['a batch holding a non-frame', '[["e",1,"n",1],5]'],
-    ['a batch inside a batch', '[["e",1,"n",1],[["e",2,"n",2]]]'],
-  ])('refuses %s as a whole with 4400', async (_, text) => {
-    const s = await start();
-    const c = await link(s, 'websocket');
-    await c.hello({ b: 1 << 20 });
-    await c.sendText(text);
-    expect(await c.closeCode()).toBe(4400);
-    expect(s.got).toEqual([]);
-  });
-
-  it('closes on a binary message with 4400', async () => {
-    const s = await start();
-    const c = (await link(s, 'websocket')) as DocWebSocket;
-    await c.hello();
-    c.sendBinary(new TextEncoder().encode('["e",1,"n",1]'));
-    expect(await c.closeCode()).toBe(4400);
   });
 });

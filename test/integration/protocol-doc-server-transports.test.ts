@@ -1,14 +1,14 @@
 /**
- * Long polling as PROTOCOL.md describes it, checked against the reference server with the client
- * written from the document alone (test/helpers/doc-client.ts): status codes, held GETs, numbered
- * batches, DELETE, where the close frame travels, CORS.
+ * What PROTOCOL.md says of one transport, checked against the reference server with the client
+ * written from the document alone (test/helpers/doc-client.ts): batches on WebSocket; for long
+ * polling, status codes, held GETs, numbered batches, DELETE, where the close frame travels, CORS.
  */
 import { describe, expect, it } from 'vitest';
-import { DocPoll } from '../helpers/doc-client.js';
+import type { ServerSession } from '../../src/server/index.js';
+import { DocPoll, type DocWebSocket } from '../helpers/doc-client.js';
 import { range, useDocServer } from '../helpers/doc-client-setup.js';
-import { until } from '../helpers/harness.js';
 
-const { start, link, idle } = useDocServer();
+const { start, link, idle, hold } = useDocServer();
 
 describe('long polling specifics', () => {
   it('opens with a URL-safe id and its body limit as b, and sends Cache-Control: no-store', async () => {
@@ -37,13 +37,10 @@ describe('long polling specifics', () => {
 
   it('holds a GET until there is a frame, and a newer GET completes the older with []', async () => {
     const s = await start();
-    let gets = 0;
-    s.http.on('request', (req: { method?: string }) => void (req.method === 'GET' && gets++));
     const p = await idle(s);
-    const first = p.get();
-    await until(() => gets === 1);
+    const first = await hold(s, p);
     const second = p.get();
-    expect((await first).body).toEqual([]);
+    expect((await first.answer).body).toEqual([]);
     const hello = await p.post('[["h",{"v":1,"ack":0}]]');
     expect(hello.body).toEqual([1, ['w', expect.objectContaining({ resumed: false })]]); // in the POST answer
     s.sessions[0]?.send('n', 1);
@@ -142,11 +139,14 @@ describe('long polling specifics', () => {
     ['not JSON', '[["e",1,"n"'],
     ['not an array', '{"e":1}'],
     ['an element that is not an array', '[["e",1,"n"],5]'],
-  ])('answers a body that is %s with 400 and ends the connection', async (_, body) => {
+  ])('answers a body that is %s with 400, the held GET with close 4400, and ends the id', async (_, body) => {
     const s = await start();
     const p = await idle(s);
     await p.hello();
+    const held = await hold(s, p);
     expect((await p.post(body)).status).toBe(400);
+    expect((await held.answer).status).toBe(200);
+    expect(await p.closeCode()).toBe(4400);
     expect(s.got).toEqual([]);
     expect((await p.get()).status).toBe(404);
   });
@@ -164,9 +164,9 @@ describe('long polling specifics', () => {
     const s = await start();
     const p = await idle(s);
     const w = await p.hello();
-    const held = p.get();
+    const held = await hold(s, p);
     expect((await p.post('[["c",1000,"bye"]]')).status).toBe(204);
-    expect((await held).status).toBe(204);
+    expect((await held.answer).status).toBe(204);
     expect((await p.get()).status).toBe(404);
     const q = await link(s, 'longpoll');
     expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
@@ -204,9 +204,77 @@ describe('long polling specifics', () => {
     const s = await start();
     const p = await idle(s);
     const w = await p.hello();
-    const held = p.get();
+    const held = await hold(s, p);
     const q = await link(s, 'longpoll');
     expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true });
-    expect((await held).status).toBe(404);
+    expect((await held.answer).status).toBe(404);
+  });
+});
+
+describe('a resume taking a WebSocket over', () => {
+  it('drops the older connection without a close frame', async () => {
+    const s = await start();
+    const c1 = (await link(s, 'websocket')) as DocWebSocket;
+    const w = await c1.hello();
+    const c2 = await link(s, 'websocket');
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: true });
+    expect(await c1.closed).toBe(1006);
+    expect(c1.closeFrame).toBeUndefined();
+  });
+});
+
+describe('batches on WebSocket', () => {
+  it('sends batches only after welcome and within the b the client announced', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 600 });
+    const session = s.sessions[0] as ServerSession;
+    for (const i of range(1, 40)) session.send('n', `frame ${i}`);
+    for (const i of range(1, 40)) expect(await c.sequenced()).toEqual(['e', i, 'n', `frame ${i}`]);
+    const batches = c.messages.filter((m) => Array.isArray((m.value as unknown[])[0]));
+    expect(batches.length).toBeGreaterThan(1);
+    for (const m of c.messages) expect(m.bytes).toBeLessThanOrEqual(600);
+    expect(Array.isArray((c.messages[0]?.value as unknown[])[0])).toBe(false);
+  });
+
+  it('sends one frame per message to a client that announced no b', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello();
+    for (const i of range(1, 20)) s.sessions[0]?.send('n', i);
+    for (const i of range(1, 20)) expect(await c.sequenced()).toEqual(['e', i, 'n', i]);
+    expect(c.messages.every((m) => typeof (m.value as unknown[])[0] === 'string')).toBe(true);
+  });
+
+  it('takes a batch in order, and nothing after a close frame in it', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 1 << 20 });
+    await c.send(['e', 1, 'n', 1], ['e', 2, 'n', 2], ['a', 0]);
+    await c.next((f) => f[0] === 'a' && f[1] === 2);
+    await c.send(['e', 3, 'n', 3], ['c', 4999, 'bye'], ['e', 4, 'n', 4]);
+    await (c as DocWebSocket).closed;
+    expect(s.got).toEqual([1, 2, 3]);
+  });
+
+  it.each([
+    ['an empty batch', '[]'],
+    ['a batch holding a non-frame', '[["e",1,"n",1],5]'],
+    ['a batch inside a batch', '[["e",1,"n",1],[["e",2,"n",2]]]'],
+  ])('refuses %s as a whole with 4400', async (_, text) => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 1 << 20 });
+    await c.sendText(text);
+    expect(await c.closeCode()).toBe(4400);
+    expect(s.got).toEqual([]);
+  });
+
+  it('closes on a binary message with 4400', async () => {
+    const s = await start();
+    const c = (await link(s, 'websocket')) as DocWebSocket;
+    await c.hello();
+    c.sendBinary(new TextEncoder().encode('["e",1,"n",1]'));
+    expect(await c.closeCode()).toBe(4400);
   });
 });
