@@ -24,6 +24,8 @@ export interface HelloFields {
   auth?: string;
   resume?: string;
   b?: number;
+  /** Fields this version does not define, which a receiver ignores. */
+  [unknown: string]: unknown;
 }
 
 const WAIT_MS = 5000;
@@ -205,6 +207,8 @@ export interface HttpAnswer {
   status: number;
   /** A 200's parsed JSON body; other statuses: the text (`undefined` when empty). */
   body: unknown;
+  /** The body's size in UTF-8 bytes. */
+  bytes: number;
   headers: Headers;
 }
 
@@ -232,14 +236,7 @@ export class DocPoll extends DocLink {
   /** The opening POST, with `body` as it is: the raw answer. */
   static async opening(base: string, body?: string): Promise<HttpAnswer> {
     const init = { method: 'POST', signal: AbortSignal.timeout(WAIT_MS) };
-    const res = await fetch(base, body === undefined ? init : { ...init, body });
-    const text = await res.text();
-    return {
-      method: 'POST',
-      status: res.status,
-      body: text === '' ? undefined : JSON.parse(text),
-      headers: res.headers,
-    };
+    return answerOf('POST', await fetch(base, body === undefined ? init : { ...init, body }));
   }
 
   /** Opens a connection; `options` is the opening POST's body (`null`: an empty body). */
@@ -262,13 +259,11 @@ export class DocPoll extends DocLink {
   async http(method: string, body?: string, url = this.url): Promise<HttpAnswer> {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(WAIT_MS * 2)]);
     const res = await fetch(url, body === undefined ? { method, signal } : { method, body, signal });
-    const text = await res.text();
-    const body2 = text === '' ? undefined : res.status === 200 ? (JSON.parse(text) as unknown) : text;
-    const answer = { method, status: res.status, body: body2, headers: res.headers };
+    const answer = await answerOf(method, res);
     this.answers.push(answer);
     if (url !== this.url) return answer; // another id, or none: not this connection's business
     if (res.status === 404) this.gone = true;
-    if (res.status === 200 && Array.isArray(answer.body)) this.feed(answer.body, text);
+    if (res.status === 200 && Array.isArray(answer.body)) this.feed(answer.body, answer.bytes);
     return answer;
   }
 
@@ -317,9 +312,9 @@ export class DocPoll extends DocLink {
   }
 
   /** A numbered body starts with its number; batches are taken in number order. */
-  private feed(body: unknown[], text: string): void {
+  private feed(body: unknown[], bytes: number): void {
     if (body.length === 0) return;
-    this.messages.push({ value: body, bytes: Buffer.byteLength(text) });
+    this.messages.push({ value: body, bytes });
     if (typeof body[0] !== 'number') return this.receiveFrames(body as Frame[]);
     this.numbers.push(body[0]);
     this.early.set(body[0], body.slice(1) as Frame[]);
@@ -328,4 +323,11 @@ export class DocPoll extends DocLink {
       this.receiveFrames(f);
     }
   }
+}
+
+/** Non-2xx bodies are text for humans; only a 200 carries JSON. */
+async function answerOf(method: string, res: Response): Promise<HttpAnswer> {
+  const text = await res.text();
+  const body = text === '' ? undefined : res.status === 200 ? (JSON.parse(text) as unknown) : text;
+  return { method, status: res.status, body, bytes: Buffer.byteLength(text), headers: res.headers };
 }

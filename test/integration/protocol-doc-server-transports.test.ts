@@ -30,8 +30,10 @@ describe('long polling specifics', () => {
     const unknown = `${s.poll}?c=AAAAAAAAAAAAAAAAAAAAAA`;
     for (const m of ['GET', 'POST', 'DELETE']) expect((await p.http(m, undefined, unknown)).status).toBe(404);
     for (const m of ['GET', 'DELETE']) expect((await p.http(m, undefined, s.poll)).status).toBe(400);
+    expect((await p.http('PUT', undefined, s.poll)).status).toBe(405); // the method comes first
     const put = await p.http('PUT', undefined, p.url);
     expect(put.status).toBe(405);
+    expect(put.headers.get('content-type')).toMatch(/^text\/plain/); // not JSON: go by the status
     expect(put.headers.get('cache-control')).toBe('no-store');
   });
 
@@ -109,6 +111,16 @@ describe('long polling specifics', () => {
       expect(tags).not.toContain('aa');
     }
     expect(a.status).toBe(200);
+  });
+
+  it('refuses an opening POST with 503 while it shuts down; a GET then takes the close 1001', async () => {
+    const s = await start();
+    const p = await idle(s);
+    await p.hello();
+    const closing = s.rt.close(); // waits for the connection to take its close frame
+    expect((await DocPoll.opening(s.poll)).status).toBe(503);
+    expect(await p.pump().closeCode()).toBe(1001);
+    await closing;
   });
 
   it('keeps the session resumable after a DELETE, and forgets the id', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ServerSession } from '../../src/server/index.js';
-import { type DocLink, DocWebSocket, type Frame } from '../helpers/doc-client.js';
+import { DocWebSocket, type Frame } from '../helpers/doc-client.js';
 import { type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
 import { until } from '../helpers/harness.js';
 
@@ -166,6 +166,41 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(await c3.hello({ resume: w2.resume })).toMatchObject({ resumed: false });
   });
 
+  it('accepts what the document allows: 1e0 as a uint, whitespace, 256-unit names, long reasons', async () => {
+    const s = await start();
+    const c = await link(s, kind);
+    const w = await c.hello({ x: 'unknown fields are ignored' });
+    const name = '😀'.repeat(128); // 256 UTF-16 code units
+    await c.sendText(kind === 'websocket' ? ' [ "e" , 1e0 , "n" , 1 ] ' : ' [ [ "e" , 1e0 , "n" , 1 ] ] ');
+    await c.send(['e', 2, name], ['a', 0]);
+    await c.next((f) => f[0] === 'a' && f[1] === 2);
+    expect(s.got).toEqual([1]);
+    await c.send(['c', 4999, 'é'.repeat(123)]); // 246 bytes, but 123 code units: a valid close
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: true });
+  });
+
+  it.each([
+    ['a null resume', { resume: null }],
+    ['b 0', { b: 0 }],
+    ['a negative ack', { ack: -1 }],
+    ['a numeric auth', { auth: 1 }],
+  ])('refuses a hello with %s (4400)', async (_, fields) => {
+    const s = await start();
+    const c = await link(s, kind);
+    await c.send(['h', { v: 1, ack: 0, ...fields }]);
+    expect(await c.closeCode()).toBe(4400);
+  });
+
+  it('checks the version before authenticating', async () => {
+    let asked = 0;
+    const s = await start({ authenticate: () => (asked++, false) });
+    const c = await link(s, kind);
+    await c.send(['h', { v: 2, ack: 0, auth: 'x' }]);
+    expect(await c.closeCode()).toBe(4426);
+    expect(asked).toBe(0);
+  });
+
   /** Bad input after a handshake, as text of one message (or one element of a POST body). */
   const bad: [string, string, number?][] = [
     ['not valid JSON', '["e",1,"n",]'],
@@ -183,6 +218,8 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     ['a null ack', '["a",null]'],
     ['a reserved name (client lifecycle)', '["e",1,"open"]'],
     ['a reserved name (session lifecycle)', '["e",1,"disconnect"]'],
+    ...['state', 'queue:overflow', 'resume', 'end'].map((n): [string, string] => [`reserved ${n}`, `["e",1,"${n}"]`]),
+    ['a name of 129 emoji (258 code units)', `["e",1,"${'😀'.repeat(129)}"]`],
     ['a response from the client', '["r",1,1,1]'],
     ['a welcome from the client', '["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[1,1]}]'],
     ['a second hello', '["h",{"v":1,"ack":0}]'],
@@ -243,19 +280,27 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
   it('holds frames sent right after hello until its welcome, and refuses the 129th', async () => {
     const waiting: (() => void)[] = [];
     const s = await start({ authenticate: () => new Promise<string>((r) => waiting.push(() => r('u'))) });
-    const early = async (c: DocLink, count: number) => {
-      await c.send(['h', { v: 1, ack: 0 }]);
-      for (const i of range(1, count)) await c.send(['e', i, 'n', i]); // one per message: no welcome.b yet
-      await until(() => waiting.length > 0); // authenticating: no welcome can have gone out
-      waiting.shift()?.();
-    };
     const c1 = await link(s, kind);
-    await early(c1, 2);
+    await c1.send(['h', { v: 1, ack: 0 }]);
+    for (const i of range(1, 2)) await c1.send(['e', i, 'n', i]); // one per message: no welcome.b yet
+    await until(() => waiting.length > 0);
+    waiting.shift()?.(); // authenticated: welcome, then the frames held meanwhile
     await c1.next('w');
     await until(() => s.got.length === 2);
     const c2 = await link(s, kind);
-    await early(c2, 129);
+    await c2.send(['h', { v: 1, ack: 0 }]);
+    for (const i of range(1, 129)) await c2.send(['e', i, 'n', i]); // authentication never ends
     expect(await c2.closeCode()).toBe(4400);
+    expect(s.got).toHaveLength(2);
+  });
+
+  it('refuses early frames that add up to more than one message (4400)', async () => {
+    const s = await start({ maxFrameBytes: 1000, authenticate: () => new Promise<never>(() => undefined) });
+    const c = await link(s, kind);
+    await c.send(['h', { v: 1, ack: 0 }]);
+    await c.send(['e', 1, 'n', 'x'.repeat(600)]);
+    await c.send(['e', 2, 'n', 'x'.repeat(600)]);
+    expect(await c.closeCode()).toBe(4400);
   });
 
   it("keeps a session to its identity, caps new sessions, and ends one on the client's 1000", async () => {
@@ -283,6 +328,15 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     const reason = (await c.next('c'))[2] as string;
     expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
     expect(reason).toBe(`é${'😀'.repeat(30)}`); // 2 + 30 × 4 bytes; a 31st would make 126
+  });
+
+  it('sends close 1001 when it shuts down', async () => {
+    const s = await start();
+    const c = await link(s, kind);
+    await c.hello();
+    const closing = s.rt.close();
+    expect(await c.closeCode()).toBe(1001);
+    await closing;
   });
 
   it('closes a connection without a hello in time with 4008', async () => {
