@@ -14,6 +14,38 @@ export type Kind = 'websocket' | 'longpoll';
 
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/**
+ * PROTOCOL.md's "Bad input": each as the text of one message after the handshake (on long polling,
+ * one element of a POST body); the server must close with 4400 and discard the session.
+ */
+export const badFrames: [string, string][] = [
+  ['not valid JSON', '["e",1,"n",]'],
+  ['an unknown tag', '["x",1]'],
+  ['a tag in the wrong case', '["E",1,"n"]'],
+  ['an extra element', '["e",1,"n",1,2]'],
+  ['a missing element', '["e",1]'],
+  ['seq 0', '["e",0,"n"]'],
+  ['a fractional seq', '["e",1.5,"n"]'],
+  ['a string seq', '["e","1","n"]'],
+  ['an empty name', '["e",1,""]'],
+  ['a name of 257 code units', `["e",1,"${'x'.repeat(257)}"]`],
+  ['a gap', '["e",2,"n"]'],
+  ['an ack beyond what was sent', '["a",1]'],
+  ['a null ack', '["a",null]'],
+  ['a reserved name (client lifecycle)', '["e",1,"open"]'],
+  ['a reserved name (session lifecycle)', '["e",1,"disconnect"]'],
+  ...['state', 'queue:overflow', 'resume', 'end'].map((n): [string, string] => [`reserved ${n}`, `["e",1,"${n}"]`]),
+  ['a name of 129 emoji (258 code units)', `["e",1,"${'😀'.repeat(129)}"]`],
+  ['a response from the client', '["r",1,1,1]'],
+  ['a welcome from the client', '["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[1,1]}]'],
+  ['a second hello', '["h",{"v":1,"ack":0}]'],
+  ['a ping with a string', '["p","1"]'],
+  ['a ping overflowing to infinity', '["p",1e400]'],
+  ['a close code out of range', '["c",5000,"x"]'],
+  ['a close reason over 123 code units', `["c",1000,"${'r'.repeat(124)}"]`],
+  ['an ok flag of true', '["r",1,1,true]'],
+];
+
 export function useDocServer() {
   const { server, defer } = useHarness();
 

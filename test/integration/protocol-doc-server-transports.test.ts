@@ -71,13 +71,18 @@ describe('long polling specifics', () => {
     expect(p.numbers).toEqual([]);
   });
 
-  it('answers an echo in the POST itself, with numbered batches', async () => {
+  it('answers an echo in the POST itself, not in the held GET, with numbered batches', async () => {
     const s = await start();
-    s.rt.handle('echo', (d) => d);
-    const p = (await idle(s)).pump();
-    await p.hello();
-    const a = await p.post('[["q",1,1,"echo",7]]');
-    expect(a).toMatchObject({ status: 200, body: [expect.any(Number), ['r', 1, 1, 1, 7]] });
+    s.rt.handle('echo', (d) => Promise.resolve(d));
+    s.rt.on('connection', (session) => session.on('n', (d) => session.send('n', d)));
+    const p = await idle(s);
+    expect((await p.post('[["h",{"v":1,"ack":0}]]')).body).toEqual([1, ['w', expect.anything()]]);
+    const held = await hold(s, p);
+    expect((await p.post('[["q",1,1,"echo",7]]')).body).toContainEqual(['r', 1, 1, 1, 7]);
+    expect((await p.post('[["e",2,"n",8]]')).body).toContainEqual(['e', 2, 'n', 8]);
+    const got = (await held.answer).body as unknown[]; // the server's ack, 50 ms later
+    expect(got.slice(1)).toEqual([['a', expect.any(Number)]]);
+    expect([...p.numbers].sort()).toEqual(range(1, p.numbers.length));
   });
 
   it('answers the preflight of an allowed origin, and 403 to another', async () => {
@@ -212,6 +217,20 @@ describe('long polling specifics', () => {
     expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: false });
   });
 
+  it('processes nothing after a close frame in a body; a DELETE answers a held GET with 404', async () => {
+    const s = await start();
+    const p = await idle(s);
+    await p.hello();
+    expect((await p.post('[["e",1,"n",1],["c",4999,"bye"],["e",2,"n",2]]')).status).toBe(204);
+    expect(s.got).toEqual([1]);
+    expect((await p.post('[["e",2,"n",2]]')).status).toBe(404);
+    const q = await idle(s);
+    await q.hello();
+    const held = await hold(s, q);
+    expect((await q.del()).status).toBe(204);
+    expect((await held.answer).status).toBe(404);
+  });
+
   it('answers a held GET with 404 when a resume takes the session over', async () => {
     const s = await start();
     const p = await idle(s);
@@ -280,6 +299,31 @@ describe('batches on WebSocket', () => {
     await c.sendText(text);
     expect(await c.closeCode()).toBe(4400);
     expect(s.got).toEqual([]);
+  });
+
+  it('refuses a hello in a batch (4400): it travels alone', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.sendText('[["h",{"v":1,"ack":0}]]');
+    expect(await c.closeCode()).toBe(4400);
+  });
+
+  it('counts a batch as a whole against maxFrameBytes (4413)', async () => {
+    const s = await start({ maxFrameBytes: 1000 });
+    const c = await link(s, 'websocket');
+    expect((await c.hello()).b).toBe(1000);
+    await c.send(['e', 1, 'n', 'x'.repeat(600)], ['e', 2, 'n', 'x'.repeat(600)]);
+    expect(await c.closeCode()).toBe(4413);
+    expect(s.got).toEqual([]);
+  });
+
+  it('sends frames larger than the b the client announced alone', async () => {
+    const s = await start();
+    const c = await link(s, 'websocket');
+    await c.hello({ b: 10 });
+    for (const i of range(1, 5)) s.sessions[0]?.send('n', i);
+    for (const i of range(1, 5)) expect(await c.sequenced()).toEqual(['e', i, 'n', i]);
+    expect(c.messages.every((m) => typeof (m.value as unknown[])[0] === 'string')).toBe(true);
   });
 
   it('closes on a binary message with 4400', async () => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerSession } from '../../src/server/index.js';
 import { DocWebSocket, type Frame } from '../helpers/doc-client.js';
-import { type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
+import { badFrames, type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
 import { until } from '../helpers/harness.js';
 
 const { start, link } = useDocServer();
@@ -201,35 +201,7 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(asked).toBe(0);
   });
 
-  /** Bad input after a handshake, as text of one message (or one element of a POST body). */
-  const bad: [string, string, number?][] = [
-    ['not valid JSON', '["e",1,"n",]'],
-    ['an unknown tag', '["x",1]'],
-    ['a tag in the wrong case', '["E",1,"n"]'],
-    ['an extra element', '["e",1,"n",1,2]'],
-    ['a missing element', '["e",1]'],
-    ['seq 0', '["e",0,"n"]'],
-    ['a fractional seq', '["e",1.5,"n"]'],
-    ['a string seq', '["e","1","n"]'],
-    ['an empty name', '["e",1,""]'],
-    ['a name of 257 code units', `["e",1,"${'x'.repeat(257)}"]`],
-    ['a gap', '["e",2,"n"]'],
-    ['an ack beyond what was sent', '["a",1]'],
-    ['a null ack', '["a",null]'],
-    ['a reserved name (client lifecycle)', '["e",1,"open"]'],
-    ['a reserved name (session lifecycle)', '["e",1,"disconnect"]'],
-    ...['state', 'queue:overflow', 'resume', 'end'].map((n): [string, string] => [`reserved ${n}`, `["e",1,"${n}"]`]),
-    ['a name of 129 emoji (258 code units)', `["e",1,"${'😀'.repeat(129)}"]`],
-    ['a response from the client', '["r",1,1,1]'],
-    ['a welcome from the client', '["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[1,1]}]'],
-    ['a second hello', '["h",{"v":1,"ack":0}]'],
-    ['a ping with a string', '["p","1"]'],
-    ['a ping overflowing to infinity', '["p",1e400]'],
-    ['a close code out of range', '["c",5000,"x"]'],
-    ['a close reason over 123 code units', `["c",1000,"${'r'.repeat(124)}"]`],
-    ['an ok flag of true', '["r",1,1,true]'],
-  ];
-  it.each(bad)('closes on %s with 4400 and discards the session', async (_, text) => {
+  it.each(badFrames)('closes on %s with 4400 and discards the session', async (_, text) => {
     const s = await start();
     const c1 = await link(s, kind);
     const w = await c1.hello();
