@@ -131,11 +131,37 @@ describe.each<Kind>(['websocket', 'longpoll'])('the reference server against the
     expect(s.sessions).toHaveLength(1);
   });
 
+  // PROTOCOL.md said a retryable close left the session resumable; session.close() ends it for good.
+  it.each([1000, 4403, 1012, 4321])('ends the session with its own close %i', async (code) => {
+    const s = await start();
+    const c1 = await link(s, kind);
+    const w = await c1.hello();
+    s.sessions[0]?.close(code, 'bye');
+    expect(await c1.closeCode()).toBe(code);
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: false });
+  });
+
+  it('moves a session to the other transport on resume, replaying what is unacknowledged', async () => {
+    const s = await start();
+    const c1 = await link(s, kind === 'websocket' ? 'longpoll' : 'websocket');
+    const w = await c1.hello();
+    s.sessions[0]?.send('n', 1);
+    await c1.sequenced();
+    await c1.drop();
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ resume: w.resume, ack: 0 })).toMatchObject({ resumed: true, sid: w.sid });
+    expect(await c2.sequenced()).toEqual(['e', 1, 'n', 1]);
+    expect(s.sessions[0]?.transport).toBe(kind);
+  });
+
   it('starts a new session for an unknown token, ignoring hello.ack', async () => {
     const s = await start();
     const c = await link(s, kind);
     const w = await c.hello({ resume: 'no-such-token-aaaaaaaaaaaaaaaa', ack: 41 });
     expect(w).toMatchObject({ resumed: false, ack: 0 });
+    const c2 = await link(s, kind);
+    expect(await c2.hello({ ack: 41 })).toMatchObject({ resumed: false, ack: 0 }); // no token either
     s.sessions[0]?.send('n', 1);
     expect(await c.sequenced()).toEqual(['e', 1, 'n', 1]);
   });
