@@ -41,6 +41,8 @@ export const badFrames: [string, string][] = [
   ['a second hello', '["h",{"v":1,"ack":0}]'],
   ['a ping with a string', '["p","1"]'],
   ['a ping overflowing to infinity', '["p",1e400]'],
+  ['a pong with a string', '["o","x"]'],
+  ['a close without its reason', '["c",1000]'],
   ['a close code out of range', '["c",5000,"x"]'],
   ['a close reason over 123 code units', `["c",1000,"${'r'.repeat(124)}"]`],
   ['an ok flag of true', '["r",1,1,true]'],

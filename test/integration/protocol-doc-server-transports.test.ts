@@ -168,6 +168,16 @@ describe('long polling specifics', () => {
     expect((await p.get()).status).toBe(404);
   });
 
+  it.each([
+    [4096, 204],
+    [4097, 400],
+  ])('answers a body nested %i levels deep with %i', async (depth, status) => {
+    const s = await start();
+    const p = await idle(s);
+    await p.hello();
+    expect((await p.post('['.repeat(depth) + ']'.repeat(depth))).status).toBe(status);
+  });
+
   it('answers a body over maxBodyBytes with 413 and discards the session', async () => {
     const s = await start({ longPoll: { maxBodyBytes: 1000 } });
     const p = await idle(s);
@@ -242,18 +252,6 @@ describe('long polling specifics', () => {
   });
 });
 
-describe('a resume taking a WebSocket over', () => {
-  it('drops the older connection without a close frame', async () => {
-    const s = await start();
-    const c1 = (await link(s, 'websocket')) as DocWebSocket;
-    const w = await c1.hello();
-    const c2 = await link(s, 'websocket');
-    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: true });
-    expect(await c1.closed).toBe(1006);
-    expect(c1.closeFrame).toBeUndefined();
-  });
-});
-
 describe('batches on WebSocket', () => {
   it('sends batches only after welcome and within the b the client announced', async () => {
     const s = await start();
@@ -266,6 +264,20 @@ describe('batches on WebSocket', () => {
     expect(batches.length).toBeGreaterThan(1);
     for (const m of c.messages) expect(m.bytes).toBeLessThanOrEqual(600);
     expect(Array.isArray((c.messages[0]?.value as unknown[])[0])).toBe(false);
+  });
+
+  it('sends the welcome of a resume alone, and the replay in batches', async () => {
+    const s = await start();
+    const c1 = await link(s, 'websocket');
+    const w = await c1.hello();
+    for (const i of range(1, 10)) s.sessions[0]?.send('n', i);
+    await c1.sequenced();
+    await c1.drop();
+    const c2 = await link(s, 'websocket');
+    await c2.hello({ resume: w.resume, b: 1 << 20 });
+    for (const i of range(1, 10)) expect(await c2.sequenced()).toEqual(['e', i, 'n', i]);
+    expect(c2.messages[0]?.value).toEqual(['w', c2.welcome]);
+    expect(c2.messages.length).toBeLessThan(11);
   });
 
   it('sends one frame per message to a client that announced no b', async () => {
