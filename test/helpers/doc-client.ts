@@ -30,7 +30,7 @@ export interface HelloFields {
 
 const WAIT_MS = 5000;
 
-/** Frames in arrival order, with bounded waits; every frame stays in `all` for assertions. */
+/** Frames in arrival order, with bounded waits; every frame stays in `all` for failure messages. */
 class FrameQueue {
   readonly all: Frame[] = [];
   private unread: Frame[] = [];
@@ -70,17 +70,13 @@ export abstract class DocLink {
   protected readonly queue = new FrameQueue();
   /** Each inbound transport message or body, parsed, with its UTF-8 size. */
   readonly messages: { value: unknown; bytes: number }[] = [];
-  /** The code of the first `close` frame received, if any. */
+  /** The first `close` frame received, if any. */
   closeFrame: Frame | undefined;
   /** Our next C→S sequence number and request id, and the highest S→C number we delivered. */
   seq = 0;
   requestId = 0;
   delivered = 0;
   welcome: Welcome | undefined;
-
-  get frames(): readonly Frame[] {
-    return this.queue.all;
-  }
 
   /** Sends frames as one transport message (WebSocket) or one POST body (long polling). */
   abstract send(...frames: Frame[]): Promise<void>;
@@ -129,31 +125,21 @@ export abstract class DocLink {
     return f;
   }
 
-  /** The next sequenced S→C frame; it counts as delivered (not acknowledged: see `ack`). */
+  /** The next sequenced S→C frame; it counts as delivered, not acknowledged (send `["a",n]`). */
   async sequenced(timeoutMs = WAIT_MS): Promise<Frame> {
     const f = await this.next((x) => x[0] === 'e' || x[0] === 'r' || x[0] === 'q', timeoutMs);
     if (typeof f[1] === 'number' && f[1] > this.delivered) this.delivered = f[1];
     return f;
   }
-
-  ack(n = this.delivered): Promise<void> {
-    return this.send(['a', n]);
-  }
 }
 
 export class DocWebSocket extends DocLink {
   /** The WebSocket close code, once the socket has closed. */
-  wsCloseCode: number | undefined;
   readonly closed: Promise<number>;
 
   private constructor(private readonly ws: WebSocket) {
     super();
-    this.closed = new Promise((resolve) =>
-      ws.on('close', (code: number) => {
-        this.wsCloseCode = code;
-        resolve(code);
-      }),
-    );
+    this.closed = new Promise((resolve) => ws.on('close', (code: number) => resolve(code)));
     ws.on('message', (data: Buffer) => this.receive(data.toString('utf8')));
   }
 

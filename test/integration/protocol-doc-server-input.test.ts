@@ -151,3 +151,13 @@ describe.each<Kind>(['websocket', 'longpoll'])(
     });
   },
 );
+
+describe('a long-polling body is not a message', () => {
+  it('takes a hello and the frames after it in one POST', async () => {
+    const s = await start();
+    const p = await link(s, 'longpoll');
+    await p.send(['h', { v: 1, ack: 0 }], ['e', 1, 'n', 1]);
+    await p.next('w');
+    await until(() => s.got.length === 1);
+  });
+});
