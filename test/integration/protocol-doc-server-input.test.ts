@@ -140,7 +140,7 @@ describe.each<Kind>(['websocket', 'longpoll'])(
       expect(await c.closeCode()).toBe(4008);
     });
 
-    it('refuses a resume whose hello.ack is beyond what the session sent (4400)', async () => {
+    it('refuses a resume whose hello.ack is beyond what the session sent (4400), keeping the session', async () => {
       const s = await start();
       const c1 = await link(s, kind);
       const w = await c1.hello();
@@ -148,6 +148,8 @@ describe.each<Kind>(['websocket', 'longpoll'])(
       const c2 = await link(s, kind);
       await c2.send(['h', { v: 1, ack: 1, resume: w.resume }]);
       expect(await c2.closeCode()).toBe(4400);
+      const c3 = await link(s, kind);
+      expect(await c3.hello({ resume: w.resume })).toMatchObject({ resumed: true }); // never attached
     });
   },
 );
