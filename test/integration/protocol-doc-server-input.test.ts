@@ -144,10 +144,12 @@ describe.each<Kind>(['websocket', 'longpoll'])(
       const s = await start();
       const c1 = await link(s, kind);
       const w = await c1.hello();
-      await c1.drop();
       const c2 = await link(s, kind);
       await c2.send(['h', { v: 1, ack: 1, resume: w.resume }]);
       expect(await c2.closeCode()).toBe(4400);
+      await c1.send(['p', 1]); // the connection it has is not taken over either
+      await c1.next('o');
+      await c1.drop();
       const c3 = await link(s, kind);
       expect(await c3.hello({ resume: w.resume })).toMatchObject({ resumed: true }); // never attached
     });
