@@ -173,6 +173,11 @@ export class DocWebSocket extends DocLink {
     return Promise.resolve();
   }
 
+  /** Stops reading, like a client that fell behind: the server's unsent data piles up. */
+  pause(): void {
+    this.ws.pause();
+  }
+
   sendBinary(bytes: Uint8Array): void {
     this.ws.send(bytes, { binary: true });
   }

@@ -4,6 +4,7 @@
  * WebSocket and long polling.
  */
 import { describe, expect, it } from 'vitest';
+import type { ServerSession } from '../../src/server/index.js';
 import { DocWebSocket } from '../helpers/doc-client.js';
 import { badFrames, type Kind, range, useDocServer } from '../helpers/doc-client-setup.js';
 import { until } from '../helpers/harness.js';
@@ -163,5 +164,20 @@ describe('a long-polling body is not a message', () => {
     await p.send(['h', { v: 1, ack: 0 }], ['e', 1, 'n', 1]);
     await p.next('w');
     await until(() => s.got.length === 1);
+  });
+});
+
+describe('a WebSocket client that stopped reading', () => {
+  it('discards the session of a client that stopped reading once its unsent data passes the bound', async () => {
+    const s = await start({ maxSendBufferBytes: 100_000 });
+    const c1 = (await link(s, 'websocket')) as DocWebSocket;
+    const w = await c1.hello();
+    const session = s.sessions[0] as ServerSession;
+    const ended = new Promise((r) => session.on('end', r));
+    c1.pause();
+    for (let i = 0; i < 2000 && session.connected; i++) session.send('n', 'x'.repeat(10_000));
+    await ended;
+    const c2 = await link(s, 'websocket');
+    expect(await c2.hello({ resume: w.resume })).toMatchObject({ resumed: false });
   });
 });
