@@ -1,6 +1,6 @@
 /**
  * Request handlers registered with `server.handle(name, fn)`, and how their outcome becomes a
- * response: the resolved value is the data; a throw becomes `{ code, message }`.
+ * response: the resolved value is the data; a throw becomes `{ code, message }` (see `failure`).
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { encodeFrame } from '../protocol/codec.js';
@@ -74,19 +74,24 @@ export class RequestHandlers<S> {
   }
 }
 
+/**
+ * What the client reads of a handler that failed without a code of its own. That is a bug, not a
+ * refusal, and its message may name internals (paths, hosts, queries): the client gets this, and
+ * the server's `error` event the real error (SignalR's default does the same).
+ */
+const HANDLER_FAILED = 'request handler failed';
+
 function failure(thrown: unknown): RequestOutcome {
   try {
-    const message = messageOf(thrown);
     const code = (thrown as { code?: unknown } | null | undefined)?.code;
     if (typeof code === 'string' && code.length > 0)
-      return { ok: false, error: { code, message }, unexpected: false, cause: thrown };
-    return { ok: false, error: { code: RequestErrorCode.HandlerError, message }, unexpected: true, cause: thrown };
+      return { ok: false, error: { code, message: messageOf(thrown) }, unexpected: false, cause: thrown };
   } catch {
-    // Reading `message` or `code` ran a getter (or a Proxy trap) that threw in turn. The request
-    // was delivered and acknowledged, so the client never re-sends it: it must still be answered.
-    const error = { code: RequestErrorCode.HandlerError, message: 'request handler threw a value that cannot be read' };
-    return { ok: false, error, unexpected: true, cause: thrown };
+    // Reading `code` ran a getter (or a Proxy trap) that threw in turn. The request was delivered
+    // and acknowledged, so the client never re-sends it: it must still be answered.
   }
+  const error = { code: RequestErrorCode.HandlerError, message: HANDLER_FAILED };
+  return { ok: false, error, unexpected: true, cause: thrown };
 }
 
 function messageOf(thrown: unknown): string {

@@ -202,7 +202,8 @@ export class Link {
         (result) => s.sequenced(result === undefined ? ['r', id, 1] : ['r', id, 1, result]),
         (error: unknown) => {
           const code = (error as { code?: unknown }).code;
-          fail(typeof code === 'string' && code ? code : 'HANDLER_ERROR', String((error as Error).message));
+          if (typeof code === 'string' && code) fail(code, String((error as Error).message));
+          else fail('HANDLER_ERROR', 'handler failed'); // a generic message, as PROTOCOL.md says
         },
       );
   }
