@@ -137,7 +137,13 @@ export class Heartbeat {
   /** Sets the one deadline for the next moment something can change: a ping, or death. */
   #arm(now: number): void {
     const { clock } = this.#o;
-    const at = this.#pingOutstanding() ? this.#deadline() : this.#lastInbound + this.#intervalMs;
+    let at = this.#lastInbound + this.#intervalMs;
+    if (this.#pingOutstanding()) {
+      // `received()` re-arms nothing (hot path), so also wake when the next ping would be due: else,
+      // with timeoutMs > intervalMs, a quick answer would leave the next ping timeoutMs late.
+      const next = (this.#pingAt as number) + this.#intervalMs;
+      at = now < next ? Math.min(this.#deadline(), next) : this.#deadline();
+    }
     // `systemClock` calls whatever `setTimeout` globalThis has at the time (fake timers in tests):
     // a group per installed one, so a heartbeat left running under one never holds up the others.
     const key = clock === systemClock ? globalThis.setTimeout : clock;

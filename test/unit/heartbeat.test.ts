@@ -79,6 +79,23 @@ describe('Heartbeat', () => {
     expect(onDead).toHaveBeenCalledOnce();
   });
 
+  it('with timeoutMs longer than intervalMs, an answered ping is followed intervalMs after the answer, not timeoutMs', () => {
+    // A keepalive tuned under a proxy's idle timeout must not slip to the (longer) dead-link timeout.
+    const { hb, sendPing, onDead } = setup(60_000);
+    hb.start(1000);
+    vi.advanceTimersByTime(1000);
+    expect(sendPing).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5);
+    hb.received(); // the pong
+    vi.advanceTimersByTime(999);
+    expect(sendPing).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    expect(sendPing).toHaveBeenCalledTimes(2);
+    expect(sendPing).toHaveBeenLastCalledWith(T0 + 1000 + 5 + 1000);
+    vi.advanceTimersByTime(60_000); // unanswered now: dead timeoutMs after that ping
+    expect(onDead).toHaveBeenCalledOnce();
+  });
+
   it('a pong read in the same millisecond as the ping counts as an answer', () => {
     const { hb, onDead } = setup();
     hb.start(INTERVAL);
