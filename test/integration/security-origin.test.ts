@@ -3,7 +3,8 @@
  * can reach a session, not only on the one that opened it. A browser sends no `Origin` with a
  * `<script>` or `<iframe>` GET, so SockJS's JSONP and htmlfile receivers open sessions with no
  * origin to check; the frames that could drive such a session (xhr_send, jsonp_send) are POSTs,
- * and browsers put the page's origin (or "null") on every cross-origin POST.
+ * and browsers put the page's origin (or "null") on every cross-origin POST. Long polling checks
+ * every request, whatever connection id it names.
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,5 +100,35 @@ describe('SockJS: a hostile page cannot drive a session opened without an Origin
     const [welcome] = messages((await exchange('GET', `${session}/jsonp?c=cb`, cookie)).body);
     expect(welcome).toMatch(/^\["w",/);
     expect(s.rt.sessions.size).toBe(1);
+  });
+});
+
+describe('long polling: the origin is checked on every request of a connection id', () => {
+  it('GET, POST and DELETE with a known id from another origin get 403 and leave the connection alone', async () => {
+    const s = await server({ allowedOrigins: [GOOD] });
+    const poll = `http://127.0.0.1:${s.port}/realtime/poll`;
+    const good = { Origin: GOOD, 'Content-Type': 'text/plain;charset=UTF-8' };
+    const opened = await exchange('POST', poll, good);
+    // Only the allowed origin, no credentials: the client sends none (`credentials: 'omit'`).
+    expect(opened.headers['access-control-allow-origin']).toBe(GOOD);
+    expect(opened.headers['access-control-allow-credentials']).toBeUndefined();
+    const { c } = JSON.parse(opened.body) as { c: string };
+    const evil = { ...good, Origin: EVIL };
+    const hello = `[${encodeFrame({ type: 'hello', v: 1, ack: 0 })}]`;
+    for (const [method, body] of [
+      ['POST', hello],
+      ['GET', ''],
+      ['DELETE', ''],
+      ['OPTIONS', ''],
+    ] as const) {
+      const answer = await exchange(method, `${poll}?c=${c}`, evil, body);
+      expect([method, answer.status, answer.headers['access-control-allow-origin']]).toEqual([method, 403, undefined]);
+    }
+    expect(s.rt.sessions.size).toBe(0); // the hostile POST's hello never arrived
+    // The id still works for its own page: nothing above touched it.
+    expect((await exchange('POST', `${poll}?c=${c}`, good, hello)).status).toBe(204);
+    const welcome = await exchange('GET', `${poll}?c=${c}`, good);
+    expect(welcome.body).toMatch(/^\[\["w",/);
+    await exchange('DELETE', `${poll}?c=${c}`, good); // or shutdown waits for a GET to collect its close
   });
 });
