@@ -99,8 +99,9 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
    * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
-   * only non-browser clients omit it, and they could forge it anyway. Use the predicate form to
-   * refuse them too.
+   * non-browser clients omit it (and could forge it anyway), and so does a browser's `<script>` or
+   * `<iframe>` GET, which can open a SockJS session but not send to it (every send is checked).
+   * Use the predicate form to refuse them too.
    * @default every origin is allowed
    */
   allowedOrigins?: readonly string[] | ((origin: string | undefined) => boolean);

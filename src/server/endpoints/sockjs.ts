@@ -38,6 +38,13 @@ export type SockJSEndpointOptions = Omit<WebSocketEndpointOptions, 'maxSendBuffe
 
 /** sockjs sends a heartbeat frame on idle streams this often, so proxies keep them open. */
 const SOCKJS_HEARTBEAT_MS = 25_000;
+/**
+ * The routes that feed frames into a session sockjs holds. The session's opening request was
+ * checked, but a browser sends no Origin on a `<script>` or `<iframe>` GET (the jsonp and htmlfile
+ * receivers), so a hostile page could open one and send it a hello (with the victim's cookies on
+ * the opening request). Browsers put an Origin (or "null") on every cross-origin POST: checked here.
+ */
+const SEND_ROUTE = /^[^?#]*\/(?:xhr|jsonp)_send\/?(?:[?#]|$)/; // sockjs allows the trailing slash
 /** How long a session of an HTTP transport survives without a pending request (sockjs default). */
 const SOCKJS_DISCONNECT_DELAY_MS = 5_000;
 
@@ -91,10 +98,14 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   // Only requests sockjs may take run in the scope: the first `run` turns async hooks on for the
   // whole process, which slows every promise, timer and microtask of a server no SockJS client uses.
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
-  const restoreRequests = interceptRequests(
-    options.server,
-    (req, res) => ours(req) && requests.run(req, () => handler(req, res)),
-  );
+  const restoreRequests = interceptRequests(options.server, (req, res) => {
+    if (!ours(req)) return false;
+    if (!SEND_ROUTE.test(req.url ?? '') || originAllowed(options, req.headers.origin))
+      return requests.run(req, () => handler(req, res));
+    req.resume();
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
+    return true;
+  });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (ours(req)) requests.run(req, () => handler(req, socket, head));
   };
