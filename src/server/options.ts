@@ -162,6 +162,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   const path = options.path ?? '/realtime';
   if (!path.startsWith('/'))
     throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  const logger = options.logger ? guarded(options.logger) : silentLogger;
   return {
     server: options.server,
     path,
@@ -178,18 +179,30 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     maxSendBufferBytes: positive('maxSendBufferBytes', options.maxSendBufferBytes, 16 << 20),
     requestRateLimit: rateLimit(options.requestRateLimit),
     maxPendingRequests: positive('maxPendingRequests', options.maxPendingRequests, 1000),
-    allowOrigin: originPolicy(options.allowedOrigins),
+    allowOrigin: originPolicy(options.allowedOrigins, logger),
     longPoll: {
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
       maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
-    logger: options.logger ? guarded(options.logger) : silentLogger,
+    logger,
   };
 }
 
-function originPolicy(allowed: RealtimeServerOptions['allowedOrigins']): (origin: string | undefined) => boolean {
+/** Whether a request's `Origin` may connect; a predicate that throws refuses it (logged), on every endpoint. */
+function originPolicy(
+  allowed: RealtimeServerOptions['allowedOrigins'],
+  logger: Logger,
+): (origin: string | undefined) => boolean {
   if (allowed === undefined) return () => true;
-  if (typeof allowed === 'function') return allowed;
+  if (typeof allowed === 'function')
+    return (origin) => {
+      try {
+        return allowed(origin) === true;
+      } catch (error) {
+        logger.error('surelink: allowedOrigins threw; refusing the request', error);
+        return false;
+      }
+    };
   const set = new Set(allowed);
   return (origin) => origin === undefined || set.has(origin);
 }

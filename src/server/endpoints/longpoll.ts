@@ -95,7 +95,7 @@ class LongPollEndpoint implements Endpoint {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Vary', 'Origin');
     const origin = req.headers.origin;
-    if (!originAllowed(this.#options, origin)) return reply(res, 'origin not allowed', 403);
+    if (!this.#options.allowOrigin(origin)) return reply(res, 'origin not allowed', 403);
     if (origin !== undefined) res.setHeader('Access-Control-Allow-Origin', origin);
     const id = new URL(req.url ?? '/', 'http://localhost').searchParams.get('c');
     if (req.method === 'OPTIONS') return preflight(res);
@@ -156,15 +156,6 @@ function preflight(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
   res.setHeader('Access-Control-Max-Age', '600');
   noContent(res);
-}
-
-function originAllowed(options: LongPollEndpointOptions, origin: string | undefined): boolean {
-  try {
-    return options.allowOrigin(origin) === true;
-  } catch (error) {
-    options.logger.error('surelink: allowedOrigins threw; refusing the request', error);
-    return false;
-  }
 }
 
 function pathOf(req: IncomingMessage): string {

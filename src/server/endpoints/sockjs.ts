@@ -100,7 +100,7 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
   const restoreRequests = interceptRequests(options.server, (req, res) => {
     if (!ours(req)) return false;
-    if (!SEND_ROUTE.test(req.url ?? '') || originAllowed(options, req.headers.origin))
+    if (!SEND_ROUTE.test(req.url ?? '') || options.allowOrigin(req.headers.origin))
       return requests.run(req, () => handler(req, res));
     req.resume();
     res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
@@ -141,22 +141,13 @@ function wire(conn: SockJSConn, request: IncomingMessage | undefined, options: S
     refuse(conn, CloseCode.InternalError, 'internal error');
     return;
   }
-  if (!originAllowed(options, request.headers.origin)) {
+  if (!options.allowOrigin(request.headers.origin)) {
     options.logger.info(`surelink: refusing sockjs connection from origin ${String(request.headers.origin)}`);
     refuse(conn, CloseCode.Forbidden, 'origin not allowed');
     return;
   }
   const connection = new SockJSServerConnection(conn, request, options.maxFrameBytes);
   connection.listen(options.accept(connection), options.maxFrameBytes);
-}
-
-function originAllowed(options: SockJSEndpointOptions, origin: string | undefined): boolean {
-  try {
-    return options.allowOrigin(origin) === true;
-  } catch (error) {
-    options.logger.error('surelink: allowedOrigins threw; refusing the connection', error);
-    return false;
-  }
 }
 
 /** Before a session exists: a close frame (the client reads its code first), then the SockJS close. */

@@ -47,7 +47,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): Endp
   const wss = new WebSocketServer(wssOptions);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathOf(req) !== options.path) return; // another listener's business
-    if (!originAllowed(options, req)) {
+    if (!options.allowOrigin(req.headers.origin)) {
       rejectUpgrade(socket, 403, 'Forbidden');
       return;
     }
@@ -66,15 +66,6 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-function originAllowed(options: WebSocketEndpointOptions, req: IncomingMessage): boolean {
-  try {
-    return options.allowOrigin(req.headers.origin) === true;
-  } catch (error) {
-    options.logger.error('surelink: allowedOrigins threw; refusing the upgrade', error);
-    return false;
-  }
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
