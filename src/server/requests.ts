@@ -75,16 +75,17 @@ export class RequestHandlers<S> {
 }
 
 /**
- * What the client reads of a handler that failed without a code of its own. That is a bug, not a
- * refusal, and its message may name internals (paths, hosts, queries): the client gets this, and
- * the server's `error` event the real error (SignalR's default does the same).
+ * What the client reads of a handler that failed without a code of its own, or with a Node system
+ * error's (`ENOENT`, `ECONNREFUSED`: they carry `syscall` or `errno`). That is a bug, not a
+ * refusal, and its message names internals (paths, hosts): the client gets this, and the server's
+ * `error` event the real error (SignalR's default does the same).
  */
 const HANDLER_FAILED = 'request handler failed';
 
 function failure(thrown: unknown): RequestOutcome {
   try {
-    const code = (thrown as { code?: unknown } | null | undefined)?.code;
-    if (typeof code === 'string' && code.length > 0)
+    const { code, syscall, errno } = (thrown ?? {}) as { code?: unknown; syscall?: unknown; errno?: unknown };
+    if (typeof code === 'string' && code.length > 0 && syscall === undefined && errno === undefined)
       return { ok: false, error: { code, message: messageOf(thrown) }, unexpected: false, cause: thrown };
   } catch {
     // Reading `code` ran a getter (or a Proxy trap) that threw in turn. The request was delivered

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
 import { Fixture, deferred, until } from '../helpers/raw-client.js';
@@ -128,6 +131,19 @@ describe('server messaging', () => {
     // Only the unexpected failure is reported as a server error.
     expect(errors.map((e) => e.message)).toEqual(['x is undefined']);
     expect(client.isOpen).toBe(true);
+  });
+
+  it("keeps a Node system error's message (paths, hosts) from the client, though it has a code", async () => {
+    const { rt, url, errors } = await start();
+    const missing = path.join(os.tmpdir(), 'surelink-no-such-dir', 'secrets.json');
+    rt.handle('config', () => readFile(missing, 'utf8'));
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'config', data: null });
+    const response = await client.next('response');
+    expect(response).toMatchObject({ ok: false, error: { code: 'HANDLER_ERROR', message: 'request handler failed' } });
+    expect(JSON.stringify(response)).not.toContain('secrets.json');
+    await until(() => errors.length === 1);
+    expect(errors[0]?.message).toContain('ENOENT');
   });
 
   it('answers a request whose handler throws a value that throws when read, and reports it', async () => {
