@@ -6,7 +6,6 @@
  * appears in a URL, a request header or a log line (client and server, every level).
  */
 import { request } from 'node:http';
-import { inspect } from 'node:util';
 import SockJSClient from 'sockjs-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,9 +13,9 @@ import { encodeFrame } from '../../src/protocol/codec.js';
 import type { HelloFrame } from '../../src/protocol/frames.js';
 import { randomResumeToken } from '../../src/server/session-registry.js';
 import type { SockJSConstructor, TransportName } from '../../src/transports/transport.js';
-import type { Logger } from '../../src/util/logger.js';
 import { until, useHarness } from '../helpers/harness.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const SockJS: SockJSConstructor = SockJSClient;
 const { server, client, defer } = useHarness<{ n: number }, { n: number }>({ SockJS });
@@ -200,17 +199,6 @@ describe("nothing tells another identity's live resume token from a guessed one"
     expect(drops).not.toContain(sid);
   });
 });
-
-/** Everything a logger was given, as text (errors with their stack and causes, objects in depth). */
-function recordingLogger(lines: string[]): Logger {
-  const record =
-    (level: string) =>
-    (message: string, ...details: unknown[]) =>
-      void lines.push(
-        `${level} ${message} ${details.map((d) => inspect(d, { depth: 8, showHidden: true })).join(' ')}`,
-      );
-  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
-}
 
 describe('tokens stay out of URLs, request headers and logs', () => {
   it.each(TRANSPORTS)('on %s: auth and resume tokens, with drops and resumes', async (transport) => {

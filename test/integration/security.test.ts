@@ -12,10 +12,10 @@ import { CloseCode } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { randomId, randomResumeToken } from '../../src/server/session-registry.js';
 import type { TransportName, SockJSConstructor } from '../../src/transports/transport.js';
-import type { Logger } from '../../src/util/logger.js';
 import { until, useHarness } from '../helpers/harness.js';
 import { Fixture } from '../helpers/raw-client.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const SockJS: SockJSConstructor = SockJSClient;
 const { server, client, defer } = useHarness<{ n: number }, { n: number }>({ SockJS });
@@ -144,17 +144,6 @@ describe('a resume needs the token and the same identity', () => {
     expect(w.resumed).toBe(false);
   });
 });
-
-/** Everything a logger was given, as text (errors with their stack and causes, objects in depth). */
-function recordingLogger(lines: string[]): Logger {
-  const record =
-    (level: string) =>
-    (message: string, ...details: unknown[]) =>
-      void lines.push(
-        `${level} ${message} ${details.map((d) => inspect(d, { depth: 8, showHidden: true })).join(' ')}`,
-      );
-  return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
-}
 
 describe('the auth token stays out of URLs and logs', () => {
   it.each<TransportName>(['websocket', 'sockjs', 'longpoll'])(
