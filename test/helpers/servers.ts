@@ -1,7 +1,9 @@
 /** Real servers on 127.0.0.1, port 0, for integration tests. Every start has a matching stop. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import SockJSClient from 'sockjs-client';
 import WebSocket from 'ws';
+import type { ClientOptions } from '../../src/client/options.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import type { RealtimeServerOptions } from '../../src/server/index.js';
 import type { RealtimeServer } from '../../src/server/types.js';
@@ -9,6 +11,18 @@ import type { WebSocketConstructor } from '../../src/transports/transport.js';
 
 /** `ws` as the client's WebSocket (Node 20 has no global one). */
 export const NodeWebSocket: WebSocketConstructor = WebSocket;
+
+/**
+ * A client's options against a server on loopback, in Node: `ws` and sockjs-client injected, no
+ * browser lifecycle, fast reconnects, no heartbeat unless a test asks for one.
+ */
+export const LOOPBACK_CLIENT: ClientOptions = {
+  WebSocket: NodeWebSocket,
+  SockJS: SockJSClient,
+  lifecycle: false,
+  reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
+  heartbeat: false,
+};
 
 export interface TestServer<CE extends object, SE extends object> {
   readonly http: Server;

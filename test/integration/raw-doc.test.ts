@@ -7,13 +7,12 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createSockJSServer, type Connection } from 'sockjs';
-import SockJSClient from 'sockjs-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { InvalidArgumentError, TransportError } from '../../src/errors/index.js';
-import { listen, NodeWebSocket } from '../helpers/servers.js';
+import { listen, LOOPBACK_CLIENT } from '../helpers/servers.js';
 
 type Kind = 'websocket' | 'sockjs';
 
@@ -137,11 +136,7 @@ function rawClient(kind: Kind, port: number, options: ClientOptions = {}, url?: 
     protocol: 'raw',
     transports: [kind],
     urls: kind === 'sockjs' ? { sockjs: `http://127.0.0.1:${port}/echo` } : {},
-    WebSocket: NodeWebSocket,
-    SockJS: SockJSClient,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-    heartbeat: false,
+    ...LOOPBACK_CLIENT,
     ...options,
   });
   cleanup.push(() => c.close());

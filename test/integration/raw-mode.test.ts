@@ -5,12 +5,11 @@
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createSockJSServer } from 'sockjs';
-import SockJSClient from 'sockjs-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
-import { listen, NodeWebSocket } from '../helpers/servers.js';
+import { listen, LOOPBACK_CLIENT } from '../helpers/servers.js';
 
 type Kind = 'websocket' | 'sockjs';
 
@@ -77,11 +76,7 @@ function rawClient(kind: Kind, port: number, options: ClientOptions = {}): Realt
     transports: [kind],
     // A foreign SockJS server lives where it likes: the derived `/echo/sockjs` is overridden.
     urls: { sockjs: `http://127.0.0.1:${port}/echo` },
-    WebSocket: NodeWebSocket,
-    SockJS: SockJSClient,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-    heartbeat: false,
+    ...LOOPBACK_CLIENT,
     ...options,
   });
   cleanup.push(() => c.close());

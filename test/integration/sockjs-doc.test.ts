@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
-import { listen, NodeWebSocket, startServer } from '../helpers/servers.js';
+import { listen, LOOPBACK_CLIENT, NodeWebSocket, startServer } from '../helpers/servers.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -101,10 +101,7 @@ async function fakeServer(
 function sockjsClient(port: number, options: ClientOptions = {}): RealtimeClient {
   const c = new RealtimeClient(`ws://127.0.0.1:${port}/realtime`, {
     transports: ['sockjs'],
-    SockJS: SockJSClient,
-    lifecycle: false,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-    heartbeat: false,
+    ...LOOPBACK_CLIENT,
     ...options,
   });
   cleanup.push(() => c.close());
