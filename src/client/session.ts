@@ -107,7 +107,7 @@ export class ClientSession {
     this.#dropAcks();
   }
 
-  /** Forgets the session (client closed). */
+  /** Forgets the session (client closed, or it refused a server frame: the next hello starts anew). */
   end(): void {
     this.detached();
     this.#resumeToken = undefined;

@@ -82,9 +82,9 @@ export interface RealtimeServer<
    * Registers the handler of one request name (one handler per name). What it returns (or
    * resolves to) is the response; a throw of an error with a string `code` becomes an `ok: false`
    * response with that `code` and its `message` (Node's system errors excepted: `ENOENT` and the
-   * like name paths and hosts). Any other throw is a bug: the client gets
-   * `'HANDLER_ERROR'` with a generic message (the real one may name internals) and the `error`
-   * event the error. Requests nobody handles get `'NO_HANDLER'`.
+   * like name paths and hosts). Any other throw is a bug: the client gets `'HANDLER_ERROR'` with a
+   * generic message (the real one may name internals) and the `error` event the error. Requests
+   * nobody handles get `'NO_HANDLER'`.
    * Each request runs once, even when the client re-sends it after a resume.
    * @returns a function that removes the handler
    */
