@@ -110,8 +110,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.go('connecting', 'connect()');
   }
 
-  /** Stops for good (or until `connect()`); `close` event only when a link was open. */
-  close(reason: string): void {
+  /** Stops for good (or until `connect()`); `close` event only when a link was open. `farewell`: `Attempt.cancel`. */
+  close(reason: string, farewell?: string): void {
+    this.#attempt?.cancel(farewell);
     if (this.#link) this.drop(NORMAL, reason);
     if (this.#state !== 'closed') this.go('closed', reason);
   }

@@ -36,8 +36,12 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
-  /** Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot. */
-  cancel(): void;
+  /**
+   * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
+   * `farewell` (a close frame) goes first where the hello went out: the server may have made or
+   * taken over the session for it, and would otherwise keep it for its grace period.
+   */
+  cancel(farewell?: string): void;
 }
 
 /** Whether a failure should stop the fallback and the reconnection loop. */
@@ -131,10 +135,10 @@ export function startAttempt(
   };
   return {
     done: run(),
-    cancel: () => {
+    cancel: (farewell) => {
       cancelled = true;
       timer.stop();
-      current?.cancel();
+      current?.cancel(farewell);
     },
   };
 }
@@ -147,6 +151,8 @@ interface Waiting {
   name?: TransportName;
   timer?: Timer;
   transport?: Transport;
+  /** The hello went out. */
+  sent?: boolean;
 }
 
 /**
@@ -172,7 +178,14 @@ class Handshake implements TransportHandlers {
     }
   }
 
-  cancel(): void {
+  cancel(farewell?: string): void {
+    const now = this.#now;
+    const said = now instanceof Link || now?.sent ? now.transport : undefined;
+    try {
+      if (farewell) said?.send(farewell);
+    } catch {
+      // The transport is going anyway.
+    }
     this.#end(NORMAL, 'cancelled');
   }
 
@@ -183,6 +196,7 @@ class Handshake implements TransportHandlers {
     if (!w?.hello) return w && this.#welcomed(w, undefined);
     try {
       w.transport?.send(encodeControl(w.hello));
+      w.sent = true;
     } catch (error) {
       this.#fail(asTransportError(w.name as TransportName, error, 'send failed')); // as Link's writes (1006)
     }

@@ -101,8 +101,12 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   dispose(): void {
     this.disposed = true;
     // A raw server gets the socket's close alone: a surelink close frame would reach it as a message.
-    if (this.state === 'open' && this.options.protocol !== 'raw') this.#closeFrame(NORMAL, 'client closed');
-    this.close('close()');
+    const farewell =
+      this.options.protocol === 'raw'
+        ? undefined
+        : encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' });
+    if (this.state === 'open' && farewell) this.send(farewell);
+    this.close('close()', farewell); // and on an attempt under way, whose hello may have made a session
     this.session.end();
     this.persistence.clear();
     this.#events?.end(new ClosedError('client was closed'));

@@ -115,6 +115,21 @@ describe('RealtimeClient state machine', () => {
     }
   });
 
+  it('close() during the handshake says goodbye once the hello went out: the server ends the session it made', async () => {
+    const c = make();
+    await settle();
+    const unopened = fake.last;
+    c.close();
+    expect(unopened.framesOf('close')).toEqual([]); // nothing sent, nothing made
+    const d = make();
+    await settle();
+    const link = fake.last;
+    link.open(); // the hello went out; the welcome has not come back
+    d.close();
+    expect(link.framesOf('close')).toEqual([{ type: 'close', code: 1000, reason: 'client closed' }]);
+    expect(link.closedWith?.code).toBe(1000);
+  });
+
   it('after refusing a server frame, starts a new session: a resume would replay the frame', async () => {
     const c = await connected();
     const lost: unknown[] = [];
