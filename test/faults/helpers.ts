@@ -50,3 +50,19 @@ export function seeded(seed: number): () => number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until `arm`'s callback is called or `ms` passed (then false); `arm` returns its disarm,
+ * which runs either way, and no timer is left behind.
+ */
+export function within(ms: number, arm: (done: () => void) => () => void): Promise<boolean> {
+  return new Promise((resolve) => {
+    const finish = (hit: boolean): void => {
+      clearTimeout(timer);
+      disarm();
+      resolve(hit);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    const disarm = arm(() => finish(true));
+  });
+}
