@@ -24,14 +24,18 @@ export interface RequestOptions {
 }
 
 /**
- * Requests waiting for their response, keyed by correlation id. Ids are unique per client
- * instance, so a response re-sent after a resume can never settle the wrong request. `ping()`
+ * Requests waiting for their response, keyed by correlation id. Ids count up from a random start
+ * per client instance: a session persisted across a page reload holds the last page's requests
+ * (re-sent, or answered late) under its ids, and a new page counting from 1 again would give its
+ * own requests those ids, to be settled by the old responses. Two pages' ranges meet with a
+ * chance of about (requests of both) / 2^52; a stored counter would be exact only if requests
+ * made before an asynchronous store loaded were renumbered too. `ping()`
  * calls wait the same way, in a table of their own (`PingWaiters`): `wait` and `pong`.
  */
 export class PendingRequests {
   readonly #clock: Clock;
   readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  #nextId = Math.floor(Math.random() * 2 ** 52) + 1; // safe integers for 2^52 requests more
 
   constructor(clock: Clock) {
     this.#clock = clock;

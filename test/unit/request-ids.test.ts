@@ -1,11 +1,9 @@
 /**
  * Request ids across a page reload (found by test/faults/chaos.test.ts). A persisted session
  * outlives the page, and PROTOCOL.md says a request id MUST be unique within the session; but each
- * client instance counts its ids from 1, so the next page re-sends the last page's request under
- * an id it then hands out again, and the response to the old request settles the new one.
- *
- * KNOWN DEFECT, open for a design decision (see the chaos report): these are `it.fails` until it
- * is fixed; the fix turns them into plain `it`.
+ * client instance counted its ids from 1, so the next page re-sent the last page's request under
+ * an id it then handed out again, and the response to the old request settled the new one. Ids now
+ * start at random per instance (requests.ts).
  */
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
@@ -37,7 +35,7 @@ useFakeClients(
 );
 
 describe('request ids across a page reload', () => {
-  it.fails("a request made as the next page starts is not settled by the last page's response", async () => {
+  it("a request made as the next page starts is not settled by the last page's response", async () => {
     const before = page();
     void before.request('whoami', 'old page').catch(() => {});
     await settle();
@@ -56,7 +54,7 @@ describe('request ids across a page reload', () => {
     await expect(answer).resolves.toBe('for the new page');
   });
 
-  it.fails('a request made once the next page is open is not settled by the last page’s response', async () => {
+  it('a request made once the next page is open is not settled by the last page’s response', async () => {
     const before = page();
     await settle();
     fake.last.accept({ resume: 'r1' });
