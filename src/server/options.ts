@@ -81,13 +81,13 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxSessions?: number;
   /**
    * Bytes a connection may hold that were written but not yet taken by the client: the
-   * WebSocket's `bufferedAmount`, or the characters of frames waiting for the next long poll. A client
-   * that stops reading (a slow consumer) is found when the next message is due while the backlog is
-   * above this: the session ends with 4508, as when `maxBufferedFrames` overflows. One frame larger
-   * than this still goes out on an empty buffer, but keep it above the largest burst the server
-   * writes at once: a resume re-sends up to `maxBufferedFrames` unacknowledged frames in one go.
-   * SockJS buffers inside the `sockjs` package, where this cannot see; there `maxBufferedFrames`
-   * bounds what a session holds.
+   * WebSocket's `bufferedAmount`, the characters of frames waiting for the next long poll, or on
+   * SockJS the characters in the `sockjs` session's send buffer (a polling client between polls)
+   * plus the bytes its socket has not sent. A client that stops reading (a slow consumer) is found
+   * when the next message is due while the backlog is above this: the session ends with 4508, as
+   * when `maxBufferedFrames` overflows. One frame larger than this still goes out on an empty
+   * buffer, but keep it above the largest burst the server writes at once: a resume re-sends up to
+   * `maxBufferedFrames` unacknowledged frames in one go.
    * @default 16777216 (16 MiB)
    */
   maxSendBufferBytes?: number;
