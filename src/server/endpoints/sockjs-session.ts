@@ -1,7 +1,8 @@
 /**
  * What the SockJS endpoint needs from inside the `sockjs` package (0.3.x), which its API does not
- * offer: how much a connection holds unsent. Read from its session object (`conn._session`,
- * lib/transport.js and lib/trans-websocket.js):
+ * offer: how much a connection holds unsent, and a close that really closes the raw route's
+ * WebSocket. Read from its session object (`conn._session`, lib/transport.js and
+ * lib/trans-websocket.js):
  *
  * - a SockJS session (every route under `${prefix}/<server>/<session>/`) queues what is written in
  *   `send_buffer` while no request or socket receives it (a polling client between two polls, a
@@ -17,6 +18,10 @@
 export interface SockJSConn {
   write(text: string): boolean;
   close(code: number, reason: string): boolean;
+}
+
+interface Closable {
+  close(code: number, reason: string): void;
 }
 
 /** Unsent characters in the send buffer plus unsent bytes of the socket the receiver writes to. */
@@ -51,10 +56,33 @@ export class SockJSBacklog {
   }
 }
 
+/**
+ * Closes a sockjs connection. SockJS close frames carry any code, but on the raw WebSocket route
+ * (`${prefix}/websocket`) sockjs hands the code to faye-websocket, which throws for codes other
+ * than 1000 and 3000-4999 (1001, 1006, 1011, 1013 ...) after sockjs already marked itself closing:
+ * a second `close` is then ignored, and the socket stayed open with nothing more coming. A peer
+ * that got no close frame (terminated, taken over by a resume) learned of it only from its own
+ * heartbeat, 30 s by default. So the socket is closed here with `fallback`: 1000 when a close frame
+ * with the real code went out first, a retryable code when none did. (sockjs's own websocket
+ * transport always closes its socket with 1000 after the SockJS close frame.)
+ */
+export function closeSockJS(conn: SockJSConn, code: number, reason: string, fallback: number): void {
+  try {
+    conn.close(code, reason);
+  } catch {
+    const ws = read(sessionOf(conn), 'ws');
+    if (isClosable(ws)) ws.close(fallback, reason);
+  }
+}
+
 function sessionOf(conn: object): unknown {
   return read(conn, '_session');
 }
 
 function read(from: unknown, key: string): unknown {
   return typeof from === 'object' && from !== null ? (from as Record<string, unknown>)[key] : undefined;
+}
+
+function isClosable(value: unknown): value is Closable {
+  return typeof read(value, 'close') === 'function';
 }

@@ -28,7 +28,7 @@ import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
-import { SockJSBacklog } from './sockjs-session.js';
+import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
 import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
 
@@ -154,19 +154,6 @@ function wire(conn: SockJSConn, request: IncomingMessage | undefined, options: S
 function refuse(conn: SockJSConn, code: number, reason: string): void {
   conn.write(closeFrameText(code, reason));
   closeSockJS(conn, code, reason, CloseCode.Normal);
-}
-
-/**
- * SockJS close frames carry any code, but sockjs's raw WebSocket route (`${prefix}/websocket`)
- * throws for codes other than 1000 and 3000-4999: it then gets `fallback`, which is 1000 when a
- * close frame with the real code went out first, and a retryable code when none did.
- */
-function closeSockJS(conn: SockJSConn, code: number, reason: string, fallback: number): void {
-  try {
-    conn.close(code, reason);
-  } catch {
-    conn.close(fallback, reason);
-  }
 }
 
 class SockJSServerConnection implements ServerConnection {
