@@ -3,8 +3,8 @@
  * `hello` (4400) of our version (4426); `authenticate` decides who it is (4401); the server then
  * admits it to a new or resumed session, which sends `welcome`. The whole handshake, including
  * authentication, must finish within `handshakeTimeoutMs` (4008). After that every frame goes to
- * the session. The host is told when a handshake starts and, exactly once, when it ends (welcome,
- * refusal, timeout, the connection gone), so it can bound how many are under way at once.
+ * the session. The host hears exactly once per link that its handshake ended (welcome, refusal,
+ * timeout, the connection gone), so it can bound how many are under way at once.
  */
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';

@@ -5,6 +5,8 @@
  * receiver writes to (a WebSocket, SockJS-framed or on the raw route, that stops reading).
  */
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes.js';
@@ -76,6 +78,47 @@ describe('SockJS slow consumers (maxSendBufferBytes)', () => {
     const sent = await flood(session, ended.promise, 256 * 1024 * 1024);
     const end = await ended.promise;
     expect(end).toMatchObject({ code: CloseCode.SlowConsumer, reason: expect.stringContaining('not reading') });
+    expect(sent).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it.each([
+    ['the SockJS websocket transport', true],
+    ['the raw WebSocket route', false],
+  ])('%s: a client that reads keeps up far beyond the limit', async (_, framed) => {
+    const { sessions, sockjs } = await start({ maxSendBufferBytes: 64 * 1024 });
+    const route = framed ? `/000/${randomBytes(6).toString('hex')}/websocket` : '/websocket';
+    const ws = await stalledSocket(`${sockjs}${route}`, framed);
+    let blobs = 0;
+    ws.on('message', (data: Buffer) => (blobs += data.toString().split('blob').length - 1));
+    ws.resume();
+    const session = sessions[0] as ServerSession;
+    for (let batch = 1; batch <= 32; batch++) {
+      for (let i = 0; i < 6; i++) session.send('blob', 'y'.repeat(8 * 1024)); // 48 KiB at a time
+      await until(() => blobs === batch * 6);
+    }
+    expect(session.connected).toBe(true); // 1.5 MiB through a 64 KiB limit
+  });
+
+  it('xhr-streaming: a client that stops reading its stream ends with 4508', async () => {
+    const { sessions, sockjs } = await start({ maxSendBufferBytes: 256 * 1024, maxBufferedFrames: 1_000_000 });
+    const at = `${sockjs.replace(/^ws/, 'http')}/000/${randomBytes(6).toString('hex')}`;
+    const req = request(`${at}/xhr_streaming`, { method: 'POST' });
+    cleanup.push(() => req.destroy());
+    req.on('error', () => {});
+    req.end();
+    const res = await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (text += chunk));
+    await until(() => text.includes('\no\n'));
+    await fetch(`${at}/xhr_send`, { method: 'POST', body: JSON.stringify([hello]) });
+    await until(() => text.includes('\\"w\\"'));
+    res.pause(); // the stream stays open, unread
+    const session = sessions[0] as ServerSession;
+    const ended = deferred<EndInfo>(20_000);
+    session.on('end', ended.resolve);
+    const sent = await flood(session, ended.promise, 256 * 1024 * 1024);
+    expect(await ended.promise).toMatchObject({ code: CloseCode.SlowConsumer });
     expect(sent).toBeLessThan(128 * 1024 * 1024);
   });
 

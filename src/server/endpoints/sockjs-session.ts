@@ -50,9 +50,13 @@ export class SockJSBacklog {
     return this.#bufferChars + (typeof unsent === 'number' ? unsent : 0);
   }
 
-  /** After `text` was written: it waits in the buffer unless sockjs flushed it (a new array). */
+  /**
+   * After `text` was written: it waits in the buffer unless sockjs flushed it (a new array). The
+   * raw route has no buffer at all: nothing to count there.
+   */
   wrote(text: string): void {
-    if (read(sessionOf(this.#conn), 'send_buffer') === this.#buffer) this.#bufferChars += text.length;
+    const buffer = read(sessionOf(this.#conn), 'send_buffer');
+    if (Array.isArray(buffer) && buffer === this.#buffer) this.#bufferChars += text.length;
   }
 }
 
