@@ -3,7 +3,8 @@
  * `hello` (4400) of our version (4426); `authenticate` decides who it is (4401); the server then
  * admits it to a new or resumed session, which sends `welcome`. The whole handshake, including
  * authentication, must finish within `handshakeTimeoutMs` (4008). After that every frame goes to
- * the session.
+ * the session. The host hears exactly once per link that its handshake ended (welcome, refusal,
+ * timeout, the connection gone), so it can bound how many are under way at once.
  */
 import { ProtocolError } from '../errors/protocol.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -39,6 +40,8 @@ export interface HandshakeHost<S extends LinkedSession> {
   reportError(error: unknown, context: string): void;
   /** The connection is gone (any state). */
   released(connection: ServerConnection): void;
+  /** Once per link, when its handshake ends however it ends (open, refused, closed). */
+  handshakeEnded(): void;
 }
 
 /**
@@ -72,6 +75,13 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     return this.#state.name === 'hello' || this.#state.name === 'auth';
   }
 
+  /** Every state change goes through here, so the host hears of the handshake's end exactly once. */
+  #setState(state: LinkState<S>): void {
+    const ended = this.handshaking && state.name !== 'auth';
+    this.#state = state;
+    if (ended) this.#host.handshakeEnded();
+  }
+
   onMessage(text: string): void {
     const state = this.#state;
     switch (state.name) {
@@ -99,7 +109,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   onClose(code: number, reason: string): void {
     const state = this.#state;
     this.#timer.stop();
-    this.#state = { name: 'closed' };
+    this.#setState({ name: 'closed' });
     if (state.name === 'open') state.session.connectionClosed(this.#connection, code, reason);
     this.#host.released(this.#connection);
   }
@@ -109,7 +119,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     if (this.#state.name === 'closed') return;
     this.#host.logger.info(`surelink: refusing ${this.#connection.transport} connection: ${reason} (close ${code})`);
     this.#timer.stop();
-    this.#state = { name: 'closed' };
+    this.#setState({ name: 'closed' });
     this.#connection.close(code, reason);
   }
 
@@ -123,7 +133,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
         `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`,
       );
     }
-    this.#state = { name: 'auth', early: [], chars: 0 };
+    this.#setState({ name: 'auth', early: [], chars: 0 });
     this.#admit(frame).catch((error: unknown) => {
       this.#host.reportError(error, 'handshake');
       this.refuse(CloseCode.InternalError, 'internal error');
@@ -144,7 +154,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     const admitted = this.#host.admit(hello, identity, this.#connection);
     if (!admitted.ok) return this.refuse(admitted.code, admitted.reason);
     this.#timer.stop();
-    this.#state = { name: 'open', session: admitted.session };
+    this.#setState({ name: 'open', session: admitted.session });
     for (const text of state.early) this.onMessage(text);
   }
 }

@@ -45,6 +45,16 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   handshakeTimeoutMs?: number;
   /**
+   * Connections that may be in their handshake at once (connected, no `welcome` yet), on all
+   * endpoints together. Each holds a socket and a timer for up to `handshakeTimeoutMs`, so without
+   * a bound a peer that opens connections and never says hello holds as many as it likes. One more
+   * is refused like a session over `maxSessions`: a `close` frame 4429 on WebSocket and SockJS,
+   * HTTP 429 to the long-polling opening POST; clients back off and retry. A real handshake lasts a
+   * round trip plus `authenticate`: at 50 ms each, 1000 at once is 20,000 new connections a second.
+   * @default 1000
+   */
+  maxHandshakes?: number;
+  /**
    * Largest accepted inbound message in bytes, a frame or a batch of frames; larger ones close the
    * connection with 4413. It is announced as `welcome.b` on WebSocket and SockJS, and clients keep
    * their batches within it. Messages above twice this size are cut off by `ws` itself while still
@@ -71,13 +81,13 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxSessions?: number;
   /**
    * Bytes a connection may hold that were written but not yet taken by the client: the
-   * WebSocket's `bufferedAmount`, or the characters of frames waiting for the next long poll. A client
-   * that stops reading (a slow consumer) is found when the next message is due while the backlog is
-   * above this: the session ends with 4508, as when `maxBufferedFrames` overflows. One frame larger
-   * than this still goes out on an empty buffer, but keep it above the largest burst the server
-   * writes at once: a resume re-sends up to `maxBufferedFrames` unacknowledged frames in one go.
-   * SockJS buffers inside the `sockjs` package, where this cannot see; there `maxBufferedFrames`
-   * bounds what a session holds.
+   * WebSocket's `bufferedAmount`, the characters of frames waiting for the next long poll, or on
+   * SockJS the characters in the `sockjs` session's send buffer (a polling client between polls)
+   * plus the bytes its socket has not sent. A client that stops reading (a slow consumer) is found
+   * when the next message is due while the backlog is above this: the session ends with 4508, as
+   * when `maxBufferedFrames` overflows. One frame larger than this still goes out on an empty
+   * buffer, but keep it above the largest burst the server writes at once: a resume re-sends up to
+   * `maxBufferedFrames` unacknowledged frames in one go.
    * @default 16777216 (16 MiB)
    */
   maxSendBufferBytes?: number;
@@ -144,6 +154,7 @@ export interface ResolvedOptions<Identity> {
   readonly authenticate: Authenticate<Identity>;
   readonly heartbeat: HeartbeatSettings;
   readonly handshakeTimeoutMs: number;
+  readonly maxHandshakes: number;
   readonly maxFrameBytes: number;
   readonly sessionGraceMs: number;
   readonly maxBufferedFrames: number;
@@ -172,6 +183,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
       timeoutMs: delay('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, 10_000),
     },
     handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
+    maxHandshakes: positive('maxHandshakes', options.maxHandshakes, 1000),
     maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20),
     sessionGraceMs: delay('sessionGraceMs', options.sessionGraceMs, 120_000, 0),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),

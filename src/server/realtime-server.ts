@@ -41,6 +41,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   readonly #endpoints: Endpoint[];
   readonly #sessionHost: SessionHost<SessionOf<CE, SE, Id>>;
   readonly #handshakeHost: HandshakeHost<SessionOf<CE, SE, Id>>;
+  /** Links whose handshake is under way: bounded by `maxHandshakes`. */
+  #handshakes = 0;
   #closing: Promise<void> | null = null;
   #onDrained: (() => void) | null = null;
 
@@ -74,13 +76,20 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       authenticate: async (token, connection) => await o.authenticate(token, connection.request),
       admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
       released: (connection) => this.#released(connection),
+      handshakeEnded: () => this.#handshakes--,
     };
     const { server, path, maxFrameBytes, maxSendBufferBytes, allowOrigin, logger } = o;
     const endpoint = { server, path, maxFrameBytes, maxSendBufferBytes, allowOrigin, logger };
     this.#endpoints = [
       attachWebSocketEndpoint({ ...endpoint, accept: (c) => this.#accept(c) }),
       attachSockJSEndpoint({ ...endpoint, accept: (c) => this.#accept(c) }),
-      attachLongPollEndpoint({ ...endpoint, accept: (c) => this.#accept(c), ...o.longPoll, clock: this.#clock }),
+      attachLongPollEndpoint({
+        ...endpoint,
+        accept: (c) => this.#accept(c),
+        admitsHandshake: () => this.#handshakes < o.maxHandshakes,
+        ...o.longPoll,
+        clock: this.#clock,
+      }),
     ];
   }
 
@@ -126,7 +135,11 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   #accept(connection: ServerConnection): ConnectionCallbacks {
     const link = new ConnectionLink(connection, this.#handshakeHost);
     this.#links.set(connection, link);
+    this.#handshakes++;
     if (this.#closing) link.refuse(CloseCode.GoingAway, 'server shutting down');
+    // Refused like a session over `maxSessions`: the client backs off and retries.
+    else if (this.#handshakes > this.#options.maxHandshakes)
+      link.refuse(CloseCode.TooManyRequests, 'too many connections in their handshake');
     return link;
   }
 

@@ -232,6 +232,11 @@ const DEFAULTS: readonly {
   },
   { name: 'maxSessions', says: /([\d,]+) sessions per process \(4429\)/, is: () => [server.maxSessions] },
   {
+    name: 'maxHandshakes',
+    says: /([\d,]+) connections\s+in\s+their\s+handshake\s+at\s+once/,
+    is: () => [server.maxHandshakes],
+  },
+  {
     name: 'requestRateLimit',
     says: /([\d,]+) requests a second per session with bursts of ([\d,]+)/,
     is: () => (server.requestRateLimit ? [server.requestRateLimit.perSecond, server.requestRateLimit.burst] : []),

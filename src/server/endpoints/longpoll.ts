@@ -37,6 +37,11 @@ export interface LongPollEndpointOptions {
   readonly idleGraceMs?: number;
   /** @default systemClock */
   readonly clock?: Clock;
+  /**
+   * Whether one more connection may start its handshake; an opening POST it refuses gets 429
+   * (4429 at the client) and no connection id. @default always
+   */
+  readonly admitsHandshake?: () => boolean;
 }
 
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
@@ -122,6 +127,9 @@ class LongPollEndpoint implements Endpoint {
     const body = await readBody(req, MAX_OPEN_BODY_BYTES);
     if (body === undefined) return; // the client went away
     if (this.#closed) return reply(res, 'server shutting down', 503);
+    // Refused here, not with a close frame on a new id: that id would be held until a GET collects
+    // the frame or the idle timeout (35 s), which a flood of opening POSTs never sends.
+    if (this.#options.admitsHandshake?.() === false) return reply(res, 'too many connections in their handshake', 429);
     const id = randomBytes(16).toString('base64url');
     const connection = new PollConnection(id, req, this.#settings, this.#forget, asksForNumbers(body));
     this.#connections.set(connection.id, connection);

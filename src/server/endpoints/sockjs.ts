@@ -28,13 +28,15 @@ import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
+import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
+import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
 
 /**
- * The WebSocket endpoint's options; the SockJS prefix is `${path}/sockjs`. No send-buffer limit:
- * sockjs buffers inside its own sessions, out of sight.
+ * The WebSocket endpoint's options; the SockJS prefix is `${path}/sockjs`. `maxSendBufferBytes`
+ * bounds what sockjs holds unsent for a connection (sockjs-session.ts).
  */
-export type SockJSEndpointOptions = Omit<WebSocketEndpointOptions, 'maxSendBufferBytes'>;
+export type SockJSEndpointOptions = WebSocketEndpointOptions;
 
 /** sockjs sends a heartbeat frame on idle streams this often, so proxies keep them open. */
 const SOCKJS_HEARTBEAT_MS = 25_000;
@@ -59,9 +61,7 @@ interface ListenerApi {
  * The subset of a sockjs connection used here. @types/sockjs types `close(code)` as a string, but
  * sockjs writes the value into the SockJS close frame as is, so it has to be a number.
  */
-interface SockJSConn {
-  write(text: string): boolean;
-  close(code: number, reason: string): boolean;
+interface SockJSConn extends SockJSWritable {
   on(event: 'data', listener: (message: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
 }
@@ -146,7 +146,7 @@ function wire(conn: SockJSConn, request: IncomingMessage | undefined, options: S
     refuse(conn, CloseCode.Forbidden, 'origin not allowed');
     return;
   }
-  const connection = new SockJSServerConnection(conn, request, options.maxFrameBytes);
+  const connection = new SockJSServerConnection(conn, request, options.maxFrameBytes, options.maxSendBufferBytes);
   connection.listen(options.accept(connection), options.maxFrameBytes);
 }
 
@@ -156,32 +156,24 @@ function refuse(conn: SockJSConn, code: number, reason: string): void {
   closeSockJS(conn, code, reason, CloseCode.Normal);
 }
 
-/**
- * SockJS close frames carry any code, but sockjs's raw WebSocket route (`${prefix}/websocket`)
- * throws for codes other than 1000 and 3000-4999: it then gets `fallback`, which is 1000 when a
- * close frame with the real code went out first, and a retryable code when none did.
- */
-function closeSockJS(conn: SockJSConn, code: number, reason: string, fallback: number): void {
-  try {
-    conn.close(code, reason);
-  } catch {
-    conn.close(fallback, reason);
-  }
-}
-
 class SockJSServerConnection implements ServerConnection {
   readonly transport = 'sockjs' as const;
   readonly request: IncomingMessage;
   readonly maxMessageBytes: number;
   readonly #conn: SockJSConn;
+  readonly #backlog: SockJSBacklog;
+  readonly #maxSendBufferBytes: number;
   #callbacks: ConnectionCallbacks | undefined;
   #batch: Batcher | undefined;
   #closing = false;
+  #slow = false;
 
-  constructor(conn: SockJSConn, request: IncomingMessage, maxMessageBytes: number) {
+  constructor(conn: SockJSConn, request: IncomingMessage, maxMessageBytes: number, maxSendBufferBytes: number) {
     this.#conn = conn;
     this.request = request;
     this.maxMessageBytes = maxMessageBytes;
+    this.#backlog = new SockJSBacklog(conn);
+    this.#maxSendBufferBytes = maxSendBufferBytes;
   }
 
   startBatching(maxChars: number): void {
@@ -202,8 +194,22 @@ class SockJSServerConnection implements ServerConnection {
     else this.#write(text);
   }
 
+  /** One message; the backlog is checked before each, as on the WebSocket endpoint. */
   #write(text: string): void {
-    if (!this.#closing) this.#conn.write(text);
+    if (this.#closing || this.#slow) return;
+    const unsent = this.#backlog.size;
+    if (unsent <= this.#maxSendBufferBytes) {
+      this.#conn.write(text);
+      this.#backlog.wrote(text);
+      return;
+    }
+    // Nothing more is added; the session ends once the caller's send returned (see websocket.ts).
+    this.#slow = true;
+    const error = new ProtocolError(
+      `client is not reading: ${unsent} bytes unsent, limit ${this.#maxSendBufferBytes}`,
+      CloseCode.SlowConsumer,
+    );
+    queueMicrotask(() => this.#callbacks?.onProtocolError(error));
   }
 
   close(code: number, reason: string): void {

@@ -1,0 +1,107 @@
+/**
+ * A `ConnectionLink` tells its host exactly once that its handshake ended, on every path: the
+ * server's `maxHandshakes` count is only as good as that (server-handshake-limit.test.ts covers it
+ * on real sockets).
+ */
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src/errors/protocol.js';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import { encodeFrame } from '../../src/protocol/codec.js';
+import type { ServerConnection } from '../../src/server/connection.js';
+import { ConnectionLink } from '../../src/server/handshake.js';
+import type { Admission, HandshakeHost, LinkedSession } from '../../src/server/handshake.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
+const session: LinkedSession = { receive() {}, fail() {}, connectionClosed() {} };
+
+function setup(options: { admission?: Admission<LinkedSession>; identity?: unknown } = {}) {
+  const clock = new ManualClock();
+  const closes: number[] = [];
+  let ended = 0;
+  let answer: ((identity: unknown) => void) | undefined;
+  const connection: ServerConnection = {
+    transport: 'websocket',
+    request: {} as IncomingMessage,
+    send() {},
+    close: (code) => void closes.push(code),
+    closeTransport() {},
+    terminate() {},
+  };
+  const host: HandshakeHost<LinkedSession> = {
+    clock,
+    logger: silentLogger,
+    handshakeTimeoutMs: 1000,
+    maxFrameBytes: 1 << 20,
+    authenticate: () =>
+      'identity' in options ? Promise.resolve(options.identity) : new Promise((resolve) => (answer = resolve)),
+    admit: () => options.admission ?? { ok: true, session },
+    reportError() {},
+    released() {},
+    handshakeEnded: () => void ended++,
+  };
+  const link = new ConnectionLink(connection, host);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  return { clock, closes, link, ended: () => ended, answer: (id: unknown) => answer?.(id), settle };
+}
+
+describe('ConnectionLink: the end of a handshake is reported once', () => {
+  it('welcome: once, and not again when the connection closes later', async () => {
+    const t = setup({ identity: 'ann' });
+    t.link.onMessage(hello);
+    expect(t.ended()).toBe(0); // authenticating is still a handshake
+    await t.settle();
+    expect(t.link.handshaking).toBe(false);
+    t.link.onClose(1000, '');
+    expect(t.ended()).toBe(1);
+  });
+
+  it('refusals: a bad frame, the server closing (refuse 1001) twice, an admission refused, unauthorized', async () => {
+    const bad = setup();
+    bad.link.onMessage('nonsense');
+    bad.link.onClose(CloseCode.ProtocolError, '');
+    expect([bad.ended(), bad.closes]).toEqual([1, [CloseCode.ProtocolError]]);
+
+    const shutdown = setup();
+    shutdown.link.refuse(CloseCode.GoingAway, 'server shutting down');
+    shutdown.link.refuse(CloseCode.GoingAway, 'server shutting down');
+    expect(shutdown.ended()).toBe(1);
+
+    const full = setup({ identity: 'ann', admission: { ok: false, code: CloseCode.TooManyRequests, reason: 'full' } });
+    full.link.onMessage(hello);
+    await full.settle();
+    expect([full.ended(), full.closes]).toEqual([1, [CloseCode.TooManyRequests]]);
+
+    const denied = setup({ identity: false });
+    denied.link.onMessage(hello);
+    await denied.settle();
+    expect([denied.ended(), denied.closes]).toEqual([1, [CloseCode.Unauthorized]]);
+  });
+
+  it('timeout, during hello and during authentication (a late answer changes nothing)', async () => {
+    for (const sayHello of [false, true]) {
+      const t = setup();
+      if (sayHello) t.link.onMessage(hello);
+      t.clock.advance(1000);
+      expect([t.ended(), t.closes]).toEqual([1, [CloseCode.HandshakeTimeout]]);
+      t.answer('ann');
+      await t.settle();
+      t.link.onClose(CloseCode.HandshakeTimeout, '');
+      expect(t.ended()).toBe(1);
+    }
+  });
+
+  it('the connection gone, before hello and while authenticating', async () => {
+    for (const sayHello of [false, true]) {
+      const t = setup();
+      if (sayHello) t.link.onMessage(hello);
+      t.link.onClose(1006, '');
+      t.answer('ann');
+      await t.settle();
+      t.link.onProtocolError(new ProtocolError('late'));
+      expect([t.ended(), t.closes]).toEqual([1, []]);
+    }
+  });
+});
