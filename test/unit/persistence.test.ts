@@ -183,6 +183,31 @@ describe('persisted session across a page reload', () => {
     ]);
   });
 
+  // KNOWN DEFECT, a design decision (see the report of test/faults/chaos-async.test.ts): with an
+  // asynchronous store the ack goes out before the write holding the delivered count completes. A
+  // page dying with that write under way leaves a count below what the server was told: the next
+  // page resumes with it, the server (which dropped what was acknowledged) re-sends from past it,
+  // the client sees a gap and ends the session. README promises duplicates there, not a new session.
+  it.fails('with an asynchronous store, acknowledges only server messages whose count is stored', async () => {
+    const writes: { delivered: number; land: () => void }[] = [];
+    const store: SessionStore = {
+      load: () => undefined,
+      save: (_k, s) => new Promise<void>((land) => void writes.push({ delivered: s.delivered, land })),
+      remove: () => {},
+    };
+    page({ heartbeat: false, queue: { storage: store, storageKey: 'k' } });
+    await settle();
+    fake.last.accept({ resume: 'r1' });
+    await settle();
+    pushEvents(fake.last, 1, 64); // an ack is owed at once
+    await settle();
+    expect(writes.map((w) => w.delivered)).toEqual([64]);
+    expect(fake.last.framesOf('ack')).toEqual([]); // the page could die before the write lands
+    writes[0]?.land();
+    await settle();
+    expect(fake.last.framesOf('ack').map((f) => f.ack)).toEqual([64]);
+  });
+
   describe('a store that never answers the load', () => {
     const warn = vi.fn();
     const logger = { debug() {}, info() {}, warn, error() {} };
