@@ -100,12 +100,13 @@ export class Persistence {
   save(): Promise<void> | undefined {
     const t = this.#t;
     if (!t || this.#cleared || this.#late) return undefined;
-    const snapshot = t.session.snapshot();
     // Checked again when it runs: a save queued behind the load is void if another tab owns the key,
-    // and one queued behind a save then given up on is left to the save that follows that one.
+    // and one queued behind a save then given up on is left to the save that follows that one. The
+    // session is read then too: one read before the load (no resume token, the last page's queue
+    // missing) or another write would be older than what it stores, and could be the last to land.
     return this.#write(() => {
       if (this.#cleared || this.#late) return undefined;
-      const saving = t.store.save(t.key, snapshot);
+      const saving = t.store.save(t.key, t.session.snapshot());
       if (!(saving instanceof Promise)) return undefined;
       return this.#within(saving, t, (reason) => {
         this.#late = true;

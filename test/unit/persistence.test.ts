@@ -132,6 +132,82 @@ describe('persisted session across a page reload', () => {
   });
 
   // A hung IndexedDB (Safari has shipped one that never answers `open`): the app must still connect.
+  it('a send made while an asynchronous store still loads stores the restored session, not the one before the load', async () => {
+    // Found by test/faults/chaos-async.test.ts: the write waited for the load but held a snapshot
+    // taken before it (no resume token, the last page's queue missing), so a page dying before the
+    // next write lost the session and what the last page had queued.
+    const stored: SessionSnapshot[] = [];
+    let answer = (_s: SessionSnapshot): void => {};
+    const store: SessionStore = {
+      load: () => new Promise((resolve) => (answer = resolve)),
+      save: async (_k, s) => void stored.push(JSON.parse(JSON.stringify(s)) as SessionSnapshot),
+      remove: () => {},
+    };
+    const c = page({ queue: { storage: store, storageKey: 'k' } });
+    c.send('m', 'after the reload'); // before the load answered
+    await settle();
+    const queuedBefore = { seq: 2, event: 'm', data: 'before the reload', queuedAt: 0 };
+    answer({
+      resume: 'r1',
+      delivered: 5,
+      outbound: { v: 1, nextSeq: 3, sentUpTo: 1, acked: 1, entries: [queuedBefore] },
+    });
+    await settle();
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ resume: 'r1', delivered: 5, outbound: { nextSeq: 4, sentUpTo: 1, acked: 1 } });
+    expect(stored[0]?.outbound.entries.map((e) => [e.seq, e.data])).toEqual([
+      [2, 'before the reload'],
+      [3, 'after the reload'],
+    ]);
+  });
+
+  it('a request withdrawn from the queue (aborted) is not sent by the next page', async () => {
+    // Found by test/faults/chaos-async.test.ts: the withdrawal was not written, so a page that
+    // died before its next write left the request stored, and the next page sent it.
+    const before = page();
+    await settle(); // offline: connecting, never answered
+    const ac = new AbortController();
+    before.send('m', 1);
+    const req = before.request('r', 'withdrawn', { signal: ac.signal }).catch((e: Error) => e.name);
+    before.send('m', 2);
+    ac.abort();
+    expect(await req).toBe('AbortError');
+    page(); // the page died (no pagehide): the next one loads what was stored
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(fake.last.framesOf('request')).toEqual([]);
+    expect(sentData()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
+  // KNOWN DEFECT, a design decision (see the report of test/faults/chaos-async.test.ts): with an
+  // asynchronous store the ack goes out before the write holding the delivered count completes. A
+  // page dying with that write under way leaves a count below what the server was told: the next
+  // page resumes with it, the server (which dropped what was acknowledged) re-sends from past it,
+  // the client sees a gap and ends the session. README promises duplicates there, not a new session.
+  it.fails('with an asynchronous store, acknowledges only server messages whose count is stored', async () => {
+    const writes: { delivered: number; land: () => void }[] = [];
+    const store: SessionStore = {
+      load: () => undefined,
+      save: (_k, s) => new Promise<void>((land) => void writes.push({ delivered: s.delivered, land })),
+      remove: () => {},
+    };
+    page({ heartbeat: false, queue: { storage: store, storageKey: 'k' } });
+    await settle();
+    fake.last.accept({ resume: 'r1' });
+    await settle();
+    pushEvents(fake.last, 1, 64); // an ack is owed at once
+    await settle();
+    expect(writes.map((w) => w.delivered)).toEqual([64]);
+    expect(fake.last.framesOf('ack')).toEqual([]); // the page could die before the write lands
+    writes[0]?.land();
+    await settle();
+    expect(fake.last.framesOf('ack').map((f) => f.ack)).toEqual([64]);
+  });
+
   describe('a store that never answers the load', () => {
     const warn = vi.fn();
     const logger = { debug() {}, info() {}, warn, error() {} };
