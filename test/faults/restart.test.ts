@@ -39,9 +39,16 @@ describe.each(TRANSPORTS)('server restart over %s', (transport) => {
     await c.waitFor('open', { timeoutMs: 8000 });
     for (let n = 1; n <= 3; n++) c.send('n', { n });
     await until(() => before.length === 3);
+    // The request (the 4th frame) must be acknowledged before the crash, or it is rightly reported
+    // undelivered too: wait for the server's ack of it to pass the proxy (`["a",4]`, escaped inside
+    // SockJS's own framing), not for a fixed time a loaded machine may overrun.
+    let requestAcked = false;
+    proxy.onServerData = (chunk) => void (requestAcked ||= /\[\\?"a\\?",4\]/.test(chunk.toString('latin1')));
     const pending = c.request('work', null, { timeoutMs: 30_000 });
     pending.catch(() => {}); // asserted below
-    await sleep(100); // the request reached the server
+    await until(() => requestAcked);
+    proxy.onServerData = undefined;
+    await c.ping(); // its pong comes after the ack on the same link: the client has the ack too
     // A crash: frames already on the way are lost, the connections die, then the process is gone.
     proxy.mode = 'blackhole';
     c.send('n', { n: 4 });

@@ -42,3 +42,28 @@ export function useHarness<SE extends ValidEventMap<SE> = EventMap, CE extends V
 /** Waits (bounded) until `cond()` holds. */
 export const until = (cond: () => boolean, timeout = 8000): Promise<void> =>
   vi.waitFor(() => expect(cond()).toBe(true), { timeout, interval: 10 });
+
+/**
+ * Waits until `cond()` holds for as long as `progress()` keeps changing: fails only after
+ * `stallMs` without a change, naming the last progress seen. For tests whose work is fixed (N
+ * messages, K cuts) and whose speed is the machine's: a loaded machine gets the time it needs,
+ * while delivery that stops still fails, with the counts that show where. The stall is counted in
+ * polls of 20 ms, not read off the wall clock, so a process that was not scheduled for a while is
+ * not taken for a stalled one. Pair it with a test timeout well above the unloaded run time, as a
+ * backstop only.
+ */
+export async function untilWhileProgressing(
+  cond: () => boolean,
+  progress: () => string,
+  stallMs = 10_000,
+): Promise<void> {
+  const POLL_MS = 20;
+  let last = progress();
+  let still = 0;
+  while (!cond()) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const now = progress();
+    if (now !== last) [last, still] = [now, 0];
+    else if (++still * POLL_MS >= stallMs) throw new Error(`no progress for ${stallMs} ms: ${now}`);
+  }
+}

@@ -24,6 +24,8 @@ export class TcpProxy {
   accepted = 0;
   /** When each connection was accepted (`performance.now()`), for timing tests. */
   readonly acceptedAt: number[] = [];
+  /** Sees each chunk forwarded from the server, so a test can wait for a frame to pass. */
+  onServerData: ((chunk: Buffer) => void) | undefined;
 
   private constructor(server: net.Server, targetPort: number) {
     this.#server = server;
@@ -90,12 +92,15 @@ export class TcpProxy {
     upstream.on('close', end);
     client.on('close', end);
     this.#forward(client, upstream);
-    this.#forward(upstream, client);
+    this.#forward(upstream, client, true);
     this.#write(upstream, first);
   }
 
-  #forward(from: net.Socket, to: net.Socket): void {
-    from.on('data', (chunk: Buffer) => this.#write(to, chunk));
+  #forward(from: net.Socket, to: net.Socket, fromServer = false): void {
+    from.on('data', (chunk: Buffer) => {
+      if (fromServer && this.mode !== 'blackhole') this.onServerData?.(chunk);
+      this.#write(to, chunk);
+    });
   }
 
   #write(to: net.Socket, chunk: Buffer): void {
