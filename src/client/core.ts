@@ -182,8 +182,4 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   pong(ts: number): void {
     this.#pings?.pong(ts, (this.rtt = Math.max(0, this.clock.now() - ts)));
   }
-
-  acked(): void {
-    void this.persistence.save();
-  }
 }

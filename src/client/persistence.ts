@@ -30,6 +30,8 @@ interface LockManagerLike {
  * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
  * are logged, never thrown at the app: the session goes on in memory. So does it while a save
  * given up on (see `save`) is under way, and for good after a load given up on (see the constructor).
+ * Otherwise each write that lands tells the session the delivered count it holds: acks never
+ * say more (session.ts), so a page dying mid-write is re-sent what it had not stored, not a gap.
  */
 export class Persistence {
   /** Stands in for every client without storage: saves nothing, holds nothing. */
@@ -59,7 +61,8 @@ export class Persistence {
     // Writes wait for the load (`#chain`): none may replace the stored session before it was read.
     // One that never answers (a hung IndexedDB) must not keep the client from connecting: given up
     // on, it leaves the stored session as it is, for the next page, and this client without storage.
-    const loading = this.#load(target);
+    // Loaded (or nothing to load) and owned: the store holds the count, and acks wait for it from now on.
+    const loading = this.#load(target).then(() => void (this.#cleared || target.session.writing()()));
     this.ready = this.#track(
       this.#within(loading, target, (reason) => {
         target.options.logger.warn(LOAD_FAILED, reason);
@@ -106,9 +109,10 @@ export class Persistence {
     // missing) or another write would be older than what it stores, and could be the last to land.
     return this.#write(() => {
       if (this.#cleared || this.#late) return undefined;
+      const landed = t.session.writing();
       const saving = t.store.save(t.key, t.session.snapshot());
-      if (!(saving instanceof Promise)) return undefined;
-      return this.#within(saving, t, (reason) => {
+      if (!(saving instanceof Promise)) return landed();
+      return this.#within(saving.then(landed), t, (reason) => {
         this.#late = true;
         this.#failed(reason);
         // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as it
@@ -197,7 +201,9 @@ export class Persistence {
     );
   }
 
+  /** Also lets acks go out without the store (as without storage) until a write lands again. */
   #failed(error: unknown): void {
+    this.#t?.session.stored();
     this.#t?.options.logger.warn('surelink: could not persist the session', error);
   }
 }

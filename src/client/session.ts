@@ -27,8 +27,8 @@ export interface SessionHooks {
   pong(ts: number): void;
   /** The server sent a close frame: end the link with its code and reason. */
   drop(code: number, reason: string): void;
-  /** An ack went out: the delivered count changed durably (persistence hook). */
-  acked(): void;
+  /** An ack is due: write the session (persistence); with a store, the ack waits for the write (`stored`). */
+  save(): void;
   /** A response to a request arrived (exactly once, in order). */
   respond(frame: ResponseFrame): void;
 }
@@ -59,6 +59,16 @@ export class ClientSession {
   #resumeToken: string | undefined;
   /** Bumped when the link goes away: the rest of a batch that arrived on it is not processed. */
   #linkEpoch = 0;
+  /**
+   * The delivered count the store holds (the last write that landed); `undefined` while no store
+   * keeps it (none, another tab's, or given up on): acks then carry the count delivered. An ack
+   * never says more than the store holds: a page dying before its write landed leaves the server
+   * the frames the next page lacks (it re-sends them), not a gap.
+   */
+  #stored: number | undefined;
+  /** The count an ack was last due for (by the scheduler or a hello), and the last one sent. */
+  #asked = 0;
+  #sent = 0;
 
   constructor(limits: OutboundLimits, hooks: SessionHooks) {
     this.#hooks = hooks;
@@ -66,11 +76,12 @@ export class ClientSession {
   }
 
   hello(auth: string | undefined): HelloFrame {
+    const delivered = (this.#asked = this.#inbox.delivered); // the rest follows once stored (`stored`)
     // `b`: the server may send batches up to the largest message the client accepts.
     return {
       type: 'hello',
       v: PROTOCOL_VERSION,
-      ack: this.#inbox.delivered,
+      ack: (this.#sent = Math.min(delivered, this.#stored ?? delivered)),
       auth,
       resume: this.#resumeToken,
       b: MAX_FRAME_CHARS,
@@ -87,6 +98,8 @@ export class ClientSession {
       unconfirmed = this.log.newSession();
       this.#dropAcks();
       this.#inbox = new Inbox();
+      this.#asked = this.#sent = 0;
+      this.#stored &&= 0; // with a store: it holds none of this session yet
     }
     this.#resumeToken = w.resume;
     return { resumed, unconfirmed };
@@ -111,6 +124,26 @@ export class ClientSession {
   end(): void {
     this.detached();
     this.#resumeToken = undefined;
+  }
+
+  /** A write of `snapshot()` starts: returns what to call once it landed (for this inbox only). */
+  writing(): () => void {
+    const inbox = this.#inbox;
+    const n = inbox.delivered;
+    return () => void (inbox === this.#inbox && this.stored(n));
+  }
+
+  /**
+   * The store holds `n` delivered (`undefined`: no store keeps the count now); an ack held back for
+   * it goes out (on the current link; once gone, the next hello carries it).
+   */
+  stored(n?: number): void {
+    const ack = Math.min(this.#asked, (this.#stored = n) ?? this.#asked);
+    if (ack > this.#sent) this.#ack(ack);
+  }
+
+  #ack(ack: number): void {
+    this.#hooks.send(encodeControl({ type: 'ack', ack: (this.#sent = ack) }));
   }
 
   snapshot(): SessionSnapshot {
@@ -176,8 +209,11 @@ export class ClientSession {
       send: (ack) => {
         // Nothing owed now; a timer still running (an ack sent for the count) keeps the scheduler.
         if (this.#acks === acks && !acks.pending) this.#acks = undefined;
-        this.#hooks.send(encodeControl({ type: 'ack', ack }));
-        this.#hooks.acked();
+        // Without a store keeping the count: at once, as for a duplicate (the peer may lack the ack).
+        if (this.#stored === undefined) this.#ack(ack);
+        this.#asked = ack;
+        this.#hooks.save(); // a synchronous store's write lands in it, and acks (`stored`)
+        this.stored(this.#stored); // else what is stored already, if it raises the count
       },
     });
     acks.reset(this.#inbox.delivered);
