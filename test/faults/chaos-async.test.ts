@@ -30,10 +30,9 @@ import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../src/client/client.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import type { TransportName } from '../../src/transports/transport.js';
-import type { Clock } from '../../src/util/clock.js';
 import { until } from '../helpers/harness.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { type Numbered, SockJS, seeded, sleep, useFaults, within } from './helpers.js';
+import { type Numbered, SockJS, numberRequests, pageClock, seeded, sleep, useFaults, within } from './helpers.js';
 
 const { server, client, defer } = useFaults();
 
@@ -50,35 +49,6 @@ const SHIFT = Number(process.env.CHAOS_SEED ?? 0);
 type Fault = 'cut' | 'handshake' | 'reload' | 'quick' | 'offline' | 'close';
 /** Server payloads carry the session they belong to. */
 type Tagged = { n: number; s: number };
-
-/** A clock whose timers stop for good when the page dies; `after` runs after each timer's callback. */
-function pageClock(after: (ran: () => void) => void): { clock: Clock; kill(): void } {
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  let dead = false;
-  return {
-    clock: {
-      now: () => Date.now(),
-      setTimeout(fn, ms) {
-        if (dead) return undefined;
-        const t = setTimeout(() => {
-          timers.delete(t);
-          after(fn);
-        }, ms);
-        timers.add(t);
-        return t;
-      },
-      clearTimeout(t) {
-        clearTimeout(t as ReturnType<typeof setTimeout>);
-        timers.delete(t as ReturnType<typeof setTimeout>);
-      },
-    },
-    kill() {
-      dead = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-    },
-  };
-}
 
 /** The shared "disk" of the IndexedDB-like store, and its one queue of operations. */
 interface Disk {
@@ -168,14 +138,7 @@ describe.each([
     const s = await server({ sessionGraceMs: 600_000 });
 
     // Server side: client numbers in arrival order; requests run once each.
-    const atServer: number[] = [];
-    const runs = new Map<number, number>();
-    s.rt.handle('r', (data) => {
-      const n = (data as { n: number }).n;
-      atServer.push(n);
-      runs.set(n, (runs.get(n) ?? 0) + 1);
-      return { n };
-    });
+    const { atServer, runs } = numberRequests(s.rt);
     let sessions = 0;
     let stopped = false;
     defer(() => void (stopped = true));

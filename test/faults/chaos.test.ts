@@ -6,18 +6,26 @@
  * dies without `close()`, a new client on the same storage takes over; or the network goes down,
  * and the page reloads once to three times before it is back). Each side still receives 1..N
  * exactly once and in order, every request is run once by the server, every request of the last
- * page is resolved, each by its own response (but see KNOWN DEFECT below), and the session is
- * never lost. `CHAOS_SEED=k` shifts the four seeds, to try other schedules.
+ * page is resolved, each by its own response, and the session is never lost. `CHAOS_SEED=k` shifts the four seeds, to try other schedules.
  */
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../src/client/client.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
 import type { TransportName, WebSocketConstructor } from '../../src/transports/transport.js';
-import type { Clock } from '../../src/util/clock.js';
 import { until } from '../helpers/harness.js';
 import { NodeWebSocket } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { type Numbered, SockJS, seeded, sleep, useFaults, verdict, within } from './helpers.js';
+import {
+  type Numbered,
+  SockJS,
+  numberRequests,
+  pageClock,
+  seeded,
+  sleep,
+  useFaults,
+  verdict,
+  within,
+} from './helpers.js';
 
 const { server, client, defer } = useFaults();
 
@@ -26,35 +34,6 @@ const STEPS = 24;
 const REQUEST_EVERY = 7;
 const SHIFT = Number(process.env.CHAOS_SEED ?? 0);
 type Fault = 'cut' | 'websocket' | 'handshake' | 'probe' | 'reload';
-
-/** A clock whose timers all stop for good when the page dies: a dead page runs nothing. */
-function pageClock(): { clock: Clock; kill(): void } {
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  let dead = false;
-  return {
-    clock: {
-      now: () => Date.now(),
-      setTimeout(fn, ms) {
-        if (dead) return undefined;
-        const t = setTimeout(() => {
-          timers.delete(t);
-          fn();
-        }, ms);
-        timers.add(t);
-        return t;
-      },
-      clearTimeout(t) {
-        clearTimeout(t as ReturnType<typeof setTimeout>);
-        timers.delete(t as ReturnType<typeof setTimeout>);
-      },
-    },
-    kill() {
-      dead = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-    },
-  };
-}
 
 /** One page's view of a localStorage shared by every page: a dead page writes nothing. */
 function pageStorage(shared: Map<string, string>): { storage: Storage; kill(): void } {
@@ -93,14 +72,7 @@ describe.each([
     const s = await server({ sessionGraceMs: 600_000 });
 
     // Server side: every client number (event or request) in arrival order; requests run once each.
-    const atServer: number[] = [];
-    const runs = new Map<number, number>();
-    s.rt.handle('r', (data) => {
-      const n = (data as { n: number }).n;
-      atServer.push(n);
-      runs.set(n, (runs.get(n) ?? 0) + 1);
-      return { n };
-    });
+    const { atServer, runs } = numberRequests(s.rt);
     let sessions = 0;
     let stopped = false;
     defer(() => void (stopped = true));

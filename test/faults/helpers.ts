@@ -5,7 +5,9 @@
  */
 import SockJSClient from 'sockjs-client';
 import type { ClientOptions } from '../../src/client/options.js';
+import type { RealtimeServer } from '../../src/server/index.js';
 import type { SockJSConstructor, TransportName } from '../../src/transports/transport.js';
+import type { Clock } from '../../src/util/clock.js';
 import { useHarness } from '../helpers/harness.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -65,4 +67,56 @@ export function within(ms: number, arm: (done: () => void) => () => void): Promi
     const timer = setTimeout(() => finish(false), ms);
     const disarm = arm(() => finish(true));
   });
+}
+
+/**
+ * A page's clock for the chaos tests: its timers all stop for good when the page dies (`kill`), as
+ * a dead page runs nothing. `after` runs each timer's callback (to observe what it did).
+ */
+export function pageClock(after: (ran: () => void) => void = (ran) => ran()): { clock: Clock; kill(): void } {
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let dead = false;
+  return {
+    clock: {
+      now: () => Date.now(),
+      setTimeout(fn, ms) {
+        if (dead) return undefined;
+        const t = setTimeout(() => {
+          timers.delete(t);
+          after(fn);
+        }, ms);
+        timers.add(t);
+        return t;
+      },
+      clearTimeout(t) {
+        clearTimeout(t as ReturnType<typeof setTimeout>);
+        timers.delete(t as ReturnType<typeof setTimeout>);
+      },
+    },
+    kill() {
+      dead = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
+
+/**
+ * The server's side of the chaos tests' client stream: requests `r` carrying `{ n }` answer
+ * `{ n }` and count how often each ran; their numbers go to `atServer` in arrival order, where the
+ * caller's `n` events go too.
+ */
+export function numberRequests(rt: RealtimeServer<Numbered, Numbered, unknown>): {
+  atServer: number[];
+  runs: Map<number, number>;
+} {
+  const atServer: number[] = [];
+  const runs = new Map<number, number>();
+  rt.handle('r', (data) => {
+    const n = (data as { n: number }).n;
+    atServer.push(n);
+    runs.set(n, (runs.get(n) ?? 0) + 1);
+    return { n };
+  });
+  return { atServer, runs };
 }
