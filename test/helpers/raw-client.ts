@@ -13,7 +13,7 @@ import { decodeMessage } from './decode.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/frames.js';
 import type { Frame, FrameType, HelloFrame, WelcomeFrame } from '../../src/protocol/frames.js';
 import { createRealtimeServer } from '../../src/server/index.js';
-import type { RealtimeServer, RealtimeServerOptions } from '../../src/server/index.js';
+import type { EndInfo, RealtimeServer, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
 
 export interface Closed {
   readonly code: number;
@@ -221,4 +221,18 @@ export async function until(check: () => boolean, timeoutMs = WAIT_MS): Promise<
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Sends 16 KiB events `blob`, a macrotask apart in batches, until the session ends; returns the characters sent. */
+export async function flood(session: ServerSession, ended: Promise<EndInfo>, maxBytes: number): Promise<number> {
+  const payload = 'x'.repeat(16 * 1024);
+  let over = false;
+  void ended.then(() => (over = true));
+  let sent = 0;
+  while (!over && sent < maxBytes) {
+    for (let i = 0; i < 16; i++) session.send('blob', payload);
+    sent += 16 * payload.length;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return sent;
 }

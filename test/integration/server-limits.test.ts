@@ -13,7 +13,7 @@ import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { Frame, ResponseFrame } from '../../src/protocol/frames.js';
 import type { EndInfo, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
 import { resolveOptions } from '../../src/server/options.js';
-import { Fixture, deferred, until } from '../helpers/raw-client.js';
+import { Fixture, deferred, flood, until } from '../helpers/raw-client.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { NodeWebSocket } from '../helpers/servers.js';
 
@@ -231,20 +231,6 @@ async function stalledClient(url: string): Promise<{ ws: WebSocket; frames: Fram
   await until(() => frames.some((f) => f.type === 'welcome'));
   ws.pause();
   return { ws, frames };
-}
-
-/** Sends 16 KiB events in macrotask-sized batches until the session ends; returns the bytes sent. */
-async function flood(session: ServerSession, ended: Promise<EndInfo>, maxBytes: number): Promise<number> {
-  const payload = 'x'.repeat(16 * 1024);
-  let over = false;
-  void ended.then(() => (over = true));
-  let sent = 0;
-  while (!over && sent < maxBytes) {
-    for (let i = 0; i < 16; i++) session.send('blob', payload);
-    sent += 16 * payload.length;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return sent;
 }
 
 describe('slow consumers', () => {

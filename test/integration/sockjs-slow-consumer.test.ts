@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { EndInfo, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
-import { Fixture, deferred, until } from '../helpers/raw-client.js';
+import { Fixture, deferred, flood, until } from '../helpers/raw-client.js';
 
 const fx = new Fixture();
 const cleanup: (() => unknown)[] = [];
@@ -28,20 +28,6 @@ async function start(options: Omit<RealtimeServerOptions, 'server'>) {
   const sessions: ServerSession[] = [];
   started.rt.on('connection', (s) => sessions.push(s));
   return { ...started, sessions, sockjs: `${started.url}/sockjs` };
-}
-
-/** Sends 16 KiB events, a macrotask apart in batches, until the session ends; returns what it sent. */
-async function flood(session: ServerSession, ended: Promise<EndInfo>, maxBytes: number): Promise<number> {
-  const payload = 'x'.repeat(16 * 1024);
-  let over = false;
-  void ended.then(() => (over = true));
-  let sent = 0;
-  while (!over && sent < maxBytes) {
-    for (let i = 0; i < 16; i++) session.send('blob', payload);
-    sent += 16 * payload.length;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return sent;
 }
 
 /** A WebSocket that says hello (SockJS-framed or not), gets its welcome, then stops reading. */
