@@ -3,6 +3,7 @@
  * codec (no surelink client involved), and a fixture that starts real http + realtime servers on
  * 127.0.0.1 port 0 and stops everything it started.
  */
+import { afterEach } from 'vitest';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -235,4 +236,18 @@ export async function flood(session: ServerSession, ended: Promise<EndInfo>, max
     await new Promise((resolve) => setImmediate(resolve));
   }
   return sent;
+}
+
+/**
+ * A `Fixture` torn down after each test, and a list of more teardown steps (`cleanup.push(fn)`),
+ * run before it, newest first.
+ */
+export function useFixture(): { fx: Fixture; cleanup: (() => unknown)[] } {
+  const fx = new Fixture();
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+    await fx.cleanup();
+  });
+  return { fx, cleanup };
 }

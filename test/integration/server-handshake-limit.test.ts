@@ -7,20 +7,15 @@
  */
 import { createServer } from 'node:http';
 import SockJSClient from 'sockjs-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type { RealtimeServerOptions } from '../../src/server/index.js';
 import { resolveOptions } from '../../src/server/options.js';
-import { Fixture, until } from '../helpers/raw-client.js';
+import { until, useFixture } from '../helpers/raw-client.js';
 
-const fx = new Fixture();
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  await fx.cleanup();
-});
+const { fx, cleanup } = useFixture();
 
 const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
 

@@ -7,20 +7,15 @@
  * transport always closes its socket with 1000 after a SockJS close frame carrying the code.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/frames.js';
 import type { ServerSession } from '../../src/server/index.js';
-import { Fixture, until } from '../helpers/raw-client.js';
+import { until, useFixture } from '../helpers/raw-client.js';
 
-const fx = new Fixture();
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  await fx.cleanup();
-});
+const { fx, cleanup } = useFixture();
 
 const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
 

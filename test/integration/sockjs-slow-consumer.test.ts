@@ -7,19 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import type { EndInfo, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
-import { Fixture, deferred, flood, until } from '../helpers/raw-client.js';
+import { deferred, flood, until, useFixture } from '../helpers/raw-client.js';
 
-const fx = new Fixture();
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  await fx.cleanup();
-});
+const { fx, cleanup } = useFixture();
 
 const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
 
