@@ -48,3 +48,4 @@ export type { SessionLifecycleEvent } from './event-names.js';
 export type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection, ServerTransportName } from './connection.js';
 export { RequestErrorCode } from './requests.js';
 export { CloseCode } from '../protocol/close-codes.js';
+export type { Clock } from '../util/clock.js';

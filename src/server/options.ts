@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { HeartbeatSettings } from '../protocol/frames.js';
-import { MAX_DELAY_MS } from '../util/clock.js';
+import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
 
@@ -122,6 +123,14 @@ export interface RealtimeServerOptions<Identity = unknown> {
    * @default silent
    */
   logger?: Logger;
+  /**
+   * Time source of every server timer and timestamp: heartbeat, handshake and long-poll timeouts,
+   * session grace, acks, the request rate limit, the wait of `close()`. For tests, which then move
+   * time themselves instead of waiting for it. The timers inside `ws` and `sockjs` (the WebSocket
+   * close handshake, SockJS's own heartbeat and disconnect delay) keep the system's.
+   * @default Date.now and globalThis timers
+   */
+  clock?: Clock;
 }
 
 /** Settings of the long-polling endpoint. */
@@ -165,6 +174,7 @@ export interface ResolvedOptions<Identity> {
   readonly allowOrigin: (origin: string | undefined) => boolean;
   readonly longPoll: { readonly pollTimeoutMs: number; readonly maxBodyBytes: number };
   readonly logger: Logger;
+  readonly clock: Clock;
 }
 
 export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity>): ResolvedOptions<Identity> {
@@ -197,6 +207,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
       maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
     logger,
+    clock: options.clock ?? systemClock,
   };
 }
 

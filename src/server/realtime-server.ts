@@ -6,7 +6,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { HelloFrame } from '../protocol/frames.js';
-import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { ConnectionCallbacks, ServerConnection } from './connection.js';
 import { assertServerEventName } from './event-names.js';
@@ -32,7 +31,7 @@ const SHUTDOWN_WAIT_MS = 2_000;
 type SessionOf<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
 
 export class RealtimeServerImpl<CE extends object, SE extends object, Id> implements RealtimeServer<CE, SE, Id> {
-  readonly #clock: Clock = systemClock;
+  readonly #clock: Clock;
   readonly #options: ResolvedOptions<Id>;
   readonly #registry: SessionRegistry<SessionOf<CE, SE, Id>>;
   readonly #requests = new RequestHandlers<SessionOf<CE, SE, Id>>();
@@ -48,6 +47,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
 
   constructor(options: RealtimeServerOptions<Id>) {
     const o = (this.#options = resolveOptions(options));
+    this.#clock = o.clock;
     this.#registry = new SessionRegistry(this.#clock);
     this.#listeners = new Listeners((error, event) => {
       // A throwing 'error' listener is only logged, or it would feed itself.

@@ -2,7 +2,9 @@ import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { AuthError, ProtocolError } from '../../src/errors/index.js';
+import { STEP_MS, advanceInSteps, closeOnClock, reopen, settle } from '../helpers/clock-steps.js';
 import { until, useHarness } from '../helpers/harness.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { listen } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -75,20 +77,35 @@ describe('client ↔ server over WebSocket', () => {
     expect(attempts[0]).toBe(1);
   });
 
-  it('detects a half-open link (proxy stops forwarding) within interval + timeout and resumes', async () => {
-    const s = await server({ heartbeat: { intervalMs: 5000, timeoutMs: 5000 } });
+  it('detects a half-open link (proxy stops forwarding) after interval + timeout and resumes', async () => {
+    // Time is the test's: the client's clock moves in steps with real I/O between them, the
+    // server's stands still (it cannot notice the black hole first).
+    const serverClock = new ManualClock();
+    const clock = new ManualClock();
+    const s = await server({ clock: serverClock });
     const proxy = await TcpProxy.start(s.port);
     defer(() => proxy.close());
-    const c = client(`ws://127.0.0.1:${proxy.port}/realtime`, { heartbeat: { intervalMs: 300, timeoutMs: 300 } });
-    await c.waitFor('open', { timeoutMs: 5000 });
+    defer(() => closeOnClock(s, serverClock));
+    const c = client(`ws://127.0.0.1:${proxy.port}/realtime`, {
+      clock,
+      heartbeat: { intervalMs: 300, timeoutMs: 300 },
+    });
+    const closes: { code: number; at: number }[] = [];
+    c.on('close', ({ code }) => closes.push({ code, at: clock.now() }));
+    await reopen(c, clock);
     proxy.mode = 'blackhole';
-    const started = Date.now();
-    const closed = await c.waitFor('close', { timeoutMs: 5000 });
-    const detectedMs = Date.now() - started;
-    expect(closed.code).toBe(4000);
-    expect(detectedMs).toBeLessThan(600 + 1500); // interval + timeout, plus generous slack for a loaded machine
+    await settle(); // bytes already past the proxy arrive before the clock moves
+    const since = clock.now();
+    await advanceInSteps(clock, 600 - 1);
+    await settle(100);
+    expect(closes).toEqual([]); // not before interval + timeout of silence
+    clock.advance(STEP_MS);
+    await until(() => closes.length > 0);
+    expect(closes).toEqual([{ code: 4000, at: expect.any(Number) }]);
+    expect(closes[0]?.at).toBeGreaterThanOrEqual(since + 600);
+    expect(closes[0]?.at).toBeLessThan(since + 600 + STEP_MS);
     proxy.mode = 'forward';
-    const reopened = await c.waitFor('open', { timeoutMs: 8000 });
+    const reopened = await reopen(c, clock);
     expect(reopened.resumed).toBe(true);
   });
 

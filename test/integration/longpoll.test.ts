@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/errors/index.js';
 import type { ConnectionCallbacks, ServerConnection } from '../../src/server/connection.js';
@@ -7,6 +7,7 @@ import { attachLongPollEndpoint } from '../../src/server/endpoints/longpoll.js';
 import { MAX_DELAY_MS, systemClock } from '../../src/util/clock.js';
 import type { Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { listen, startServer } from '../helpers/servers.js';
 import { until, useHarness } from '../helpers/harness.js';
 
@@ -184,7 +185,9 @@ describe('long polling: client ↔ server', () => {
   });
 
   it('speaks the HTTP mapping: held polls, newer GET wins, DELETE, unknown ids', async () => {
-    const s = await server({ longPoll: { pollTimeoutMs: 300 } });
+    // The server's clock moves only when the test moves it: no GET is answered by pollTimeoutMs meanwhile.
+    const clock = new ManualClock();
+    const s = await server({ longPoll: { pollTimeoutMs: 300 }, clock });
     const r = raw(s.url);
     const id = await r.open();
     expect(id).toMatch(/^[A-Za-z0-9_-]{22,}$/);
@@ -193,13 +196,21 @@ describe('long polling: client ↔ server', () => {
     const welcome = await fetch(r.at(id));
     expect(welcome.headers.get('content-type')).toMatch(/^application\/json/);
     expect(((await welcome.json()) as unknown[][])[0]?.[0]).toBe('w');
-    const started = Date.now();
+    // The endpoint takes a GET before later 'request' listeners see it: one seen here is held.
+    const held: ServerResponse[] = [];
+    s.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method === 'GET') held.push(res);
+    });
     const older = fetch(r.at(id));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => held.length === 1);
     const newer = fetch(r.at(id));
-    await expect((await older).text()).resolves.toBe('[]');
-    expect(Date.now() - started).toBeLessThan(250); // completed by the newer GET, not by the timeout
-    await expect((await newer).text()).resolves.toBe('[]'); // held for pollTimeoutMs
+    await expect((await older).text()).resolves.toBe('[]'); // completed by the newer GET: no time has passed
+    expect(held).toHaveLength(2);
+    clock.advance(299);
+    expect(held[1]?.writableEnded).toBe(false); // held for pollTimeoutMs
+    clock.advance(1);
+    expect(held[1]?.writableEnded).toBe(true);
+    await expect((await newer).text()).resolves.toBe('[]');
     expect((await fetch(r.at(id), { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(r.at(id))).status).toBe(404);
     expect((await fetch(r.at('never-issued'), { method: 'POST', body: '[]' })).status).toBe(404);
@@ -363,13 +374,16 @@ describe('long-polling endpoint on its own', () => {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('app 404');
     });
-    const { base, closes } = await endpointAlone(http, { path: '/rt/', pollTimeoutMs: 100, idleGraceMs: 100 });
+    const clock = new ManualClock();
+    const { base, closes } = await endpointAlone(http, { path: '/rt/', pollTimeoutMs: 100, idleGraceMs: 100, clock });
     const other = await fetch(`${base}/elsewhere`);
     expect([other.status, await other.text()]).toEqual([404, 'app 404']);
     const opened = await fetch(`${base}/rt/poll`, { method: 'POST' });
     expect(opened.status).toBe(200);
     const { c } = (await opened.json()) as { c: string };
-    await until(() => closes.length === 1, 3000);
+    clock.advance(199); // no GET held, no request: idle for pollTimeoutMs + idleGraceMs ends it
+    expect(closes).toEqual([]);
+    clock.advance(1);
     expect(closes).toEqual([1006]);
     expect((await fetch(`${base}/rt/poll?c=${c}`)).status).toBe(404);
   });

@@ -9,14 +9,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { advanceInSteps, reopen, settle } from '../helpers/clock-steps.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { listen, LOOPBACK_CLIENT } from '../helpers/servers.js';
 
 type Kind = 'websocket' | 'sockjs';
 
 interface EchoServer {
   readonly port: number;
-  /** Texts received, with the time they arrived. */
-  readonly received: { text: string; at: number }[];
+  /** Texts received, in order. */
+  readonly received: { text: string }[];
   /** Connections accepted so far. */
   connections: number;
   stop(): Promise<void>;
@@ -32,7 +34,7 @@ async function echoServer(kind: Kind, { port = 0, silent = false } = {}): Promis
   const http = createServer();
   const server: EchoServer = { port: 0, received: [], connections: 0, stop: async () => {} };
   const onText = (text: string, reply: (text: string) => void): void => {
-    server.received.push({ text, at: Date.now() });
+    server.received.push({ text });
     if (!silent) reply(text);
   };
   // Every TCP socket, upgraded ones included (closeAllConnections only knows plain HTTP ones).
@@ -130,18 +132,24 @@ describe.each(['websocket', 'sockjs'] as const)('raw mode against a plain %s ech
   it('sends the heartbeat message after intervalMs of silence, and only then', async () => {
     const server = await echoServer(kind);
     const intervalMs = 600;
-    const c = rawClient(kind, server.port, { heartbeat: { message: 'ping', intervalMs, timeoutMs: 5000 } });
-    await c.waitFor('open', { timeoutMs: 8000 });
-    // Traffic every 100 ms keeps the link busy: no ping may go out meanwhile.
+    const clock = new ManualClock(); // the client's time moves only in the test's steps
+    const c = rawClient(kind, server.port, { heartbeat: { message: 'ping', intervalMs, timeoutMs: 5000 }, clock });
+    const echoes: unknown[] = [];
+    c.on('message', (m) => echoes.push(m));
+    await reopen(c, clock);
+    // An echo every 100 ms of the clock keeps the link busy: no ping may go out meanwhile.
     for (let i = 0; i < 8; i++) {
       c.send(`busy ${i}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => echoes.length === i + 1);
+      clock.advance(100);
     }
+    // The last echo came 100 ms ago; the ping is due intervalMs after it.
+    await advanceInSteps(clock, intervalMs - 100 - 1);
+    await settle(100);
     expect(texts(server).filter((t) => t === 'ping')).toEqual([]);
-    const lastBusy = server.received.at(-1)?.at ?? 0;
+    clock.advance(1);
     await until(() => texts(server).includes('ping'));
-    const ping = server.received.find((r) => r.text === 'ping');
-    expect((ping?.at ?? 0) - lastBusy).toBeGreaterThanOrEqual(intervalMs - 50);
+    expect(texts(server).filter((t) => t === 'ping')).toEqual(['ping']);
     expect(c.state).toBe('open');
   });
 
