@@ -4,7 +4,7 @@
  * unsent (WebSocket `bufferedAmount`, frames waiting for a long poll): 4508, never unbounded memory.
  */
 import { createServer } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RealtimeClient } from '../../src/client/client.js';
 import { RemoteError } from '../../src/errors/index.js';
@@ -14,16 +14,11 @@ import type { Frame, ResponseFrame } from '../../src/protocol/frames.js';
 import type { EndInfo, RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
 import { resolveOptions } from '../../src/server/options.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { Fixture, deferred, flood, until } from '../helpers/raw-client.js';
+import { deferred, flood, until, useFixture } from '../helpers/raw-client.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { NodeWebSocket } from '../helpers/servers.js';
 
-const fx = new Fixture();
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  await fx.cleanup();
-});
+const { fx, cleanup } = useFixture();
 
 /** Sends `n` requests at once (seq/id from `first`) and returns their responses by id. */
 async function burst(client: RawClient, n: number, first = 1): Promise<ResponseFrame[]> {
