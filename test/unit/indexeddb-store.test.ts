@@ -293,4 +293,29 @@ describe('a client on indexedDBStore across a page reload', () => {
       [2, 2],
     ]);
   });
+
+  it('a page whose load failed leaves the stored session to the next page, instead of writing over it', async () => {
+    const before = page(indexedDBStore({ indexedDB: factory }));
+    await settle(); // offline: connecting, never answered
+    before.send('m', 'queued by the first page');
+    await settle();
+    // The second page's first open fails (an UnknownError now and then), its later ones work.
+    const open = factory.open.bind(factory);
+    const opening = vi
+      .fn<IDBFactory['open']>()
+      .mockImplementationOnce(() => {
+        throw new DOMException('Internal error opening backing store', 'UnknownError');
+      })
+      .mockImplementation(open);
+    const second = page(indexedDBStore({ indexedDB: { ...factory, open: opening } as IDBFactory }));
+    await settle();
+    second.send('m', 'queued by the second page'); // in memory: not written over the first page's
+    await settle();
+    expect(opening).toHaveBeenCalledTimes(1);
+    page(indexedDBStore({ indexedDB: factory }));
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(sentData()).toEqual([[1, 'queued by the first page']]);
+  });
 });
