@@ -318,4 +318,41 @@ describe('a client on indexedDBStore across a page reload', () => {
     await settle();
     expect(sentData()).toEqual([[1, 'queued by the first page']]);
   });
+
+  it('a page whose load failed lets go of the stored session (Web Locks): another tab adopts it', async () => {
+    // navigator.locks as the client uses it: one holder per name, asked `ifAvailable`.
+    const held = new Set<string>();
+    const locks = {
+      async request(name: string, _o: unknown, grant: (lock: unknown) => Promise<void> | undefined) {
+        if (held.has(name)) return grant(null);
+        held.add(name);
+        await grant({ name });
+        held.delete(name);
+      },
+    };
+    vi.stubGlobal('navigator', { locks });
+    try {
+      const before = page(indexedDBStore({ indexedDB: factory }));
+      await settle();
+      before.send('m', 'queued by the first page');
+      await settle();
+      held.clear(); // the page died (no close()): the browser let go of its lock
+      const failing = { ...factory, open: () => failOpen() } as IDBFactory;
+      page(indexedDBStore({ indexedDB: failing }));
+      await settle();
+      expect([...held]).toEqual([]); // not held for the rest of this page's life
+      page(indexedDBStore({ indexedDB: factory })); // another tab
+      await settle();
+      expect([...held]).toEqual(['surelink:k']);
+      fake.last.accept();
+      await settle();
+      expect(sentData()).toEqual([[1, 'queued by the first page']]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
 });
+
+function failOpen(): never {
+  throw new DOMException('Internal error opening backing store', 'UnknownError');
+}
