@@ -29,7 +29,8 @@ interface LockManagerLike {
  * serialised, after the load; a synchronous store is written before `save()` returns once loaded,
  * an asynchronous one through a promise the caller waits on before transmitting. Storage failures
  * are logged, never thrown at the app: the session goes on in memory. So does it while a save
- * given up on (see `save`) is under way, and for good after a load given up on (see the constructor).
+ * given up on (see `save`) is under way, and for good after a load that failed or was given up on
+ * (see the constructor): the stored session, unread, is left to the next page.
  * Otherwise each write that lands tells the session the delivered count it holds: acks never
  * say more (session.ts), so a page dying mid-write is re-sent what it had not stored, not a gap.
  */
@@ -81,8 +82,18 @@ export class Persistence {
       return t.options.logger.warn(`surelink: another tab holds '${t.key}'`);
     }
     if (this.#cleared) return; // closed meanwhile: clear()'s removal, queued after this, lets go
+    let snapshot: unknown;
     try {
-      const snapshot: unknown = await t.store.load(t.key);
+      snapshot = await t.store.load(t.key);
+    } catch (error) {
+      // Unread, the stored session (the last page's queue) is left as it is, and unlocked, as after
+      // a load given up on: a store failing now and then (IndexedDB's open) must not have this
+      // page write its own over it.
+      this.#cleared = true;
+      this.#release?.();
+      return t.options.logger.warn(LOAD_FAILED, error);
+    }
+    try {
       if (!snapshot || this.#cleared) return; // closed, or given up on, meanwhile
       // Checked here, whatever the store: restoring a wrong shape would corrupt the session half-way.
       if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');

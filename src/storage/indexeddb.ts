@@ -5,7 +5,11 @@ const STORE = 'sessions';
 /**
  * A `SessionStore` on IndexedDB, for queues too large for Web Storage. Writes are asynchronous:
  * the client waits for each write before transmitting what it recorded, so a reload in between
- * never sends a message twice.
+ * never sends a message twice. One connection is kept between calls, but not for good: an open
+ * that failed is forgotten (the next call opens anew), and so is a connection another tab wants
+ * gone (`versionchange`), closed then, else that tab's upgrade or deletion would wait for this page
+ * to go. A call that finds its connection closed by the browser (site data cleared, Safari losing
+ * its IndexedDB server in the background: `transaction()` throws) runs once more on a new one.
  * @param options.dbName @default 'surelink'
  * @param options.indexedDB @default globalThis.indexedDB
  * @example
@@ -14,20 +18,34 @@ const STORE = 'sessions';
 export function indexedDBStore(options: { dbName?: string; indexedDB?: IDBFactory } = {}): SessionStore {
   const factory = options.indexedDB ?? globalThis.indexedDB;
   let db: Promise<IDBDatabase> | undefined;
-  const open = (): Promise<IDBDatabase> =>
-    (db ??= new Promise((resolve, reject) => {
+  const run = async <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>, again?: 1): Promise<T> => {
+    const p = (db ??= new Promise((resolve, reject) => {
       const req = factory.open(options.dbName ?? 'surelink', 1);
       req.onupgradeneeded = () => req.result.createObjectStore(STORE);
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error ?? new Error('indexedDB open failed'));
     }));
-  const run = async <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    const tx = (await open()).transaction(STORE, mode);
+    let conn: IDBDatabase | undefined;
+    // Closes this connection, and forgets it unless a newer one replaced it meanwhile.
+    const drop = (): void => {
+      conn?.close();
+      if (db === p) db = undefined;
+    };
+    let tx: IDBTransaction;
+    try {
+      conn = await p;
+      conn.onversionchange = drop;
+      tx = conn.transaction(STORE, mode);
+    } catch (error) {
+      drop();
+      if (conn && !again) return run(mode, op, 1);
+      throw error;
+    }
     const req = op(tx.objectStore(STORE));
     return new Promise<T>((resolve, reject) => {
       tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(tx.error ?? new Error('indexedDB transaction failed'));
-      tx.onabort = () => reject(tx.error ?? new Error('indexedDB transaction aborted'));
+      // A failed request aborts the transaction: either event (the first rejects) says why, if known.
+      tx.onerror = tx.onabort = () => reject(tx.error ?? new Error('indexedDB transaction failed'));
     });
   };
   return {

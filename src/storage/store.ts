@@ -5,8 +5,9 @@ import type { SessionSnapshot } from '../client/session.js';
  * page reload picks up where it left off. Methods may be synchronous or return promises. The client
  * checks what `load` returns: anything but a snapshot or nothing is logged and ignored, and a
  * method that throws or rejects is logged; the session then goes on in memory, as it does while a
- * `save` not settled within `connectTimeoutMs` is still under way, and for good after a `load` not
- * settled within it (the stored session is then left as it is, for the next page).
+ * `save` not settled within `connectTimeoutMs` is still under way, and for good after a `load` that
+ * failed or did not settle within it (the stored session is then left as it is, for the next page:
+ * a store that works again must not have this page write over what it could not read).
  * @example
  * const store: SessionStore = { load: (k) => cache.get(k), save: (k, s) => void cache.set(k, s), remove: (k) => void cache.delete(k) };
  */
