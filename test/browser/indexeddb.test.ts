@@ -14,6 +14,8 @@ import {
   useChromium,
   WAIT,
   withExamples,
+  type Chromium,
+  type ExamplesServer,
 } from '../helpers/browser.js';
 
 interface IdbWindow {
@@ -93,6 +95,18 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 const echo = (page: Page, data: string) =>
   page.evaluate((d) => (window as unknown as IdbWindow).client.request('echo', d, { timeoutMs: 10_000 }), data);
 
+/** A page whose client on `key` is open and whose store holds one delivery (an echo's response). */
+async function openStored(browser: Chromium, server: ExamplesServer, key: string) {
+  const page = await browser.context.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${server.url}/index.html`);
+  await startClient(page, key);
+  await waitOpen(page);
+  expect(await echo(page, 'stored')).toBe('stored');
+  await expect.poll(async () => (await stored(page, key))?.delivered, WAIT).toBe(1);
+  return { page, errors };
+}
+
 describe.skipIf(skipBrowserTests)('indexedDBStore across page reloads in Chromium', () => {
   const chromium = useChromium();
 
@@ -130,13 +144,7 @@ describe.skipIf(skipBrowserTests)('indexedDBStore across page reloads in Chromiu
   it('server messages: the reloaded page resumes, and gets again only what the store did not hold, after the last ack', async () => {
     await withExamples(chromium(), async (server) => {
       const key = 'surelink:idb-reload';
-      const page = await chromium().context.newPage();
-      const errors = collectPageErrors(page);
-      await page.goto(`${server.url}/index.html`);
-      await startClient(page, key);
-      await waitOpen(page);
-      expect(await echo(page, 'stored')).toBe('stored');
-      await expect.poll(async () => (await stored(page, key))?.delivered, WAIT).toBe(1);
+      const { page, errors } = await openStored(chromium(), server, key);
       // 64 server messages ('lab:received' n = 1..64) make an ack due at once; it goes out once
       // the write holding the count landed, and the ack timer acknowledges any rest.
       await burst(page, 1, 64);
@@ -196,13 +204,7 @@ describe.skipIf(skipBrowserTests)('indexedDBStore across page reloads in Chromiu
   it('another tab deleting the database is not kept waiting by a page whose client holds it open', async () => {
     await withExamples(chromium(), async (server) => {
       const key = 'surelink:idb-deleted';
-      const page = await chromium().context.newPage();
-      const errors = collectPageErrors(page);
-      await page.goto(`${server.url}/index.html`);
-      await startClient(page, key);
-      await waitOpen(page);
-      expect(await echo(page, 'stored')).toBe('stored');
-      await expect.poll(async () => (await stored(page, key))?.delivered, WAIT).toBe(1);
+      const { page, errors } = await openStored(chromium(), server, key);
       const other = await chromium().context.newPage();
       await other.goto(`${server.url}/index.html?other`);
       // The app in another tab logs out, say: it deletes the database.
