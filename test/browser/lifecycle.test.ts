@@ -2,6 +2,8 @@
 // lifecycle") in real Chromium, whose tabs here go hidden, visible and frozen as a user's do
 // (useLifecycleChromium: Playwright's own pages are kept visible by its focus emulation):
 // - a page frozen (Page Lifecycle `freeze`) lets go of its link and, resumed, resumes its session;
+//   frozen as the network goes or comes back, it waits for `online` (Chromium says `offline` or
+//   `online` only after `resume`) without an attempt;
 // - a page whose JavaScript stopped with no event at all (a laptop asleep: the debugger holds it)
 //   finds its silent link dead by the wall clock on waking, before any ping, and writes no message
 //   into it;
@@ -267,6 +269,43 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
     });
   });
 
+  it('a page frozen while offline and resumed online reconnects on the `online` it is told after `resume`', async () => {
+    await withExamples(chromium(), async (server) => {
+      const { page, errors } = await newPage(chromium());
+      await startClient(page, server.url, { transports: ['websocket'] });
+      const from = (await log(page)).length;
+      const cdp = await cdpOf(page);
+      let back = false;
+      try {
+        await chromium().context.setOffline(true);
+        await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
+        expect(await send(page, ['offline frozen: queued 1'])).toEqual(['queued']);
+        await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+        await chromium().context.setOffline(false);
+        back = true;
+        await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+      } finally {
+        if (!back) await chromium().context.setOffline(false);
+      }
+      await waitOpen(page);
+      expect(await eventsSince(page, from)).toEqual([
+        'offline',
+        'close 1006 offline true',
+        'state open>reconnecting (offline)',
+        'visibilitychange',
+        'freeze',
+        'resume',
+        'online',
+        'state reconnecting>connecting (online)',
+        'state connecting>open (resumed)',
+        'open resumed=true',
+      ]);
+      await barrier(page);
+      expect(await deliveries(server, ['offline frozen: queued 1'])).toEqual([1]);
+      expect(errors).toEqual([]);
+    });
+  });
+
   it('a page whose JavaScript stood still with no event (a laptop asleep) finds its silent link dead by the wall clock on waking, before any ping; each message once', async () => {
     await withExamples(chromium(), async (server) => {
       const proxy = await proxied(server);
@@ -424,7 +463,7 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       expect(await send(page, ['hidden: before 1'])).toEqual(['sent']);
       await barrier(page);
 
-      const other = await chromium().context.newPage(); // in front: `page` is a background tab now
+      await chromium().context.newPage(); // in front: `page` is a background tab now (closed by withExamples)
       await waitFor(page, () => document.visibilityState === 'hidden');
       const from = (await log(page)).length;
       await labControl(server, 'cut');
@@ -445,7 +484,6 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       await barrier(page);
       expect(await deliveries(server, ['hidden: before 1', 'hidden: queued 1'])).toEqual([1, 1]);
       expect(errors).toEqual([]);
-      await other.close();
     });
   });
 });
