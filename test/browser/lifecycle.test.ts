@@ -3,7 +3,8 @@
 // (useLifecycleChromium: Playwright's own pages are kept visible by its focus emulation):
 // - a page frozen (Page Lifecycle `freeze`) lets go of its link and, resumed, resumes its session;
 //   frozen as the network goes or comes back, it waits for `online` (Chromium says `offline` or
-//   `online` only after `resume`) without an attempt;
+//   `online` only after `resume`) without an attempt, as does a page restored from the
+//   back/forward cache into a network that went meanwhile;
 // - a page whose JavaScript stopped with no event at all (a laptop asleep: the debugger holds it)
 //   finds its silent link dead by the wall clock on waking, before any ping, and writes no message
 //   into it;
@@ -66,6 +67,7 @@ async function startClient(page: Page, base: string, options: PageOptions, contr
         void w.log.push({ at: Date.now(), kind, data });
       for (const type of ['visibilitychange', 'freeze', 'resume'])
         document.addEventListener(type, () => note(type, { visibility: document.visibilityState, ticks: w.ticks }));
+      for (const type of ['pagehide', 'pageshow']) addEventListener(type, () => note(type));
       for (const type of ['online', 'offline'])
         addEventListener(type, () => note(type, { onLine: navigator.onLine, control: w.controlAttempts?.length }));
       // Every ping the page writes to a socket (the wire form is ["p",ts]).
@@ -302,6 +304,56 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       ]);
       await barrier(page);
       expect(await deliveries(server, ['offline frozen: queued 1'])).toEqual([1]);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  it('a page restored from the back/forward cache into a network that went meanwhile waits for `online` without an attempt', async () => {
+    await withExamples(chromium(), async (server) => {
+      const { page, errors } = await newPage(chromium());
+      await startClient(page, server.url, { transports: ['websocket'] });
+      expect(await send(page, ['cached offline: before 1'])).toEqual(['sent']);
+      await barrier(page);
+      const from = (await log(page)).length;
+      const cdp = await cdpOf(page);
+      await cdp.send('Network.enable');
+      const network = (offline: boolean): Promise<unknown> =>
+        cdp.send('Network.emulateNetworkConditions', {
+          offline,
+          latency: 0,
+          downloadThroughput: -1,
+          uploadThroughput: -1,
+        });
+      let back = false;
+      try {
+        await page.goto(`${server.url}/index.html?elsewhere`);
+        await network(true); // while the page is in the cache: it hears no `offline`
+        await page.goBack({ waitUntil: 'commit', ...WAIT });
+        await waitFor(page, (w) => w.log?.some((e) => e.kind === 'offline'));
+        expect(await page.evaluate(() => (window as unknown as Partial<LifeWindow>).client !== undefined)).toBe(true);
+        expect(await send(page, ['cached offline: queued 1'])).toEqual(['queued']);
+        // No attempt, whatever Chromium says after `pageshow` (its emulation adds an `online` while
+        // `navigator.onLine` is still false): the client only stored its session.
+        const events = await eventsSince(page, from);
+        expect(events.slice(0, 3)).toEqual(['pagehide', 'close 1001 frozen true', 'state open>reconnecting (frozen)']);
+        expect(
+          events.slice(3).filter((e) => !/^(visibilitychange|freeze|resume|pageshow|online|offline)$/.test(e)),
+        ).toEqual([]);
+        await network(false);
+        back = true;
+      } finally {
+        if (!back) await network(false);
+      }
+      await waitOpen(page);
+      const events = await eventsSince(page, from);
+      expect(events.slice(events.lastIndexOf('online'))).toEqual([
+        'online',
+        'state reconnecting>connecting (online)',
+        'state connecting>open (resumed)',
+        'open resumed=true',
+      ]);
+      await barrier(page);
+      expect(await deliveries(server, ['cached offline: before 1', 'cached offline: queued 1'])).toEqual([1, 1]);
       expect(errors).toEqual([]);
     });
   });

@@ -204,7 +204,8 @@ export async function launchLifecycleChromium(): Promise<Chromium> {
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
-    await rm(userDataDir, { recursive: true, force: true });
+    // Its helper processes may still be writing there for a moment after it exited.
+    await rm(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     // Chromium writes the port it picked and the browser's CDP path there once it listens.
