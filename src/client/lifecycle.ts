@@ -22,7 +22,8 @@ export interface LifecycleEnvironment {
 /**
  * What a lifecycle event means for a connection; events that mean nothing for it (a page shown
  * anew) give none:
- * - `offline` / `online`: the browser lost / regained its network;
+ * - `offline` / `online`: the browser lost / regained its network; while it says it is offline,
+ *   every event comes as `offline`;
  * - `frozen` / `resumed`: the page was frozen (Page Lifecycle API) or put in the back/forward
  *   cache, where timers and sockets stop / it came back from that;
  * - `pagehide`: the page may never run again, its last chance to store anything: it is being
@@ -85,7 +86,10 @@ export function watchLifecycle(env: LifecycleEnvironment, handlers: LifecycleHan
             ? 'frozen'
             : 'resumed'
           : type !== 'pageshow' && (SIGNALS[type] ?? (type as LifecycleSignal));
-    if (signal) handlers.signal(signal);
+    // While the browser says it is offline, every event means that to a connection: a page frozen or
+    // cached as the network went heard no `offline` (Chromium fires it after `resume`; a restored
+    // page may never get it), and coming back must not start an attempt that fails and counts.
+    if (signal) handlers.signal(isOffline(env) ? 'offline' : signal);
   };
   const each = (op: 'addEventListener' | 'removeEventListener'): void => {
     for (const type of ['online', 'offline', 'pagehide', 'pageshow']) win?.[op](type, listener);

@@ -79,7 +79,7 @@ export class Pauses implements LifecycleHandlers {
       // no ack carried yet), else the next page resumes it and gets them a second time. Offline too:
       // the link goes, and with it the ack that would have stored them.
       host.save();
-      if (signal === 'pagehide' || (this.#paused === 'offline' && signal === 'frozen')) return;
+      if (signal === 'pagehide') return; // (frozen while offline comes as `offline`: lifecycle.ts)
       this.#paused = signal as Pause; // online, resumed and visible were handled above
       // A backoff under way runs out without connecting while paused.
       if (host.state === 'open') host.drop(signal === 'offline' ? ABNORMAL : GOING_AWAY, signal);

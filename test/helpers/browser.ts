@@ -2,8 +2,10 @@
  * End-to-end helpers: Debian's Chromium driven by playwright-core, and the examples server of
  * `npm start` (scripts/examples-server.mjs, which runs from dist/: build first) on port 0.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,3 +182,155 @@ export type LabWindow = Window & { client: RealtimeClient };
 
 /** A bound for every wait: generous, because the machine may be busy. */
 export const WAIT = { timeout: 20_000 } as const;
+
+/**
+ * Chromium whose pages go hidden, visible and frozen as a user's tabs do: launched on its own and
+ * driven over CDP with Playwright's `noDefaults`, because a page Playwright launches or creates gets
+ * focus emulation, which keeps it visible in every case (a second tab in front, a minimised window,
+ * `Page.setWebLifecycleState`). The pages of its `context` are tabs of one window: the one in front
+ * (`page.bringToFront()`, or the newest) is visible, the others hidden, with Chromium's throttling
+ * of hidden pages (none of Playwright's `--disable-renderer-backgrounding` and the like).
+ */
+export async function launchLifecycleChromium(): Promise<Chromium> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium)`,
+    );
+  }
+  const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'surelink-chromium-'));
+  const args = [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'];
+  const child = spawn(CHROMIUM_PATH, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    // Its helper processes may still be writing there for a moment after it exited.
+    await rm(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  };
+  try {
+    // Chromium writes the port it picked and the browser's CDP path there once it listens.
+    const portFile = path.join(userDataDir, 'DevToolsActivePort');
+    const deadline = Date.now() + 30_000;
+    let lines: string[] = [];
+    while (lines.length < 2 || !lines[1]) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error('Chromium did not open its CDP port');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      lines = existsSync(portFile) ? (await readFile(portFile, 'utf8')).split('\n') : [];
+    }
+    const browser = await chromium.connectOverCDP(`ws://127.0.0.1:${lines[0]}${lines[1]}`, {
+      noDefaults: true,
+      isLocal: true,
+      timeout: 30_000,
+    });
+    const context = browser.contexts()[0];
+    if (!context) throw new Error('Chromium has no default context');
+    return {
+      context,
+      async close() {
+        try {
+          await (await browser.newBrowserCDPSession()).send('Browser.close').catch(() => undefined);
+          await browser.close();
+        } finally {
+          await stop();
+        }
+      },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * {@link useChromium} for {@link launchLifecycleChromium}: one such browser for the calling test
+ * file, and every test failing with the launch's error when it fails.
+ */
+export function useLifecycleChromium(): () => Chromium {
+  let browser: Chromium | undefined;
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      browser = await launchLifecycleChromium();
+    } catch (error) {
+      failure = error;
+    }
+  });
+  beforeEach(() => {
+    if (failure !== undefined) throw failure;
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running');
+    return browser;
+  };
+}
+
+/** A TCP proxy whose connections can be made to go silent; see {@link startSilencingProxy}. */
+export interface SilencingProxy {
+  /** http://127.0.0.1:port: pages loaded from here reach the target through the proxy. */
+  readonly url: string;
+  /**
+   * Makes every connection open now silent both ways, for good: nothing passes and nothing closes
+   * (a half-open link, as after a network change or behind a NAT that forgot it). Connections
+   * opened later pass. Returns how many went silent.
+   */
+  silence(): number;
+  /** Destroys every connection, silent or not, and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort` that silences the connections it carries at
+ * once while new ones still pass (test/helpers/tcp-proxy.ts black-holes all of them, new ones
+ * too). It tracks every socket it accepts, so `close()` also ends those Chromium opens ahead of
+ * need and never uses, on which a server's close would wait.
+ */
+export async function startSilencingProxy(targetPort: number): Promise<SilencingProxy> {
+  const sockets = new Set<net.Socket>();
+  const live = new Set<() => void>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = net.createServer((client) => {
+    track(client);
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    track(upstream);
+    let silent = false;
+    const silence = (): void => {
+      silent = true;
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.resume(); // read and drop, so the sender's writes still succeed
+      upstream.resume();
+    };
+    live.add(silence);
+    const end = (): void => {
+      live.delete(silence);
+      if (silent) return; // a silent link says nothing, not even that its other side went
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once('close', end);
+    upstream.once('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    silence() {
+      const count = live.size;
+      for (const silence of live) silence();
+      live.clear();
+      return count;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -528,6 +528,30 @@ describe('browser lifecycle', () => {
     expect(fake.links).toHaveLength(2);
     expect(c.state).toBe('connecting');
   });
+
+  it.each(['bfcache', 'freeze'])(
+    'back from the %s into a network that went meanwhile: waits for online, with no attempt',
+    async (via) => {
+      const nav = { onLine: true };
+      const c = await connected({ lifecycle: { window, document, navigator: nav } });
+      const reconnecting = vi.fn();
+      c.on('reconnecting', reconnecting);
+      const cached = via === 'bfcache';
+      const [away, back] = cached ? ['pagehide', 'pageshow'] : ['freeze', 'resume'];
+      (cached ? window : document).dispatchEvent(Object.assign(new Event(away), { persisted: cached }));
+      nav.onLine = false; // the network went while the page was frozen or cached: no `offline` reached it
+      (cached ? window : document).dispatchEvent(Object.assign(new Event(back), { persisted: cached }));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fake.links).toHaveLength(1);
+      expect(reconnecting).not.toHaveBeenCalled();
+      expect(c.state).toBe('reconnecting');
+      nav.onLine = true;
+      window.dispatchEvent(new Event('online'));
+      await settle();
+      expect(fake.links).toHaveLength(2);
+      expect(c.state).toBe('connecting');
+    },
+  );
 });
 
 describe('close()', () => {
