@@ -19,14 +19,13 @@ import {
   deliveries,
   labControl,
   skipBrowserTests,
-  startSilencingProxy,
   useLifecycleChromium,
   WAIT,
   withExamples,
   type Chromium,
   type ExamplesServer,
-  type SilencingProxy,
 } from '../helpers/browser.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** One thing the page saw, in the order it saw it; `at` is the page's `Date.now()`. */
 interface Entry {
@@ -162,11 +161,14 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
     for (const step of teardown.splice(0).reverse()) await step().catch(() => undefined);
   });
 
-  /** The examples server behind a proxy that can silence links (closed after the test); the page loads through it. */
-  async function proxied(server: ExamplesServer): Promise<SilencingProxy> {
-    const proxy = await startSilencingProxy(Number(new URL(server.url).port));
+  /**
+   * The examples server behind a proxy that can silence the links open now (closed after the test);
+   * the page loads through `url`.
+   */
+  async function proxied(server: ExamplesServer): Promise<{ proxy: TcpProxy; url: string }> {
+    const proxy = await TcpProxy.start(Number(new URL(server.url).port));
     teardown.push(() => proxy.close());
-    return proxy;
+    return { proxy, url: `http://127.0.0.1:${proxy.port}` };
   }
 
   async function cdpOf(page: Page): Promise<CDPSession> {
@@ -177,10 +179,10 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
 
   it('a page frozen while its link goes silent lets go of it on `freeze` and resumes the session on `resume`; each message once', async () => {
     await withExamples(chromium(), async (server) => {
-      const proxy = await proxied(server);
+      const { proxy, url } = await proxied(server);
       const { page, errors } = await newPage(chromium());
       // A heartbeat far longer than the test: no timer of it can explain what happens here.
-      await startClient(page, proxy.url, {
+      await startClient(page, url, {
         heartbeat: { intervalMs: 20_000, timeoutMs: 10_000 },
         transports: ['websocket'],
       });
@@ -360,10 +362,10 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
 
   it('a page whose JavaScript stood still with no event (a laptop asleep) finds its silent link dead by the wall clock on waking, before any ping; each message once', async () => {
     await withExamples(chromium(), async (server) => {
-      const proxy = await proxied(server);
+      const { proxy, url } = await proxied(server);
       const { page, errors } = await newPage(chromium());
       const heartbeat = { intervalMs: 5000, timeoutMs: 1000 };
-      await startClient(page, proxy.url, { heartbeat, transports: ['websocket'] });
+      await startClient(page, url, { heartbeat, transports: ['websocket'] });
       expect(await send(page, ['asleep: before 1'])).toEqual(['sent']);
       await barrier(page); // the last inbound frame: the link's deadline is 6 s after it
 

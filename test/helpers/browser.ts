@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,11 +83,20 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
  * @returns the browser, for use inside tests
  */
 export function useChromium(options?: ChromiumOptions): () => Chromium {
+  return useBrowser(() => launchChromium(options));
+}
+
+/** {@link useChromium} for {@link launchLifecycleChromium}, whose tabs go hidden and frozen for real. */
+export function useLifecycleChromium(): () => Chromium {
+  return useBrowser(launchLifecycleChromium);
+}
+
+function useBrowser(launch: () => Promise<Chromium>): () => Chromium {
   let browser: Chromium | undefined;
   let failure: unknown;
   beforeAll(async () => {
     try {
-      browser = await launchChromium(options);
+      browser = await launch();
     } catch (error) {
       failure = error;
     }
@@ -239,98 +247,4 @@ export async function launchLifecycleChromium(): Promise<Chromium> {
     await stop();
     throw error;
   }
-}
-
-/**
- * {@link useChromium} for {@link launchLifecycleChromium}: one such browser for the calling test
- * file, and every test failing with the launch's error when it fails.
- */
-export function useLifecycleChromium(): () => Chromium {
-  let browser: Chromium | undefined;
-  let failure: unknown;
-  beforeAll(async () => {
-    try {
-      browser = await launchLifecycleChromium();
-    } catch (error) {
-      failure = error;
-    }
-  });
-  beforeEach(() => {
-    if (failure !== undefined) throw failure;
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  return () => {
-    if (!browser) throw new Error('Chromium is not running');
-    return browser;
-  };
-}
-
-/** A TCP proxy whose connections can be made to go silent; see {@link startSilencingProxy}. */
-export interface SilencingProxy {
-  /** http://127.0.0.1:port: pages loaded from here reach the target through the proxy. */
-  readonly url: string;
-  /**
-   * Makes every connection open now silent both ways, for good: nothing passes and nothing closes
-   * (a half-open link, as after a network change or behind a NAT that forgot it). Connections
-   * opened later pass. Returns how many went silent.
-   */
-  silence(): number;
-  /** Destroys every connection, silent or not, and stops listening. */
-  close(): Promise<void>;
-}
-
-/**
- * A TCP proxy on 127.0.0.1 in front of `targetPort` that silences the connections it carries at
- * once while new ones still pass (test/helpers/tcp-proxy.ts black-holes all of them, new ones
- * too). It tracks every socket it accepts, so `close()` also ends those Chromium opens ahead of
- * need and never uses, on which a server's close would wait.
- */
-export async function startSilencingProxy(targetPort: number): Promise<SilencingProxy> {
-  const sockets = new Set<net.Socket>();
-  const live = new Set<() => void>();
-  const track = (socket: net.Socket): void => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-  };
-  const server = net.createServer((client) => {
-    track(client);
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    track(upstream);
-    let silent = false;
-    const silence = (): void => {
-      silent = true;
-      client.unpipe(upstream);
-      upstream.unpipe(client);
-      client.resume(); // read and drop, so the sender's writes still succeed
-      upstream.resume();
-    };
-    live.add(silence);
-    const end = (): void => {
-      live.delete(silence);
-      if (silent) return; // a silent link says nothing, not even that its other side went
-      client.destroy();
-      upstream.destroy();
-    };
-    client.once('close', end);
-    upstream.once('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    silence() {
-      const count = live.size;
-      for (const silence of live) silence();
-      live.clear();
-      return count;
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }

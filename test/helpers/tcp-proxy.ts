@@ -1,7 +1,10 @@
 /**
- * A fault-injecting TCP proxy on 127.0.0.1 for integration tests: forwards to a target port and
- * can cut every connection, black-hole (stop forwarding silently: a half-open link), delay, or
- * refuse WebSocket upgrades (answer 403 to any request carrying `Upgrade: websocket`).
+ * A fault-injecting TCP proxy on 127.0.0.1 for integration and browser tests: forwards to a target
+ * port and can cut every connection, black-hole (stop forwarding silently: a half-open link), make
+ * only the links open now silent for good (`silence`), delay, or refuse WebSocket upgrades (answer
+ * 403 to any request carrying `Upgrade: websocket`). It tracks every socket it accepts, so `cut`
+ * and `close` also end those that never sent a byte (a browser's or `fetch`'s connections opened
+ * ahead of need), on which a server's close would otherwise wait.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -11,12 +14,16 @@ export type ProxyMode = 'forward' | 'blackhole' | 'refuse-upgrade' | 'hang-upgra
 interface Pair {
   readonly client: net.Socket;
   readonly upstream: net.Socket;
+  /** Silenced (`silence`): nothing passes and nothing closes, not even when one side went. */
+  silent: boolean;
 }
 
 export class TcpProxy {
   readonly #server: net.Server;
   readonly #targetPort: number;
   readonly #pairs = new Set<Pair>();
+  /** Every socket open on either side, piped or not. */
+  readonly #sockets = new Set<net.Socket>();
   mode: ProxyMode = 'forward';
   /** Extra latency per chunk in ms (both directions). */
   delayMs = 0;
@@ -48,13 +55,26 @@ export class TcpProxy {
     return this.#pairs.size;
   }
 
-  /** Destroys every proxied connection at once (both sides see a reset/close). */
+  /** Destroys every connection at once, silenced or never used too (both sides see a reset/close). */
   cut(): void {
-    for (const pair of this.#pairs) {
-      pair.client.destroy();
-      pair.upstream.destroy();
-    }
+    for (const socket of this.#sockets) socket.destroy();
     this.#pairs.clear();
+  }
+
+  /**
+   * Makes every link open now silent both ways, for good: nothing passes and nothing closes (a
+   * half-open link, as after a network change or behind a NAT that forgot it), while links opened
+   * later pass. Unlike `mode = 'blackhole'`, a side that closes is not passed on either. Returns
+   * how many links went silent.
+   */
+  silence(): number {
+    let count = 0;
+    for (const pair of this.#pairs) {
+      if (pair.silent) continue;
+      pair.silent = true;
+      count++;
+    }
+    return count;
   }
 
   async close(): Promise<void> {
@@ -62,7 +82,13 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  #track(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
   #accept(client: net.Socket): void {
+    this.#track(client);
     this.accepted++;
     this.acceptedAt.push(performance.now());
     client.once('data', (first: Buffer) => {
@@ -80,10 +106,12 @@ export class TcpProxy {
 
   #pipe(client: net.Socket, first: Buffer): void {
     const upstream = net.connect(this.#targetPort, '127.0.0.1');
-    const pair = { client, upstream };
+    this.#track(upstream);
+    const pair: Pair = { client, upstream, silent: false };
     this.#pairs.add(pair);
     const end = (): void => {
       this.#pairs.delete(pair);
+      if (pair.silent) return; // a silent link says nothing, not even that its other side went
       client.destroy();
       upstream.destroy();
     };
@@ -91,13 +119,15 @@ export class TcpProxy {
     client.on('error', end);
     upstream.on('close', end);
     client.on('close', end);
-    this.#forward(client, upstream);
-    this.#forward(upstream, client, true);
+    this.#forward(pair, client, upstream);
+    this.#forward(pair, upstream, client, true);
     this.#write(upstream, first);
   }
 
-  #forward(from: net.Socket, to: net.Socket, fromServer = false): void {
+  /** Read and dropped while silent, so the sender's writes still succeed. */
+  #forward(pair: Pair, from: net.Socket, to: net.Socket, fromServer = false): void {
     from.on('data', (chunk: Buffer) => {
+      if (pair.silent) return;
       if (fromServer && this.mode !== 'blackhole') this.onServerData?.(chunk);
       this.#write(to, chunk);
     });
