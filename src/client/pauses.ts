@@ -61,17 +61,18 @@ export class Pauses implements LifecycleHandlers {
 
   signal(signal: LifecycleSignal): void {
     const host = this.#host;
-    // The pause that `online` / `resumed` ends.
-    const back = signal === 'online' ? 'offline' : signal === 'resumed' ? 'frozen' : undefined;
-    if (back && this.#paused === back) {
+    const back = signal === 'online' || signal === 'resumed';
+    if ((back || signal === 'visible') && this.#paused) {
+      // Heard only while the browser says it is online (lifecycle.ts), so any pause is over, even
+      // when its own end never came: a page frozen or cached offline, back with the network.
       this.#paused = undefined;
       if (host.state === 'reconnecting') host.go('connecting', signal);
     } else if (back || signal === 'visible') {
       // Tab visible, or back without having let go here (the old socket often died with the network
       // change): act on an expired deadline now (`probe` also pings); skip a pending backoff.
       if (host.state === 'open') host.heartbeat?.[back ? 'probe' : 'check']();
-      // Reconnecting and not paused: waiting for a backoff delay, which going on cuts short.
-      else if (host.state === 'reconnecting' && !this.#paused) host.go('connecting', 'health check');
+      // Reconnecting: waiting for a backoff delay, which going on cuts short.
+      else if (host.state === 'reconnecting') host.go('connecting', 'health check');
     } else {
       // `pagehide`: the page is unloading or went hidden, which stores the session and lets go of
       // nothing. Unloaded, hidden (a mobile browser may kill the tab then without another event), or

@@ -552,6 +552,30 @@ describe('browser lifecycle', () => {
       expect(c.state).toBe('connecting');
     },
   );
+
+  it.each([
+    ['bfcache', 'pageshow'],
+    ['freeze', 'resume'],
+    ['bfcache', 'visibilitychange'],
+  ])(
+    'paused offline, then away in the %s, and back on `%s` with the network back but no `online`: reconnects at once',
+    async (via, comeback) => {
+      const nav = { onLine: true };
+      const c = await connected({ lifecycle: { window, document, navigator: nav } });
+      nav.onLine = false;
+      window.dispatchEvent(new Event('offline'));
+      expect(c.state).toBe('reconnecting');
+      const cached = via === 'bfcache';
+      const [away, back] = cached ? ['pagehide', 'pageshow'] : ['freeze', 'resume'];
+      (cached ? window : document).dispatchEvent(Object.assign(new Event(away), { persisted: cached }));
+      nav.onLine = true; // the network came back while the page was away; its `online` never comes
+      if (comeback === 'visibilitychange') document.dispatchEvent(new Event('visibilitychange'));
+      else (cached ? window : document).dispatchEvent(Object.assign(new Event(back), { persisted: cached }));
+      await settle();
+      expect(fake.links).toHaveLength(2);
+      expect(c.state).toBe('connecting');
+    },
+  );
 });
 
 describe('close()', () => {
