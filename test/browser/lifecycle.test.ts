@@ -172,6 +172,12 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
     return { proxy, url: `http://127.0.0.1:${proxy.port}` };
   }
 
+  /** Takes the browser offline or back; a test that fails offline leaves it online for the next. */
+  async function setOffline(offline: boolean): Promise<void> {
+    if (offline) teardown.push(() => chromium().context.setOffline(false));
+    await chromium().context.setOffline(offline);
+  }
+
   async function cdpOf(page: Page): Promise<CDPSession> {
     const cdp = await chromium().context.newCDPSession(page);
     teardown.push(() => cdp.detach());
@@ -240,27 +246,21 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       await startClient(page, server.url, { transports: ['websocket'] });
       const from = (await log(page)).length;
       const cdp = await cdpOf(page);
-      let back = false;
-      try {
-        await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
-        await chromium().context.setOffline(true);
-        await cdp.send('Page.setWebLifecycleState', { state: 'active' });
-        await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
-        expect(await send(page, ['frozen offline: queued 1'])).toEqual(['queued']);
-        // Chromium says `resume` first, by when `navigator.onLine` is false already, then `offline`.
-        expect(await eventsSince(page, from)).toEqual([
-          'visibilitychange',
-          'freeze',
-          'close 1001 frozen true',
-          'state open>reconnecting (frozen)',
-          'resume',
-          'offline',
-        ]);
-        await chromium().context.setOffline(false);
-        back = true;
-      } finally {
-        if (!back) await chromium().context.setOffline(false);
-      }
+      await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+      await setOffline(true);
+      await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+      await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
+      expect(await send(page, ['frozen offline: queued 1'])).toEqual(['queued']);
+      // Chromium says `resume` first, by when `navigator.onLine` is false already, then `offline`.
+      expect(await eventsSince(page, from)).toEqual([
+        'visibilitychange',
+        'freeze',
+        'close 1001 frozen true',
+        'state open>reconnecting (frozen)',
+        'resume',
+        'offline',
+      ]);
+      await setOffline(false);
       await waitOpen(page);
       expect((await eventsSince(page, from)).slice(6)).toEqual([
         'online',
@@ -280,18 +280,12 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       await startClient(page, server.url, { transports: ['websocket'] });
       const from = (await log(page)).length;
       const cdp = await cdpOf(page);
-      let back = false;
-      try {
-        await chromium().context.setOffline(true);
-        await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
-        expect(await send(page, ['offline frozen: queued 1'])).toEqual(['queued']);
-        await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
-        await chromium().context.setOffline(false);
-        back = true;
-        await cdp.send('Page.setWebLifecycleState', { state: 'active' });
-      } finally {
-        if (!back) await chromium().context.setOffline(false);
-      }
+      await setOffline(true);
+      await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
+      expect(await send(page, ['offline frozen: queued 1'])).toEqual(['queued']);
+      await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+      await setOffline(false);
+      await cdp.send('Page.setWebLifecycleState', { state: 'active' });
       await waitOpen(page);
       // The browser says it is online at `resume`: the pause is over then (pauses.ts). Chromium's
       // late `online` comes while the attempt is under way, and changes nothing.
@@ -330,26 +324,21 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
           downloadThroughput: -1,
           uploadThroughput: -1,
         });
-      let back = false;
-      try {
-        await page.goto(`${server.url}/index.html?elsewhere`);
-        await network(true); // while the page is in the cache: it hears no `offline`
-        await page.goBack({ waitUntil: 'commit', ...WAIT });
-        await waitFor(page, (w) => w.log?.some((e) => e.kind === 'offline'));
-        expect(await page.evaluate(() => (window as unknown as Partial<LifeWindow>).client !== undefined)).toBe(true);
-        expect(await send(page, ['cached offline: queued 1'])).toEqual(['queued']);
-        // No attempt, whatever Chromium says after `pageshow` (its emulation adds an `online` while
-        // `navigator.onLine` is still false): the client only stored its session.
-        const events = await eventsSince(page, from);
-        expect(events.slice(0, 3)).toEqual(['pagehide', 'close 1001 frozen true', 'state open>reconnecting (frozen)']);
-        expect(
-          events.slice(3).filter((e) => !/^(visibilitychange|freeze|resume|pageshow|online|offline)$/.test(e)),
-        ).toEqual([]);
-        await network(false);
-        back = true;
-      } finally {
-        if (!back) await network(false);
-      }
+      teardown.push(() => network(false)); // (after a failure while offline)
+      await page.goto(`${server.url}/index.html?elsewhere`);
+      await network(true); // while the page is in the cache: it hears no `offline`
+      await page.goBack({ waitUntil: 'commit', ...WAIT });
+      await waitFor(page, (w) => w.log?.some((e) => e.kind === 'offline'));
+      expect(await page.evaluate(() => (window as unknown as Partial<LifeWindow>).client !== undefined)).toBe(true);
+      expect(await send(page, ['cached offline: queued 1'])).toEqual(['queued']);
+      // No attempt, whatever Chromium says after `pageshow` (its emulation adds an `online` while
+      // `navigator.onLine` is still false): the client only stored its session.
+      const cached = await eventsSince(page, from);
+      expect(cached.slice(0, 3)).toEqual(['pagehide', 'close 1001 frozen true', 'state open>reconnecting (frozen)']);
+      expect(
+        cached.slice(3).filter((e) => !/^(visibilitychange|freeze|resume|pageshow|online|offline)$/.test(e)),
+      ).toEqual([]);
+      await network(false);
       await waitOpen(page);
       const events = await eventsSince(page, from);
       expect(events.slice(events.lastIndexOf('online'))).toEqual([
@@ -417,17 +406,11 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       expect(await send(page, ['offline open: before 1'])).toEqual(['sent']);
       await barrier(page);
       const from = (await log(page)).length;
-      let back = false;
-      try {
-        await chromium().context.setOffline(true);
-        await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
-        expect(await page.evaluate(() => navigator.onLine)).toBe(false);
-        expect(await send(page, ['offline open: queued 1', 'offline open: queued 2'])).toEqual(['queued', 'queued']);
-        await chromium().context.setOffline(false);
-        back = true;
-      } finally {
-        if (!back) await chromium().context.setOffline(false);
-      }
+      await setOffline(true);
+      await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
+      expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+      expect(await send(page, ['offline open: queued 1', 'offline open: queued 2'])).toEqual(['queued', 'queued']);
+      await setOffline(false);
       await waitOpen(page);
       expect(await page.evaluate(() => navigator.onLine)).toBe(true);
       // Chromium keeps an open WebSocket through an emulated offline spell: the client let go of it
@@ -461,22 +444,16 @@ describe.skipIf(skipBrowserTests)('browser lifecycle in Chromium', () => {
       await labControl(server, 'cut');
       await waitFor(page, (w) => w.log.filter((e) => e.kind === 'reconnecting').length >= 2);
 
-      let back = false;
-      try {
-        await chromium().context.setOffline(true);
-        await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
-        // The client that ignores the browser's events retries on meanwhile: three more attempts of it
-        // are time enough for as many of the paused one.
-        await waitFor(page, (w) => {
-          const offline = w.log.find((e) => e.kind === 'offline');
-          return w.controlAttempts.length >= Number(offline?.data.control) + 3;
-        });
-        expect(await send(page, ['offline: queued 1', 'offline: queued 2'])).toEqual(['queued', 'queued']);
-        await chromium().context.setOffline(false);
-        back = true;
-      } finally {
-        if (!back) await chromium().context.setOffline(false);
-      }
+      await setOffline(true);
+      await waitFor(page, (w) => w.log.some((e) => e.kind === 'offline'));
+      // The client that ignores the browser's events retries on meanwhile: three more attempts of it
+      // are time enough for as many of the paused one.
+      await waitFor(page, (w) => {
+        const offline = w.log.find((e) => e.kind === 'offline');
+        return w.controlAttempts.length >= Number(offline?.data.control) + 3;
+      });
+      expect(await send(page, ['offline: queued 1', 'offline: queued 2'])).toEqual(['queued', 'queued']);
+      await setOffline(false);
       await waitFor(page, (w) => w.log.some((e) => e.kind === 'online'));
       await waitFor(page, (w) => {
         const i = w.log.findIndex((e) => e.kind === 'online');
