@@ -3,6 +3,8 @@
 //   chat            a session's message, broadcast to every session as { from, text, at }
 //   prices:subscribe  the session gets a 'prices' snapshot now and every `tickMs` after
 //   lab:message     recorded (GET /lab/received shows the log) and confirmed with 'lab:received'
+//   lab:request     request handler: recorded like lab:message (so a test counts how often the
+//                   server ran it), confirmed with 'lab:received' too, answers { n }
 
 const MAX_CHAT_CHARS = 500;
 const MAX_LAB_TEXT = 200;
@@ -33,6 +35,11 @@ export function attachDemo(realtime, { tickMs = 500 } = {}) {
   const labLog = [];
 
   realtime.handle('echo', (data) => data);
+  realtime.handle('lab:request', (message, session) => {
+    const n = record(session, message);
+    session.send('lab:received', { n });
+    return { n };
+  });
   realtime.on('connection', (session) => {
     const from = session.id.slice(0, 6);
     session.on('chat', (message) => {
@@ -43,15 +50,17 @@ export function attachDemo(realtime, { tickMs = 500 } = {}) {
       subscribers.add(session);
       session.send('prices', prices.snapshot());
     });
-    session.on('lab:message', (message) => {
-      const n = Number.isSafeInteger(message?.n) ? message.n : 0;
-      const text = typeof message?.text === 'string' ? message.text.slice(0, MAX_LAB_TEXT) : '';
-      labLog.push({ session: from, n, text, at: Date.now() });
-      if (labLog.length > MAX_LAB_LOG) labLog.shift();
-      session.send('lab:received', { n });
-    });
+    session.on('lab:message', (message) => session.send('lab:received', { n: record(session, message) }));
     session.on('end', () => subscribers.delete(session));
   });
+  /** Logs a 'lab:message' or 'lab:request' for GET /lab/received; returns its `n`. */
+  function record(session, message) {
+    const n = Number.isSafeInteger(message?.n) ? message.n : 0;
+    const text = typeof message?.text === 'string' ? message.text.slice(0, MAX_LAB_TEXT) : '';
+    labLog.push({ session: session.id.slice(0, 6), n, text, at: Date.now() });
+    if (labLog.length > MAX_LAB_LOG) labLog.shift();
+    return n;
+  }
   realtime.on('error', (error) => console.error('realtime server:', error));
 
   const ticker = setInterval(() => {

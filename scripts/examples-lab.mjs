@@ -5,6 +5,7 @@
 //                                     WebSocket would; SockJS's own WebSocket route included
 //   GET  /lab/status                  { refuseUpgrades, sessions }
 //   GET  /lab/received                { messages }: the 'lab:message' events the server delivered
+//                                     and the 'lab:request's it ran (examples-demo.mjs)
 // A local demo: the POST routes refuse cross-origin requests, nothing more.
 
 const JSON_HEADERS = {
