@@ -45,6 +45,8 @@ export class PollConnection implements ServerConnection {
   /** Set by `close()`: the close frame is queued and nothing more is. */
   #closing: { readonly code: number; readonly reason: string } | undefined;
   #ended = false;
+  /** The frame text of this connection's hello POST: a POST repeating it is a resend (see `receive`). */
+  #hello: string | undefined;
 
   /**
    * `forget` removes the id from the endpoint once the connection ended; `numbered`: the client
@@ -134,6 +136,12 @@ export class PollConnection implements ServerConnection {
    */
   receive(frames: readonly string[], res: ServerResponse): void {
     this.touch();
+    // A browser sends a POST again when its connection closed before any answer (Chromium does, on
+    // a reused keep-alive connection), though the first copy may have arrived. Events and requests
+    // repeated so are duplicates by their seq; a hello would be a second one and end the session.
+    const [first] = frames;
+    if (frames.length === 1 && first === this.#hello) return noContent(res);
+    if (this.#hello === undefined && first?.startsWith('["h"')) this.#hello = first;
     const collect = this.#batch !== undefined;
     if (collect) this.#collecting++;
     for (const text of frames) {
