@@ -165,13 +165,18 @@ export class OutboundLog {
     return this.#entries;
   }
 
+  /**
+   * The log as it is now, for good: an asynchronous store may read it a tick later, after sends
+   * that grew the live array. A view of it had stored entries numbered past `nextSeq`, and the next
+   * page gave new messages numbers the server held, which it then dropped as duplicates.
+   */
   snapshot(): OutboundSnapshot {
     return {
       v: 1,
       nextSeq: this.#nextSeq,
       sentUpTo: this.#sentUpTo,
       acked: this.#acked,
-      entries: this.#entries,
+      entries: this.#entries.map((e) => ({ ...e })),
     };
   }
 
