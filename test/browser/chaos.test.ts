@@ -9,8 +9,10 @@
 // store alternates between localStorage and IndexedDB by seed, the fallback between long polling
 // and SockJS (the full bundle). At the end,
 // against README's "Guarantees and limits": the server got every client message once and in
-// order (on IndexedDB, one sent by a page that then reloaded may be missing: its write may not
-// have completed), ran every request once, all in one session; each page's app got the server's
+// order (on IndexedDB, one sent by a page that then reloaded may be missing only if its write had
+// not completed: at each reload, once the old page is gone and before the new page's client
+// starts, the test reads what the store holds, and a message in it must arrive), ran every
+// request once, all in one session; each page's app got the server's
 // messages in order, none lost, and again only from the last acknowledgement window on IndexedDB;
 // every open after the first resumed. A failure prints the seed and the timeline of steps and
 // client events. `CHAOS_SEED=k` shifts the seeds, to try other schedules.
@@ -126,6 +128,32 @@ async function startClient(
   if (wait) await page.waitForFunction(() => (window as unknown as ChaosWindow).client.state === 'open', null, WAIT);
 }
 
+/**
+ * The `n` of every queued entry the page's IndexedDB holds under the client's key (the store's
+ * database and object store): what a page that went left for the next one.
+ */
+const storedNumbers = (page: Page): Promise<number[]> =>
+  page.evaluate(
+    (key) =>
+      new Promise<number[]>((resolve, reject) => {
+        const req = indexedDB.open('surelink', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('sessions');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          const get = db.transaction('sessions').objectStore('sessions').get(key);
+          get.onsuccess = () => {
+            const s = get.result as { outbound?: { entries?: { data?: { n?: unknown } }[] } } | undefined;
+            const ns = (s?.outbound?.entries ?? []).map((e) => e.data?.n);
+            resolve(ns.filter((n): n is number => typeof n === 'number'));
+          };
+          get.onerror = () => reject(get.error);
+          db.close();
+        };
+      }),
+    KEY,
+  );
+
 const blank = (): PageRecord => ({ opens: [], got: [], replies: [], failures: [], events: [] });
 const record = (page: Page): Promise<PageRecord> => page.evaluate(() => (window as unknown as ChaosWindow).record);
 
@@ -165,6 +193,15 @@ describe.skipIf(skipBrowserTests)('chaos in Chromium', () => {
         let current = 0;
         /** Which page sent each n. */
         const sentBy: number[] = [];
+        /** On IndexedDB, the n's the store held when each page had gone (read before the next client starts). */
+        const storedAt: number[][] = [];
+        /** Reloads the page, and on IndexedDB reads what the page that went left in the store. */
+        const reload = async (): Promise<void> => {
+          await page.reload(WAIT);
+          if (store !== 'indexedDB') return;
+          storedAt[current] = await storedNumbers(page);
+          step(`page ${current} left ${ranges(storedAt[current] ?? []) || 'nothing'} in the store`);
+        };
         let next = 1;
         let silenced = false;
         /** Steps left while the proxy refuses WebSocket upgrades. */
@@ -211,12 +248,12 @@ describe.skipIf(skipBrowserTests)('chaos in Chromium', () => {
                 if (queued) await browser.context.setOffline(false);
                 // Sometimes the new page goes again while its client loads the session and connects.
                 if (random() < 0.3) {
-                  await page.reload(WAIT);
+                  await reload();
                   await startClient(page, store, transports, ++current, false);
                   step(`page ${current} sends and reloads at once`);
                   await traffic(false);
                 }
-                await page.reload(WAIT);
+                await reload();
                 await startClient(page, store, transports, ++current);
                 break;
               }
@@ -294,6 +331,7 @@ describe.skipIf(skipBrowserTests)('chaos in Chromium', () => {
             sessions: sessions.size,
             pages,
             sentBy,
+            storedAt,
             uncaught,
           });
           console.log(
@@ -330,6 +368,8 @@ interface Outcome {
   readonly sessions: number;
   readonly pages: readonly PageRecord[];
   readonly sentBy: readonly number[];
+  /** On IndexedDB, the n's the store held when each page but the last had gone. */
+  readonly storedAt: readonly (readonly number[] | undefined)[];
   readonly uncaught: readonly string[];
 }
 
@@ -337,7 +377,7 @@ interface Outcome {
  * Each broken promise of README's "Guarantees and limits", as a line (none when all hold), and
  * notes on what README excuses and happened.
  */
-function check({ store, last, atServer, sessions, pages, sentBy, uncaught }: Outcome): {
+function check({ store, last, atServer, sessions, pages, sentBy, storedAt, uncaught }: Outcome): {
   problems: string[];
   notes: string[];
 } {
@@ -355,10 +395,15 @@ function check({ store, last, atServer, sessions, pages, sentBy, uncaught }: Out
       problems.push(`server got ${atServer[i]} after ${atServer[i - 1]}`);
   for (let n = 1; n <= last; n++) {
     if (seen.has(n)) continue;
-    // On IndexedDB, a message whose write the reload cut short may be gone (README).
-    const excused = store === 'indexedDB' && (sentBy[n] ?? finalPage) < finalPage;
-    if (!excused) problems.push(`server never got ${n} (sent by page ${sentBy[n]})`);
-    else lost.push(n);
+    // On IndexedDB, a message whose write the reload cut short may be gone (README): one its page
+    // left in the store when it went was written, and must arrive.
+    const by = sentBy[n] ?? finalPage;
+    const left = storedAt[by];
+    const excused = store === 'indexedDB' && by < finalPage && left !== undefined && !left.includes(n);
+    if (!excused) {
+      const where = store === 'indexedDB' && left?.includes(n) ? ', and in the store when that page went' : '';
+      problems.push(`server never got ${n} (sent by page ${by}${where})`);
+    } else lost.push(n);
   }
   if (sessions !== 1) problems.push(`the server saw ${sessions} sessions`);
   // Sessions: the first open is new, every other one resumes.
@@ -390,7 +435,9 @@ function check({ store, last, atServer, sessions, pages, sentBy, uncaught }: Out
     if (again.length > 0) notes.push(`page ${i} got ${ranges(again)} again`);
   });
   for (const n of seen.keys()) if (!gotAll.has(n)) problems.push(`no page got the server's message ${n}`);
-  if (lost.length > 0) notes.push(`server never got ${ranges(lost)}`);
+  if (store === 'indexedDB')
+    notes.push(`in the store when each page went: ${storedAt.map((ns) => ns?.length ?? '-').join(', ')} messages`);
+  if (lost.length > 0) notes.push(`server never got ${ranges(lost)} (not in the store when their page went)`);
   return { problems, notes };
 }
 
