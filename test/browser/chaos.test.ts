@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import type { indexedDBStore, RealtimeClient, webStorageStore } from '../../src/index.js';
 import { seeded, sleep } from '../faults/helpers.js';
 import type { LabMessage } from '../helpers/browser.js';
-import { skipBrowserTests, useChromium, WAIT, withExamples } from '../helpers/browser.js';
+import { skipBrowserTests, storedSession, useChromium, WAIT, withExamples } from '../helpers/browser.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const SHIFT = Number(process.env.CHAOS_SEED ?? 0);
@@ -129,30 +129,13 @@ async function startClient(
 }
 
 /**
- * The `n` of every queued entry the page's IndexedDB holds under the client's key (the store's
- * database and object store): what a page that went left for the next one.
+ * The `n` of every queued entry the page's IndexedDB holds under the client's key: what a page
+ * that went left for the next one.
  */
-const storedNumbers = (page: Page): Promise<number[]> =>
-  page.evaluate(
-    (key) =>
-      new Promise<number[]>((resolve, reject) => {
-        const req = indexedDB.open('surelink', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore('sessions');
-        req.onerror = () => reject(req.error);
-        req.onsuccess = () => {
-          const db = req.result;
-          const get = db.transaction('sessions').objectStore('sessions').get(key);
-          get.onsuccess = () => {
-            const s = get.result as { outbound?: { entries?: { data?: { n?: unknown } }[] } } | undefined;
-            const ns = (s?.outbound?.entries ?? []).map((e) => e.data?.n);
-            resolve(ns.filter((n): n is number => typeof n === 'number'));
-          };
-          get.onerror = () => reject(get.error);
-          db.close();
-        };
-      }),
-    KEY,
-  );
+const storedNumbers = async (page: Page): Promise<number[]> =>
+  ((await storedSession(page, KEY))?.outbound.entries ?? [])
+    .map((e) => (e.data as { n?: unknown } | undefined)?.n)
+    .filter((n): n is number => typeof n === 'number');
 
 const blank = (): PageRecord => ({ opens: [], got: [], replies: [], failures: [], events: [] });
 const record = (page: Page): Promise<PageRecord> => page.evaluate(() => (window as unknown as ChaosWindow).record);

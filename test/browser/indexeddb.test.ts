@@ -13,6 +13,7 @@ import {
   skipBrowserTests,
   useChromium,
   WAIT,
+  storedSession as stored,
   withExamples,
   type Chromium,
   type ExamplesServer,
@@ -57,26 +58,6 @@ async function startClient(page: Page, key: string, websocketOnly = false): Prom
 
 const waitOpen = (page: Page) =>
   page.waitForFunction(() => (window as unknown as IdbWindow).client.state === 'open', null, WAIT);
-
-/** What the page's IndexedDB holds under `key` (the store's database and object store), or null. */
-function stored(page: Page, key: string): Promise<{ delivered: number; outbound: { entries: unknown[] } } | null> {
-  return page.evaluate(
-    (k) =>
-      new Promise((resolve, reject) => {
-        const req = indexedDB.open('surelink', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore('sessions');
-        req.onerror = () => reject(req.error);
-        req.onsuccess = () => {
-          const db = req.result;
-          const get = db.transaction('sessions').objectStore('sessions').get(k);
-          get.onsuccess = () => resolve(get.result ?? null);
-          get.onerror = () => reject(get.error);
-          db.close();
-        };
-      }),
-    key,
-  );
-}
 
 /** Sends 'lab:message's n = from..to and resolves once the app got each one's 'lab:received'. */
 function burst(page: Page, from: number, to: number): Promise<unknown> {

@@ -248,3 +248,29 @@ export async function launchLifecycleChromium(): Promise<Chromium> {
     throw error;
   }
 }
+
+/** A session record as `indexedDBStore()` keeps it: the parts the browser tests read. */
+export interface StoredSession {
+  readonly delivered: number;
+  readonly outbound: { readonly entries: readonly { readonly data?: unknown }[] };
+}
+
+/** What the page's IndexedDB holds under `key` (`indexedDBStore()`'s database and object store), or null. */
+export function storedSession(page: Page, key: string): Promise<StoredSession | null> {
+  return page.evaluate(
+    (k) =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('surelink', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('sessions');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          const get = db.transaction('sessions').objectStore('sessions').get(k);
+          get.onsuccess = () => resolve(get.result ?? null);
+          get.onerror = () => reject(get.error);
+          db.close();
+        };
+      }),
+    key,
+  );
+}
