@@ -62,12 +62,13 @@ export class Pauses implements LifecycleHandlers {
   signal(signal: LifecycleSignal): void {
     const host = this.#host;
     const back = signal === 'online' || signal === 'resumed';
-    if ((back || signal === 'visible') && this.#paused) {
+    const comeback = back || signal === 'visible';
+    if (comeback && this.#paused) {
       // Heard only while the browser says it is online (lifecycle.ts), so any pause is over, even
       // when its own end never came: a page frozen or cached offline, back with the network.
       this.#paused = undefined;
       if (host.state === 'reconnecting') host.go('connecting', signal);
-    } else if (back || signal === 'visible') {
+    } else if (comeback) {
       // Tab visible, or back without having let go here (the old socket often died with the network
       // change): act on an expired deadline now (`probe` also pings); skip a pending backoff.
       if (host.state === 'open') host.heartbeat?.[back ? 'probe' : 'check']();
