@@ -21,7 +21,8 @@ const tsconfig = path.join(root, 'tsconfig.build.json');
 const packages = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
 const nodeBuiltins = new Set(builtinModules);
 const isNodeBuiltin = (id) => id.startsWith('node:') || nodeBuiltins.has(id.split('/')[0]);
-const isPackage = (id) => packages.some((name) => id === name || id.startsWith(`${name}/`));
+// `#…`: the package's own `imports` (package.json), resolved by whoever consumes dist/ (a bundler picks its condition).
+const isPackage = (id) => id.startsWith('#') || packages.some((name) => id === name || id.startsWith(`${name}/`));
 /** Server-side modules that must never reach a browser artefact. */
 const isServerOnly = (id) => id === 'ws' || id === 'sockjs' || isNodeBuiltin(id);
 

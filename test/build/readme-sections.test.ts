@@ -27,6 +27,7 @@ const pkg = JSON.parse(read('package.json')) as {
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
   engines: { node: string };
   exports: Record<string, { import: { types: string; default: string }; require: { default: string } }>;
+  imports: Record<string, Record<string, string>>;
   unpkg: string;
   jsdelivr: string;
 };
@@ -622,10 +623,19 @@ describe('README "Packages and dependencies"', () => {
   });
 
   it.each(['index.js', 'index.cjs'])('dist/%s loads sockjs-client only through a lazy import()', (file) => {
-    expect(dist(file), `${at(line)}: the lazy import()`).toMatch(/import\(\s*['"]sockjs-client['"]\s*\)/);
-    expect(dist(file), `${at(line)}: no eager load`).not.toMatch(
-      /from ['"]sockjs-client['"]|require\(\s*['"]sockjs-client['"]\s*\)/,
-    );
+    expect(text, `${at(line)}: the name it loads`).toContain("`import('#sockjs-client')`");
+    expect(dist(file), `${at(line)}: the lazy import()`).toMatch(/import\(\s*['"]#sockjs-client['"]\s*\)/);
+    expect(dist(file), `${at(line)}: no eager load`).not.toMatch(/(from |require\(\s*)['"]#?sockjs-client['"]/);
+  });
+
+  it("maps #sockjs-client to sockjs-client's browser script for browsers and its CommonJS entry elsewhere", () => {
+    const target = pkg.imports['#sockjs-client'];
+    expect(target, `${at(line)}: package.json imports`).toEqual({
+      browser: 'sockjs-client/dist/sockjs.min.js',
+      default: 'sockjs-client',
+    });
+    expect(existsSync(path.join(root, 'node_modules', target?.browser ?? '-')), 'the browser script exists').toBe(true);
+    expect(text, `${at(line)}: README says so`).toMatch(/browser script[\s\S]*CommonJS entry in Node/);
   });
 
   it('ws and sockjs are optional peer dependencies, which only the server build imports', () => {
