@@ -12,6 +12,14 @@ export interface PersistenceTarget {
 
 const LOAD_FAILED = 'surelink: could not load the persisted session';
 
+/**
+ * Per key, the lock of a client of this page that was closed, until let go (the promise its
+ * `request()` returned). A client created right after (React StrictMode's second mount, a remount on
+ * a route change, a re-login) waits for it before its `ifAvailable` request, else it would find the
+ * lock taken, as if by another tab, and run in memory for good. A settled entry stays: one per key.
+ */
+const closing = new Map<string, Promise<unknown> | undefined>();
+
 /** What is used of the Web Locks API (`navigator.locks`). */
 interface LockManagerLike {
   request(
@@ -45,10 +53,12 @@ export class Persistence {
    * `close()` came in the middle of a save.
    */
   #cleared = false;
-  /** Whether this client owns the key; `undefined` until the load learned it. */
-  #owner: boolean | undefined;
+  /** This client owns the key and read it: the store holds its session (or nothing). */
+  #owner: true | undefined;
   /** Lets go of the key's lock; set while this client holds one. */
   #release: (() => void) | undefined;
+  /** Settles once this client's lock request is over: refused, or granted and let go. */
+  #held: Promise<unknown> | undefined;
   /** Stops the bound of the load or save under way (`#within`): `clear()` leaves no timer behind. */
   #stop: (() => void) | undefined;
   /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
@@ -68,20 +78,18 @@ export class Persistence {
       this.#within(loading, target, (reason) => {
         target.options.logger.warn(LOAD_FAILED, reason);
         this.#cleared = true;
-        const release = (): void => this.#release?.();
-        release();
-        void loading.then(release); // a lock granted late, too
+        this.#release?.(); // a lock granted late is let go by the load
       }),
     );
   }
 
   async #load(t: PersistenceTarget): Promise<void> {
-    this.#owner = await this.#own(t);
-    if (!this.#owner) {
+    if (!(await this.#own(t))) {
       this.#cleared = true;
       return t.options.logger.warn(`surelink: another tab holds '${t.key}'`);
     }
-    if (this.#cleared) return; // closed meanwhile: clear()'s removal, queued after this, lets go
+    // Closed or given up on meanwhile: the stored session is left unread (see `clear()`), unlocked.
+    if (this.#cleared) return this.#release?.();
     let snapshot: unknown;
     try {
       snapshot = await t.store.load(t.key);
@@ -94,7 +102,9 @@ export class Persistence {
       return t.options.logger.warn(LOAD_FAILED, error);
     }
     try {
-      if (!snapshot || this.#cleared) return; // closed, or given up on, meanwhile
+      if (this.#cleared) return; // closed, or given up on, meanwhile: left unread, as above
+      this.#owner = true;
+      if (!snapshot) return;
       // Checked here, whatever the store: restoring a wrong shape would corrupt the session half-way.
       if (!isSnapshot(snapshot)) throw new TypeError('not a session snapshot');
       t.session.restore(snapshot);
@@ -172,27 +182,30 @@ export class Persistence {
   }
 
   /**
-   * Forgets the persisted session (client closed) unless another tab owns it: at once when no write
-   * is under way, so a client created right after `close()` with the same key does not adopt the
-   * closed one's session; else after it, however late (it leaves no timer behind), since it could
-   * land after the removal. Lets go of the key once removed.
+   * Forgets the persisted session (client closed) if this client owns the key and read it: at once
+   * when no write is under way, else after it, however late (it leaves no timer behind), since it
+   * could land after the removal. Closed before its load read it (React StrictMode's first mount),
+   * it leaves the stored session, the last page's, as it is: `close()` cannot return messages it
+   * never read, and the next client on the key restores them. Lets go of the key once done; a client
+   * created meanwhile on the key waits for that (`closing`): it neither adopts the closed one's
+   * session nor takes it for another tab's.
    */
   clear(): void {
     const t = this.#t;
     const first = !this.#cleared;
     this.#cleared = true;
     if (!t || !first) return;
+    closing.set(t.key, this.#held);
     this.#stop?.();
-    const release = (): void => this.#release?.();
     const removing = this.#write(() => (this.#owner ? t.store.remove(t.key) : undefined));
-    if (removing) void removing.then(release);
-    else release();
+    void Promise.resolve(removing).then(() => this.#release?.());
   }
 
   /**
-   * Takes the key's Web Lock if free (true), or learns that another client holds it (false). True
-   * for a store of this tab alone, where there is no Web Locks API (Node; a page gives each of its
-   * clients its own key) or where it refuses (an opaque origin).
+   * Takes the key's Web Lock if free (true), or learns that another client holds it (false), once a
+   * client of this page closed on the key let go of it (`closing`). True for a store of this tab
+   * alone, where there is no Web Locks API (Node; a page gives each of its clients its own key) or
+   * where it refuses (an opaque origin).
    */
   #own(t: PersistenceTarget): boolean | Promise<boolean> {
     const locks = t.store.perTab
@@ -201,12 +214,14 @@ export class Persistence {
     return (
       !locks ||
       new Promise<boolean>((resolve) => {
-        locks
-          .request(`surelink:${t.key}`, { ifAvailable: true }, (lock) => {
-            resolve(!!lock);
-            // Held until `clear()` (or the page goes): a promise that `#release` resolves.
-            return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;
-          })
+        this.#held = Promise.resolve(closing.get(t.key))
+          .then(() =>
+            locks.request(`surelink:${t.key}`, { ifAvailable: true }, (lock) => {
+              resolve(!!lock);
+              // Held until `clear()` (or the page goes): a promise that `#release` resolves.
+              return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;
+            }),
+          )
           .catch(() => resolve(true));
       })
     );

@@ -830,6 +830,88 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     await settle();
     expect(locks.held).toEqual([]);
   });
+
+  // React StrictMode's mount/unmount/mount, a remount on a route change, a re-login: the closed
+  // client's lock is let go only after its removal, and the lock manager answers asynchronously.
+  describe('a client created right after close() on the same key, in the same page', () => {
+    it('owns the stored session when the first one is closed in the same tick', async () => {
+      tab().close();
+      const next = tab();
+      await settle();
+      expect(warn).not.toHaveBeenCalled();
+      next.send('m', 1);
+      expect(stored().outbound.entries.map((e) => e.data)).toEqual([1]);
+      expect(locks.held).toEqual(['surelink:k']);
+    });
+
+    it('owns it when the first one held it, and does not adopt the closed one’s queue', async () => {
+      const first = tab();
+      await settle();
+      first.send('m', 'first');
+      expect(first.close().map((m) => m.data)).toEqual(['first']); // reported, not lost
+      const next = tab();
+      await settle();
+      expect(warn).not.toHaveBeenCalled();
+      expect(next.queued).toBe(0);
+      next.send('m', 'next');
+      expect(stored().outbound.entries.map((e) => e.data)).toEqual(['next']);
+    });
+
+    it('waits for an asynchronous store’s removal (IndexedDB) before it takes the lock and reads', async () => {
+      const saved = new Map<string, unknown>();
+      const later = <T>(f: () => T) => Promise.resolve().then(f);
+      const async: SessionStore = {
+        load: (k) => later(() => saved.get(k) as SessionSnapshot | undefined),
+        save: (k, s) => later(() => void saved.set(k, s)),
+        remove: (k) => later(() => void saved.delete(k)),
+      };
+      const options = {
+        queue: { storage: async, storageKey: 'k' },
+        logger: { debug() {}, info() {}, warn, error() {} },
+      };
+      const first = page(options);
+      await settle();
+      first.send('m', 'first');
+      await settle();
+      expect(saved.has('k')).toBe(true);
+      first.close();
+      const next = page(options);
+      await settle();
+      expect(warn).not.toHaveBeenCalled();
+      expect(next.queued).toBe(0);
+      next.send('m', 'next');
+      await settle();
+      expect((saved.get('k') as SessionSnapshot).outbound.entries.map((e) => e.data)).toEqual(['next']);
+    });
+
+    it('restores the last page’s queue that the closed one never read (close() could not return it)', async () => {
+      const last = tab();
+      await settle();
+      last.send('m', 1);
+      last.send('m', 2);
+      locks.tabGone('surelink:k'); // a reload; `last` stands for the page that went
+      clients.splice(0); // that page's client is not closed: it went with its page
+      const first = tab();
+      expect(first.close()).toEqual([]); // before its lock came: it read nothing
+      const next = tab();
+      await settle();
+      expect(warn).not.toHaveBeenCalled();
+      expect(next.queued).toBe(2);
+      fake.last.accept();
+      await settle();
+      expect(sentData()).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
+    });
+
+    it('a live client keeps the key: a second one runs in memory', async () => {
+      tab();
+      tab();
+      await settle();
+      expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+    });
+  });
 });
 
 // A hung IndexedDB transaction or custom store: the client must not wait for it for good.
