@@ -52,7 +52,7 @@ describe('long-polling transport (scripted fetch)', () => {
     const open = s.fetch.one('POST', false);
     expect(open.url).toBe(URL_);
     expect(open.body).toBe('{"n":1}'); // asks for numbered batches, in POST responses too
-    expect(open.init.credentials).toBe('omit');
+    expect(open.init.credentials).toBe('same-origin'); // POSTs: not the held GETs' connections
     expect(open.init.redirect).toBe('error'); // like a WebSocket
     expect(s.handlers.onOpen).not.toHaveBeenCalled(); // never during connect()
     open.respond(200, '{"c":"Zp4u_-9"}');
