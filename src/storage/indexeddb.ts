@@ -8,8 +8,9 @@ const STORE = 'sessions';
  * never sends a message twice. One connection is kept between calls, but not for good: an open
  * that failed is forgotten (the next call opens anew), and so is a connection another tab wants
  * gone (`versionchange`), closed then, else that tab's upgrade or deletion would wait for this page
- * to go. A call that finds its connection closed by the browser (site data cleared, Safari losing
- * its IndexedDB server in the background: `transaction()` throws) runs once more on a new one.
+ * to go, and so is one that removed a session (its client closed), closed after the removal. A
+ * call that finds its connection closed by the browser (site data cleared, Safari losing its
+ * IndexedDB server in the background: `transaction()` throws) runs once more on a new one.
  * @param options.dbName @default 'surelink'
  * @param options.indexedDB @default globalThis.indexedDB
  * @example
@@ -59,6 +60,14 @@ export function indexedDBStore(options: { dbName?: string; indexedDB?: IDBFactor
     },
     async remove(key) {
       await run('readwrite', (s) => s.delete(key));
+      // Its client closed: the connection goes too (the next call opens one), else a page that makes
+      // and closes clients, each on a store of its own, keeps one open per client for good. An open
+      // under way that fails is its own caller's to report.
+      void db?.then(
+        (conn) => conn.close(),
+        () => undefined,
+      );
+      db = undefined;
     },
   };
 }

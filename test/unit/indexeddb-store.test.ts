@@ -104,6 +104,26 @@ describe('indexedDBStore on an IndexedDB (fake-indexeddb)', () => {
     expect(await b.load('k')).toBeUndefined();
   });
 
+  it('lets go of its connection once it removed a session (its client closed); the next call opens another', async () => {
+    const store = indexedDBStore({ indexedDB: factory });
+    await store.save('k', snapshot);
+    await store.remove('k');
+    expect(connections).toHaveLength(1);
+    expect(() => connections[0]?.transaction('sessions')).toThrow(); // closed: it refuses new transactions
+    expect(await store.load('k')).toBeUndefined();
+    expect(connections).toHaveLength(2);
+  });
+
+  it('one store shared by two clients: a removal by one lets the writes of the other under way complete', async () => {
+    const store = indexedDBStore({ indexedDB: factory });
+    await store.save('a', snapshot);
+    const saving = store.save('b', snapshot);
+    await store.remove('a');
+    await saving;
+    await store.save('b', { ...snapshot, delivered: 131 }); // on a new connection
+    expect(await store.load('b')).toMatchObject({ delivered: 131 });
+  });
+
   describe('faults', () => {
     it('an open that fails is not cached: the next call opens again', async () => {
       // A database of this name at a higher version (a newer app in another tab): open(1) fails.
@@ -273,6 +293,18 @@ describe('a client on indexedDBStore across a page reload', () => {
       [3, { n: 3 }],
     ]);
     expect(after.queued).toBe(0);
+  });
+
+  it('a client closed leaves no connection open: a page that makes and closes clients does not pile them up', async () => {
+    const client = page(indexedDBStore({ indexedDB: factory }));
+    await settle();
+    fake.last.accept();
+    client.send('m', 1);
+    await settle();
+    expect(connections).toHaveLength(1);
+    client.close();
+    await settle();
+    for (const db of connections) expect(() => db.transaction('sessions')).toThrow();
   });
 
   it('keeps storing after the browser closed the connection under it', async () => {
