@@ -196,41 +196,46 @@ describe.skipIf(skipBrowserTests)('behind a corporate HTTP proxy in Chromium', (
     );
   }
 
-  it('falls back past the refused CONNECT and the buffered streams, and delivers exactly once', async () => {
-    const server = await startExamples();
-    try {
-      await behindProxy({}, async (page, proxy) => {
-        await startClient(page, `${server.url}/index.html`, { bundle: 'surelink.full.min.js' });
-        const prefix = 'plain';
-        const tookMs = await exchange(page, prefix, 1, 20);
-        const r = await page.evaluate(() => (window as unknown as ProxyWindow).record);
-        const transport = await page.evaluate(() => (window as unknown as ProxyWindow).client.transport);
-        console.log(
-          `${prefix}: open on ${transport} after ${r.opens[0]?.at} ms, 20 messages in ${tookMs} ms; ` +
-            `proxy: ${proxy.requests} requests (${proxy.count('/realtime/sockjs')} sockjs), ` +
-            `${proxy.connectsRefused} CONNECTs refused\n  ${r.log.join('\n  ')}`,
-        );
-        // Everything went through the proxy: the page, the bundle, the fallback's requests.
-        expect(proxy.count('/index.html')).toBe(1);
-        expect(proxy.count('/dist/')).toBe(1);
-        expect(proxy.count('/realtime/sockjs')).toBeGreaterThan(0);
-        expect(proxy.connectsRefused).toBeGreaterThan(0); // WebSocket was tried, through CONNECT
-        expect(transport).toBe('sockjs');
-        expect(r.opens).toHaveLength(1);
-        expect(
-          await deliveries(
-            server,
-            range(1, 20).map((n) => `${prefix} ${n}`),
-          ),
-        ).toEqual(once(20));
-        expect(r.got).toEqual(range(1, 20));
-        expect(r.replies.sort((a, b) => a - b)).toEqual([5, 10, 15, 20]);
-        expect(r.failures).toEqual([]);
-      });
-    } finally {
-      await server.close();
-    }
-  }, 30_000);
+  // Behind latency, SockJS's search through its streaming transports (each given a few round
+  // trips) outlasts connectTimeoutMs, and the client goes on to long polling.
+  for (const latencyMs of [0, 150]) {
+    it(`${latencyMs} ms away: falls back past the refused CONNECT and the buffered streams, and delivers exactly once`, async () => {
+      const server = await startExamples();
+      try {
+        await behindProxy({ latencyMs }, async (page, proxy) => {
+          await startClient(page, `${server.url}/index.html`, { bundle: 'surelink.full.min.js' });
+          const prefix = `plain ${latencyMs}`;
+          const tookMs = await exchange(page, prefix, 1, 20);
+          const r = await page.evaluate(() => (window as unknown as ProxyWindow).record);
+          const transport = await page.evaluate(() => (window as unknown as ProxyWindow).client.transport);
+          console.log(
+            `${prefix}: open on ${transport} after ${r.opens[0]?.at} ms, 20 messages in ${tookMs} ms; ` +
+              `proxy: ${proxy.requests} requests (${proxy.count('/realtime/sockjs')} sockjs), ` +
+              `${proxy.connectsRefused} CONNECTs refused\n  ${r.log.join('\n  ')}`,
+          );
+          // Everything went through the proxy: the page, the bundle, the fallback's requests.
+          expect(proxy.count('/index.html')).toBe(1);
+          expect(proxy.count('/dist/')).toBe(1);
+          expect(proxy.count('/realtime/sockjs')).toBeGreaterThan(0);
+          expect(proxy.connectsRefused).toBeGreaterThan(0); // WebSocket was tried, through CONNECT
+          // SockJS's polling, or long polling once SockJS's search outlasted connectTimeoutMs.
+          expect(['sockjs', 'longpoll']).toContain(transport);
+          expect(r.opens).toHaveLength(1);
+          expect(
+            await deliveries(
+              server,
+              range(1, 20).map((n) => `${prefix} ${n}`),
+            ),
+          ).toEqual(once(20));
+          expect(r.got).toEqual(range(1, 20));
+          expect(r.replies.sort((a, b) => a - b)).toEqual([5, 10, 15, 20]);
+          expect(r.failures).toEqual([]);
+        });
+      } finally {
+        await server.close();
+      }
+    }, 30_000);
+  }
 
   // SockJS with the default heartbeat (20 s): any frame completes a SockJS poll, so a heartbeat
   // shorter than the proxy's timeout would hide the cuts. Long polling with a short one: its pongs

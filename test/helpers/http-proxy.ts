@@ -7,7 +7,8 @@
  * - refuses every CONNECT tunnel (403 by default), which is how Chromium sends a WebSocket through
  *   an HTTP proxy, and every WebSocket upgrade sent in the clear;
  * - with `readTimeoutMs`, answers 504 to a request whose upstream answer is not complete by then,
- *   and aborts the upstream request (a proxy's idle or read timeout cutting a held long poll).
+ *   and aborts the upstream request (a proxy's idle or read timeout cutting a held long poll);
+ * - with `latencyMs`, sends each answer that much later (a server far away).
  * It counts what it did, and `close()` ends every connection and timer it holds.
  */
 import http from 'node:http';
@@ -19,6 +20,8 @@ export interface HttpProxyOptions {
   readonly readTimeoutMs?: number;
   /** Status line for CONNECT. Default 403. */
   readonly connectStatus?: number;
+  /** Each answer goes out this much later: a far-away server, as seen through the proxy. Default 0. */
+  readonly latencyMs?: number;
 }
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy sets itself on the buffered response. */
@@ -50,6 +53,9 @@ export class HttpProxy {
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   readonly #readTimeoutMs: number | undefined;
   readonly #connectStatus: number;
+  readonly #latencyMs: number;
+  /** Answers waiting out `latencyMs`. */
+  readonly #delayed = new Set<NodeJS.Timeout>();
   /** Upstream requests in flight and their timers, so `close()` ends them. */
   readonly #inFlight = new Set<{ upstream: http.ClientRequest; timer: NodeJS.Timeout | undefined }>();
   readonly #sockets = new Set<Duplex>();
@@ -70,6 +76,7 @@ export class HttpProxy {
     this.#server = server;
     this.#readTimeoutMs = options.readTimeoutMs;
     this.#connectStatus = options.connectStatus ?? 403;
+    this.#latencyMs = options.latencyMs ?? 0;
   }
 
   static async start(options: HttpProxyOptions = {}): Promise<HttpProxy> {
@@ -109,6 +116,8 @@ export class HttpProxy {
       flight.upstream.destroy();
     }
     this.#inFlight.clear();
+    for (const timer of this.#delayed) clearTimeout(timer);
+    this.#delayed.clear();
     for (const socket of this.#sockets) socket.destroy();
     this.#agent.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -152,8 +161,15 @@ export class HttpProxy {
       answered = true;
       clearTimeout(flight.timer);
       this.#inFlight.delete(flight);
-      if (res.destroyed) return;
-      res.writeHead(status, { ...headers, 'Content-Length': body.length }).end(body);
+      const send = (): void => {
+        if (!res.destroyed) res.writeHead(status, { ...headers, 'Content-Length': body.length }).end(body);
+      };
+      if (this.#latencyMs === 0) return send();
+      const timer = setTimeout(() => {
+        this.#delayed.delete(timer);
+        send();
+      }, this.#latencyMs);
+      this.#delayed.add(timer);
     };
     if (this.#readTimeoutMs !== undefined) {
       flight.timer = setTimeout(() => {
