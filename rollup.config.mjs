@@ -135,7 +135,14 @@ function scriptTag(file, loaderVariant) {
       sockjsLoader(loaderVariant),
       sockjsClientForBrowsers(),
       nodeResolve({ browser: true, preferBuiltins: false }),
-      commonjs(),
+      commonjs({
+        // No CommonJS module bundled here marks itself `__esModule`: a default import is its
+        // `module.exports`, so the check for the marker (a helper in the file) is not needed.
+        defaultIsModuleExports: true,
+        // Without sockjs-client the one CommonJS module is eventemitter3, which requires nothing: no
+        // wrapper is needed to run it lazily. sockjs-client's modules keep their CommonJS order.
+        strictRequires: loaderVariant !== 'global',
+      }),
       ts(),
       browserGuard({ allowImports: false }),
     ],
