@@ -151,7 +151,8 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
 
   lost(): void {
     this.session.detached();
-    this.#pings?.rejectAll(new NotConnectedError('connection lost'));
+    // On close() the link goes first: its pings are left to `closed()`, which rejects them as closed.
+    if (!this.disposed) this.#pings?.rejectAll(new NotConnectedError('connection lost'));
   }
 
   closed(): void {

@@ -11,6 +11,7 @@ import {
   ClosedError,
   InvalidArgumentError,
   SessionLostError,
+  NotConnectedError,
 } from '../../src/errors/index.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
@@ -457,6 +458,19 @@ describe('requests and ping', () => {
     fake.last.push({ type: 'pong', ts: p?.ts ?? 0 });
     await expect(rtt).resolves.toBe(42);
     expect(c.rtt).toBe(42);
+  });
+
+  it('a ping() pending at close() rejects with ClosedError, as a request does; one pending at a drop, NotConnectedError', async () => {
+    const dropping = await connected();
+    const dropped = dropping.ping();
+    fake.last.drop();
+    await expect(dropped).rejects.toBeInstanceOf(NotConnectedError);
+    const c = await connected();
+    const pending = c.ping();
+    const request = c.request('never');
+    c.close();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    await expect(request).rejects.toBeInstanceOf(ClosedError);
   });
 });
 
