@@ -884,6 +884,42 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
       expect((saved.get('k') as SessionSnapshot).outbound.entries.map((e) => e.data)).toEqual(['next']);
     });
 
+    it('still waits for the owner when a second client of the page, refused the key, closes after it', async () => {
+      const saved = new Map<string, unknown>();
+      const later = <T>(f: () => T) => Promise.resolve().then(f);
+      let removed: (() => void) | undefined;
+      const async: SessionStore = {
+        load: (k) => later(() => saved.get(k) as SessionSnapshot | undefined),
+        save: (k, s) => later(() => void saved.set(k, s)),
+        // The owner's removal lands only when the test says so (its lock is held until then); later
+        // ones at once, so the last client's close() lets go of the key for the next test.
+        remove: (k) =>
+          removed
+            ? later(() => void saved.delete(k))
+            : new Promise<void>((resolve) => (removed = () => resolve(void saved.delete(k)))),
+      };
+      const options = {
+        queue: { storage: async, storageKey: 'k' },
+        logger: { debug() {}, info() {}, warn, error() {} },
+      };
+      const owner = page(options);
+      const second = page(options);
+      await settle();
+      expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'"); // the second one, in memory
+      warn.mockClear();
+      owner.close();
+      second.close();
+      const next = page(options);
+      await settle();
+      expect(locks.held).toEqual(['surelink:k']); // still the owner's: its removal is under way
+      removed?.();
+      await settle();
+      expect(warn).not.toHaveBeenCalled();
+      next.send('m', 'next');
+      await settle();
+      expect((saved.get('k') as SessionSnapshot).outbound.entries.map((e) => e.data)).toEqual(['next']);
+    });
+
     it('restores the last page’s queue that the closed one never read (close() could not return it)', async () => {
       const last = tab();
       await settle();
