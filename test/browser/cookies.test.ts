@@ -82,36 +82,37 @@ const TRANSPORTS: readonly Transport[] = ['websocket', 'sockjs', 'longpoll'];
 describe.skipIf(skipBrowserTests)('cookie authentication in Chromium', () => {
   const chromium = useChromium();
 
-  it('authenticate(token, req) sees the page’s session cookie on every transport', async () => {
+  /** Runs `body` on a page of a fresh app server, its session cookie set (or, `signedIn` false, cleared again). */
+  async function onAppPage(signedIn: boolean, body: (page: Page) => Promise<void>): Promise<void> {
     const app = await startApp();
     try {
-      await chromium().context.clearCookies();
+      await chromium().context.clearCookies(); // cookies go by host, not port: none from an earlier test
       const page = await chromium().context.newPage();
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'Surelink' in window, null, WAIT);
-      const seen: Record<string, string> = {};
-      for (const transport of TRANSPORTS) seen[transport] = await whoami(page, transport);
-      expect(seen).toEqual({ websocket: 'signed in', sockjs: 'signed in', longpoll: 'signed in' });
+      if (!signedIn) await chromium().context.clearCookies();
+      await body(page);
       await page.close();
     } finally {
       await app.close();
     }
+  }
+
+  const seenOn = async (page: Page): Promise<Record<string, string>> => {
+    const seen: Record<string, string> = {};
+    for (const transport of TRANSPORTS) seen[transport] = await whoami(page, transport);
+    return seen;
+  };
+
+  it('authenticate(token, req) sees the page’s session cookie on every transport', async () => {
+    await onAppPage(true, async (page) => {
+      expect(await seenOn(page)).toEqual({ websocket: 'signed in', sockjs: 'signed in', longpoll: 'signed in' });
+    });
   });
 
   it('without the cookie, every transport is refused with AuthError', async () => {
-    const app = await startApp();
-    try {
-      await chromium().context.clearCookies();
-      const page = await chromium().context.newPage();
-      await page.goto(`${app.url}/`);
-      await page.waitForFunction(() => 'Surelink' in window, null, WAIT);
-      await chromium().context.clearCookies();
-      const seen: Record<string, string> = {};
-      for (const transport of TRANSPORTS) seen[transport] = await whoami(page, transport);
-      expect(seen).toEqual({ websocket: 'AuthError', sockjs: 'AuthError', longpoll: 'AuthError' });
-      await page.close();
-    } finally {
-      await app.close();
-    }
+    await onAppPage(false, async (page) => {
+      expect(await seenOn(page)).toEqual({ websocket: 'AuthError', sockjs: 'AuthError', longpoll: 'AuthError' });
+    });
   });
 });
