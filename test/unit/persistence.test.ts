@@ -857,18 +857,23 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
       expect(stored().outbound.entries.map((e) => e.data)).toEqual(['next']);
     });
 
-    it('waits for an asynchronous store’s removal (IndexedDB) before it takes the lock and reads', async () => {
-      const saved = new Map<string, unknown>();
+    /**
+     * An asynchronous store (IndexedDB-like: every call answers a microtask later) on `saved`, and
+     * client options on it; `remove` replaces its removal.
+     */
+    const asyncStore = (saved: Map<string, unknown>, remove?: SessionStore['remove']) => {
       const later = <T>(f: () => T) => Promise.resolve().then(f);
-      const async: SessionStore = {
+      const storage: SessionStore = {
         load: (k) => later(() => saved.get(k) as SessionSnapshot | undefined),
         save: (k, s) => later(() => void saved.set(k, s)),
-        remove: (k) => later(() => void saved.delete(k)),
+        remove: remove ?? ((k) => later(() => void saved.delete(k))),
       };
-      const options = {
-        queue: { storage: async, storageKey: 'k' },
-        logger: { debug() {}, info() {}, warn, error() {} },
-      };
+      return { queue: { storage, storageKey: 'k' }, logger: { debug() {}, info() {}, warn, error() {} } };
+    };
+
+    it('waits for an asynchronous store’s removal (IndexedDB) before it takes the lock and reads', async () => {
+      const saved = new Map<string, unknown>();
+      const options = asyncStore(saved);
       const first = page(options);
       await settle();
       first.send('m', 'first');
@@ -886,22 +891,14 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
 
     it('still waits for the owner when a second client of the page, refused the key, closes after it', async () => {
       const saved = new Map<string, unknown>();
-      const later = <T>(f: () => T) => Promise.resolve().then(f);
       let removed: (() => void) | undefined;
-      const async: SessionStore = {
-        load: (k) => later(() => saved.get(k) as SessionSnapshot | undefined),
-        save: (k, s) => later(() => void saved.set(k, s)),
-        // The owner's removal lands only when the test says so (its lock is held until then); later
-        // ones at once, so the last client's close() lets go of the key for the next test.
-        remove: (k) =>
-          removed
-            ? later(() => void saved.delete(k))
-            : new Promise<void>((resolve) => (removed = () => resolve(void saved.delete(k)))),
-      };
-      const options = {
-        queue: { storage: async, storageKey: 'k' },
-        logger: { debug() {}, info() {}, warn, error() {} },
-      };
+      // The owner's removal lands only when the test says so (its lock is held until then); later
+      // ones at once, so the last client's close() lets go of the key for the next test.
+      const options = asyncStore(saved, (k) =>
+        removed
+          ? Promise.resolve().then(() => void saved.delete(k))
+          : new Promise<void>((resolve) => (removed = () => resolve(void saved.delete(k)))),
+      );
       const owner = page(options);
       const second = page(options);
       await settle();
