@@ -2,6 +2,7 @@
  * `surelink/server`: the Node counterpart of the surelink client. Node only; never import it from
  * browser code.
  */
+import type { ValidEventMap, ValidSendMap } from '../client/event-types.js';
 import { RealtimeServerImpl } from './realtime-server.js';
 import type { RealtimeServerOptions } from './options.js';
 import type { RealtimeServer } from './types.js';
@@ -24,10 +25,15 @@ import type { RealtimeServer } from './types.js';
  * rt.handle('join', (data, session) => rooms.join(session.id, data));
  * http.listen(8080);
  * ```
+ *
+ * The maps are the client's, seen from here, and refuse the same reserved names at compile time:
+ * `ServerEvents` may not use the client's lifecycle names (`open`, `error`, ...), `ClientEvents`
+ * neither those nor the session's own (`disconnect`, `resume`, `end`). At run time such a send
+ * throws, and such an event from a client ends its session.
  */
 export function createRealtimeServer<
-  ClientEvents extends object = Record<string, unknown>,
-  ServerEvents extends object = Record<string, unknown>,
+  ClientEvents extends ValidSendMap<ClientEvents> & object = Record<string, unknown>,
+  ServerEvents extends ValidEventMap<ServerEvents> & object = Record<string, unknown>,
   Identity = unknown,
 >(options: RealtimeServerOptions<Identity>): RealtimeServer<ClientEvents, ServerEvents, Identity> {
   return new RealtimeServerImpl<ClientEvents, ServerEvents, Identity>(options);

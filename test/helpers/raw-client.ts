@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
+import type { ValidEventMap, ValidSendMap } from '../../src/client/event-types.js';
 import { ProtocolError } from '../../src/errors/protocol.js';
 import { SERVER_FRAMES, encodeFrame } from '../../src/protocol/codec.js';
 import { decodeMessage } from './decode.js';
@@ -163,9 +164,11 @@ export class Fixture {
   readonly #servers: { rt: { close(): Promise<void> }; http: Server }[] = [];
   readonly #clients: RawClient[] = [];
 
-  async server<CE extends object = Record<string, unknown>, SE extends object = Record<string, unknown>, Id = unknown>(
-    options: Omit<RealtimeServerOptions<Id>, 'server'> = {},
-  ): Promise<Started<CE, SE, Id>> {
+  async server<
+    CE extends ValidSendMap<CE> & object = Record<string, unknown>,
+    SE extends ValidEventMap<SE> & object = Record<string, unknown>,
+    Id = unknown,
+  >(options: Omit<RealtimeServerOptions<Id>, 'server'> = {}): Promise<Started<CE, SE, Id>> {
     const http = createServer((_req, res) => res.writeHead(404).end());
     const rt = createRealtimeServer<CE, SE, Id>({ ...options, server: http });
     this.#servers.push({ rt, http });

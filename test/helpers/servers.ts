@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import SockJSClient from 'sockjs-client';
 import WebSocket from 'ws';
+import type { ValidEventMap, ValidSendMap } from '../../src/client/event-types.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import type { RealtimeServerOptions } from '../../src/server/index.js';
@@ -41,10 +42,10 @@ export async function listen(http: Server, port = 0): Promise<number> {
   return (http.address() as AddressInfo).port;
 }
 
-export async function startServer<CE extends object = object, SE extends object = object>(
-  options: Omit<RealtimeServerOptions<unknown>, 'server'> = {},
-  port = 0,
-): Promise<TestServer<CE, SE>> {
+export async function startServer<
+  CE extends ValidSendMap<CE> & object = object,
+  SE extends ValidEventMap<SE> & object = object,
+>(options: Omit<RealtimeServerOptions<unknown>, 'server'> = {}, port = 0): Promise<TestServer<CE, SE>> {
   const http = createServer();
   const rt = createRealtimeServer<CE, SE, unknown>({ server: http, ...options });
   const actual = await listen(http, port);
