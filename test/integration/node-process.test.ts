@@ -232,6 +232,25 @@ describe.concurrent.each(TRANSPORTS)('a Node script on %s', (transport) => {
     }
   });
 
+  // The same after the heartbeat found the link dead: long polling's DELETE waited 5 minutes.
+  it('the server stops answering: the heartbeat finds the link dead, and close() lets the process exit', async () => {
+    const s = await server();
+    const c = start('client.mjs', [s.port, transport === 'sockjs' ? 'sockjs-xhr' : transport, 'heartbeat-frozen']);
+    try {
+      await c.line('ready');
+      s.child.kill('SIGSTOP');
+      c.child.stdin!.end('go\n');
+      const { code, signal, stderr } = await c.exit();
+      expect({ code, signal, stderr }, c.stdout.join('\n')).toEqual({ code: 0, signal: null, stderr: '' });
+      expect(c.stdout.slice(-2)).toEqual([
+        'link lost {"code":4000,"reason":"heartbeat timeout","willReconnect":true}',
+        'closed',
+      ]);
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+  });
+
   // Expected, as with an open `ws` socket (README: "In Node"): a script ends its client with close().
   it('a client left open keeps the process running', async () => {
     const { port } = await shared;
