@@ -12,7 +12,7 @@ import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
 import { closeOf, encodeBatch, MAX_BATCH_CHARS, parseOpened, parsePolled, takeBatch } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
-import { isDeadLink } from './socket.js';
+import { CLOSE_WAIT_MS, isDeadLink, unrefTimer } from './socket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
 type Fetch = typeof globalThis.fetch;
@@ -155,13 +155,13 @@ class LongPollTransport implements Transport {
   }
 
   /**
-   * POSTs the next batch of the outbox and resolves to the response body. Without `abort` it is
-   * the flush after close, sent `keepalive` when small enough to outlive the page.
+   * POSTs the next batch of the outbox and resolves to the response body. With `flush` it is the
+   * flush after close, sent `keepalive` when small enough to outlive the page.
    */
-  async #postBatch(url: string, abort?: AbortController): Promise<string> {
+  async #postBatch(url: string, abort: AbortController, flush?: boolean): Promise<string> {
     const batch = takeBatch(this.#outbox, this.#maxBatchChars);
     const body = encodeBatch(batch);
-    const text = await this.#exchange('POST', url, body, abort, !abort && body.length <= KEEPALIVE_MAX_CHARS);
+    const text = await this.#exchange('POST', url, body, abort, flush && body.length <= KEEPALIVE_MAX_CHARS);
     // The server ends the id when it accepts our close frame: a DELETE would only get 404. The
     // close frame is the last thing the core sends, so only a batch's last frame (it has one at
     // least) can be one: its text, as the codec writes it, starts `["c",`.
@@ -230,14 +230,23 @@ class LongPollTransport implements Transport {
     if (info) handlers.onClose(info);
   }
 
-  /** Best effort, after close: the remaining frames in order, then the DELETE. */
+  /**
+   * Best effort, after close: the remaining frames in order, then the DELETE, the POST in flight
+   * and these given up after CLOSE_WAIT_MS. Unbounded, a server that never answers held each of
+   * them for undici's 5 minutes, and a Node script that had called `close()` with them.
+   */
   async #flushThenDelete(url: string): Promise<void> {
+    const bye = new AbortController();
+    unrefTimer(() => {
+      bye.abort();
+      this.#up.abort();
+    }, CLOSE_WAIT_MS);
     try {
       await this.#posting;
-      while (this.#outbox.length > 0) await this.#postBatch(url);
+      while (this.#outbox.length > 0) await this.#postBatch(url, bye, true);
     } catch {
       // The connection is gone already; the DELETE below is just as harmless.
     }
-    if (!this.#idGone) await this.#exchange('DELETE', url, undefined, undefined, true).catch(() => undefined);
+    if (!this.#idGone) await this.#exchange('DELETE', url, undefined, bye, true).catch(() => undefined);
   }
 }

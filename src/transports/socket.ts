@@ -13,6 +13,14 @@ import type { CloseInfo, SockJSLike, Transport, TransportHandlers, TransportName
 /** Whether `code` is of a link presumed dead: it is terminated, and nothing more is sent on it. */
 export const isDeadLink = (code: number): boolean => code === HEARTBEAT_TIMEOUT || code === CONNECT_TIMEOUT;
 
+/**
+ * How long a connection closed by the client may still wait for the server to take its goodbye
+ * (a close handshake, long polling's last POST and DELETE). A server that never answers (frozen,
+ * cut off) would otherwise hold the socket, and a Node process with it: `ws` for 30 s, undici's
+ * fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
+ */
+export const CLOSE_WAIT_MS = 1000;
+
 /** Codes a server may send and `close()` accepts (WebSocket and SockJS alike). */
 export function isApplicationCode(code: unknown): code is number {
   return code === NORMAL || (Number.isInteger(code) && (code as number) >= 3000 && (code as number) <= 4999);
@@ -32,6 +40,11 @@ interface SocketEvent {
 }
 
 const ignore = (): void => {};
+
+/** A timer that does not keep Node's event loop alive (browsers have no `unref`). */
+export function unrefTimer(fn: () => void, ms: number): void {
+  (setTimeout(fn, ms) as { unref?(): void }).unref?.();
+}
 
 /**
  * Listeners live as long as the socket, so an idle connection keeps as few as possible: one
@@ -159,7 +172,12 @@ export class SocketTransport implements Transport {
     try {
       // A link presumed dead gets no close handshake: `ws` would hold the socket for 30 s.
       if (isDeadLink(code) && socket.terminate) socket.terminate();
-      else socket.close(isApplicationCode(code) ? code : NORMAL, fitCloseReason(reason));
+      else {
+        socket.close(isApplicationCode(code) ? code : NORMAL, fitCloseReason(reason));
+        // `ws` (Node) waits 30 s for the server's close frame, and so does a script's exit. The
+        // goodbye is written by now; without an answer the socket goes after CLOSE_WAIT_MS.
+        if (socket.terminate) unrefTimer(() => socket.terminate?.(), CLOSE_WAIT_MS);
+      }
     } catch {
       // Closing a socket that is already closing can throw in some implementations; nothing to do.
     }
