@@ -247,15 +247,24 @@ export class OutboundLog {
 
 /**
  * Approximate size of an entry on the wire, in characters. Also the one place that proves the data
- * can be sent at all: JSON must encode it and the frame must fit the protocol's limit (a frame the
- * server refuses with 4413 would otherwise be re-sent after every reconnect).
+ * can be sent at all: JSON must encode it and the frame must fit the protocol's limit, in UTF-16
+ * code units (`MAX_FRAME_CHARS`) and, for data, in the UTF-8 bytes the server counts (its
+ * `maxFrameBytes`, 1 MiB by default): a unit may take 3 bytes, and a frame the server refuses with
+ * 4413 ends the session, everything in flight with it.
  */
 function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
-  if (size > MAX_FRAME_CHARS) {
+  // Bytes are counted only for data above 348,000 units (below, 3 bytes a unit stay under 1 MiB),
+  // with at most 6 bytes per unit of the name (JSON escapes control characters as \u00XX) and 48 for
+  // the rest: `["q",seq,id,`, the name's quotes, `,` and `]` with 16-digit numbers, and the `[` `]`
+  // of a long-polling body that holds the frame alone. (`undefined > n` is false: no data.)
+  if (
+    size > MAX_FRAME_CHARS ||
+    ((json?.length as number) > 348e3 &&
+      new TextEncoder().encode(json).length + 6 * item.event.length + 48 > MAX_FRAME_CHARS)
+  )
     // The start of the name only: in raw mode it is the whole message.
-    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over ${MAX_FRAME_CHARS} chars`);
-  }
+    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over 1 MiB`);
   return size;
 }
 
