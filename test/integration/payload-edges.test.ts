@@ -106,6 +106,24 @@ describe.each(TRANSPORTS)('payload edges on %s alone', (transport) => {
     expect(r.incidents).toEqual([]);
   });
 
+  it('batches: a burst of 3-byte and 4-byte characters, 4 MB each way, goes in batches the other side takes', async () => {
+    const r = await rig(only);
+    // Each message is 60,000 code units: several make a batch (or a long-polling body) far over
+    // 1 MiB in bytes if it were cut by code units.
+    const burst = Array.from({ length: 24 }, (_, i) => (i % 2 ? '€' : '😀').repeat(i % 2 ? 60_000 : 30_000) + i);
+    // One way, then the other: both at once, several MB each way wedge SockJS's WebSocket
+    // sub-transport in Node, where faye-websocket at both ends stops reading while its own writes
+    // are backed up (websocket-driver's IO), until the heartbeat ends the connection. Browsers read
+    // with a native WebSocket.
+    for (const text of burst) r.c.send('x', text);
+    await until(() => r.atServer.length === burst.length, 15_000);
+    for (const text of burst) r.session.send('x', text);
+    await until(() => r.atClient.length === burst.length, 15_000);
+    expect(r.atServer).toEqual(burst);
+    expect(r.atClient).toEqual(burst);
+    expect(r.incidents).toEqual([]);
+  });
+
   it('a server with a lower maxFrameBytes closes with 4413: the message is reported in a SessionLostError with the others in flight, and never sent again', async () => {
     const r = await rig(only, { maxFrameBytes: 2000 });
     const lost = r.c.waitFor('error', { timeoutMs: 8000 });
@@ -225,7 +243,7 @@ describe.each(TRANSPORTS)('payload edges on %s alone', (transport) => {
   });
 });
 
-describe.each(['xhr-streaming', 'xhr-polling'])('payload edges on SockJS over %s', (sub) => {
+describe.each(['websocket', 'xhr-streaming', 'xhr-polling'])('payload edges on SockJS over %s', (sub) => {
   // SockJS escapes some unicode ranges itself on its HTTP sub-transports.
   const only: ClientOptions = { transports: [createSockJSTransport({ transports: [sub] })] };
 
@@ -242,6 +260,17 @@ describe.each(['xhr-streaming', 'xhr-polling'])('payload edges on SockJS over %s
     await until(() => r.atServer.length === 3 && r.atClient.length === 3, 15_000);
     expect(r.atServer).toEqual(values);
     expect(r.atClient).toEqual([...values.slice(0, 2), 'a'.repeat(MiB - 30)]);
+    expect(r.incidents).toEqual([]);
+  });
+
+  it('carries characters SockJS escapes (6 bytes on its wire for 3 of UTF-8) up to the limits, both ways', async () => {
+    const r = await rig(only);
+    const escaped = ofBytes('\uf900', MiB - 100); // CJK compatibility: in sockjs-client's escaped ranges
+    expect(r.c.send('x', escaped)).toBe('sent');
+    r.session.send('x', '\uf900'.repeat(MiB - 30));
+    await until(() => r.atServer.length === 1 && r.atClient.length === 1, 15_000);
+    expect(r.atServer[0]).toBe(escaped);
+    expect(r.atClient[0]).toBe('\uf900'.repeat(MiB - 30));
     expect(r.incidents).toEqual([]);
   });
 });
