@@ -49,6 +49,18 @@ describe('client: what send() accepts fits the server (1 MiB as UTF-8)', () => {
     },
   );
 
+  it('restores what a client that counted code units stored (400,000 €): checked when appended, not again, and nothing of this page is lost', () => {
+    const log = new OutboundLog(roomy);
+    log.append({ event: 'x', data: 'appended before the load', queuedAt: 0 });
+    const big = '€'.repeat(400_000);
+    const entries = [{ event: 'x', data: big, queuedAt: 0, seq: 1 }];
+    expect(() => log.restore({ v: 1, nextSeq: 2, sentUpTo: 0, acked: 0, entries })).not.toThrow();
+    expect(log.all().map((e) => [e.seq, e.data])).toEqual([
+      [1, big],
+      [2, 'appended before the load'],
+    ]);
+  });
+
   it('refuses 400,000 € (400,000 code units, 1.2 MB) at once, offline or online', () => {
     const data = '€'.repeat(400_000);
     expect(data.length).toBeLessThan(MAX_FRAME_CHARS);
