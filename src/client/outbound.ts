@@ -76,7 +76,7 @@ export class OutboundLog {
    */
   append(item: Item): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
-    const size = sizeOf(item, json);
+    const size = sizeOf(item, json, true);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     let dropped: OutboundEntry[] | undefined;
     while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
@@ -98,7 +98,11 @@ export class OutboundLog {
    */
   appendTransmitted(item: Item): OutboundEntry | undefined {
     const json = dataJsonOf(item);
-    if (this.#cursor < this.#nextSeq - 1 || !this.#limits.maxMessages || sizeOf(item, json) > this.#limits.maxBytes)
+    if (
+      this.#cursor < this.#nextSeq - 1 ||
+      !this.#limits.maxMessages ||
+      sizeOf(item, json, true) > this.#limits.maxBytes
+    )
       return undefined;
     this.#cursor = this.#sentUpTo = this.#nextSeq;
     return this.#push(item, 0, json);
@@ -216,8 +220,8 @@ export class OutboundLog {
     this.#entries = kept;
     this.#nextSeq = nextSeq;
     this.#queuedBytes = 0;
-    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e);
-    for (const e of requeue) this.#push(e, sizeOf(e));
+    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e, dataJsonOf(e));
+    for (const e of requeue) this.#push(e, sizeOf(e, dataJsonOf(e)));
   }
 
   #push(item: Item, size: number, json?: string): OutboundEntry {
@@ -247,15 +251,27 @@ export class OutboundLog {
 
 /**
  * Approximate size of an entry on the wire, in characters. Also the one place that proves the data
- * can be sent at all: JSON must encode it and the frame must fit the protocol's limit (a frame the
- * server refuses with 4413 would otherwise be re-sent after every reconnect).
+ * can be sent at all: JSON must encode it and the frame must fit the protocol's limit, in UTF-16
+ * code units (`MAX_FRAME_CHARS`) and, for data, in the UTF-8 bytes the server counts (its
+ * `maxFrameBytes`, 1 MiB by default): a unit may take 3 bytes, and a frame the server refuses with
+ * 4413 ends the session, everything in flight with it.
  */
-function sizeOf(item: Item, json: string | undefined = dataJsonOf(item)): number {
+function sizeOf(item: Item, json: string | undefined, appended?: boolean): number {
   const size = item.event.length + (json?.length ?? 0) + 16;
-  if (size > MAX_FRAME_CHARS) {
+  // Bytes are counted only for data above 348,000 units (below, 3 bytes a unit stay under 1 MiB),
+  // with at most 6 bytes per unit of the name (JSON escapes control characters as \u00XX) and 48 for
+  // the rest: `["q",seq,id,`, the name's quotes, `,` and `]` with 16-digit numbers, and the `[` `]`
+  // of a long-polling body that holds the frame alone. (`undefined > n` is false: no data.) Only
+  // as an entry is appended: one restored after a reload may come from a client that counted code
+  // units, and a throw half-way through `restore` would lose what this page appended meanwhile.
+  if (
+    size > MAX_FRAME_CHARS ||
+    (appended &&
+      (json?.length as number) > 348e3 &&
+      new TextEncoder().encode(json).length + 6 * item.event.length + 48 > MAX_FRAME_CHARS)
+  )
     // The start of the name only: in raw mode it is the whole message.
-    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over ${MAX_FRAME_CHARS} chars`);
-  }
+    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over 1 MiB`);
   return size;
 }
 

@@ -79,11 +79,10 @@ export function encodeWithDataJson(seq: number, event: string, dataJson: string 
  */
 export function fitCloseReason(reason: string): string {
   let out = '';
-  let bytes = 0;
-  const utf8 = new TextEncoder();
+  // The whole prefix encoded each time: at most 124 rounds of at most 123 bytes, in fewer bytes of
+  // bundle than a running count (which paid for the payload size check in outbound.ts).
   for (const ch of reason) {
-    bytes += utf8.encode(ch).length;
-    if (bytes > MAX_REASON_BYTES) break;
+    if (new TextEncoder().encode(out + ch).length > MAX_REASON_BYTES) break;
     out += ch;
   }
   return out;

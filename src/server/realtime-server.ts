@@ -16,6 +16,7 @@ import type { Endpoint } from './endpoints/websocket.js';
 import { ConnectionLink } from './handshake.js';
 import type { Admission, HandshakeHost } from './handshake.js';
 import { Listeners, toError } from './listeners.js';
+import { assertBroadcastFits } from './outgoing.js';
 import type { Listener } from './listeners.js';
 import { resolveOptions } from './options.js';
 import type { RealtimeServerOptions, ResolvedOptions } from './options.js';
@@ -119,6 +120,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     } catch (cause) {
       throw new InvalidArgumentError(`broadcast("${event}"): data cannot be encoded as JSON`, { cause });
     }
+    assertBroadcastFits(event, json);
     for (const session of this.#registry.all()) session.sendJson(event, json);
   }
 

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { encodeFrame } from '../protocol/codec.js';
 import { badName, type RemoteError } from '../protocol/frames.js';
+import { assertFitsClient } from './outgoing.js';
 
 export type RequestOutcome =
   | { readonly ok: true; readonly data: unknown }
@@ -105,23 +106,27 @@ function messageOf(thrown: unknown): string {
 
 /**
  * The wire text of the response to request `id` with sequence number `seq`. Data JSON cannot
- * encode (BigInt, cycles) becomes a HANDLER_ERROR response; `encodeError` says why.
+ * encode (BigInt, cycles), or a response over what a client accepts, becomes a HANDLER_ERROR
+ * response; `encodeError` says why.
  */
 export function encodeResponse(
   seq: number,
   id: number,
   outcome: RequestOutcome,
 ): { text: string; encodeError?: unknown } {
+  let message = 'response data cannot be encoded as JSON';
   try {
-    return {
-      text: encodeFrame(
-        outcome.ok
-          ? { type: 'response', seq, id, ok: true, data: outcome.data }
-          : { type: 'response', seq, id, ok: false, error: outcome.error },
-      ),
-    };
+    const text = encodeFrame(
+      outcome.ok
+        ? { type: 'response', seq, id, ok: true, data: outcome.data }
+        : { type: 'response', seq, id, ok: false, error: outcome.error },
+    );
+    // A response the client would refuse (4413) would end the session: the request fails instead.
+    message = 'response too large for the client';
+    assertFitsClient(`response to request ${id}`, text.length);
+    return { text };
   } catch (encodeError) {
-    const error = { code: RequestErrorCode.HandlerError, message: 'response data cannot be encoded as JSON' };
+    const error = { code: RequestErrorCode.HandlerError, message };
     return { text: encodeFrame({ type: 'response', seq, id, ok: false, error }), encodeError };
   }
 }

@@ -20,6 +20,7 @@ import { assertServerEventName } from './event-names.js';
 import { ServerHeartbeat } from './heartbeat.js';
 import { Listeners } from './listeners.js';
 import type { Listener } from './listeners.js';
+import { encodeEvent } from './outgoing.js';
 import { encodeResponse } from './requests.js';
 import type { RequestOutcome } from './requests.js';
 import type { RateLimit } from './options.js';
@@ -127,15 +128,8 @@ export class Session<
       this.#host.logger.debug(`surelink: session ${this.id} ended; "${event}" not sent`);
       return;
     }
-    let text: string;
-    try {
-      // encodeFrame's event layout, without its dispatch: this is the server's busiest line.
-      const seq = this.#outbox.nextSeq;
-      text = JSON.stringify(data === undefined ? ['e', seq, event] : ['e', seq, event, data]);
-    } catch (cause) {
-      throw new InvalidArgumentError(`session.send("${event}"): data cannot be encoded as JSON`, { cause });
-    }
-    this.#push(text);
+    // Throws for data JSON cannot encode, and for a frame a client would refuse (ending the session).
+    this.#push(encodeEvent(this.#outbox.nextSeq, event, data));
   }
 
   /** `send` of data already JSON (`undefined`: none), name checked: `broadcast` encodes it once. */

@@ -50,7 +50,8 @@ export interface ServerSession<
   /**
    * Sends an event. Sequenced and kept until the client acknowledges it, so it survives a drop
    * within the grace period. A no-op once the session ended.
-   * @throws InvalidArgumentError for a reserved or invalid name, or data JSON cannot encode
+   * @throws InvalidArgumentError for a reserved or invalid name, data JSON cannot encode, or a frame
+   * over the 1,048,576 UTF-16 code units a client accepts (it would end the session with 4413)
    */
   send<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
   /**
@@ -84,14 +85,16 @@ export interface RealtimeServer<
    * response with that `code` and its `message` (Node's system errors excepted: `ENOENT` and the
    * like name paths and hosts). Any other throw is a bug: the client gets `'HANDLER_ERROR'` with a
    * generic message (the real one may name internals) and the `error` event the error. Requests
-   * nobody handles get `'NO_HANDLER'`.
+   * nobody handles get `'NO_HANDLER'`. A response larger than a client accepts (1,048,576 UTF-16
+   * code units) becomes `'HANDLER_ERROR'` too, and the `error` event says why.
    * Each request runs once, even when the client re-sends it after a resume.
    * @returns a function that removes the handler
    */
   handle<K extends string>(event: K, handler: RequestHandler<ClientEvents, ServerEvents, Identity>): () => void;
   /**
    * Sends an event to every live session (connected or waiting for resume). The data is encoded
-   * once for all of them; data JSON cannot encode throws `InvalidArgumentError`, sessions or not.
+   * once for all of them; data JSON cannot encode, or a frame larger than a client accepts, throws
+   * `InvalidArgumentError`, sessions or not.
    */
   broadcast<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
   /** Live sessions by id. */
