@@ -105,11 +105,12 @@ export class Outgoing {
   /**
    * A new session: what the old one had sent without an acknowledgement may be lost, and no
    * response to any request sent in it will come. Requests still queued go to the new session.
+   * Not "expired": the server may also have ended it (a frame it refused, a restart).
    */
   sessionLost(unconfirmed: readonly OutboundEntry[]): void {
     const { session, requests } = this.#d;
     const error = new SessionLostError(
-      `session expired; ${unconfirmed.length} message(s) may be lost`,
+      `session not resumed; ${unconfirmed.length} message(s) may be lost`,
       unconfirmed.map(toMessage),
     );
     const queued = new Set(session.log.all().map((e) => e.requestId));
