@@ -224,7 +224,9 @@ describe('churn: what sessions keep in memory', () => {
     const first = samples[0];
     const last = samples.at(-1);
     expect(last?.timers).toBeLessThanOrEqual(first?.timers ?? 0);
-    // 240 cycles: 1 MiB would be 4 kB each, a connection's worth.
-    expect((last?.heap ?? Infinity) - (first?.heap ?? 0)).toBeLessThan(1);
+    // Measured +0.3 to +0.5 MiB (warm-up of code and caches; it levels off over thousands of
+    // cycles). A connection kept per cycle (its request, socket, endpoint object: well over 10 kB)
+    // would be 2.4 MB over these 240.
+    expect((last?.heap ?? Infinity) - (first?.heap ?? 0)).toBeLessThan(1.5);
   }, 90_000);
 });

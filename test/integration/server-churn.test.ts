@@ -136,3 +136,75 @@ describe('churn: every endpoint is back at its baseline once its peers vanished'
     }, 30_000);
   }
 });
+
+describe('churn on long polling: ids of vanished clients, and close() with many GETs held', () => {
+  it('forgets a client that vanished while its GET was held after pollTimeoutMs + idleGraceMs, not before', async () => {
+    const clock = new ManualClock();
+    // A heartbeat slower than the idle timeout, so it is the endpoint that notices.
+    const s = await server({ clock, sessionGraceMs: 1000, heartbeat: { intervalMs: 60_000, timeoutMs: 60_000 } });
+    const base = `http://127.0.0.1:${s.port}/realtime`;
+    const peers = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const peer = await openPeer('longpoll', base);
+        defer(() => peer.destroy());
+        await peer.hello();
+        await peer.welcome();
+        return peer;
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50)); // each peer's next GET is held
+    for (const peer of peers) peer.reset();
+    let open = -1;
+    await until(() => {
+      void openConnections(s.http).then((n) => (open = n));
+      return open === 0;
+    });
+    clock.advance(35_000 - 1); // the defaults: 25 s poll timeout + 10 s idle grace
+    expect([...s.rt.sessions.values()].filter((x) => x.connected)).toHaveLength(50);
+    clock.advance(1);
+    expect([...s.rt.sessions.values()].filter((x) => x.connected)).toHaveLength(0);
+    clock.advance(1000);
+    expect(s.rt.sessions.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('close() with 150 GETs held answers each with 1001 and leaves no session, timer, socket or listener', async () => {
+    const clock = new ManualClock();
+    const s = await server({ clock });
+    const baseline = listenerCounts(s.http);
+    const base = `http://127.0.0.1:${s.port}/realtime`;
+    const open = async (hello: boolean): Promise<RawPeer> => {
+      const peer = await openPeer('longpoll', base);
+      defer(() => peer.destroy());
+      if (hello) {
+        await peer.hello();
+        await peer.welcome();
+      }
+      return peer;
+    };
+    const holding = await Promise.all(Array.from({ length: 150 }, (_, i) => open(i % 5 !== 0))); // 30 without hello
+    const vanished = await Promise.all(Array.from({ length: 20 }, () => open(true)));
+    for (const peer of vanished) peer.reset();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.rt.sessions.size).toBe(120 + 20);
+
+    let closed = false;
+    const closing = s.rt.close().then(() => (closed = true));
+    const goingAway = (peer: RawPeer): boolean =>
+      peer.frames.some((f) => Array.isArray(f) && f[0] === 'c' && f[1] === 1001);
+    await until(() => holding.every(goingAway));
+    expect(s.rt.sessions.size).toBe(0);
+    // The 20 that vanished never collect their close frame: close() ends them after its 2 s wait.
+    expect(closed).toBe(false);
+    clock.advance(2_000);
+    await closing;
+    expect(clock.pending).toBe(0);
+    let sockets = -1;
+    await until(() => {
+      void openConnections(s.http).then((n) => (sockets = n));
+      return sockets === 0;
+    }, 15_000);
+    expect(s.http.listenerCount('upgrade')).toBe(0);
+    expect(s.http.listenerCount('request')).toBe(baseline.request);
+  }, 30_000);
+});
