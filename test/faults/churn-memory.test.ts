@@ -149,9 +149,9 @@ describe('churn: what sessions keep in memory', () => {
     // the close handshake times out (5 s).
     clock.advance(120_000);
     expect(clock.pending).toBe(0);
-    const after = (await settledHeap(before + 3, 8_000)) - before;
+    const after = (await settledHeap(before + 5, 8_000)) - before;
     console.log(`after their 4508, transports closed: heap +${after.toFixed(1)} MiB`);
-    expect(after).toBeLessThan(3);
+    expect(after).toBeLessThan(5); // 18.5 MiB while ended sessions kept their frames
     expect(kept).toHaveLength(sessions);
   }, 60_000);
 

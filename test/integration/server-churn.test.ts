@@ -33,6 +33,8 @@ const MODES = [
 type Mode = (typeof MODES)[number];
 /** 8 modes × 12 = 96 peers per transport. */
 const PER_MODE = 12;
+/** Just above the peers of one transport, all of which may be in their handshake at once. */
+const MAX_HANDSHAKES = 100;
 /** Modes whose session is still there, connected or waiting for its grace period, when they vanished. */
 const LINGERING: readonly Mode[] = ['reset', 'midMessage', 'stopReading'];
 
@@ -83,6 +85,7 @@ describe('churn: every endpoint is back at its baseline once its peers vanished'
         clock,
         sessionGraceMs: 1000,
         handshakeTimeoutMs: 1000,
+        maxHandshakes: MAX_HANDSHAKES,
         authenticate: (token) =>
           token === 'authRefused' ? false : token === 'authHangs' ? new Promise<never>(() => {}) : 'user',
       });
@@ -133,6 +136,12 @@ describe('churn: every endpoint is back at its baseline once its peers vanished'
         return open === 0;
       }, 15_000);
       expect(listenerCounts(s.http)).toEqual(baseline);
+
+      // Every handshake was counted out, however it ended: maxHandshakes may start at once again.
+      const fresh = await Promise.all(Array.from({ length: MAX_HANDSHAKES }, () => openPeer(transport, base)));
+      for (const peer of fresh) defer(() => peer.destroy());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(fresh.filter((peer) => peer.frames.some((f) => Array.isArray(f) && f[0] === 'c'))).toEqual([]);
     }, 30_000);
   }
 });
