@@ -62,6 +62,8 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   readonly #host: HandshakeHost<S>;
   readonly #timer: Timer;
   #state: LinkState<S> = { name: 'hello' };
+  /** Ends the wait for `authenticate` once the link closed (see `#admit`). */
+  #abandon: (() => void) | undefined;
 
   constructor(connection: ServerConnection, host: HandshakeHost<S>) {
     this.#connection = connection;
@@ -79,6 +81,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   #setState(state: LinkState<S>): void {
     const ended = this.handshaking && state.name !== 'auth';
     this.#state = state;
+    if (state.name === 'closed') this.#abandon?.();
     if (ended) this.#host.handshakeEnded();
   }
 
@@ -143,7 +146,10 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   async #admit(hello: HelloFrame): Promise<void> {
     let identity: unknown;
     try {
-      identity = await this.#host.authenticate(hello.auth, this.#connection);
+      // Raced with the link's end: an `authenticate` that never settles, kept by the application
+      // (a hung query), held this link, its connection and request for ever (7 kB each).
+      const gone = new Promise<undefined>((resolve) => (this.#abandon = () => resolve(undefined)));
+      identity = await Promise.race([this.#host.authenticate(hello.auth, this.#connection), gone]);
     } catch (error) {
       this.#host.logger.info('surelink: authenticate threw; refusing', error);
       identity = false;

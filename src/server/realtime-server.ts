@@ -74,7 +74,9 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     this.#handshakeHost = {
       ...common,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
-      authenticate: async (token, connection) => await o.authenticate(token, connection.request),
+      // No `await` here: suspended on an `authenticate` that never settles, this function kept
+      // `connection` (and through it the request and socket) for as long as the promise lived.
+      authenticate: async (token, connection) => o.authenticate(token, connection.request),
       admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
       released: (connection) => this.#released(connection),
       handshakeEnded: () => this.#handshakes--,

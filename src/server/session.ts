@@ -173,8 +173,9 @@ export class Session<
     for (const text of this.#outbox.pending()) connection.send(text);
     this.#startHeartbeat(connection);
     // Listeners run last: one that closes the session finds it in a consistent state.
-    if (previous) this.#emit('disconnect', { code: CloseCode.Abnormal, reason: 'replaced by a new connection' });
-    if (resumed && !this.#ended) this.#emit('resume', { transport: connection.transport });
+    if (previous)
+      this.#listeners.emit('disconnect', { code: CloseCode.Abnormal, reason: 'replaced by a new connection' });
+    if (resumed && !this.#ended) this.#listeners.emit('resume', { transport: connection.transport });
   }
 
   /** One inbound message, a frame or a batch, from `connection` (ignored unless it is the current one). */
@@ -272,7 +273,7 @@ export class Session<
     if (this.#ended) return;
     this.#detach();
     this.#lastLoss = { code, reason };
-    this.#emit('disconnect', this.#lastLoss);
+    this.#listeners.emit('disconnect', this.#lastLoss);
     if (!this.#ended) this.#host.disconnected(this);
   }
 
@@ -282,13 +283,12 @@ export class Session<
     const connection = this.#connection;
     this.#detach();
     connection?.close(code, reason);
+    // Never replayed now, but the object may outlive its end (in its link until the transport closed,
+    // up to long polling's idle timeout; in application code; in a request handler still running):
+    // its unacknowledged frames, up to maxBufferedFrames of them, go at once.
+    this.#outbox.ack(this.#outbox.lastSeq);
     this.#host.ended(this);
-    const info: EndInfo = { code, reason };
-    this.#emit('end', info);
+    this.#listeners.emit('end', { code, reason } satisfies EndInfo);
     this.#listeners.clear();
-  }
-
-  #emit(event: 'disconnect' | 'resume' | 'end', payload: unknown): void {
-    this.#listeners.emit(event, payload);
   }
 }

@@ -28,6 +28,7 @@ import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
+import { listenForUpgrades } from './upgrades.js';
 import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
 import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
@@ -106,13 +107,13 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
     res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
     return true;
   });
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (ours(req)) requests.run(req, () => handler(req, socket, head));
-  };
-  options.server.on('upgrade', onUpgrade);
+  const stopListening = listenForUpgrades(
+    options.server,
+    (req, socket, head) => ours(req) && requests.run(req, () => handler(req, socket, head)),
+  );
   const detach = (): void => {
     restoreRequests();
-    options.server.off('upgrade', onUpgrade);
+    stopListening();
   };
   return {
     // A polling client collects its close frame (1001) with its next request, so the prefix stays

@@ -3,7 +3,6 @@
  * event, filtered by path and origin. Each socket becomes a `ServerConnection`.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData, ServerOptions } from 'ws';
 import { ProtocolError } from '../../errors/protocol.js';
@@ -13,6 +12,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection } from '../connection.js';
+import { listenForUpgrades, rejectUpgrade } from './upgrades.js';
 
 export interface WebSocketEndpointOptions {
   readonly server: Server;
@@ -45,18 +45,15 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): Endp
     closeTimeout: CLOSE_HANDSHAKE_MS,
   };
   const wss = new WebSocketServer(wssOptions);
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (pathOf(req) !== options.path) return; // another listener's business
-    if (!options.allowOrigin(req.headers.origin)) {
-      rejectUpgrade(socket, 403, 'Forbidden');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wire(ws, req, options));
-  };
-  options.server.on('upgrade', onUpgrade);
+  const stopListening = listenForUpgrades(options.server, (req, socket, head) => {
+    if (pathOf(req) !== options.path) return false; // another listener's business
+    if (!options.allowOrigin(req.headers.origin)) rejectUpgrade(socket, 403, 'Forbidden');
+    else wss.handleUpgrade(req, socket, head, (ws) => wire(ws, req, options));
+    return true;
+  });
   return {
     close() {
-      options.server.off('upgrade', onUpgrade);
+      stopListening();
       wss.close();
     },
   };
@@ -66,15 +63,6 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  socket.on('error', () => socket.destroy());
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
-  );
 }
 
 function wire(ws: WebSocket, req: IncomingMessage, options: WebSocketEndpointOptions): void {
