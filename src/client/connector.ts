@@ -50,6 +50,21 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
+/**
+ * The time each transport of the next attempt gets, after `error` ended one that gave each `ms`. On a GEO satellite, 2G or congested cellular link (1 s of round trip or more), a WebSocket
+ * needs 4 round trips before `welcome` (TCP, TLS, the upgrade, hello → welcome), SockJS and long
+ * polling as many or more: over `connectTimeoutMs` on every attempt, so the client would never
+ * connect. After an attempt where no transport connected and one ran out of time, the next gets
+ * twice as long, up to 30 s (socket.io waits 20 s, Phoenix 10 s). A WebSocket that hangs behind a
+ * proxy does not make it grow, its fallback connecting in the same attempt, and neither does an
+ * upgrade probe. It is kept for the client's life: the link that needed it is likely still there,
+ * and each reconnect would otherwise first lose a whole round of timeouts.
+ */
+export function patience(ms: number, error: SurelinkError): number {
+  const errors = error instanceof FallbackError ? error.errors : [error];
+  return errors.some((e) => e instanceof ConnectTimeoutError) ? Math.max(ms, Math.min(ms * 2, 30_000)) : ms;
+}
+
 /** Makes the first frame of an attempt (the connection). */
 export interface HelloMaker {
   /** The hello carrying `auth`; `undefined` in raw mode, where the transport opening is the handshake. */
@@ -57,14 +72,16 @@ export interface HelloMaker {
 }
 
 /**
- * An attempt with the client's options on `factories`, in order. It starts by running
- * `options.auth` and making the hello with it; a failure there is an `AuthError`.
+ * An attempt with the client's options on `factories`, in order, each given `ms` (see `patience`).
+ * It starts by running `options.auth` and making the hello with it; a failure there is an
+ * `AuthError`, and none in `ms` (a token fetched over the same slow link) a `ConnectTimeoutError`.
  */
 export function startAttempt(
   o: ResolvedOptions,
   main: string,
   maker: HelloMaker,
   factories: readonly TransportFactory[],
+  ms: number,
 ): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
@@ -75,9 +92,7 @@ export function startAttempt(
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     const first = await new Promise<HelloFrame | undefined>((resolve, reject) => {
-      timer.start(o.connectTimeoutMs, () =>
-        reject(new ConnectTimeoutError(`no auth token or stored session in ${o.connectTimeoutMs} ms`)),
-      );
+      timer.start(ms, () => reject(new ConnectTimeoutError(`no auth token or stored session in ${ms} ms`)));
       (async () => {
         const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
         // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
@@ -115,13 +130,7 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake(
-            { hello: first, resolve, reject },
-            factory,
-            url === main ? main : url,
-            ctx,
-            o.connectTimeoutMs,
-          );
+          current = new Handshake({ hello: first, resolve, reject }, factory, url === main ? main : url, ctx, ms);
         });
       } catch (error) {
         const e = error as SurelinkError;

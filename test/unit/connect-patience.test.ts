@@ -1,0 +1,164 @@
+/**
+ * The time each transport gets to connect on a slow link (connector.ts, `patience`): at 1 s or more
+ * of round trip (GEO satellite, 2G, congested cellular) a handshake takes longer than
+ * `connectTimeoutMs` every time, so after a round where nothing connected and a transport ran out
+ * of time, the next round gives each twice as long (up to 30 s), and the client keeps that. A
+ * WebSocket that hangs behind a proxy still falls back within `connectTimeoutMs`, and neither it
+ * nor a timed-out upgrade probe makes later attempts slower.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { ConnectTimeoutError, FallbackError } from '../../src/errors/index.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+const RETRY_MS = 100;
+let ws: FakeTransport;
+let lp: FakeTransport;
+let clients: RealtimeClient[];
+
+function make(options: ClientOptions = {}): RealtimeClient {
+  const c = new RealtimeClient('ws://test.invalid/realtime', {
+    transports: [ws, lp],
+    lifecycle: false,
+    rememberTransport: false, // WebSocket first on every attempt
+    connectTimeoutMs: 1000,
+    reconnect: { initialDelayMs: RETRY_MS, maxDelayMs: RETRY_MS, jitter: 'none' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+useFakeClients(
+  () => {
+    ws = new FakeTransport('websocket');
+    lp = new FakeTransport('longpoll');
+    clients = [];
+  },
+  () => clients,
+);
+
+/** How long the client waited on `t`'s newest connection (opened, never welcomed) before giving up on it. */
+async function waited(t: FakeTransport, max = 60_000): Promise<number> {
+  const link = t.last;
+  link.open(); // the hello goes out; no welcome comes back in time
+  let ms = 0;
+  while (!link.closedWith && ms < max) {
+    await vi.advanceTimersByTimeAsync(100);
+    ms += 100;
+  }
+  expect(link.closedWith?.code).toBe(4001); // connect timeout
+  return ms;
+}
+
+/** One round where every transport times out: what each got. */
+async function timedOutRound(): Promise<number[]> {
+  const given = [await waited(ws), await waited(lp)];
+  await vi.advanceTimersByTimeAsync(RETRY_MS); // the backoff before the next round
+  return given;
+}
+
+describe('connect timeout on a slow link', () => {
+  it('gives each transport twice as long after a round where every one timed out, up to 30 s', async () => {
+    const c = make({ connectTimeoutMs: 8000 });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    const rounds = [];
+    for (let i = 0; i < 4; i++) rounds.push(await timedOutRound());
+    expect(rounds).toEqual([
+      [8000, 8000],
+      [16_000, 16_000],
+      [30_000, 30_000],
+      [30_000, 30_000],
+    ]);
+    expect(errors[0]).toBeInstanceOf(FallbackError);
+    expect((errors[0] as FallbackError).errors.every((e) => e instanceof ConnectTimeoutError)).toBe(true);
+    // The round where the handshake takes 1.5 s on this link now connects.
+    ws.last.open();
+    await vi.advanceTimersByTimeAsync(1500);
+    ws.last.welcome();
+    await settle();
+    expect(c.state).toBe('open');
+  });
+
+  it('keeps the longer time after connecting: a reconnect on the same slow link does not lose a round first', async () => {
+    const c = make();
+    await settle();
+    expect(await timedOutRound()).toEqual([1000, 1000]);
+    ws.last.open();
+    await vi.advanceTimersByTimeAsync(1500); // over the option, within the doubled time
+    ws.last.welcome();
+    await settle();
+    expect(c.state).toBe('open');
+    ws.last.drop(); // the flaky link drops
+    await vi.advanceTimersByTimeAsync(RETRY_MS);
+    expect(await waited(ws)).toBe(2000);
+  });
+
+  it('falls back past a WebSocket that hangs within connectTimeoutMs, on every attempt', async () => {
+    const c = make();
+    await settle();
+    for (let round = 0; round < 3; round++) {
+      expect(await waited(ws)).toBe(1000); // opens (a proxy let it through), never answers
+      lp.last.accept();
+      await settle();
+      expect(c.transport).toBe('longpoll');
+      lp.last.drop();
+      await vi.advanceTimersByTimeAsync(RETRY_MS);
+    }
+  });
+
+  it('does not grow on failures that are not timeouts', async () => {
+    make();
+    await settle();
+    for (let round = 0; round < 3; round++) {
+      ws.last.drop({ code: 1006, reason: 'refused' });
+      await settle();
+      lp.last.drop({ code: 1006, reason: 'refused' }); // the server is down, not slow
+      await vi.advanceTimersByTimeAsync(RETRY_MS);
+    }
+    expect(await waited(ws)).toBe(1000);
+  });
+
+  it('an upgrade probe that times out leaves the open link alone and later attempts as they were', async () => {
+    const c = make({ upgrade: { initialDelayMs: 5000, maxDelayMs: 5000 } });
+    await settle();
+    ws.last.drop({ code: 1006, reason: 'refused' });
+    await settle();
+    lp.last.accept();
+    await settle();
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    for (let probe = 0; probe < 3; probe++) {
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(await waited(ws)).toBe(1000);
+      expect(c.state).toBe('open');
+      expect(c.transport).toBe('longpoll');
+    }
+    expect(closes).toEqual([]);
+    lp.last.drop();
+    await vi.advanceTimersByTimeAsync(RETRY_MS);
+    expect(await waited(ws)).toBe(1000);
+  });
+
+  it('gives an auth function the longer time too: a token fetched over the same slow link', async () => {
+    let calls = 0;
+    const c = make({
+      transports: [ws],
+      auth: () => new Promise<string>((resolve) => setTimeout(() => resolve(`t${++calls}`), 1500)),
+    });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(errors[0]).toBeInstanceOf(ConnectTimeoutError);
+    expect(ws.links).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(RETRY_MS + 1500);
+    expect(ws.links).toHaveLength(1);
+    ws.last.accept();
+    await settle();
+    expect(c.state).toBe('open');
+  });
+});
