@@ -185,10 +185,10 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /** An attempt on `factories` (its hello is made as it starts: `options.auth` runs then); while open, the upgrade probe. */
-  async #run(factories: readonly TransportFactory[]): Promise<void> {
+  async #run(factories: readonly TransportFactory[], ms = this.#patience): Promise<void> {
     const generation = ++this.#generation;
+    const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories, ms)); // rejects, never throws
     try {
-      const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories, this.#patience));
       if (generation !== this.#generation) attempt.cancel(); // `auth`, called as it starts, closed the client
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
@@ -202,7 +202,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
     }
-    const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
+    const lost = this.#prober?.failed(attempt.sent); // a failed probe: the next one later, a loss held meanwhile now
     if (lost) this.#lose(lost, true);
   }
 
@@ -251,7 +251,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
       // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
       // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
-      const probe = (): void => void this.#run(this.#factories.slice(0, 1));
+      const probe = (): void => void this.#run(this.#factories.slice(0, 1), this.#prober?.timeoutMs(this.#patience));
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
     this.#lastTransport = name;

@@ -36,6 +36,8 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
+  /** The hello went out on the last transport tried: the server may have seen it (and taken the session over). */
+  readonly sent: boolean | undefined;
   /**
    * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
    * `farewell` (a close frame) goes first where the hello went out: the server may have made or
@@ -86,6 +88,7 @@ export function startAttempt(
   // Starting with something else than WebSocket means it failed here last time.
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
+  let waiting: Waiting | undefined;
   let cancelled = false;
   // The app's auth function and session store may never settle: they get a transport's time.
   const timer = new Timer(o.clock);
@@ -130,7 +133,13 @@ export function startAttempt(
         return await new Promise<Link>((resolve, reject) => {
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
-          current = new Handshake({ hello: first, resolve, reject }, factory, url === main ? main : url, ctx, ms);
+          current = new Handshake(
+            (waiting = { hello: first, resolve, reject }),
+            factory,
+            url === main ? main : url,
+            ctx,
+            ms,
+          );
         });
       } catch (error) {
         const e = error as SurelinkError;
@@ -144,6 +153,9 @@ export function startAttempt(
   };
   return {
     done: run(),
+    get sent() {
+      return waiting?.sent;
+    },
     cancel: (farewell) => {
       cancelled = true;
       timer.stop();

@@ -82,4 +82,31 @@ describe('a client on a slow link (round trip over a third of connectTimeoutMs)'
     expect(c.transport).toBe('longpoll');
     expect(answered).toBeGreaterThan(5);
   }, 20_000);
+
+  it('upgrades to a WebSocket whose welcome comes after connectTimeoutMs, without a reconnect per probe', async () => {
+    // Long polling on a fast path (straight to the server), the WebSocket through the slow proxy: the client opens
+    // on long polling without a timeout, then each probe must outlast a WebSocket handshake over 350 ms.
+    const s = await server();
+    const proxy = await TcpProxy.start(s.port);
+    defer(() => proxy.close());
+    proxy.mode = 'refuse-upgrade';
+    const c = client(`ws://127.0.0.1:${proxy.port}/realtime`, {
+      ...SCALED,
+      transports: ['websocket', 'longpoll'],
+      urls: { longpoll: `http://127.0.0.1:${s.port}/realtime/poll` },
+      upgrade: { initialDelayMs: 200, maxDelayMs: 200 },
+    });
+    await c.waitFor('open', { timeoutMs: 5000 });
+    expect(c.transport).toBe('longpoll');
+    // 95 ms: the probe's WebSocket opens and sends its hello within 350 ms, and the welcome comes back after. Before,
+    // the server moved the session to each such probe, the client gave up on it, and long polling was dropped (4404):
+    // a reconnect for every probe, and never an upgrade.
+    proxy.delayMs = 95 / 2;
+    proxy.connectRtts = 2;
+    proxy.mode = 'forward';
+    const closes: unknown[] = [];
+    c.on('close', (e) => closes.push(e));
+    await until(() => c.transport === 'websocket', 5000);
+    expect(closes.length).toBeLessThanOrEqual(1); // a probe whose welcome came just too late: the server moved the session
+  }, 20_000);
 });

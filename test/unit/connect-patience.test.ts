@@ -4,7 +4,8 @@
  * `connectTimeoutMs` every time, so after a round where nothing connected and a transport ran out
  * of time, the next round gives each twice as long (up to 30 s), and the client keeps that. A
  * WebSocket that hangs behind a proxy still falls back within `connectTimeoutMs`, and neither it
- * nor a timed-out upgrade probe makes later attempts slower.
+ * nor a timed-out upgrade probe makes later attempts slower. An upgrade probe whose hello went out
+ * but whose welcome came too late gets longer each time (upgrade.ts), one that never opened not.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
@@ -23,6 +24,7 @@ function make(options: ClientOptions = {}): RealtimeClient {
     transports: [ws, lp],
     lifecycle: false,
     rememberTransport: false, // WebSocket first on every attempt
+    heartbeat: false, // fake time runs long here, with no pongs
     connectTimeoutMs: 1000,
     reconnect: { initialDelayMs: RETRY_MS, maxDelayMs: RETRY_MS, jitter: 'none' },
     ...options,
@@ -40,10 +42,13 @@ useFakeClients(
   () => clients,
 );
 
-/** How long the client waited on `t`'s newest connection (opened, never welcomed) before giving up on it. */
-async function waited(t: FakeTransport, max = 60_000): Promise<number> {
+/**
+ * How long the client waited on `t`'s newest connection before giving up on it: opened (the hello
+ * goes out) and never welcomed, or with `opens` false never opened (hanging at a proxy).
+ */
+async function waited(t: FakeTransport, opens = true, max = 60_000): Promise<number> {
   const link = t.last;
-  link.open(); // the hello goes out; no welcome comes back in time
+  if (opens) link.open();
   let ms = 0;
   while (!link.closedWith && ms < max) {
     await vi.advanceTimersByTimeAsync(100);
@@ -123,7 +128,7 @@ describe('connect timeout on a slow link', () => {
     expect(await waited(ws)).toBe(1000);
   });
 
-  it('an upgrade probe that times out leaves the open link alone and later attempts as they were', async () => {
+  it('an upgrade probe that never opens times out within connectTimeoutMs and leaves the open link alone', async () => {
     const c = make({ upgrade: { initialDelayMs: 5000, maxDelayMs: 5000 } });
     await settle();
     ws.last.drop({ code: 1006, reason: 'refused' });
@@ -134,14 +139,38 @@ describe('connect timeout on a slow link', () => {
     c.on('close', (e) => closes.push(e));
     for (let probe = 0; probe < 3; probe++) {
       await vi.advanceTimersByTimeAsync(5000);
-      expect(await waited(ws)).toBe(1000);
+      expect(await waited(ws, false)).toBe(1000); // a WebSocket hanging at a proxy
       expect(c.state).toBe('open');
       expect(c.transport).toBe('longpoll');
     }
     expect(closes).toEqual([]);
     lp.last.drop();
     await vi.advanceTimersByTimeAsync(RETRY_MS);
-    expect(await waited(ws)).toBe(1000);
+    expect(await waited(ws)).toBe(1000); // nor do later attempts get longer
+  });
+
+  it('gives an upgrade probe twice as long after one that timed out after its hello went out, until it upgrades', async () => {
+    const c = make({ upgrade: { initialDelayMs: 5000, maxDelayMs: 5000 } });
+    await settle();
+    ws.last.drop({ code: 1006, reason: 'refused' });
+    await settle();
+    lp.last.accept();
+    await settle();
+    const given = [];
+    for (let probe = 0; probe < 3; probe++) {
+      await vi.advanceTimersByTimeAsync(5000);
+      given.push(await waited(ws)); // the hello went out, the welcome is still on its way
+    }
+    expect(given).toEqual([1000, 2000, 4000]);
+    await vi.advanceTimersByTimeAsync(5000);
+    ws.last.open();
+    await vi.advanceTimersByTimeAsync(3000);
+    ws.last.welcome({ resumed: true });
+    await settle();
+    expect(c.transport).toBe('websocket');
+    ws.last.drop();
+    await vi.advanceTimersByTimeAsync(RETRY_MS);
+    expect(await waited(ws)).toBe(1000); // the client's own attempts: unchanged by probes
   });
 
   it('gives an auth function the longer time too: a token fetched over the same slow link', async () => {
