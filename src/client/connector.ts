@@ -38,6 +38,8 @@ export interface Attempt {
   readonly done: Promise<Link>;
   /** The hello went out on the last transport tried: the server may have seen it (and taken the session over). */
   readonly sent: boolean | undefined;
+  /** Milliseconds since the last transport tried started: once `done` resolved, what its handshake took. */
+  readonly took: number;
   /**
    * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
    * `farewell` (a close frame) goes first where the hello went out: the server may have made or
@@ -59,8 +61,10 @@ export function isFatal(error: SurelinkError): boolean {
  * connect. After an attempt where no transport connected and one ran out of time, the next gets
  * twice as long, up to 30 s (socket.io waits 20 s, Phoenix 10 s). A WebSocket that hangs behind a
  * proxy does not make it grow, its fallback connecting in the same attempt, and neither does an
- * upgrade probe. It is kept for the client's life: the link that needed it is likely still there,
- * and each reconnect would otherwise first lose a whole round of timeouts.
+ * upgrade probe. Once a transport connects, the next attempts get twice what its handshake took
+ * (at least `connectTimeoutMs`): on the same slow link a reconnect does not first lose a round of
+ * timeouts, and after a spell of timeouts on a dead network (a black hole) a fast link brings the
+ * time back, so a WebSocket hanging behind a proxy later still falls back quickly.
  */
 export function patience(ms: number, error: SurelinkError): number {
   const errors = error instanceof FallbackError ? error.errors : [error];
@@ -134,7 +138,7 @@ export function startAttempt(
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
-            (waiting = { hello: first, resolve, reject }),
+            (waiting = { hello: first, resolve, reject, at: o.clock.now() }),
             factory,
             url === main ? main : url,
             ctx,
@@ -156,6 +160,9 @@ export function startAttempt(
     get sent() {
       return waiting?.sent;
     },
+    get took() {
+      return o.clock.now() - (waiting?.at as number);
+    },
     cancel: (farewell) => {
       cancelled = true;
       timer.stop();
@@ -169,6 +176,8 @@ interface Waiting {
   readonly hello: HelloFrame | undefined;
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
+  /** When this transport's attempt started. */
+  readonly at: number;
   name?: TransportName;
   timer?: Timer;
   transport?: Transport;

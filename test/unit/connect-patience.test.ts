@@ -2,7 +2,8 @@
  * The time each transport gets to connect on a slow link (connector.ts, `patience`): at 1 s or more
  * of round trip (GEO satellite, 2G, congested cellular) a handshake takes longer than
  * `connectTimeoutMs` every time, so after a round where nothing connected and a transport ran out
- * of time, the next round gives each twice as long (up to 30 s), and the client keeps that. A
+ * of time, the next round gives each twice as long (up to 30 s); once connected, the next attempts
+ * get twice what that handshake took (at least `connectTimeoutMs`). A
  * WebSocket that hangs behind a proxy still falls back within `connectTimeoutMs`, and neither it
  * nor a timed-out upgrade probe makes later attempts slower. An upgrade probe whose hello went out
  * but whose welcome came too late gets longer each time (upgrade.ts), one that never opened not.
@@ -89,7 +90,7 @@ describe('connect timeout on a slow link', () => {
     expect(c.state).toBe('open');
   });
 
-  it('keeps the longer time after connecting: a reconnect on the same slow link does not lose a round first', async () => {
+  it('after connecting gives twice what the handshake took: a reconnect on the same slow link does not lose a round first', async () => {
     const c = make();
     await settle();
     expect(await timedOutRound()).toEqual([1000, 1000]);
@@ -100,7 +101,26 @@ describe('connect timeout on a slow link', () => {
     expect(c.state).toBe('open');
     ws.last.drop(); // the flaky link drops
     await vi.advanceTimersByTimeAsync(RETRY_MS);
-    expect(await waited(ws)).toBe(2000);
+    expect(await waited(ws)).toBe(3000);
+  });
+
+  it('comes back to connectTimeoutMs once a handshake is fast again: after a dead network, a hanging WebSocket falls back quickly', async () => {
+    const c = make();
+    await settle();
+    // A black hole (Wi-Fi up, nothing beyond it): every transport times out, round after round.
+    const rounds = [];
+    for (let i = 0; i < 3; i++) rounds.push(await timedOutRound());
+    expect(rounds).toEqual([
+      [1000, 1000],
+      [2000, 2000],
+      [4000, 4000],
+    ]);
+    ws.last.accept(); // the network is back, and fast
+    await settle();
+    expect(c.state).toBe('open');
+    ws.last.drop();
+    await vi.advanceTimersByTimeAsync(RETRY_MS);
+    expect(await waited(ws)).toBe(1000); // now behind a proxy that lets WebSocket open and hang
   });
 
   it('falls back past a WebSocket that hangs within connectTimeoutMs, on every attempt', async () => {
@@ -170,7 +190,8 @@ describe('connect timeout on a slow link', () => {
     expect(c.transport).toBe('websocket');
     ws.last.drop();
     await vi.advanceTimersByTimeAsync(RETRY_MS);
-    expect(await waited(ws)).toBe(1000); // the client's own attempts: unchanged by probes
+    // The client's own attempts: twice what the probe's handshake took (3 s), the link being that slow.
+    expect(await waited(ws)).toBe(6000);
   });
 
   it('gives an auth function the longer time too: a token fetched over the same slow link', async () => {
