@@ -1,11 +1,10 @@
 /**
- * Keeps one logical connection up: drives the state machine through connect attempts, the
- * heartbeat, backoff and the browser's lifecycle. It knows links and close codes, not messages;
- * the client above it turns links into a protocol session.
+ * Keeps one logical connection up: drives the state machine through connect attempts, the heartbeat, backoff and the
+ * browser's lifecycle. It knows links and close codes, not messages; the client above turns links into a session.
  *
- * An idle connected client should cost little memory, so this object is the one host of its
- * helpers (pauses, heartbeat, link): they call its methods instead of holding closures, and the
- * helpers of features not in use (backoff, pauses, probing) are created when first needed.
+ * An idle connected client should cost little memory, so this object is the one host of its helpers (pauses,
+ * heartbeat, link): they call its methods instead of holding closures, and the helpers of features not in use
+ * (backoff, pauses, probing) are created when first needed.
  */
 import { ProtocolError, TransportError, type SurelinkError } from '../errors/index.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
@@ -14,7 +13,7 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
 import type { Clock } from '../util/clock.js';
-import { errorForClose, isFatal, startAttempt, type Attempt, type HelloMaker } from './connector.js';
+import { errorForClose, isFatal, patience, startAttempt, type Attempt, type HelloMaker } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
 import { keepaliveInterval, pingText } from './keepalive.js';
@@ -26,8 +25,8 @@ import { transition, type StateChange } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
 /**
- * The connection half of the client's core: core.ts extends it with the session side (one object
- * holds both) and provides what the connection needs from above through the abstract methods.
+ * The connection half of the client's core: core.ts extends it with the session side (one object holds both) and
+ * provides what the connection needs from above through the abstract methods.
  */
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   declare readonly options: ResolvedOptions;
@@ -46,11 +45,13 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   #prober: UpgradeProber | undefined;
   /** The transport of the last link, kept across drops: a reconnect on the same one is no switch. */
   #lastTransport: TransportName | null = null;
+  #patience: number; // what each transport gets to connect: the option, more once a slow link needed it (`patience`)
 
   constructor(options: ResolvedOptions, url: string, factories: readonly TransportFactory[]) {
     this.options = options;
     this.#url = url;
     this.#factories = factories;
+    this.#patience = options.connectTimeoutMs;
   }
 
   // --- what the client above provides ---
@@ -184,13 +185,14 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /** An attempt on `factories` (its hello is made as it starts: `options.auth` runs then); while open, the upgrade probe. */
-  async #run(factories: readonly TransportFactory[]): Promise<void> {
+  async #run(factories: readonly TransportFactory[], ms = this.#patience): Promise<void> {
     const generation = ++this.#generation;
+    const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories, ms)); // rejects, never throws
     try {
-      const attempt = (this.#attempt = startAttempt(this.options, this.#url, this, factories));
       if (generation !== this.#generation) attempt.cancel(); // `auth`, called as it starts, closed the client
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
+      this.#patience = Math.max(this.options.connectTimeoutMs, Math.min(30_000, 2 * attempt.took)); // see `patience`
       this.#attempt = undefined;
       if (this.#state !== 'open' || link.welcome?.resumed !== false) return this.#take(link);
       // The probe got a new session (a server node without ours): moving would lose it with no `open` to say so.
@@ -201,14 +203,11 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt = undefined;
       if (this.#state !== 'open') return this.#failed(error as SurelinkError);
     }
-    const lost = this.#prober?.failed(); // a failed probe: the next one later, a loss held meanwhile now
+    const lost = this.#prober?.failed(attempt.sent); // a failed probe: the next one later, a loss held meanwhile now
     if (lost) this.#lose(lost, true);
   }
 
-  /**
-   * Makes an attempt's link the current one and announces it. While open, the upgrade probe's link:
-   * the session moves over (the server drops the old link), and `open` is not announced again.
-   */
+  /** Makes an attempt's link current and announces it; while open, the probe's: the session moves over, no new `open`. */
   #take(link: Link): void {
     const upgrade = this.#state === 'open';
     if (upgrade) {
@@ -253,7 +252,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
       // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
       // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
-      const probe = (): void => void this.#run(this.#factories.slice(0, 1));
+      const probe = (): void => void this.#run(this.#factories.slice(0, 1), this.#prober?.timeoutMs(this.#patience));
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
     this.#lastTransport = name;
@@ -264,6 +263,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   #failed(error: SurelinkError): void {
     const at = this.#generation;
+    this.#patience = patience(this.#patience, error); // not a probe's: a hanging WebSocket's own
     this.emit('error', error);
     const stop = (isFatal(error) && !this.#pauses?.paused) || this.options.reconnect === false;
     this.go(stop ? 'closed' : 'reconnecting', error.message, at);

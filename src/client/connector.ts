@@ -36,6 +36,10 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
+  /** The hello went out on the last transport tried: the server may have seen it (and taken the session over). */
+  readonly sent: boolean | undefined;
+  /** Milliseconds since the last transport tried started: once `done` resolved, what its handshake took. */
+  readonly took: number;
   /**
    * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
    * `farewell` (a close frame) goes first where the hello went out: the server may have made or
@@ -50,6 +54,23 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
+/**
+ * The time each transport of the next attempt gets, after `error` ended one that gave each `ms`. On a GEO satellite, 2G or congested cellular link (1 s of round trip or more), a WebSocket
+ * needs 4 round trips before `welcome` (TCP, TLS, the upgrade, hello → welcome), SockJS and long
+ * polling as many or more: over `connectTimeoutMs` on every attempt, so the client would never
+ * connect. After an attempt where no transport connected and one ran out of time, the next gets
+ * twice as long, up to 30 s (socket.io waits 20 s, Phoenix 10 s). A WebSocket that hangs behind a
+ * proxy does not make it grow, its fallback connecting in the same attempt, and neither does an
+ * upgrade probe. Once a transport connects, the next attempts get twice what its handshake took
+ * (at least `connectTimeoutMs`): on the same slow link a reconnect does not first lose a round of
+ * timeouts, and after a spell of timeouts on a dead network (a black hole) a fast link brings the
+ * time back, so a WebSocket hanging behind a proxy later still falls back quickly.
+ */
+export function patience(ms: number, error: SurelinkError): number {
+  const errors = error instanceof FallbackError ? error.errors : [error];
+  return errors.some((e) => e instanceof ConnectTimeoutError) ? Math.max(ms, Math.min(ms * 2, 30_000)) : ms;
+}
+
 /** Makes the first frame of an attempt (the connection). */
 export interface HelloMaker {
   /** The hello carrying `auth`; `undefined` in raw mode, where the transport opening is the handshake. */
@@ -57,27 +78,28 @@ export interface HelloMaker {
 }
 
 /**
- * An attempt with the client's options on `factories`, in order. It starts by running
- * `options.auth` and making the hello with it; a failure there is an `AuthError`.
+ * An attempt with the client's options on `factories`, in order, each given `ms` (see `patience`).
+ * It starts by running `options.auth` and making the hello with it; a failure there is an
+ * `AuthError`, and none in `ms` (a token fetched over the same slow link) a `ConnectTimeoutError`.
  */
 export function startAttempt(
   o: ResolvedOptions,
   main: string,
   maker: HelloMaker,
   factories: readonly TransportFactory[],
+  ms: number,
 ): Attempt {
   // Starting with something else than WebSocket means it failed here last time.
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
+  let waiting: Waiting | undefined;
   let cancelled = false;
   // The app's auth function and session store may never settle: they get a transport's time.
   const timer = new Timer(o.clock);
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
     const first = await new Promise<HelloFrame | undefined>((resolve, reject) => {
-      timer.start(o.connectTimeoutMs, () =>
-        reject(new ConnectTimeoutError(`no auth token or stored session in ${o.connectTimeoutMs} ms`)),
-      );
+      timer.start(ms, () => reject(new ConnectTimeoutError(`no auth token or stored session in ${ms} ms`)));
       (async () => {
         const token: unknown = await (typeof o.auth === 'function' ? o.auth() : o.auth);
         // Else the server would refuse the hello as malformed: a protocol error that hides the cause.
@@ -116,11 +138,11 @@ export function startAttempt(
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
-            { hello: first, resolve, reject },
+            (waiting = { hello: first, resolve, reject, at: o.clock.now() }),
             factory,
             url === main ? main : url,
             ctx,
-            o.connectTimeoutMs,
+            ms,
           );
         });
       } catch (error) {
@@ -135,6 +157,12 @@ export function startAttempt(
   };
   return {
     done: run(),
+    get sent() {
+      return waiting?.sent;
+    },
+    get took() {
+      return o.clock.now() - (waiting?.at as number);
+    },
     cancel: (farewell) => {
       cancelled = true;
       timer.stop();
@@ -148,6 +176,8 @@ interface Waiting {
   readonly hello: HelloFrame | undefined;
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
+  /** When this transport's attempt started. */
+  readonly at: number;
   name?: TransportName;
   timer?: Timer;
   transport?: Transport;

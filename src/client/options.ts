@@ -74,7 +74,10 @@ export interface ClientOptions {
    * Time one transport gets to open and complete the handshake before it counts as failed (a
    * WebSocket that opens but never answers, as some proxies do, fails here). An `auth` function
    * gets as long again before the first transport is tried, and a session store's `load` or `save`
-   * as long before it is given up on (the client then goes on without it).
+   * as long before it is given up on (the client then goes on without it). On a slow link (about 1 s
+   * of round trip or more) every transport would run out of time: after an attempt in which none
+   * connected and one timed out, the client gives each twice as long, up to 30 s; once one connects,
+   * later attempts get twice what its handshake took (never less than this).
    * @default 3500
    */
   connectTimeoutMs?: number;

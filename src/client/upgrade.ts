@@ -25,6 +25,8 @@ export class UpgradeProber {
   /** Starts a probe (the connection runs it). */
   readonly #probe: () => void;
   #delayMs: number;
+  /** Probes that ran out of time after their hello went out, in a row. */
+  #slow = 0;
   /** The current link died while a probe ran: the connection handles that once the probe settles. */
   declare lost: CloseInfo | undefined;
 
@@ -41,6 +43,17 @@ export class UpgradeProber {
     this.#timer.start(this.#delayMs, this.#probe);
   }
 
+  /**
+   * The time a probe gets: `ms` (what the client's attempts get), doubled for each probe in a row that failed after
+   * its hello went out, up to 30 s. On a link of about 1 s of round trip, such a probe's hello reached the server
+   * and its welcome was still on the way when it ran out of time: the server moved the session to it and dropped the
+   * open link, a reconnect for every probe, and never an upgrade. A probe that never opened (a WebSocket hanging at a
+   * proxy) does not make it grow: a link lost meanwhile waits for the probe (connection.ts), so that stays short.
+   */
+  timeoutMs(ms: number): number {
+    return Math.max(ms, Math.min(ms * 2 ** this.#slow, 30_000));
+  }
+
   /** Stops probing (the connection abandons a probe under way itself). */
   stop(): void {
     this.lost = undefined;
@@ -51,11 +64,13 @@ export class UpgradeProber {
   reset(): void {
     this.stop();
     this.#delayMs = this.#o.initialDelayMs;
+    this.#slow = 0;
   }
 
-  /** A probe failed: the next one waits longer. Returns the loss held meanwhile, to handle now. */
-  failed(): CloseInfo | undefined {
+  /** A probe failed (`sent`: after its hello went out): the next waits longer. Returns the loss held meanwhile. */
+  failed(sent?: boolean): CloseInfo | undefined {
     const lost = this.lost;
+    this.#slow = sent ? this.#slow + 1 : 0;
     this.#delayMs = Math.min(this.#o.maxDelayMs, this.#delayMs * 2);
     this.start();
     return lost;

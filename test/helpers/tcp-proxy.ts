@@ -25,8 +25,14 @@ export class TcpProxy {
   /** Every socket open on either side, piped or not. */
   readonly #sockets = new Set<net.Socket>();
   mode: ProxyMode = 'forward';
-  /** Extra latency per chunk in ms (both directions). */
+  /** Extra latency per chunk in ms (both directions): one round trip costs `2 * delayMs`. */
   delayMs = 0;
+  /**
+   * Round trips (of `2 * delayMs`) a new connection costs before its first bytes pass: 1 models
+   * TCP's handshake, 2 TCP plus TLS 1.3, 3 TCP plus TLS 1.2. The client's socket opens at once on
+   * loopback, so the cost is paid by holding its first bytes; `0` (the default) as before.
+   */
+  connectRtts = 0;
   /** Connections accepted so far. */
   accepted = 0;
   /** When each connection was accepted (`performance.now()`), for timing tests. */
@@ -92,16 +98,23 @@ export class TcpProxy {
     this.accepted++;
     this.acceptedAt.push(performance.now());
     client.once('data', (first: Buffer) => {
-      const head = first.toString('latin1');
-      const upgrade = /^upgrade:\s*websocket/im.test(head);
-      if (upgrade && this.mode === 'refuse-upgrade') {
-        client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      if (upgrade && this.mode === 'hang-upgrade') return void client.on('error', () => {});
-      this.#pipe(client, first);
+      const wait = this.connectRtts * 2 * this.delayMs;
+      if (wait <= 0) return this.#first(client, first);
+      client.pause(); // what follows the first chunk waits with it, in order
+      setTimeout(() => !client.destroyed && this.#first(client, first), wait);
     });
     client.on('error', () => client.destroy());
+  }
+
+  #first(client: net.Socket, first: Buffer): void {
+    const head = first.toString('latin1');
+    const upgrade = /^upgrade:\s*websocket/im.test(head);
+    if (upgrade && this.mode === 'refuse-upgrade') {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (upgrade && this.mode === 'hang-upgrade') return void client.on('error', () => {});
+    this.#pipe(client, first);
   }
 
   #pipe(client: net.Socket, first: Buffer): void {
@@ -122,6 +135,7 @@ export class TcpProxy {
     this.#forward(pair, client, upstream);
     this.#forward(pair, upstream, client, true);
     this.#write(upstream, first);
+    client.resume(); // held while the connection was being paid for (`connectRtts`)
   }
 
   /** Read and dropped while silent, so the sender's writes still succeed. */
