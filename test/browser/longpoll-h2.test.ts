@@ -3,8 +3,8 @@
 // tabs each holding a GET, 2 GETs wait for a connection; over HTTP/2 every request is a stream on
 // one connection. The server is `createRealtimeServer` attached to `https.createServer` or to
 // `http2.createSecureServer({ allowHTTP1: true })`, with a throwaway self-signed certificate. It
-// pushes a timestamped event to every session; each tab records push -> arrival, and the protocol
-// its polls used (`nextHopProtocol`).
+// pushes timestamped events to one session at a time; each tab records push -> arrival, and the
+// protocol its requests used (`nextHopProtocol`). Also: SockJS's XHR streaming over HTTP/2.
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer } from 'node:http2';
@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
-import type { RealtimeClient } from '../../src/index.js';
+import type { createSockJSTransport, RealtimeClient } from '../../src/index.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { CHROMIUM_PATH, skipBrowserTests, WAIT } from '../helpers/browser.js';
 import { selfSignedCert } from '../helpers/tls.js';
@@ -25,11 +25,12 @@ const ROUNDS = 2;
 const PUSH_EVERY_MS = 500;
 /** The server's long-poll hold (25 s by default): what a waiting GET may wait for at most, about. */
 const POLL_TIMEOUT_MS = 3_000;
-const BUNDLE = readFileSync(new URL('../../dist/surelink.min.js', import.meta.url), 'utf8');
+// The build with sockjs-client in it, for the SockJS case.
+const BUNDLE = readFileSync(new URL('../../dist/surelink.full.min.js', import.meta.url), 'utf8');
 const PAGE = '<!doctype html><meta charset="utf-8"><title>h2</title><script src="/surelink.min.js"></script>';
 
 interface TabWindow {
-  Surelink: { RealtimeClient: typeof RealtimeClient };
+  Surelink: { RealtimeClient: typeof RealtimeClient; createSockJSTransport: typeof createSockJSTransport };
   client: RealtimeClient<{ tick: { n: number; at: number } }>;
   ticks: number[];
   latencies: number[];
@@ -82,15 +83,16 @@ async function start(h2: boolean) {
   };
 }
 
-async function openTab(page: Page, url: string): Promise<void> {
+async function openTab(page: Page, url: string, sockjs: boolean): Promise<void> {
   await page.goto(`${url}/`);
-  await page.evaluate(() => {
+  await page.evaluate((sockjs) => {
     const w = window as unknown as TabWindow;
     w.ticks = [];
     w.latencies = [];
     w.reconnects = 0;
     w.client = new w.Surelink.RealtimeClient(new URL('/realtime', location.href).href, {
-      transports: ['longpoll'],
+      // SockJS with its XHR streaming only: the one of its transports that rides on HTTP/2.
+      transports: [sockjs ? w.Surelink.createSockJSTransport({ transports: ['xhr-streaming'] }) : 'longpoll'],
       rememberTransport: false,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });
@@ -99,7 +101,7 @@ async function openTab(page: Page, url: string): Promise<void> {
       w.ticks.push(n);
       w.latencies.push(Date.now() - at);
     });
-  });
+  }, sockjs);
 }
 
 interface TabResult {
@@ -109,14 +111,15 @@ interface TabResult {
   protocols: string[];
 }
 
-async function run(h2: boolean): Promise<TabResult[]> {
+/** `tabs` tabs on long polling (or SockJS's XHR streaming), pushed to one at a time. */
+async function run(h2: boolean, tabCount = TABS, sockjs = false): Promise<TabResult[]> {
   const server = await start(h2);
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true });
   try {
     // One context: the tabs share the per-host connection limit, as tabs of one profile do.
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    const pages = await Promise.all(Array.from({ length: TABS }, () => context.newPage()));
-    await Promise.all(pages.map((page) => openTab(page, server.url)));
+    const pages = await Promise.all(Array.from({ length: tabCount }, () => context.newPage()));
+    await Promise.all(pages.map((page) => openTab(page, server.url, sockjs)));
     await Promise.all(
       pages.map((page) =>
         page.waitForFunction(() => (window as unknown as TabWindow).client.state === 'open', null, WAIT),
@@ -130,7 +133,7 @@ async function run(h2: boolean): Promise<TabResult[]> {
     // round-robin always finds its tab's GET held. After the first push the tab's next GET is the
     // newest, so over HTTP/1.1 with more than 6 tabs it waits for a connection when the second comes.
     const sessions = [...server.rt.sessions.values()];
-    expect(sessions).toHaveLength(TABS);
+    expect(sessions).toHaveLength(tabCount);
     for (const session of sessions)
       for (let n = 1; n <= ROUNDS; n++) {
         session.send('tick', { n, at: Date.now() });
@@ -149,7 +152,7 @@ async function run(h2: boolean): Promise<TabResult[]> {
           const w = window as unknown as TabWindow;
           const protocols = performance
             .getEntriesByType('resource')
-            .filter((e) => e.name.includes('/realtime/poll'))
+            .filter((e) => e.name.includes('/realtime/'))
             .map((e) => (e as PerformanceResourceTiming).nextHopProtocol);
           return {
             ticks: w.ticks,
@@ -171,7 +174,7 @@ function report(label: string, tabs: TabResult[]): void {
   const max = tabs.map((t) => Math.max(...t.latencies));
   const all = tabs.flatMap((t) => t.latencies).sort((a, b) => a - b);
   console.log(
-    `${label}, ${TABS} tabs: protocols ${JSON.stringify(tabs.map((t) => t.protocols))}; ` +
+    `${label}, ${tabs.length} tabs: protocols ${JSON.stringify(tabs.map((t) => t.protocols))}; ` +
       `push -> arrival max per tab ${max.join(',')} ms; p50 ${all[Math.floor(all.length / 2)]} ms; ` +
       `received ${tabs.map((t) => t.ticks.length).join(',')}; reconnects ${tabs.map((t) => t.reconnects).join(',')}`,
   );
@@ -197,6 +200,14 @@ describe.skipIf(skipBrowserTests)('many tabs on long polling over HTTPS in Chrom
     for (const t of tabs) expect(t.protocols).toEqual(['h2']);
     // Every tab's GET is held on the one connection: no push waits for another to be answered.
     expect(Math.max(...tabs.flatMap((t) => t.latencies))).toBeLessThan(PUSH_EVERY_MS / 2);
+    for (const t of tabs) expect(t.reconnects).toBe(0);
+  });
+
+  it('HTTP/2: SockJS over XHR streaming works too', async () => {
+    const tabs = await run(true, 2, true);
+    report('HTTP/2, SockJS xhr-streaming', tabs);
+    for (const t of tabs) expect(t.ticks).toEqual([1, 2]);
+    for (const t of tabs) expect(t.protocols).toEqual(['h2']);
     for (const t of tabs) expect(t.reconnects).toBe(0);
   });
 });
