@@ -192,7 +192,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       if (generation !== this.#generation) attempt.cancel(); // `auth`, called as it starts, closed the client
       const link = await attempt.done;
       if (generation !== this.#generation) return link.close(NORMAL, 'superseded');
-      this.#patience = Math.max(this.options.connectTimeoutMs, Math.min(30_000, 2 * attempt.took)); // see `patience`
+      this.#patience = attempt.patience; // see `patience`
       this.#attempt = undefined;
       if (this.#state !== 'open' || link.welcome?.resumed !== false) return this.#take(link);
       // The probe got a new session (a server node without ours): moving would lose it with no `open` to say so.

@@ -38,8 +38,8 @@ export interface Attempt {
   readonly done: Promise<Link>;
   /** The hello went out on the last transport tried: the server may have seen it (and taken the session over). */
   readonly sent: boolean | undefined;
-  /** Milliseconds since the last transport tried started: once `done` resolved, what its handshake took. */
-  readonly took: number;
+  /** Once `done` resolved, what the next attempts get: twice what this handshake took (see `patience`). */
+  readonly patience: number;
   /**
    * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
    * `farewell` (a close frame) goes first where the hello went out: the server may have made or
@@ -55,21 +55,22 @@ export function isFatal(error: SurelinkError): boolean {
 }
 
 /**
- * The time each transport of the next attempt gets, after `error` ended one that gave each `ms`. On a GEO satellite, 2G or congested cellular link (1 s of round trip or more), a WebSocket
- * needs 4 round trips before `welcome` (TCP, TLS, the upgrade, hello → welcome), SockJS and long
- * polling as many or more: over `connectTimeoutMs` on every attempt, so the client would never
- * connect. After an attempt where no transport connected and one ran out of time, the next gets
- * twice as long, up to 30 s (socket.io waits 20 s, Phoenix 10 s). A WebSocket that hangs behind a
- * proxy does not make it grow, its fallback connecting in the same attempt, and neither does an
- * upgrade probe. Once a transport connects, the next attempts get twice what its handshake took
- * (at least `connectTimeoutMs`): on the same slow link a reconnect does not first lose a round of
- * timeouts, and after a spell of timeouts on a dead network (a black hole) a fast link brings the
- * time back, so a WebSocket hanging behind a proxy later still falls back quickly.
+ * The time each transport of the next attempt gets, after `error` ended one that gave each `ms`. On
+ * a slow link (GEO satellite, 2G, congested cellular: 1 s of round trip or more) a WebSocket needs 4
+ * round trips before `welcome` (TCP, TLS, upgrade, hello), the fallbacks as many: over
+ * `connectTimeoutMs` every time. After an attempt where none connected and one timed out, the next
+ * gets twice as long. A WebSocket hanging behind a proxy (its fallback connects in the same attempt)
+ * or a probe does not make it grow. Once one connects, the next get twice what its handshake took
+ * (`Attempt.patience`): a reconnect on the same slow link loses no round, and a fast link after a
+ * dead network brings the time back, so a WebSocket hanging behind a proxy still falls back quickly.
  */
 export function patience(ms: number, error: SurelinkError): number {
   const errors = error instanceof FallbackError ? error.errors : [error];
-  return errors.some((e) => e instanceof ConnectTimeoutError) ? Math.max(ms, Math.min(ms * 2, 30_000)) : ms;
+  return errors.some((e) => e instanceof ConnectTimeoutError) ? connectTime(ms, ms * 2) : ms;
 }
+
+/** `ms`, at least `floor` and at most 30 s (socket.io waits 20 s, Phoenix 10 s): what an attempt or probe gets. */
+export const connectTime = (floor: number, ms: number): number => Math.max(floor, Math.min(ms, 30_000));
 
 /** Makes the first frame of an attempt (the connection). */
 export interface HelloMaker {
@@ -160,8 +161,8 @@ export function startAttempt(
     get sent() {
       return waiting?.sent;
     },
-    get took() {
-      return o.clock.now() - (waiting?.at as number);
+    get patience() {
+      return connectTime(o.connectTimeoutMs, 2 * (o.clock.now() - (waiting?.at as number)));
     },
     cancel: (farewell) => {
       cancelled = true;
@@ -176,8 +177,7 @@ interface Waiting {
   readonly hello: HelloFrame | undefined;
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
-  /** When this transport's attempt started. */
-  readonly at: number;
+  readonly at: number; // when this transport's attempt started
   name?: TransportName;
   timer?: Timer;
   transport?: Transport;

@@ -8,6 +8,7 @@
  * generation number, so a stopped probe's late outcome is ignored the same way); this keeps when
  * to run the next one, and a loss of the current link that happened while one ran.
  */
+import { connectTime } from './connector.js';
 import { Timer, type Clock } from '../util/clock.js';
 import type { CloseInfo } from '../transports/transport.js';
 
@@ -51,7 +52,7 @@ export class UpgradeProber {
    * proxy) does not make it grow: a link lost meanwhile waits for the probe (connection.ts), so that stays short.
    */
   timeoutMs(ms: number): number {
-    return Math.max(ms, Math.min(ms * 2 ** this.#slow, 30_000));
+    return connectTime(ms, ms * 2 ** this.#slow);
   }
 
   /** Stops probing (the connection abandons a probe under way itself). */
