@@ -16,13 +16,17 @@ import { MAX_FRAME_CHARS } from '../protocol/codec.js';
  */
 export const unitsUnder = (maxBytes: number): number => (maxBytes - 1584) / 3;
 
-/** The error `send()` and `request()` throw for data over `maxBytes` (the start of the name only: in raw mode it is the whole message). */
+/**
+ * The error `send()` and `request()` throw for data over `maxBytes`, and a queued request over it
+ * fails with (the start of the name only: in raw mode it is the whole message).
+ */
 export const tooLarge = (event: string, maxBytes: number): InvalidArgumentError =>
   new InvalidArgumentError(`'${event.slice(0, 64)}' is over ${maxBytes} bytes`);
 
 /**
- * Whether an entry whose data is `json` may be over `maxBytes` as UTF-8, given data over `units`
- * code units (`unitsUnder`): the caller compares first, so a small message counts nothing.
+ * Whether the frame of an entry whose data is `json` may be over `maxBytes` as UTF-8 (an upper
+ * bound, see `unitsUnder`). Callers call it only for data over `unitsUnder(maxBytes)` code units,
+ * so a small message counts no bytes.
  */
 export function overBytes(event: string, json: string | undefined, maxBytes: number): boolean {
   return new TextEncoder().encode(json).length + 6 * event.length + 48 > maxBytes;

@@ -162,10 +162,14 @@ export class OutboundLog {
   limit(maxBytes: number): OutboundEntry[] {
     const max = (this.max = maxBytes);
     const units = (this.#units = unitsUnder(max));
-    return this.#removeQueued((e) => {
+    const removed = this.#removeQueued((e) => {
       const json = dataJsonOf(e);
       return (json?.length as number) > units && overBytes(e.event, json, max);
     });
+    // Renumbered, what an earlier link transmitted no longer has the numbers it went under, and the
+    // server delivered none of it: as if never transmitted, so a lost session does not report it.
+    if (removed.length > 0) this.#sentUpTo = this.#cursor;
+    return removed;
   }
 
   /** Drops queued entries whose TTL ran out; returns them. */

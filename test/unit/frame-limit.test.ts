@@ -104,6 +104,12 @@ describe('OutboundLog.limit', () => {
       [1, 1],
       [2, 2],
     ]);
+    // Number 3 went out before, as 2; the message now numbered 3 never did: a lost session does
+    // not report it as unconfirmed, it goes in the new one.
+    log.append(entry(3));
+    expect(log.ack(3)).toBe(false);
+    expect(log.newSession().map((e) => e.data)).toEqual([1, 2]);
+    expect(log.takeQueued().map((e) => [e.seq, e.data])).toEqual([[1, 3]]);
   });
 });
 
