@@ -9,7 +9,7 @@ import { ClosedError } from '../errors/closed.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
 import { NORMAL } from '../protocol/close-codes.js';
-import { encodeControl } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS, encodeControl } from '../protocol/codec.js';
 import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportFactory } from '../transports/transport.js';
@@ -127,6 +127,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const result = this.session.welcome(link.welcome);
     if (!('resumed' in result)) return result;
     if (!result.resumed) this.out.sessionLost(result.unconfirmed);
+    // What this server refuses for size would end the session (4413): out of the queue (frame-size.ts).
+    const w = link.welcome;
+    this.out.discard(this.session.log.limit(w.f ?? w.b ?? MAX_FRAME_CHARS), 'oversize');
     this.out.pump();
     return result.resumed;
   }

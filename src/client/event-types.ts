@@ -36,6 +36,12 @@ export interface LifecycleEvents {
   transport: { readonly from: TransportName | null; readonly to: TransportName };
   'queue:overflow': { readonly dropped: readonly QueuedMessage[] };
   'queue:expired': { readonly expired: readonly QueuedMessage[] };
+  /**
+   * Queued messages over the largest frame the server takes (`maxFrameBytes`, from its welcome),
+   * taken out of the queue unsent: sending one would end the session. Their requests reject with
+   * `InvalidArgumentError`, as `send()` and `request()` throw for such data once the limit is known.
+   */
+  'queue:oversize': { readonly oversize: readonly QueuedMessage[]; readonly maxFrameBytes: number };
 }
 
 /** Any event map: event name to payload type. The default when a client is not given one. */

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
 import { MAX_FRAME_CHARS } from '../protocol/codec.js';
 import type { QueuedMessage } from './event-types.js';
+import { overBytes, sizeOf, unitsUnder } from './frame-size.js';
 
 /** One outgoing message; `requestId` marks a request. */
 export interface OutboundEntry extends QueuedMessage {
@@ -59,6 +60,10 @@ export class OutboundLog {
   #sentUpTo = 0;
   #acked = 0;
   #queuedBytes = 0;
+  /** The largest frame the server takes, in UTF-8 bytes: 1 MiB until a welcome says (`limit`). */
+  max = MAX_FRAME_CHARS;
+  /** Data over this many code units may be over `max`: only its bytes are counted (frame-size.ts). */
+  #units = unitsUnder(MAX_FRAME_CHARS);
 
   constructor(limits: OutboundLimits) {
     this.#limits = limits;
@@ -76,7 +81,7 @@ export class OutboundLog {
    */
   append(item: Item): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
-    const size = sizeOf(item, json, true);
+    const size = sizeOf(item.event, json, this.max, this.#units);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     let dropped: OutboundEntry[] | undefined;
     while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
@@ -101,7 +106,7 @@ export class OutboundLog {
     if (
       this.#cursor < this.#nextSeq - 1 ||
       !this.#limits.maxMessages ||
-      sizeOf(item, json, true) > this.#limits.maxBytes
+      sizeOf(item.event, json, this.max, this.#units) > this.#limits.maxBytes
     )
       return undefined;
     this.#cursor = this.#sentUpTo = this.#nextSeq;
@@ -145,6 +150,26 @@ export class OutboundLog {
     this.#cursor = this.#sentUpTo = this.#acked = 0;
     this.#rebuild([], 1, this.#entries.slice(sent));
     return unconfirmed;
+  }
+
+  /**
+   * The server's welcome says the largest frame it takes (`maxBytes`): larger data is refused at
+   * `append` from now on (frames stay within 1 MiB of code units whatever it says), and queued
+   * entries over it are taken out and returned, the rest renumbered (sent, one would end the
+   * session: 4413). Called once the welcome was applied, when every entry is queued: the server
+   * has delivered none of them (`resume`, `newSession`).
+   */
+  limit(maxBytes: number): OutboundEntry[] {
+    const max = (this.max = maxBytes);
+    const units = (this.#units = unitsUnder(max));
+    const removed = this.#removeQueued((e) => {
+      const json = dataJsonOf(e);
+      return (json?.length as number) > units && overBytes(e.event, json, max);
+    });
+    // Renumbered, what an earlier link transmitted no longer has the numbers it went under, and the
+    // server delivered none of it: as if never transmitted, so a lost session does not report it.
+    if (removed.length > 0) this.#sentUpTo = this.#cursor;
+    return removed;
   }
 
   /** Drops queued entries whose TTL ran out; returns them. */
@@ -220,8 +245,8 @@ export class OutboundLog {
     this.#entries = kept;
     this.#nextSeq = nextSeq;
     this.#queuedBytes = 0;
-    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e, dataJsonOf(e));
-    for (const e of requeue) this.#push(e, sizeOf(e, dataJsonOf(e)));
+    for (const e of kept) if (e.seq > this.#cursor) this.#queuedBytes += sizeOf(e.event, dataJsonOf(e));
+    for (const e of requeue) this.#push(e, sizeOf(e.event, dataJsonOf(e)));
   }
 
   #push(item: Item, size: number, json?: string): OutboundEntry {
@@ -247,32 +272,6 @@ export class OutboundLog {
     this.#rebuild(this.#entries.slice(0, head), this.#cursor + 1, rest);
     return removed;
   }
-}
-
-/**
- * Approximate size of an entry on the wire, in characters. Also the one place that proves the data
- * can be sent at all: JSON must encode it and the frame must fit the protocol's limit, in UTF-16
- * code units (`MAX_FRAME_CHARS`) and, for data, in the UTF-8 bytes the server counts (its
- * `maxFrameBytes`, 1 MiB by default): a unit may take 3 bytes, and a frame the server refuses with
- * 4413 ends the session, everything in flight with it.
- */
-function sizeOf(item: Item, json: string | undefined, appended?: boolean): number {
-  const size = item.event.length + (json?.length ?? 0) + 16;
-  // Bytes are counted only for data above 348,000 units (below, 3 bytes a unit stay under 1 MiB),
-  // with at most 6 bytes per unit of the name (JSON escapes control characters as \u00XX) and 48 for
-  // the rest: `["q",seq,id,`, the name's quotes, `,` and `]` with 16-digit numbers, and the `[` `]`
-  // of a long-polling body that holds the frame alone. (`undefined > n` is false: no data.) Only
-  // as an entry is appended: one restored after a reload may come from a client that counted code
-  // units, and a throw half-way through `restore` would lose what this page appended meanwhile.
-  if (
-    size > MAX_FRAME_CHARS ||
-    (appended &&
-      (json?.length as number) > 348e3 &&
-      new TextEncoder().encode(json).length + 6 * item.event.length + 48 > MAX_FRAME_CHARS)
-  )
-    // The start of the name only: in raw mode it is the whole message.
-    throw new InvalidArgumentError(`'${item.event.slice(0, 64)}' is over 1 MiB`);
-  return size;
 }
 
 /**

@@ -7,6 +7,7 @@ import { SessionLostError } from '../errors/session-lost.js';
 import { TimeoutError } from '../errors/timeout.js';
 import { Timer } from '../util/clock.js';
 import type { QueuedMessage } from './event-types.js';
+import { tooLarge } from './frame-size.js';
 import type { OutboundEntry } from './outbound.js';
 import type { ResolvedOptions } from './options.js';
 import { Persistence } from './persistence.js';
@@ -62,7 +63,7 @@ export class Outgoing {
     const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');
     const dropped = session.log.append(entry);
-    this.#discard(dropped, true);
+    this.discard(dropped, 'overflow');
     // The log numbers what it keeps: still 0, the new message itself was dropped.
     if (entry.seq === 0) return 'dropped';
     if (d.writable) return (this.pump(), 'sent');
@@ -122,23 +123,41 @@ export class Outgoing {
     this.#expiry?.stop();
   }
 
-  /** Entries the queue let go (overflow, else expiry), if any: the app is told, and their requests fail. */
-  #discard(entries: readonly OutboundEntry[], overflow: boolean): void {
+  /**
+   * Entries the queue let go, if any, and why: the app is told (`queue:<why>`), and their requests
+   * fail. `oversize`: over the largest frame the server takes, taken out at its welcome (queued
+   * before it was known, or for a server that takes less); their requests fail as `request()` would
+   * have, and the log is stored without them, so a reload does not report them again.
+   */
+  discard(entries: readonly OutboundEntry[], why: 'overflow' | 'expired' | 'oversize'): void {
     const d = this.#d;
     if (entries.length === 0) return;
+    if (why === 'oversize') void d.persistence.save();
     const messages = entries.map(toMessage);
-    d.emit(overflow ? 'queue:overflow' : 'queue:expired', overflow ? { dropped: messages } : { expired: messages });
-    for (const { requestId } of entries)
+    const max = d.session.log.max;
+    d.emit(
+      `queue:${why}`,
+      why === 'overflow'
+        ? { dropped: messages }
+        : why === 'expired'
+          ? { expired: messages }
+          : { oversize: messages, maxFrameBytes: max },
+    );
+    for (const { event, requestId } of entries)
       if (requestId !== undefined)
         d.requests?.reject(
           requestId,
-          overflow ? new NotConnectedError('offline queue full') : new TimeoutError('expired in the offline queue'),
+          why === 'overflow'
+            ? new NotConnectedError('offline queue full')
+            : why === 'expired'
+              ? new TimeoutError('expired in the offline queue')
+              : tooLarge(event, max),
         );
   }
 
   #expire(): void {
     this.#expiry?.stop();
-    this.#discard(this.#d.session.log.expire(this.#d.options.clock.now()), false);
+    this.discard(this.#d.session.log.expire(this.#d.options.clock.now()), 'expired');
   }
 
   #armExpiry(): void {

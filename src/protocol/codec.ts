@@ -29,7 +29,7 @@ export function encodeFrame(frame: Frame): string {
       const hb = [f.hb.intervalMs, f.hb.timeoutMs];
       return JSON.stringify([
         'w',
-        { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb, b: f.b },
+        { v: f.v, sid: f.sid, resume: f.resume, resumed: f.resumed, ack: f.ack, hb, b: f.b, f: f.f },
       ]);
     }
     case 'event':
@@ -250,7 +250,7 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
   if (w.length !== 2 || !isRecord(o) || !isCount(o.v) || !isCount(o.ack) || typeof o.resumed !== 'boolean')
     return undefined;
   const hb = o.hb;
-  if (typeof o.sid !== 'string' || typeof o.resume !== 'string' || !optSeq(o.b)) return undefined;
+  if (typeof o.sid !== 'string' || typeof o.resume !== 'string' || !optSeq(o.b) || !optSeq(o.f)) return undefined;
   if (!Array.isArray(hb) || hb.length !== 2 || !isCount(hb[0]) || !isCount(hb[1])) return undefined;
   return {
     type: 'welcome',
@@ -261,6 +261,7 @@ function welcome(w: readonly unknown[]): WelcomeFrame | undefined {
     ack: o.ack,
     hb: { intervalMs: hb[0], timeoutMs: hb[1] },
     b: o.b,
+    f: o.f,
   };
 }
 

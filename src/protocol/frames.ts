@@ -40,6 +40,11 @@ export interface WelcomeFrame {
   readonly hb: HeartbeatSettings;
   /** The server accepts batches of up to this many bytes on this connection; absent when it does not. */
   readonly b?: number | undefined;
+  /**
+   * The largest frame the server accepts on this connection, in UTF-8 bytes, where it announces no
+   * `b` (long polling); absent with `b` too, 1 MiB.
+   */
+  readonly f?: number | undefined;
 }
 
 /** An application event, either direction. */
@@ -120,6 +125,7 @@ export const RESERVED_EVENTS = [
   'transport',
   'queue:overflow',
   'queue:expired',
+  'queue:oversize',
 ] as const;
 
 export type ReservedEvent = (typeof RESERVED_EVENTS)[number];

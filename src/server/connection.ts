@@ -24,6 +24,11 @@ export interface ServerConnection {
    */
   readonly maxMessageBytes?: number;
   /**
+   * Set where it is not (long polling): the largest frame the endpoint accepts, in UTF-8 bytes,
+   * announced as `welcome.f` so the client never sends a frame that would end its session (4413).
+   */
+  readonly maxFrameBytes?: number;
+  /**
    * The client accepts batches (`hello.b`): from now on the frames sent in one tick go out as one
    * message of at most `maxChars` UTF-16 code units. Only where `maxMessageBytes` is set.
    */

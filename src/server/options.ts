@@ -58,8 +58,9 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /**
    * Largest accepted inbound message in bytes, a frame or a batch of frames; larger ones close the
    * connection with 4413. It is announced as `welcome.b` on WebSocket and SockJS, and clients keep
-   * their batches within it. Messages above twice this size are cut off by `ws` itself while still
-   * arriving (close 1009).
+   * their batches within it; on long polling as `welcome.f`, with `longPoll.maxBodyBytes`. The
+   * surelink client refuses larger data at `send()` once it knows, so the session is not lost.
+   * Messages above twice this size are cut off by `ws` itself while still arriving (close 1009).
    * @default 1048576 (1 MiB)
    */
   maxFrameBytes?: number;

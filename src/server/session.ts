@@ -166,6 +166,7 @@ export class Session<
       ack: this.#inbox.delivered,
       hb: this.#host.heartbeat,
       b: connection.maxMessageBytes,
+      f: connection.maxFrameBytes,
     };
     // Welcome goes alone (the client reads it before it knows about batches); batching starts after it.
     connection.send(encodeFrame(welcome));

@@ -7,15 +7,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../src/client/client.js';
-import { InvalidArgumentError, RemoteError, SessionLostError } from '../../src/errors/index.js';
+import { InvalidArgumentError, RemoteError } from '../../src/errors/index.js';
 import type { ServerSession } from '../../src/server/index.js';
+import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { createSockJSTransport } from '../../src/transports/sockjs.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { until, useHarness } from '../helpers/harness.js';
 import { LOOPBACK_CLIENT, type TestServer } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 type Events = Record<string, unknown>;
-const { server, client } = useHarness<Events, Events>(LOOPBACK_CLIENT);
+const { server, client, defer } = useHarness<Events, Events>(LOOPBACK_CLIENT);
 
 const MiB = 1 << 20;
 /** What JSON makes of `x`: what the other side must see. */
@@ -124,30 +126,73 @@ describe.each(TRANSPORTS)('payload edges on %s alone', (transport) => {
     expect(r.incidents).toEqual([]);
   });
 
-  it('a server with a lower maxFrameBytes closes with 4413: the message is reported in a SessionLostError with the others in flight, and never sent again', async () => {
+  // A server with a lower maxFrameBytes used to close with 4413 on a frame over it that the client
+  // let go (under its own 1 MiB): the session ended, and everything in flight with it. Its welcome
+  // says its limit now (b on WebSocket and SockJS, f on long polling, where a frame also travels in
+  // a body of at most longPoll.maxBodyBytes, 2 bytes of brackets more), and the client keeps to it.
+  const limit = transport === 'longpoll' ? 1998 : 2000;
+
+  it('a server with a lower maxFrameBytes: send() and request() refuse a frame over it at the call, naming it; smaller ones go, and the session goes on', async () => {
     const r = await rig(only, { maxFrameBytes: 2000 });
-    const lost = r.c.waitFor('error', { timeoutMs: 8000 });
-    const big = 'é'.repeat(1500); // 1500 code units, 3000 bytes: the client's own check lets it go
-    expect(r.c.send('x', 'before')).toBe('sent');
-    expect(r.c.send('x', big)).toBe('sent');
-    const error = await lost;
-    expect(error).toBeInstanceOf(SessionLostError);
-    const undelivered = (error as SessionLostError).undelivered.map((m) => m.data);
-    expect(undelivered).toContain(big);
-    expect(r.incidents.find((i) => i.startsWith('close'))).toMatch(/^close 4413 /);
-    await until(() => r.c.state === 'open');
-    expect(r.incidents.at(-1)).toBe('open resumed=false');
-    const session = [...r.s.rt.sessions.values()][0] as ServerSession<Events, Events>;
-    r.atServer.length = 0;
-    r.c.send('x', 'in the new session');
-    await until(() => r.atServer.length === 1);
-    // Not a poison message: a later reconnect does not carry it either.
-    session.close(4000, 'cut');
-    await until(() => r.c.state === 'open' && r.incidents.filter((i) => i.startsWith('open')).length === 2);
-    r.c.send('x', 'after another reconnect');
-    await until(() => r.atServer.length === 2);
-    expect(r.atServer).toEqual(['in the new session', 'after another reconnect']);
-    expect(r.incidents.filter((i) => i.startsWith('close 4413'))).toHaveLength(1);
+    const big = 'é'.repeat(1500); // 1500 code units, 3000 bytes: under the client's own 1 MiB
+    expect(() => r.c.send('x', big)).toThrow(InvalidArgumentError);
+    expect(() => r.c.send('x', big)).toThrow(`'x' is over ${limit} bytes`);
+    await expect(r.c.request('echo', big)).rejects.toThrow(`'echo' is over ${limit} bytes`);
+    const fits = 'é'.repeat(900); // 1800 bytes, and room for the rest of the frame
+    expect(r.c.send('x', fits)).toBe('sent');
+    await expect(r.c.request('echo', fits)).resolves.toBe(fits);
+    await stillCarries(r, 'after the refusals');
+    expect(r.atServer).toEqual([fits, 'after the refusals']);
+    expect(r.incidents).toEqual([]);
+    expect([...r.s.rt.sessions.values()]).toEqual([r.session]);
+  });
+
+  it('a server with a lower maxFrameBytes: messages queued over it before its limit was known, restored after a reload, are reported and never sent; the session and the rest of the queue go on, in order', async () => {
+    const s = await server({ maxFrameBytes: 2000 });
+    const atServer: unknown[] = [];
+    const sessions: string[] = [];
+    s.rt.on('connection', (session) => {
+      sessions.push(session.id);
+      session.on('x', (d) => atServer.push(d));
+    });
+    const saved = new Map<string, string>();
+    const storage: SessionStore = {
+      load: (k) => (saved.has(k) ? (JSON.parse(saved.get(k) as string) as SessionSnapshot) : undefined),
+      save: (k, snap) => void saved.set(k, JSON.stringify(snap)),
+      remove: (k) => void saved.delete(k),
+    };
+    const queue = { storage, storageKey: 'page' };
+    // The first page makes the session, then loses its connection for good (the page is going).
+    const proxy = await TcpProxy.start(s.port);
+    defer(() => proxy.close());
+    const first = client(`ws://127.0.0.1:${proxy.port}/realtime`, { ...only, queue, reconnect: false });
+    await first.waitFor('open', { timeoutMs: 8000 });
+    first.send('x', 'first page');
+    await until(() => atServer.length === 1);
+    proxy.cut();
+    await until(() => first.state === 'closed');
+    // The next page queues before it ever connects, so before any welcome: 1 MiB applies, and a
+    // frame of 3000 bytes is queued (and stored) like any other. It goes before it connects.
+    const big = 'é'.repeat(1500);
+    const second = client(s.url, { ...only, queue, autoConnect: false });
+    for (const data of ['a', big, 'b']) expect(second.send('x', data)).toBe('queued');
+    await until(() => saved.get('page')?.includes('"data":"b"') === true);
+    // The page after it restores the session and that queue, and connects.
+    const third = client(s.url, { ...only, queue });
+    const incidents: string[] = [];
+    third.on('error', (e) => incidents.push(`error ${e.name} ${e.message}`));
+    third.on('close', (e) => incidents.push(`close ${e.code}`));
+    const reported = third.waitFor('queue:oversize', { timeoutMs: 8000 });
+    await expect(third.waitFor('open', { timeoutMs: 8000 })).resolves.toEqual({ transport, resumed: true });
+    const { oversize, maxFrameBytes } = await reported;
+    expect(oversize.map((m) => m.data)).toEqual([big]);
+    expect(maxFrameBytes).toBe(limit);
+    third.send('x', 'after');
+    await until(() => atServer.length === 4);
+    expect(atServer).toEqual(['first page', 'a', 'b', 'after']);
+    expect(sessions).toHaveLength(1); // one session, resumed: the frame never reached the server
+    expect(s.rt.sessions.size).toBe(1);
+    expect(incidents).toEqual([]);
   });
 
   it('unicode: lone surrogates, U+2028/2029, NUL, emoji, format characters and odd names arrive as sent, both ways', async () => {

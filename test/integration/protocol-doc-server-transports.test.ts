@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerSession } from '../../src/server/index.js';
 import { DocPoll, type DocWebSocket } from '../helpers/doc-client.js';
 import { range, useDocServer } from '../helpers/doc-client-setup.js';
+import { until } from '../helpers/harness.js';
 
 const { start, link, idle, hold } = useDocServer();
 
@@ -22,6 +23,34 @@ describe('long polling specifics', () => {
       opened.push((a.body as { c: string }).c);
     }
     for (const c of opened) expect((await fetch(`${s.poll}?c=${String(c)}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('announces the largest frame a POST carries as f in the welcome, not b: within maxFrameBytes and, with its brackets, the body limit', async () => {
+    const cases = [
+      [{ maxFrameBytes: 50_000 }, 49_998],
+      [{ maxFrameBytes: 50_000, longPoll: { maxBodyBytes: 20_000 } }, 19_998],
+      [{ maxFrameBytes: 4000, longPoll: { maxBodyBytes: 100_000 } }, 4000],
+    ] as const;
+    for (const [options, f] of cases) {
+      const s = await start(options);
+      const ws = await link(s, 'websocket');
+      expect(await ws.hello()).not.toHaveProperty('f'); // there b says it
+      const frame = (bytes: number, seq: number) => {
+        const head = `["e",${seq},"n","`;
+        return `${head}${'x'.repeat(bytes - head.length - 2)}"]`;
+      };
+      const fits = await link(s, 'longpoll');
+      const w = await fits.hello();
+      expect(w).not.toHaveProperty('b');
+      expect((w as { f?: number }).f).toBe(f);
+      await fits.sendText(`[${frame(f, 1)}]`); // a frame of f bytes, alone in a body, is taken
+      await until(() => s.got.length === 1);
+      const over = await link(s, 'longpoll');
+      await over.hello();
+      await over.sendText(`[${frame(f + 1, 1)}]`); // one byte more is not
+      expect(await over.closeCode()).toBe(4413);
+      expect(s.got).toHaveLength(1);
+    }
   });
 
   it('answers 404 for an unknown id, 400 without one, 405 for other methods', async () => {

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import WebSocket from 'ws';
 import SockJS from 'sockjs-client';
-import { RealtimeClient, type SendResult, type SurelinkError } from '../../src/index.js';
+import { RealtimeClient, type QueuedMessage, type SendResult, type SurelinkError } from '../../src/index.js';
 
 interface ServerEvents {
   chat: { from: string; text: string };
@@ -30,6 +30,18 @@ describe('RealtimeClient types', () => {
     client.on('state', (e) =>
       expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>(),
     );
+  });
+
+  it('types the queue events, queue:oversize with the limit it went by', () => {
+    client.on('queue:oversize', (e) => {
+      expectTypeOf(e.oversize).toEqualTypeOf<readonly QueuedMessage[]>();
+      expectTypeOf(e.maxFrameBytes).toBeNumber();
+    });
+    client.on('queue:overflow', (e) => expectTypeOf(e.dropped).toEqualTypeOf<readonly QueuedMessage[]>());
+    // @ts-expect-error the payload names its messages `oversize`
+    client.on('queue:oversize', (e) => e.dropped);
+    // @ts-expect-error 'queue:oversize' is reserved: an event map cannot use it
+    new RealtimeClient<{ 'queue:oversize': string }>('wss://x', { autoConnect: false });
   });
 
   it('checks what send() carries', () => {

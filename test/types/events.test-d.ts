@@ -47,6 +47,12 @@ describe('ValidEventMap', () => {
     expectTypeOf<X<Clashing>>().not.toBeNever();
   });
 
+  test("rejects 'queue:oversize', the queue's report of messages over the server's frame limit", () => {
+    // @ts-expect-error 'queue:oversize' is reserved
+    expectTypeOf<X<{ 'queue:oversize': { n: number } }>>().not.toBeNever();
+    expectTypeOf<LifecycleEvents['queue:oversize']['maxFrameBytes']>().toBeNumber();
+  });
+
   test('LifecycleEvents names are exactly RESERVED_EVENTS', () => {
     expectTypeOf<keyof LifecycleEvents>().toEqualTypeOf<ReservedEvent>();
   });

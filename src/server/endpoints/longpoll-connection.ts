@@ -22,12 +22,15 @@ export interface PollSettings {
   readonly idleTimeoutMs: number;
   /** Text waiting for a GET above which the next send reports a slow consumer (4508). */
   readonly maxQueuedChars: number;
+  /** The largest frame a POST carries: alone in a body (`[frame]`) within its limit, and within `maxFrameBytes`. */
+  readonly maxFrameBytes: number;
 }
 
 export class PollConnection implements ServerConnection {
   readonly transport = 'longpoll' as const;
   readonly request: IncomingMessage;
   readonly id: string;
+  readonly maxFrameBytes: number;
   readonly #settings: PollSettings;
   readonly #forget: (connection: PollConnection) => void;
   readonly #timer: Timer;
@@ -63,6 +66,7 @@ export class PollConnection implements ServerConnection {
     if (numbered) this.#batch = 1;
     this.request = request;
     this.#settings = settings;
+    this.maxFrameBytes = settings.maxFrameBytes;
     this.#forget = forget;
     this.#timer = new Timer(settings.clock);
     this.#idle();

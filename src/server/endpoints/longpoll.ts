@@ -67,14 +67,16 @@ class LongPollEndpoint implements Endpoint {
     this.#options = options;
     this.#pollPath = `${options.path.replace(/\/+$/, '')}/poll`;
     const pollTimeoutMs = options.pollTimeoutMs ?? 25_000;
+    this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
     this.#settings = {
       clock: options.clock ?? systemClock,
       pollTimeoutMs,
       // Capped at what a timer holds (a longer one fires after 1 ms); only near-25-day polls notice.
       idleTimeoutMs: Math.min(pollTimeoutMs + (options.idleGraceMs ?? 10_000), MAX_DELAY_MS),
       maxQueuedChars: options.maxSendBufferBytes ?? 16 << 20,
+      // `welcome.f`: a body holding one frame adds its brackets (at least 1: `f` is a positive integer).
+      maxFrameBytes: Math.max(1, Math.min(options.maxFrameBytes, this.#maxBodyBytes - 2)),
     };
-    this.#maxBodyBytes = options.maxBodyBytes ?? options.maxFrameBytes;
     this.#detach = interceptRequests(options.server, (req, res) => this.#intercept(req, res));
   }
 
