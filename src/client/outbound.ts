@@ -162,14 +162,10 @@ export class OutboundLog {
   limit(maxBytes: number): OutboundEntry[] {
     const max = (this.max = maxBytes);
     const units = (this.#units = unitsUnder(max));
-    const removed = this.#removeQueued((e) => {
+    return this.#removeQueued((e) => {
       const json = dataJsonOf(e);
       return (json?.length as number) > units && overBytes(e.event, json, max);
     });
-    // Renumbered, what an earlier link transmitted no longer has the numbers it went under, and the
-    // server delivered none of it: as if never transmitted, so a lost session does not report it.
-    if (removed.length > 0) this.#sentUpTo = this.#cursor;
-    return removed;
   }
 
   /** Drops queued entries whose TTL ran out; returns them. */
@@ -270,6 +266,10 @@ export class OutboundLog {
     const rest: OutboundEntry[] = [];
     for (const e of this.#entries.slice(head)) (match(e) ? removed : rest).push(e);
     this.#rebuild(this.#entries.slice(0, head), this.#cursor + 1, rest);
+    // Queued entries an earlier link transmitted (re-sends after a resume, which the server did not
+    // deliver) no longer have the numbers they went under: as if never transmitted, so the server
+    // cannot acknowledge them and a lost session does not report them.
+    this.#sentUpTo = this.#cursor;
     return removed;
   }
 }

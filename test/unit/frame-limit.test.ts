@@ -113,6 +113,27 @@ describe('OutboundLog.limit', () => {
   });
 });
 
+describe('OutboundLog renumbering', () => {
+  it('re-sends taken out by their TTL after a resume count as never transmitted, as ones over a limit do', () => {
+    const log = new OutboundLog(roomy);
+    const entry = (data: unknown, expiresAt?: number) =>
+      expiresAt === undefined ? { event: 'x', data, queuedAt: 0 } : { event: 'x', data, queuedAt: 0, expiresAt };
+    for (const [data, at] of [[1], [2, 5], [3]] as const) log.append(entry(data, at));
+    log.takeQueued(); // transmitted on the last link, never acknowledged
+    expect(log.resume(0)).toBe(true);
+    expect(log.expire(10).map((e) => e.data)).toEqual([2]);
+    log.append(entry(4));
+    // Number 3 went out before, as 3; the message now numbered 3 (4) never did.
+    expect(log.ack(3)).toBe(false);
+    expect(log.newSession()).toEqual([]);
+    expect(log.takeQueued().map((e) => [e.seq, e.data])).toEqual([
+      [1, 1],
+      [2, 3],
+      [3, 4],
+    ]);
+  });
+});
+
 describe('welcome.f', () => {
   const welcome = (extra: object) =>
     `["w",{"v":1,"sid":"s","resume":"r","resumed":false,"ack":0,"hb":[1,1]${JSON.stringify(extra).slice(1, -1) ? `,${JSON.stringify(extra).slice(1, -1)}` : ''}}]`;
