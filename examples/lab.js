@@ -110,6 +110,9 @@ function connect() {
   client.on('error', (error) => log('error', error.message, error.code));
   client.on('queue:overflow', ({ dropped }) => log('error', `queue full: dropped ${dropped.length}`));
   client.on('queue:expired', ({ expired }) => log('error', `expired in the queue: ${expired.length}`));
+  client.on('queue:oversize', ({ oversize, maxFrameBytes }) =>
+    log('error', `over the server's ${maxFrameBytes} bytes, not sent: ${oversize.length}`),
+  );
   client.on('lab:received', ({ n }) => {
     confirmed++;
     log('server', `server received message #${n}`);
