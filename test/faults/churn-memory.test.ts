@@ -5,6 +5,7 @@
  * - a connected session whose client acknowledged everything holds no frame text;
  * - a session waiting in its grace period (or whose client stopped reading) holds its unacknowledged
  *   frames, at most `maxBufferedFrames` of them, and nothing once it ended or expired;
+ * - the last frames of a session closed while its long-polling client is away wait 5 s for a GET;
  * - a session resumed hundreds of times, on a different transport each time, keeps nothing of the
  *   connections it had.
  */
@@ -145,7 +146,7 @@ describe('churn: what sessions keep in memory', () => {
     expect(s.rt.sessions.size).toBe(0);
     expect(kept.every((x) => !x.connected)).toBe(true);
     expect(ends.map((e) => e.code)).toEqual(Array(sessions).fill(CloseCode.SlowConsumer));
-    // Long polling holds what waits for a GET until its idle timeout; `ws` its unsent bytes until
+    // Long polling holds what waits for a GET for 5 s after the close; `ws` its unsent bytes until
     // the close handshake times out (5 s).
     clock.advance(120_000);
     expect(clock.pending).toBe(0);
@@ -153,6 +154,43 @@ describe('churn: what sessions keep in memory', () => {
     console.log(`after their 4508, transports closed: heap +${after.toFixed(1)} MiB`);
     expect(after).toBeLessThan(6); // 18.5 MiB while ended sessions kept their frames
     expect(kept).toHaveLength(sessions);
+  }, 60_000);
+
+  it('sessions closed while their long-polling clients are away free their last frames within 5 s', async () => {
+    const { s, clock } = await clockedServer({});
+    const base = `http://127.0.0.1:${s.port}/realtime`;
+    const N = 30;
+    const FRAMES = 40;
+    await Promise.all(
+      Array.from({ length: N }, async () => {
+        const peer = await openPeer('longpoll', base);
+        defer(() => peer.destroy());
+        await peer.hello();
+        await peer.welcome();
+        await pause(20); // its next GET is held
+        peer.reset(); // and gone: what the session sends waits for a GET
+      }),
+    );
+    let sockets = -1;
+    await until(() => {
+      s.http.getConnections((_, n) => (sockets = n));
+      return sockets === 0;
+    });
+    const before = heapMiB();
+    await sendEach(s.rt, FRAMES);
+    // The application closes them (a ban, a logout everywhere): each session drops its own copies.
+    for (const session of [...s.rt.sessions.values()]) session.close(4000, 'closed by the application');
+    const closed = heapMiB() - before;
+    clock.advance(5_000);
+    const after = heapMiB() - before;
+    console.log(
+      `${N} sessions closed with ${FRAMES} 10 kB frames waiting for a GET each: +${closed.toFixed(1)} MiB, 5 s later +${after.toFixed(1)} MiB`,
+    );
+    // Measured +11.5 MiB 5 s later while they waited for the idle timeout (35 s), +0.1 MiB since.
+    expect(closed).toBeGreaterThan((N * FRAMES * FRAME_CHARS) / MiB / 2);
+    expect(after).toBeLessThan(3);
+    clock.advance(30_000); // the idle timeout: the ids and their close frames
+    expect(clock.pending).toBe(0);
   }, 60_000);
 
   it('expired sessions free their replay buffers', async () => {

@@ -6,6 +6,7 @@
  * timeout, heartbeat, long-polling idle timeout, grace period), the server is back where it
  * started: no session, no timer, no open socket, no extra listener on the http.Server.
  */
+import { request } from 'node:http';
 import type { Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
@@ -37,6 +38,20 @@ const PER_MODE = 12;
 const MAX_HANDSHAKES = 100;
 /** Modes whose session is still there, connected or waiting for its grace period, when they vanished. */
 const LINGERING: readonly Mode[] = ['reset', 'midMessage', 'stopReading'];
+
+/** One HTTP exchange on a socket of its own: status and body. */
+function exchange(url: string, method: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function openConnections(http: Server): Promise<number> {
   return new Promise((resolve, reject) => http.getConnections((e, n) => (e ? reject(e) : resolve(n))));
@@ -216,4 +231,32 @@ describe('churn on long polling: ids of vanished clients, and close() with many 
     expect(s.http.listenerCount('upgrade')).toBe(0);
     expect(s.http.listenerCount('request')).toBe(baseline.request);
   }, 30_000);
+
+  it('a session closed between two GETs: its last frames wait 5 s for a GET, its close frame until the idle timeout', async () => {
+    const clock = new ManualClock();
+    const s = await server({ clock, sessionGraceMs: 1000 });
+    const poll = `http://127.0.0.1:${s.port}/realtime/poll`;
+    const open = async (): Promise<string> => {
+      const { c } = JSON.parse((await exchange(poll, 'POST', '')).body) as { c: string };
+      const url = `${poll}?c=${c}`;
+      await exchange(url, 'POST', '[["h",{"v":1,"ack":0}]]');
+      expect((await exchange(url, 'GET')).body).toMatch(/^\[\["w",/);
+      return url;
+    };
+    const prompt = await open();
+    const late = await open(); // a client that vanished, or one on a very slow network
+    expect(s.rt.sessions.size).toBe(2);
+    for (const session of s.rt.sessions.values()) {
+      session.send('b', 'last words');
+      session.close(4000, 'kicked');
+    }
+    // The session kept no copy of its frames once it ended: the connection's are the last.
+    const words = ['e', 1, 'b', 'last words'];
+    expect(JSON.parse((await exchange(prompt, 'GET')).body)).toEqual([words, ['c', 4000, 'kicked']]);
+    clock.advance(5_000);
+    expect(JSON.parse((await exchange(late, 'GET')).body)).toEqual([['c', 4000, 'kicked']]);
+    expect((await exchange(late, 'GET')).status).toBe(404);
+    expect((await exchange(prompt, 'GET')).status).toBe(404);
+    expect(clock.pending).toBe(0);
+  });
 });

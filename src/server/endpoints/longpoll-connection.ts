@@ -26,6 +26,12 @@ export interface PollSettings {
   readonly maxFrameBytes: number;
 }
 
+/**
+ * How long the frames queued before a `close` frame wait for a GET: as long as the WebSocket
+ * endpoint waits for a peer's half of the close handshake (its unsent frames go with the socket).
+ */
+const CLOSE_WAIT_MS = 5_000;
+
 export class PollConnection implements ServerConnection {
   readonly transport = 'longpoll' as const;
   readonly request: IncomingMessage;
@@ -34,6 +40,8 @@ export class PollConnection implements ServerConnection {
   readonly #settings: PollSettings;
   readonly #forget: (connection: PollConnection) => void;
   readonly #timer: Timer;
+  /** Runs from `close()`: what waits before the close frame goes, the close frame stays. */
+  readonly #closeWait: Timer;
   #callbacks: ConnectionCallbacks | undefined;
   #queue: string[] = [];
   #queuedChars = 0;
@@ -69,6 +77,7 @@ export class PollConnection implements ServerConnection {
     this.maxFrameBytes = settings.maxFrameBytes;
     this.#forget = forget;
     this.#timer = new Timer(settings.clock);
+    this.#closeWait = new Timer(settings.clock);
     this.#idle();
   }
 
@@ -97,8 +106,17 @@ export class PollConnection implements ServerConnection {
   close(code: number, reason: string): void {
     if (this.#closing || this.#ended) return;
     this.#closing = { code, reason: fitReason(reason) };
-    this.#queue.push(closeFrameText(code, reason));
+    const text = closeFrameText(code, reason);
+    this.#queue.push(text);
     this.#scheduleFlush();
+    // The session ended and dropped its copies of these frames: a client that polls now gets them
+    // (as a WebSocket peer that reads does), but one that vanished would leave them here until the
+    // idle timeout (35 s), for no one. A GET that comes later still gets its close frame.
+    if (this.#queue.length > 1)
+      this.#closeWait.start(CLOSE_WAIT_MS, () => {
+        this.#queue = [text];
+        this.#queuedChars = text.length;
+      });
   }
 
   /**
@@ -227,6 +245,7 @@ export class PollConnection implements ServerConnection {
     if (this.#ended) return;
     this.#ended = true;
     this.#timer.stop();
+    this.#closeWait.stop();
     this.#forget(this);
     const res = this.#poll;
     this.#poll = undefined;
