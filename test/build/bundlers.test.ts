@@ -7,12 +7,13 @@
 //   refused to load it, and the SockJS fallback never connected: no warning at build, no error.
 // - TypeScript in a Node project whose `lib` leaves out "dom" (a bot, a worker), skipLibCheck off:
 //   the declarations named DOM's IDBFactory and Storage, so `import 'surelink'` did not compile.
+// - Source maps: they pointed at src/*.ts, which is not published, without the text.
 // - Server-side rendering: importing 'surelink' and constructing with `autoConnect: false`, as a
 //   component module rendered in Node does, reads no browser global.
 // Needs `npm run build` first (`npm test` does).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +91,23 @@ describe('Rollup with @rollup/plugin-node-resolve and @rollup/plugin-commonjs', 
       expect(chunks.flatMap((chunk) => [...chunk.imports, ...chunk.dynamicImports].filter((i) => !own.has(i)))).toEqual(
         [],
       );
+    },
+  );
+});
+
+describe('source maps', () => {
+  // src/ is not published: a map without the sources' text made webpack's source-map-loader (Create
+  // React App and others) warn once per source file, and Vite too when it serves dist/ unbundled.
+  it.each(['index.js', 'index.cjs', 'server.js', 'server.cjs', 'surelink.min.js', 'surelink.full.min.js'])(
+    'dist/%s.map carries the text of every source it maps to',
+    async (file) => {
+      const map = JSON.parse(await readFile(path.join(root, 'dist', `${file}.map`), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: (string | null)[];
+      };
+      expect(map.sources.length).toBeGreaterThan(0);
+      const missing = map.sources.filter((_, i) => typeof map.sourcesContent?.[i] !== 'string');
+      expect(missing, 'sources without their text').toEqual([]);
     },
   );
 });
