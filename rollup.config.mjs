@@ -80,7 +80,10 @@ function sockjsClientForBrowsers() {
   };
 }
 
-const ts = () => typescript({ tsconfig, outputToFilesystem: false });
+// The published maps carry the TypeScript they map to (src/ is not in the package): without it,
+// debuggers showed nothing, and tools that read a package's maps (webpack's source-map-loader, Vite
+// serving an unbundled dependency) warned about each of the 52 missing files.
+const ts = () => typescript({ tsconfig, outputToFilesystem: false, compilerOptions: { inlineSources: true } });
 
 /** Every build type-checks all of src; report the diagnostics once (`npm run typecheck` is the gate). */
 const typeDiagnosticsOnce = (warning, warn) => {

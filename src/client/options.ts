@@ -9,6 +9,7 @@ import type { Clock } from '../util/clock.js';
 import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
+import type { WebStorage } from '../storage/dom-types.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
 import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -108,7 +109,7 @@ export interface ClientOptions {
    * the same network starts with it; `false` always starts with the configured order.
    * @default { ttlMs: 86400000 } (one day)
    */
-  rememberTransport?: { ttlMs?: number; storage?: Storage } | false;
+  rememberTransport?: { ttlMs?: number; storage?: WebStorage } | false;
   /**
    * While on a fallback, try the preferred transport again in the background and move the session
    * over without losing or duplicating a message; `false` stays on the fallback, as raw mode always does.

@@ -1,3 +1,4 @@
+import type { IndexedDBFactory } from './dom-types.js';
 import type { SessionSnapshot, SessionStore } from './store.js';
 
 const STORE = 'sessions';
@@ -16,7 +17,7 @@ const STORE = 'sessions';
  * @example
  * new RealtimeClient(url, { queue: { storage: indexedDBStore() } });
  */
-export function indexedDBStore(options: { dbName?: string; indexedDB?: IDBFactory } = {}): SessionStore {
+export function indexedDBStore(options: { dbName?: string; indexedDB?: IndexedDBFactory } = {}): SessionStore {
   const factory = options.indexedDB ?? globalThis.indexedDB;
   let db: Promise<IDBDatabase> | undefined;
   const run = async <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>, again?: 1): Promise<T> => {

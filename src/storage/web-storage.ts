@@ -1,3 +1,4 @@
+import type { WebStorage } from './dom-types.js';
 import type { SessionSnapshot, SessionStore } from './store.js';
 
 /**
@@ -10,7 +11,7 @@ import type { SessionSnapshot, SessionStore } from './store.js';
  * @example
  * new RealtimeClient(url, { queue: { storage: webStorageStore(sessionStorage) } });
  */
-export function webStorageStore(storage: Storage = globalThis.localStorage): SessionStore {
+export function webStorageStore(storage: WebStorage = globalThis.localStorage): SessionStore {
   return {
     load(key) {
       const text = storage.getItem(key);

@@ -628,11 +628,13 @@ describe('README "Packages and dependencies"', () => {
     expect(dist(file), `${at(line)}: no eager load`).not.toMatch(/(from |require\(\s*)['"]#?sockjs-client['"]/);
   });
 
-  it("maps #sockjs-client to sockjs-client's browser script for browsers and its CommonJS entry elsewhere", () => {
+  it("maps #sockjs-client to sockjs-client's browser script for bundlers and its CommonJS entry in Node", () => {
     const target = pkg.imports['#sockjs-client'];
     expect(target, `${at(line)}: package.json imports`).toEqual({
+      types: 'sockjs-client',
       browser: 'sockjs-client/dist/sockjs.min.js',
-      default: 'sockjs-client',
+      node: 'sockjs-client',
+      default: 'sockjs-client/dist/sockjs.min.js',
     });
     expect(existsSync(path.join(root, 'node_modules', target?.browser ?? '-')), 'the browser script exists').toBe(true);
     expect(text, `${at(line)}: README says so`).toMatch(/browser script[\s\S]*CommonJS entry in Node/);
