@@ -121,6 +121,8 @@ function library(input, name, { plugins = [], reportTypes = false } = {}) {
 function declarations(input, name) {
   return {
     input,
+    // Types from packages and Node built-ins (the server's `node:http`) stay imports, as in the code.
+    external: (id) => isPackage(id) || isNodeBuiltin(id),
     plugins: [dts({ tsconfig })],
     output: [
       { file: `dist/${name}.d.ts`, format: 'es' },
