@@ -6,14 +6,17 @@
  * `createRealtimeServer` with its own sessions, as separate processes would be.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import SockJSClient from 'sockjs-client';
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { createRealtimeServer } from '../../src/server/index.js';
 import { createSockJSTransport } from '../../src/transports/sockjs.js';
 import type { TransportName } from '../../src/transports/transport.js';
 import { until, useHarness } from '../helpers/harness.js';
+import { listen } from '../helpers/servers.js';
 import { skipNginxTests, startNginx, type Nginx, type NginxConfig } from '../helpers/nginx.js';
 
 type Events = { n: { i: number } };
@@ -77,6 +80,28 @@ const TRANSPORTS: Record<string, ClientOptions> = {
   longpoll: { transports: ['longpoll'] },
   'default order': {},
 };
+
+describe('a WebSocket handshake without its Upgrade header (no proxy needed)', () => {
+  it('is answered 426 at once; other GETs to the path are left to the application', async () => {
+    const http = createServer((_req, res) => res.end('app'));
+    const rt = createRealtimeServer({ server: http });
+    const port = await listen(http);
+    defer(async () => {
+      await rt.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    });
+    const url = `http://127.0.0.1:${port}/realtime`;
+    const key = { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' };
+    const lost = await fetch(`${url}?x=1`, { headers: key, signal: AbortSignal.timeout(3000) });
+    expect([lost.status, lost.headers.get('upgrade')]).toEqual([426, 'websocket']);
+    await lost.text();
+    const plain = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    expect(await plain.text()).toBe('app');
+    const other = await fetch(`${url}/other`, { headers: key, signal: AbortSignal.timeout(3000) });
+    expect(await other.text()).toBe('app');
+  });
+});
 
 describe.skipIf(skipNginxTests)('behind nginx', () => {
   describe('recommended config: proxy_http_version 1.1 with Upgrade and Connection', () => {
