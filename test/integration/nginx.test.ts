@@ -101,6 +101,22 @@ describe('a WebSocket handshake without its Upgrade header (no proxy needed)', (
     const other = await fetch(`${url}/other`, { headers: key, signal: AbortSignal.timeout(3000) });
     expect(await other.text()).toBe('app');
   });
+
+  it('a long poll for a connection this process does not hold names the likely cause', async () => {
+    const http = createServer();
+    const rt = createRealtimeServer({ server: http });
+    const port = await listen(http);
+    defer(async () => {
+      await rt.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/realtime/poll?c=elsewhere`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toMatch(/another server process/);
+  });
 });
 
 describe.skipIf(skipNginxTests)('behind nginx', () => {
