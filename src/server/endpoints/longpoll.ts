@@ -45,6 +45,8 @@ export interface LongPollEndpointOptions {
 }
 
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
+const UNKNOWN_CONNECTION =
+  "unknown connection: it ended, or another server process holds it (route all of a client's requests to one process)";
 
 export function attachLongPollEndpoint(options: LongPollEndpointOptions): Endpoint {
   return new LongPollEndpoint(options);
@@ -112,8 +114,10 @@ class LongPollEndpoint implements Endpoint {
       return reply(res, 'method not allowed', 405);
     }
     const connection = id === null ? undefined : this.#connections.get(id);
+    // Besides an ended connection, an id unknown here is a load balancer spreading one
+    // connection's requests over several processes: say so to whoever reads the 404.
     if (!connection)
-      return reply(res, id === null ? 'missing connection id' : 'unknown connection', id === null ? 400 : 404);
+      return id === null ? reply(res, 'missing connection id', 400) : reply(res, UNKNOWN_CONNECTION, 404);
     connection.touch();
     if (req.method === 'GET') return connection.poll(res);
     if (req.method === 'POST') return this.#upload(connection, req, res);

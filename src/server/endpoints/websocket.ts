@@ -2,7 +2,7 @@
  * The WebSocket endpoint: a `ws` server in `noServer` mode behind the http.Server's `upgrade`
  * event, filtered by path and origin. Each socket becomes a `ServerConnection`.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData, ServerOptions } from 'ws';
 import { ProtocolError } from '../../errors/protocol.js';
@@ -12,6 +12,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import type { Logger } from '../../util/logger.js';
 import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection } from '../connection.js';
+import { interceptRequests } from './intercept-requests.js';
 import { listenForUpgrades, rejectUpgrade } from './upgrades.js';
 
 export interface WebSocketEndpointOptions {
@@ -51,12 +52,35 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): Endp
     else wss.handleUpgrade(req, socket, head, (ws) => wire(ws, req, options));
     return true;
   });
+  const stopIntercepting = interceptRequests(options.server, (req, res) => {
+    if (!req.headers['sec-websocket-key'] || pathOf(req) !== options.path) return false;
+    refuseLostUpgrade(res);
+    return true;
+  });
   return {
     close() {
       stopListening();
+      stopIntercepting();
       wss.close();
     },
   };
+}
+
+/**
+ * A WebSocket handshake that arrives as a plain request: a proxy in between dropped its `Upgrade`
+ * and `Connection` headers (nginx's `proxy_pass` without them, the most common misconfiguration).
+ * Left to the application it went unanswered on a server with no catch-all route, and the client
+ * waited its whole `connectTimeoutMs` before falling back, taking it for a slow link; answered at
+ * once, the client falls back at once.
+ */
+function refuseLostUpgrade(res: ServerResponse): void {
+  const message = 'WebSocket handshake without Upgrade header (a proxy dropped it)';
+  res.writeHead(426, {
+    Upgrade: 'websocket',
+    'Content-Type': 'text/plain',
+    'Content-Length': Buffer.byteLength(message),
+  });
+  res.end(message);
 }
 
 function pathOf(req: IncomingMessage): string {
