@@ -14,8 +14,12 @@ export type ServerTransportName = 'websocket' | 'sockjs' | 'longpoll';
 /** One physical connection, as the session logic sees it. */
 export interface ServerConnection {
   readonly transport: ServerTransportName;
-  /** The HTTP request that opened the connection (upgrade request, first poll, ...). */
-  readonly request: IncomingMessage;
+  /**
+   * The HTTP request that opened the connection (upgrade request, first poll, ...), for
+   * `authenticate`. The handshake sets it to `undefined` once a session is attached: an idle
+   * session kept the request and its headers (1 kB) for nothing.
+   */
+  request: IncomingMessage | undefined;
   /** Queues one text frame; silently dropped once the connection is closing. */
   send(text: string): void;
   /**

@@ -153,6 +153,9 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     } catch (error) {
       this.#host.logger.info('surelink: authenticate threw; refusing', error);
       identity = false;
+    } finally {
+      // Settled: the closure held `gone`, and through it the race, for the link's whole life (600 B).
+      this.#abandon = undefined;
     }
     const state = this.#state;
     if (state.name !== 'auth') return; // timed out or gone while authenticating
@@ -160,6 +163,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     const admitted = this.#host.admit(hello, identity, this.#connection);
     if (!admitted.ok) return this.refuse(admitted.code, admitted.reason);
     this.#timer.stop();
+    this.#connection.request = undefined; // see ServerConnection.request
     this.#setState({ name: 'open', session: admitted.session });
     for (const text of state.early) this.onMessage(text);
   }

@@ -2,6 +2,7 @@
  * The server: owns the options, the session registry, request handlers and endpoints, and admits
  * connections to sessions. Glue only; the protocol work is in handshake.ts and session.ts.
  */
+import type { IncomingMessage } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -76,7 +77,8 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       // No `await` here: suspended on an `authenticate` that never settles, this function kept
       // `connection` (and through it the request and socket) for as long as the promise lived.
-      authenticate: async (token, connection) => o.authenticate(token, connection.request),
+      // The request is only dropped once the handshake is over (ServerConnection.request).
+      authenticate: async (token, connection) => o.authenticate(token, connection.request as IncomingMessage),
       admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
       released: (connection) => this.#released(connection),
       handshakeEnded: () => this.#handshakes--,

@@ -34,7 +34,7 @@ const CLOSE_WAIT_MS = 5_000;
 
 export class PollConnection implements ServerConnection {
   readonly transport = 'longpoll' as const;
-  readonly request: IncomingMessage;
+  request: IncomingMessage | undefined;
   readonly id: string;
   readonly maxFrameBytes: number;
   readonly #settings: PollSettings;

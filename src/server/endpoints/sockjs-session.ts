@@ -27,8 +27,12 @@ interface Closable {
 /** Unsent characters in the send buffer plus unsent bytes of the socket the receiver writes to. */
 export class SockJSBacklog {
   readonly #conn: object;
-  /** The send buffer last seen: sockjs swaps in a new array each time it flushes one. */
-  #buffer: unknown;
+  /**
+   * The send buffer last seen: sockjs swaps in a new array each time it flushes one. Weakly: the
+   * flushed array holds what was sent, and an idle connection kept its last message (a broadcast's
+   * payload in every session) until it sent another.
+   */
+  #buffer: WeakRef<object> | undefined;
   #bufferChars = 0;
 
   constructor(conn: object) {
@@ -39,9 +43,9 @@ export class SockJSBacklog {
   get size(): number {
     const session = sessionOf(this.#conn);
     const buffer = read(session, 'send_buffer');
-    if (buffer !== this.#buffer) {
+    if (buffer !== this.#buffer?.deref()) {
       // A new array (or the first look): counted once here, then kept up to date by `wrote`.
-      this.#buffer = buffer;
+      this.#buffer = Array.isArray(buffer) ? new WeakRef(buffer) : undefined;
       this.#bufferChars = Array.isArray(buffer) ? buffer.reduce((n: number, s: unknown) => n + String(s).length, 0) : 0;
     }
     const recv = read(session, 'recv');
@@ -56,7 +60,7 @@ export class SockJSBacklog {
    */
   wrote(text: string): void {
     const buffer = read(sessionOf(this.#conn), 'send_buffer');
-    if (Array.isArray(buffer) && buffer === this.#buffer) this.#bufferChars += text.length;
+    if (Array.isArray(buffer) && buffer === this.#buffer?.deref()) this.#bufferChars += text.length;
   }
 }
 

@@ -159,7 +159,7 @@ function refuse(conn: SockJSConn, code: number, reason: string): void {
 
 class SockJSServerConnection implements ServerConnection {
   readonly transport = 'sockjs' as const;
-  readonly request: IncomingMessage;
+  request: IncomingMessage | undefined;
   readonly maxMessageBytes: number;
   readonly #conn: SockJSConn;
   readonly #backlog: SockJSBacklog;

@@ -127,7 +127,7 @@ function onData(callbacks: ConnectionCallbacks, data: RawData, isBinary: boolean
 
 class WebSocketConnection implements ServerConnection {
   readonly transport = 'websocket' as const;
-  readonly request: IncomingMessage;
+  request: IncomingMessage | undefined;
   readonly maxMessageBytes: number;
   /** Told (once) when the client stops reading; set by `wire` once the connection was accepted. */
   onSlowConsumer: (error: ProtocolError) => void = () => {};
