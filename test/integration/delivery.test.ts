@@ -92,6 +92,9 @@ describe('exactly once, in order, across drops', () => {
       load: (k) => (saved.has(k) ? (JSON.parse(saved.get(k) as string) as SessionSnapshot) : undefined),
       save: (k, snap) => void saved.set(k, JSON.stringify(snap)),
       remove: (k) => void saved.delete(k),
+      // The pages follow each other in one process, and Node 22+ has Web Locks (per process): as a
+      // store shared by tabs, the first page, never closed, would keep its lock from the next.
+      perTab: true,
     };
     const queue = { storage: store, storageKey: 'page' };
     const first = client(url, { queue, reconnect: false });

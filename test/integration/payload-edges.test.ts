@@ -160,6 +160,9 @@ describe.each(TRANSPORTS)('payload edges on %s alone', (transport) => {
       load: (k) => (saved.has(k) ? (JSON.parse(saved.get(k) as string) as SessionSnapshot) : undefined),
       save: (k, snap) => void saved.set(k, JSON.stringify(snap)),
       remove: (k) => void saved.delete(k),
+      // The pages follow each other in one process, and Node 22+ has Web Locks (per process): as a
+      // store shared by tabs, the first page, never closed, would keep its lock from the next.
+      perTab: true,
     };
     const queue = { storage, storageKey: 'page' };
     // The first page makes the session, then loses its connection for good (the page is going).
