@@ -3,7 +3,8 @@
 // (`dist/`, through its own `exports`: ESM and CJS), against a surelink server in another child.
 // Each must end with exit code 0 and an empty stderr (an unhandled rejection kills it with a
 // non-zero code), and exit by itself once it called `close()`: no timer, socket or request left
-// holding the event loop, even when the server died or stopped answering. Needs `npm run build`.
+// holding the event loop, even when the server died or stopped answering (but on Node's own
+// WebSocket, last below: README tells Node scripts to pass `ws`). Needs `npm run build`.
 // NODE_PROCESS_TIMES=1 prints how long each exit took after `close()`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -15,6 +16,8 @@ const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 /** Generous: every exit measured here takes well under 1.5 s; `ws` alone held one for 30 s. */
 const EXIT_WITHIN_MS = 8000;
 const children = new Set<ChildProcess>();
+/** Node 22 and later have a global WebSocket (undici's); Node 20 has it behind a flag. */
+const GLOBAL_WEBSOCKET_FLAGS = typeof globalThis.WebSocket === 'function' ? [] : ['--experimental-websocket'];
 const times: string[] = [];
 
 interface Child {
@@ -27,7 +30,8 @@ interface Child {
 }
 
 function start(script: string, args: readonly string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--unhandled-rejections=strict', script, ...args], {
+  const flags = script === 'client-global.mjs' ? GLOBAL_WEBSOCKET_FLAGS : [];
+  const child = spawn(process.execPath, ['--unhandled-rejections=strict', ...flags, script, ...args], {
     cwd: fixtures,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -258,5 +262,57 @@ describe.concurrent.each(TRANSPORTS)('a Node script on %s', (transport) => {
     await c.line('open');
     await expect(c.exit(1500)).rejects.toThrow('did not exit');
     c.child.kill('SIGKILL');
+  });
+});
+
+// Node's own WebSocket (undici's: global from Node 22, behind --experimental-websocket on Node 20),
+// passed as `WebSocket` instead of `ws` (client-global.mjs). It works, and close() lets the process
+// exit when the server answers; but it has no `terminate()`, so a close() the server never answers
+// holds its socket, and the process, for as long as TCP keeps the link: README ("In Node") says so
+// and tells Node scripts to pass `ws`.
+describe.concurrent("a Node script on Node's own WebSocket", () => {
+  it('connects, sends, gets a reply and a request answered, closes and exits', async () => {
+    const { port } = await shared;
+    expect(await clean('client-global.mjs', [port, 'websocket', 'round-trip'])).toEqual([
+      'reply {"echo":{"text":"hi"}}',
+      'request ok 3',
+      'transport websocket',
+      'closed',
+    ]);
+  });
+
+  it('exits after close() with a request pending, which rejects with CLOSED', async () => {
+    const { port } = await shared;
+    expect(await clean('client-global.mjs', [port, 'websocket', 'pending-request'])).toEqual([
+      'closed',
+      'request CLOSED',
+    ]);
+  });
+
+  it('the server SIGKILLed mid-session: reconnects, then close() exits', async () => {
+    const s = await server();
+    const c = start('client-global.mjs', [s.port, 'websocket', 'server-killed']);
+    await c.line('ready');
+    s.child.kill('SIGKILL');
+    c.child.stdin!.end('go\n');
+    const { code, signal, stderr } = await c.exit();
+    expect({ code, signal, stderr }, c.stdout.join('\n')).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(c.stdout.slice(-2)).toEqual(['closed', 'held CLOSED']);
+  });
+
+  // Where `ws` exits within about 1 s (above), undici waits for the server's close frame.
+  it('the server stops answering: close() does not let the process exit (README: pass `ws`)', async () => {
+    const s = await server();
+    const c = start('client-global.mjs', [s.port, 'websocket', 'server-frozen']);
+    try {
+      await c.line('ready');
+      s.child.kill('SIGSTOP');
+      c.child.stdin!.end('go\n');
+      await c.line('closed');
+      await expect(c.exit(3000)).rejects.toThrow('did not exit');
+    } finally {
+      c.child.kill('SIGKILL');
+      s.child.kill('SIGKILL');
+    }
   });
 });
