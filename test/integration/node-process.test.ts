@@ -315,4 +315,20 @@ describe.concurrent("a Node script on Node's own WebSocket", () => {
       s.child.kill('SIGKILL');
     }
   });
+
+  it('the server stops answering: after the heartbeat found the link dead, close() does not let the process exit', async () => {
+    const s = await server();
+    const c = start('client-global.mjs', [s.port, 'websocket', 'heartbeat-frozen']);
+    try {
+      await c.line('ready');
+      s.child.kill('SIGSTOP');
+      c.child.stdin!.end('go\n');
+      await c.line('link lost');
+      await c.line('closed');
+      await expect(c.exit(3000)).rejects.toThrow('did not exit');
+    } finally {
+      c.child.kill('SIGKILL');
+      s.child.kill('SIGKILL');
+    }
+  });
 });
