@@ -501,6 +501,8 @@ describe('README commands', () => {
       'npm run typecheck',
       'npm run format:check',
       'npm test',
+      'step "unit and Node tests on Node ${OTHER_NODES[*]}" other_nodes',
+      'OTHER_NODES=(22.',
       'scripts/size.mjs',
       'npm run check:package',
     ])
