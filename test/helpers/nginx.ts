@@ -35,12 +35,20 @@ export interface NginxConfig {
   readonly ipHash?: boolean;
   /** `proxy_read_timeout`, e.g. '2s'; nginx's default (60s) when absent. */
   readonly readTimeout?: string;
+  /**
+   * Paths nginx serves itself, as a site serves its pages and scripts next to the proxied
+   * `/realtime`: URL prefix such as `/dist/` (not `/`, which goes to the upstreams) -> absolute directory. Every
+   * other path goes to the upstreams.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface Nginx {
   readonly port: number;
   /** ws://127.0.0.1:port/realtime */
   readonly url: string;
+  /** http://127.0.0.1:port, the origin of pages served with `files` */
+  readonly origin: string;
   /** Stops nginx (every proxied connection is cut) and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -61,6 +69,15 @@ function configText(dir: string, port: number, config: NginxConfig): string {
         'proxy_http_version 1.1;',
         'proxy_set_header Upgrade $http_upgrade;',
         'proxy_set_header Connection $conn_upgrade;',
+      ]
+    : [];
+  const files = Object.entries(config.files ?? {});
+  // `^~`: a prefix served from disk wins over every other location. Without `types` nginx would
+  // send every file as text/plain, and a page would show as text.
+  const served = files.length
+    ? [
+        '  types { text/html html; text/javascript js mjs; application/json json map; text/css css; }',
+        ...files.map(([prefix, dir]) => `  location ^~ ${prefix} { alias ${dir.replace(/\/?$/, '/')}; }`),
       ]
     : [];
   return [
@@ -84,6 +101,7 @@ function configText(dir: string, port: number, config: NginxConfig): string {
     '  }',
     '  server {',
     `    listen 127.0.0.1:${port};`,
+    ...served.map((line) => `  ${line}`),
     '    location / {',
     '      proxy_pass http://surelink;',
     ...upgrade.map((line) => `      ${line}`),
@@ -110,6 +128,10 @@ async function accepting(port: number): Promise<boolean> {
 export async function startNginx(config: NginxConfig): Promise<Nginx> {
   if (!existsSync(NGINX_PATH)) {
     throw new Error(`nginx not found at ${NGINX_PATH}: install Debian's nginx package (apt-get install nginx)`);
+  }
+  for (const prefix of Object.keys(config.files ?? {})) {
+    // A prefix without its closing slash would let `alias` map /dist../x outside the directory.
+    if (!/^\/.+\/$/.test(prefix)) throw new Error(`files: URL prefix ${prefix} is not /name/`);
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'surelink-nginx-'));
   // Started as root, nginx's worker runs as nobody and buffers large bodies in the temp paths here.
@@ -153,6 +175,7 @@ export async function startNginx(config: NginxConfig): Promise<Nginx> {
   return {
     port,
     url: `ws://127.0.0.1:${port}/realtime`,
+    origin: `http://127.0.0.1:${port}`,
     async restart() {
       await halt();
       await run();

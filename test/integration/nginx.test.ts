@@ -195,6 +195,20 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       expect(at).toEqual(range(1, 20));
       expect(up.received).toEqual(range(1, 20));
     });
+
+    it("SockJS's XHR streaming gets through: the server turns nginx's response buffering off for it", async () => {
+      const up = await upstream();
+      const proxy = await nginx({ upstreams: [up.port], upgrade: false });
+      const at: number[] = [];
+      // Without `X-Accel-Buffering: no` nginx passed none of the stream on: no open frame, no events.
+      const streaming = createSockJSTransport({ transports: ['xhr-streaming'] });
+      const c = client(proxy.url, { transports: [streaming], reconnect: false });
+      c.on('n', ({ i }) => at.push(i));
+      await expect(c.waitFor('open', { timeoutMs: 5000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
+      await exchange(c, at, up, 1, 10);
+      expect(at).toEqual(range(1, 10));
+      expect(up.received).toEqual(range(1, 10));
+    });
   });
 
   describe('proxy_read_timeout 3s', () => {

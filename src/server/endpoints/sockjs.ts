@@ -48,6 +48,13 @@ const SOCKJS_HEARTBEAT_MS = 25_000;
  * the opening request). Browsers put an Origin (or "null") on every cross-origin POST: checked here.
  */
 const SEND_ROUTE = /^[^?#]*\/(?:xhr|jsonp)_send\/?(?:[?#]|$)/; // sockjs allows the trailing slash
+/**
+ * The routes whose response is a stream of frames. nginx buffers proxied responses by default
+ * (`proxy_buffering on`), and behind a plain `proxy_pass` it passed none of such a stream on,
+ * not even SockJS's open frame: sockjs-client then spent a timeout on each streaming transport
+ * before polling. `X-Accel-Buffering: no` turns nginx's buffering off for that one response.
+ */
+const STREAM_ROUTE = /^[^?#]*\/(?:xhr_streaming|eventsource|htmlfile)\/?(?:[?#]|$)/;
 /** How long a session of an HTTP transport survives without a pending request (sockjs default). */
 const SOCKJS_DISCONNECT_DELAY_MS = 5_000;
 
@@ -101,6 +108,7 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
   const restoreRequests = interceptRequests(options.server, (req, res) => {
     if (!ours(req)) return false;
+    if (STREAM_ROUTE.test(req.url ?? '')) res.setHeader('X-Accel-Buffering', 'no');
     if (!SEND_ROUTE.test(req.url ?? '') || options.allowOrigin(req.headers.origin))
       return requests.run(req, () => handler(req, res));
     req.resume();
