@@ -12,10 +12,10 @@ import { isApplicationCode, SocketTransport } from './socket.js';
 import type {
   CloseInfo,
   SockJSConstructor,
+  SockJSLike,
   TransportContext,
   TransportFactory,
   TransportHandlers,
-  TransportName,
 } from './transport.js';
 
 /**
@@ -42,14 +42,55 @@ export interface SockJSTransportOptions {
  */
 export function createSockJSTransport(options: SockJSTransportOptions = {}): TransportFactory {
   const transports = [...(options.transports ?? DEFAULT_SOCKJS_TRANSPORTS)];
+  // Per endpoint URL, the sockjs-client transport that last opened there: sockjs-client searches its
+  // list in a fixed order on every connect, waiting out a timeout of its own on each transport that
+  // cannot work (behind a proxy that buffers responses whole, each streaming one: 1.9 s a connect on
+  // loopback, test/browser/sockjs-reconnect.test.ts). So a reconnect asks for that one alone, and
+  // for the whole list in the same connection when it fails (the network changed). One entry per
+  // SockJS endpoint of the page, for its life: a remembered polling transport still works after a
+  // network change, and the client's upgrade probe leaves SockJS once WebSocket gets through.
+  const worked = new Map<string, string>();
   return {
     name: 'sockjs',
     // Loaded on demand: whether it can load is only known by trying.
     isSupported: () => true,
     connect: (url, handlers, ctx) => {
       // WebSocket already failed on this network: sockjs-client's own websocket would fail the same way.
-      const allowed = ctx.avoidWebSocket ? transports.filter((t) => t !== 'websocket') : transports;
-      return new SockJSTransport(url, handlers, ctx, { transports: allowed.length > 0 ? allowed : transports });
+      let list = ctx.avoidWebSocket ? transports.filter((t) => t !== 'websocket') : transports;
+      if (!list[0]) list = transports;
+      /** The remembered transport while a socket asks for it alone and has neither opened nor closed. */
+      let trying = list[1] && list.includes(worked.get(url) as string) ? worked.get(url) : undefined;
+      let socket: SockJSSocket;
+      const start = (only: string[]): void => {
+        socket = new SockJSSocket(url, ctx, only, {
+          onOpen() {
+            trying = undefined;
+            worked.set(url, socket.sub?.transport as string);
+            handlers.onOpen();
+          },
+          onMessage: (data) => handlers.onMessage(data),
+          onClose(info) {
+            // sockjs-client's 1002 is an /info request that failed: the server is out of reach (down,
+            // restarting), which says nothing about its transports; anything else is this one failing.
+            const retry = trying && socket.code !== 1002;
+            trying = undefined; // reported or retried: the client's close() that may follow is no cut
+            if (!retry) return handlers.onClose(info);
+            worked.delete(url);
+            start(list);
+          },
+        });
+      };
+      start(trying ? [trying] : list);
+      return {
+        name: 'sockjs',
+        send: (data) => socket.send(data),
+        close(code, reason) {
+          // Cut before it opened (the client's connect timeout, which a slow link's sockjs-client
+          // timeouts can outlast): the next connect searches again, so a remembered one cannot stick.
+          if (trying) worked.delete(url);
+          socket.close(code, reason);
+        },
+      };
     },
   };
 }
@@ -63,26 +104,29 @@ function constructorOf(ctx: TransportContext): Promise<SockJSConstructor> {
   return typeof Ctor === 'function' ? Promise.resolve(Ctor as SockJSConstructor) : loadSockJS();
 }
 
+/** sockjs-client names the transport that opened in `transport` (while open). */
+type NamedSocket = SockJSLike & { readonly transport?: unknown };
+
 /** The socket adapter, on a sockjs-client socket created once its constructor is at hand. */
-class SockJSTransport extends SocketTransport {
-  constructor(url: string, handlers: TransportHandlers, ctx: TransportContext, options: Record<string, unknown>) {
+class SockJSSocket extends SocketTransport {
+  sub: NamedSocket | undefined;
+  /** sockjs-client's close code, once closed. */
+  code: number | undefined;
+
+  constructor(url: string, ctx: TransportContext, transports: string[], handlers: TransportHandlers) {
     super(handlers);
     // Always through a promise, so no handler can fire during connect(). Closed while loading:
     // `attach` creates no socket.
     constructorOf(ctx).then(
       (Ctor) => {
         try {
-          this.attach(() => new Ctor(url, undefined, options));
+          this.attach(() => (this.sub = new Ctor(url, undefined, { transports })));
         } catch (error) {
           this.fail(asTransportError('sockjs', error, 'SockJS constructor threw'));
         }
       },
       (error: unknown) => this.fail(asTransportError('sockjs', error, 'could not load sockjs-client')),
     );
-  }
-
-  override get name(): TransportName {
-    return 'sockjs';
   }
 
   /**
@@ -96,6 +140,7 @@ class SockJSTransport extends SocketTransport {
     wasClean: boolean | undefined,
     opened: boolean,
   ): CloseInfo {
+    this.code = code;
     if (wasClean !== false && isApplicationCode(code)) return { code, reason };
     const why = `${reason || 'connection lost'} (SockJS code ${code})`;
     const error = new TransportError('sockjs', `SockJS ${opened ? 'connection lost' : 'could not connect'}: ${why}`);

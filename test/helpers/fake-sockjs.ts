@@ -17,6 +17,8 @@ export interface FakeCloseEvent {
 export class FakeSockJS implements SockJSLike {
   static instances: FakeSockJS[] = [];
   readyState = 0;
+  /** sockjs-client's name of the sub-transport that opened; set by `open(transport)`. */
+  transport: string | null = null;
   onopen: ((ev: unknown) => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
@@ -51,9 +53,10 @@ export class FakeSockJS implements SockJSLike {
     setTimeout(() => this.onclose?.(ev), 0);
   }
 
-  /** Test driver: the server opened the session. */
-  open(): void {
+  /** Test driver: the server opened the session, over the sub-transport `transport` when given. */
+  open(transport?: string): void {
     this.readyState = 1;
+    if (transport) this.transport = transport;
     this.onopen?.({ type: 'open' });
   }
 
