@@ -105,6 +105,9 @@ function pageStore(disk: Disk, random: () => number): { store: SessionStore; kil
         });
       },
       remove: (k) => op(() => void disk.data.delete(k)),
+      // The pages follow each other in one process, where Node 24's Web Locks are per process: as
+      // a store shared by tabs, a dead page, never closed, would keep its lock from the next.
+      perTab: true,
     },
     kill(lands) {
       const c = current;

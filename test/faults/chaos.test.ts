@@ -127,7 +127,9 @@ describe.each([
         lifecycle: { window: win, navigator },
         clock: time.clock,
         queue: {
-          storage: webStorageStore(store.storage),
+          // The pages follow each other in one process, where Node 24's Web Locks are per process: as
+          // a store shared by tabs, a dead page, never closed, would keep its lock from the next.
+          storage: { ...webStorageStore(store.storage), perTab: true },
           storageKey: 'chaos',
           maxMessages: 100_000,
           overflow: 'error',
