@@ -15,9 +15,10 @@ export interface LinkHandlers {
  * says it accepts batches, the frames sent in one tick go out as one message.
  */
 export class Link {
-  readonly transport: Transport;
+  // `declare`d, set in the constructor: a class field would be emitted once more as a declaration.
+  declare readonly transport: Transport;
   /** The server's welcome; `undefined` in raw mode, and once the connection applied it. */
-  welcome: WelcomeFrame | undefined;
+  declare welcome: WelcomeFrame | undefined;
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
   #closed = false;

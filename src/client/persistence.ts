@@ -64,7 +64,7 @@ export class Persistence {
   /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
   #late: boolean | undefined;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
-  readonly ready: Promise<void> | undefined;
+  declare readonly ready: Promise<void> | undefined;
 
   constructor(target?: PersistenceTarget) {
     this.#t = target;
