@@ -8,7 +8,7 @@
  */
 import { ProtocolError, TransportError, type SurelinkError } from '../errors/index.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
-import { encodeControl } from '../protocol/codec.js';
+import { encodeClose } from '../protocol/codec.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
@@ -196,7 +196,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt = undefined;
       if (this.#state !== 'open' || link.welcome?.resumed !== false) return this.#take(link);
       // The probe got a new session (a server node without ours): moving would lose it with no `open` to say so.
-      link.send(encodeControl({ type: 'close', code: NORMAL, reason: 'session not resumed' }));
+      link.send(encodeClose(NORMAL, 'session not resumed'));
       link.close(NORMAL, 'session not resumed');
     } catch (error) {
       if (generation !== this.#generation) return;

@@ -174,7 +174,7 @@ class LongPollTransport implements Transport {
     method: string,
     url: string,
     body: string | undefined,
-    abort?: AbortController,
+    abort: AbortController,
     keepalive = false,
   ): Promise<string> {
     let res: Response;
@@ -193,7 +193,7 @@ class LongPollTransport implements Transport {
         keepalive,
         redirect: 'error',
         window: null,
-        signal: abort?.signal ?? null,
+        signal: abort.signal,
       });
       text = await res.text();
     } catch (cause) {
