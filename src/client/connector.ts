@@ -95,7 +95,8 @@ export function startAttempt(
   let current: Handshake | undefined;
   let waiting: Waiting | undefined;
   let cancelled = false;
-  // The app's auth function and session store may never settle: they get a transport's time.
+  // The app's auth function and session store may never settle: they get a transport's time; then
+  // each transport's handshake, one at a time, is bounded by the same timer.
   const timer = new Timer(o.clock);
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
@@ -139,7 +140,7 @@ export function startAttempt(
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
-            (waiting = { hello: first, resolve, reject, at: o.clock.now() }),
+            (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer }),
             factory,
             url === main ? main : url,
             ctx,
@@ -178,8 +179,8 @@ interface Waiting {
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
   readonly at: number; // when this transport's attempt started
+  readonly timer: Timer;
   name?: TransportName;
-  timer?: Timer;
   transport?: Transport;
   /** The hello went out. */
   sent?: boolean;
@@ -198,7 +199,7 @@ class Handshake implements TransportHandlers {
     this.#now = w;
     const { name } = factory;
     w.name = name;
-    (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
+    w.timer.start(timeoutMs, () =>
       this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CONNECT_TIMEOUT),
     );
     try {
@@ -248,7 +249,7 @@ class Handshake implements TransportHandlers {
   }
 
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
-    w.timer?.stop();
+    w.timer.stop();
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
   }
 
@@ -263,7 +264,7 @@ class Handshake implements TransportHandlers {
     this.#now = undefined;
     shut(now?.transport, code, reason);
     if (now instanceof Link) return undefined;
-    now?.timer?.stop();
+    now?.timer.stop();
     return now;
   }
 }
