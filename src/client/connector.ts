@@ -140,7 +140,7 @@ export function startAttempt(
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
-            (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer }),
+            (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer, name }),
             factory,
             url === main ? main : url,
             ctx,
@@ -180,7 +180,7 @@ interface Waiting {
   readonly reject: (error: SurelinkError) => void;
   readonly at: number; // when this transport's attempt started
   readonly timer: Timer;
-  name?: TransportName;
+  readonly name: TransportName;
   transport?: Transport;
   /** The hello went out. */
   sent?: boolean;
@@ -197,8 +197,7 @@ class Handshake implements TransportHandlers {
   /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
   constructor(w: Waiting, factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number) {
     this.#now = w;
-    const { name } = factory;
-    w.name = name;
+    const { name } = w;
     w.timer.start(timeoutMs, () =>
       this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CONNECT_TIMEOUT),
     );
@@ -229,7 +228,7 @@ class Handshake implements TransportHandlers {
       w.transport?.send(encodeControl(w.hello));
       w.sent = true;
     } catch (error) {
-      this.#fail(asTransportError(w.name as TransportName, error, 'send failed')); // as Link's writes (1006)
+      this.#fail(asTransportError(w.name, error, 'send failed')); // as Link's writes (1006)
     }
   }
 
@@ -237,7 +236,7 @@ class Handshake implements TransportHandlers {
     const now = this.#now;
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
-    const welcome = handshakeReply(text, now.name as TransportName);
+    const welcome = handshakeReply(text, now.name);
     if (welcome instanceof Error) this.#fail(welcome);
     else this.#welcomed(now, welcome);
   }
@@ -245,7 +244,7 @@ class Handshake implements TransportHandlers {
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name as TransportName, info, true));
+    else if (now) this.#fail(errorForClose(now.name, info, true));
   }
 
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {

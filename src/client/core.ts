@@ -120,12 +120,12 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   /** Applies the welcome, then flushes the queue: all before `open` is announced. */
   established(link: Link): boolean | ProtocolError {
     this.out.linked();
-    if (!link.welcome) return (this.out.pump(), false);
-    const result = this.session.welcome(link.welcome);
+    const w = link.welcome;
+    if (!w) return (this.out.pump(), false);
+    const result = this.session.welcome(w);
     if (!('resumed' in result)) return result;
     if (!result.resumed) this.out.sessionLost(result.unconfirmed);
     // What this server refuses for size would end the session (4413): out of the queue (frame-size.ts).
-    const w = link.welcome;
     this.out.discard(this.session.log.limit(w.f ?? w.b ?? MAX_FRAME_CHARS), 'oversize');
     this.out.pump();
     return result.resumed;
