@@ -21,7 +21,7 @@ export class Link {
   declare welcome: WelcomeFrame | undefined;
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
-  #closed = false;
+  #closed: true | undefined;
   /** Most UTF-16 code units one batch holds; 0 when the server takes one frame per message. */
   readonly #max: number;
   /**

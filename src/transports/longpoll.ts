@@ -61,7 +61,7 @@ class LongPollTransport implements Transport {
   #up = new AbortController();
   #connectionUrl: string | undefined;
   /** The server forgot the id (it sent a close frame or answered 404): no DELETE. */
-  #idGone = false;
+  #idGone: true | undefined;
   #outbox: string[] = [];
   #posting: Promise<void> | undefined;
   /** Number of the next batch for the core; batches that came before their turn wait here. */
