@@ -131,7 +131,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
       (gaveUp) => (c.session.log.removeRequest(gaveUp), c.save()),
     );
     try {
-      if (c.out.append(event, data, id) === 'dropped') throw new NotConnectedError('offline queue is full');
+      if (c.out.append(event, data, id) === 'dropped') throw new NotConnectedError('offline queue full');
     } catch (error) {
       requests.reject(id, error as InvalidArgumentError); // or QueueFullError, or the one above
     }

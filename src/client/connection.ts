@@ -8,7 +8,7 @@
  */
 import { ProtocolError, TransportError, type SurelinkError } from '../errors/index.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
-import { encodeControl } from '../protocol/codec.js';
+import { encodeClose } from '../protocol/codec.js';
 import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
@@ -21,7 +21,7 @@ import type { Link, LinkHandlers } from './link.js';
 import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
 import { RetrySchedule, type ScheduledRetry } from './retry.js';
-import { transition, type StateChange } from './state-machine.js';
+import { transition } from './state-machine.js';
 import { UpgradeProber } from './upgrade.js';
 
 /**
@@ -149,7 +149,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.emit('state', change);
     if (at !== this.#generation) return;
     if (to === 'connecting') this.#enterConnecting();
-    else if (to === 'reconnecting') this.#enterReconnecting(change);
+    else if (to === 'reconnecting') this.#enterReconnecting(reason);
     else if (to === 'closed') this.#enterClosed();
   }
 
@@ -196,7 +196,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#attempt = undefined;
       if (this.#state !== 'open' || link.welcome?.resumed !== false) return this.#take(link);
       // The probe got a new session (a server node without ours): moving would lose it with no `open` to say so.
-      link.send(encodeControl({ type: 'close', code: NORMAL, reason: 'session not resumed' }));
+      link.send(encodeClose(NORMAL, 'session not resumed'));
       link.close(NORMAL, 'session not resumed');
     } catch (error) {
       if (generation !== this.#generation) return;
@@ -269,13 +269,13 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.go(stop ? 'closed' : 'reconnecting', error.message, at);
   }
 
-  #enterReconnecting(change: StateChange): void {
+  #enterReconnecting(reason: string): void {
     const reconnect = this.options.reconnect;
     if (this.#pauses?.paused || !reconnect) return;
     const retry = (this.#retry ??= new RetrySchedule(reconnect, this.clock));
     let next: ScheduledRetry | null;
     try {
-      next = retry.next(change.reason);
+      next = retry.next(reason);
     } catch (error) {
       const at = this.#generation;
       this.emit('error', error); // no delay to wait for: say why and stop, not wait for nothing

@@ -95,7 +95,8 @@ export function startAttempt(
   let current: Handshake | undefined;
   let waiting: Waiting | undefined;
   let cancelled = false;
-  // The app's auth function and session store may never settle: they get a transport's time.
+  // The app's auth function and session store may never settle: they get a transport's time; then
+  // each transport's handshake, one at a time, is bounded by the same timer.
   const timer = new Timer(o.clock);
   const run = async (): Promise<Link> => {
     const errors: SurelinkError[] = [];
@@ -139,7 +140,7 @@ export function startAttempt(
           const url = o.urls[name] ?? endpointUrl(main, name);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
-            (waiting = { hello: first, resolve, reject, at: o.clock.now() }),
+            (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer, name }),
             factory,
             url === main ? main : url,
             ctx,
@@ -178,8 +179,8 @@ interface Waiting {
   readonly resolve: (link: Link) => void;
   readonly reject: (error: SurelinkError) => void;
   readonly at: number; // when this transport's attempt started
-  name?: TransportName;
-  timer?: Timer;
+  readonly timer: Timer;
+  readonly name: TransportName;
   transport?: Transport;
   /** The hello went out. */
   sent?: boolean;
@@ -196,9 +197,8 @@ class Handshake implements TransportHandlers {
   /** Opens `factory`'s transport; the handshake fails unless it completes within `timeoutMs`. */
   constructor(w: Waiting, factory: TransportFactory, url: string, ctx: TransportContext, timeoutMs: number) {
     this.#now = w;
-    const { name } = factory;
-    w.name = name;
-    (w.timer = new Timer(ctx.clock)).start(timeoutMs, () =>
+    const { name } = w;
+    w.timer.start(timeoutMs, () =>
       this.#fail(new ConnectTimeoutError(`${name}: no handshake within ${timeoutMs} ms`), CONNECT_TIMEOUT),
     );
     try {
@@ -228,7 +228,7 @@ class Handshake implements TransportHandlers {
       w.transport?.send(encodeControl(w.hello));
       w.sent = true;
     } catch (error) {
-      this.#fail(asTransportError(w.name as TransportName, error, 'send failed')); // as Link's writes (1006)
+      this.#fail(asTransportError(w.name, error, 'send failed')); // as Link's writes (1006)
     }
   }
 
@@ -236,7 +236,7 @@ class Handshake implements TransportHandlers {
     const now = this.#now;
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
-    const welcome = handshakeReply(text, now.name as TransportName);
+    const welcome = handshakeReply(text, now.name);
     if (welcome instanceof Error) this.#fail(welcome);
     else this.#welcomed(now, welcome);
   }
@@ -244,11 +244,11 @@ class Handshake implements TransportHandlers {
   onClose(info: CloseInfo): void {
     const now = this.#now;
     if (now instanceof Link) now.closed(info);
-    else if (now) this.#fail(errorForClose(now.name as TransportName, info, true));
+    else if (now) this.#fail(errorForClose(now.name, info, true));
   }
 
   #welcomed(w: Waiting, welcome: WelcomeFrame | undefined): void {
-    w.timer?.stop();
+    w.timer.stop();
     w.resolve((this.#now = new Link(w.transport as Transport, welcome)));
   }
 
@@ -263,7 +263,7 @@ class Handshake implements TransportHandlers {
     this.#now = undefined;
     shut(now?.transport, code, reason);
     if (now instanceof Link) return undefined;
-    now?.timer?.stop();
+    now?.timer.stop();
     return now;
   }
 }

@@ -9,7 +9,7 @@ import { ClosedError } from '../errors/closed.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
 import { NORMAL } from '../protocol/close-codes.js';
-import { MAX_FRAME_CHARS, encodeControl } from '../protocol/codec.js';
+import { MAX_FRAME_CHARS, encodeClose } from '../protocol/codec.js';
 import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportFactory } from '../transports/transport.js';
@@ -101,10 +101,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   dispose(): void {
     this.disposed = true;
     // A raw server gets the socket's close alone: a surelink close frame would reach it as a message.
-    const farewell =
-      this.options.protocol === 'raw'
-        ? undefined
-        : encodeControl({ type: 'close', code: NORMAL, reason: 'client closed' });
+    const farewell = this.options.protocol === 'raw' ? undefined : encodeClose(NORMAL, 'client closed');
     if (this.state === 'open' && farewell) this.send(farewell);
     this.close('close()', farewell); // and on an attempt under way, whose hello may have made a session
     this.session.end();
@@ -123,12 +120,12 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   /** Applies the welcome, then flushes the queue: all before `open` is announced. */
   established(link: Link): boolean | ProtocolError {
     this.out.linked();
-    if (!link.welcome) return (this.out.pump(), false);
-    const result = this.session.welcome(link.welcome);
+    const w = link.welcome;
+    if (!w) return (this.out.pump(), false);
+    const result = this.session.welcome(w);
     if (!('resumed' in result)) return result;
     if (!result.resumed) this.out.sessionLost(result.unconfirmed);
     // What this server refuses for size would end the session (4413): out of the queue (frame-size.ts).
-    const w = link.welcome;
     this.out.discard(this.session.log.limit(w.f ?? w.b ?? MAX_FRAME_CHARS), 'oversize');
     this.out.pump();
     return result.resumed;
@@ -143,13 +140,8 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     // our 4400/4413 (PROTOCOL.md says it must not): the next hello starts a new session.
     this.session.end();
     this.emit('error', error);
-    this.#closeFrame(error.closeCode, error.message);
+    this.send(encodeClose(error.closeCode, error.message)); // tells the server why we end the session
     this.drop(error.closeCode, error.message);
-  }
-
-  /** Tells the server why we end the session (the link then closes). */
-  #closeFrame(code: number, reason: string): void {
-    this.send(encodeControl({ type: 'close', code, reason }));
   }
 
   lost(): void {

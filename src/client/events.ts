@@ -77,12 +77,12 @@ export class TypedEmitter<M extends object> {
 
   /** Calls `handler` for every `event`; returns an idempotent unsubscribe. */
   on<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, false, handler);
+    return this.#add(event, handler, false);
   }
 
   /** Calls `handler` for the next `event` only; the returned function cancels it. */
   once<K extends keyof M & string>(event: K, handler: (payload: M[K]) => void): () => void {
-    return this.#add(event, handler, true, handler);
+    return this.#add(event, handler, true);
   }
 
   /** Removes `handler` from `event` (every time it was added), or all of `event`'s handlers. */
@@ -119,15 +119,7 @@ export class TypedEmitter<M extends object> {
       };
       const fail = (error: Error): void => settle(reject, error);
       const onAbort = (): void => fail(new AbortError(`waitFor('${event}') was aborted`, { cause: signal?.reason }));
-      const remove = this.#add(
-        event,
-        (payload: M[K]) => settle(resolve, payload),
-        true,
-        undefined,
-        fail,
-        signal,
-        onAbort,
-      );
+      const remove = this.#add(event, (payload: M[K]) => settle(resolve, payload), true, fail, signal, onAbort);
       // No timer for `undefined` or Infinity (checked above: nothing else is out of a timer's range).
       const timer =
         (timeoutMs as number) < Infinity
@@ -155,7 +147,7 @@ export class TypedEmitter<M extends object> {
     }
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => remove());
     const onAbort = (): void => finish(false);
-    const remove = this.#add(event, push, false, undefined, () => finish(true), signal, onAbort);
+    const remove = this.#add(event, push, false, () => finish(true), signal, onAbort);
     // Aborted already: a finished stream, its listeners taken back at once.
     if (signal?.aborted) onAbort();
     return stream;
@@ -188,15 +180,15 @@ export class TypedEmitter<M extends object> {
   }
 
   /**
-   * Adds a listener. With `handler` (on/once) off() and removeAllListeners() find it; with `end`
-   * (waitFor/stream), `end()` settles it; else it only goes away by itself. `onAbort` listens on
-   * `signal` as long (one already aborted is the caller's to act on).
+   * Adds a listener. Without `end` (on/once), `fn` is the app's handler: off() and
+   * removeAllListeners() find it. With `end` (waitFor/stream), `end()` settles it, and nothing but
+   * the listener itself removes it otherwise. `onAbort` listens on `signal` as long (one already
+   * aborted is the caller's to act on).
    */
   #add<T>(
     event: string,
     fn: (payload: T) => void,
     once: boolean,
-    handler: unknown,
     end?: (error: Error) => void,
     signal?: AbortSignal,
     onAbort?: () => void,
@@ -220,7 +212,7 @@ export class TypedEmitter<M extends object> {
       }
     };
     listener.remove = remove;
-    listener.handler = handler;
+    listener.handler = end ? undefined : fn;
     listener.end = end;
     this.#ee.on(event, listener);
     this.#n++;

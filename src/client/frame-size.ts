@@ -14,7 +14,7 @@ import { MAX_FRAME_CHARS } from '../protocol/codec.js';
  * long-polling body that holds the frame alone. Below it (348,997 units for 1 MiB) nothing is
  * counted: a send pays one comparison.
  */
-export const unitsUnder = (maxBytes: number): number => (maxBytes - 1584) / 3;
+const unitsUnder = (maxBytes: number): number => (maxBytes - 1584) / 3;
 
 /**
  * The error `send()` and `request()` throw for data over `maxBytes`, and a queued request over it
@@ -25,28 +25,26 @@ export const tooLarge = (event: string, maxBytes: number): InvalidArgumentError 
 
 /**
  * Whether the frame of an entry whose data is `json` may be over `maxBytes` as UTF-8 (an upper
- * bound, see `unitsUnder`). Callers call it only for data over `unitsUnder(maxBytes)` code units,
- * so a small message counts no bytes.
+ * bound, see `unitsUnder`). Bytes are counted only for data over `unitsUnder(maxBytes)` code units,
+ * so a small message counts none. (`undefined > n` and `n > NaN` are false: no data, or no limit.)
  */
-export function overBytes(event: string, json: string | undefined, maxBytes: number): boolean {
-  return new TextEncoder().encode(json).length + 6 * event.length + 48 > maxBytes;
+export function overBytes(event: string, json: string | undefined, maxBytes: number | undefined): boolean {
+  return (
+    (json?.length as number) > unitsUnder(maxBytes as number) &&
+    new TextEncoder().encode(json).length + 6 * event.length + 48 > (maxBytes as number)
+  );
 }
 
 /**
  * Approximate size of an entry on the wire, in characters. Also the one place that proves its frame
- * fits: the protocol's limit in UTF-16 code units (`MAX_FRAME_CHARS`) and, given `maxBytes` and
- * `units`, the UTF-8 bytes the server takes; throws `InvalidArgumentError` when it does not. Those
- * are given only as an entry is appended: one restored after a reload may come from a client that
+ * fits: the protocol's limit in UTF-16 code units (`MAX_FRAME_CHARS`) and, given `maxBytes`, the
+ * UTF-8 bytes the server takes; throws `InvalidArgumentError` when it does not. `maxBytes`
+ * is given only as an entry is appended: one restored after a reload may come from a client that
  * counted code units, and a throw half-way through `restore` would lose what this page appended
  * meanwhile (the welcome takes such entries out instead: `OutboundLog.limit`).
  */
-export function sizeOf(event: string, json: string | undefined, maxBytes?: number, units?: number): number {
+export function sizeOf(event: string, json: string | undefined, maxBytes?: number): number {
   const size = event.length + (json?.length ?? 0) + 16;
-  // (`undefined > n` and `n > undefined` are false: no data, or no limit given.)
-  if (
-    size > MAX_FRAME_CHARS ||
-    ((json?.length as number) > (units as number) && overBytes(event, json, maxBytes as number))
-  )
-    throw tooLarge(event, maxBytes ?? MAX_FRAME_CHARS);
+  if (size > MAX_FRAME_CHARS || overBytes(event, json, maxBytes)) throw tooLarge(event, maxBytes ?? MAX_FRAME_CHARS);
   return size;
 }

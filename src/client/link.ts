@@ -15,12 +15,13 @@ export interface LinkHandlers {
  * says it accepts batches, the frames sent in one tick go out as one message.
  */
 export class Link {
-  readonly transport: Transport;
+  // `declare`d, set in the constructor: a class field would be emitted once more as a declaration.
+  declare readonly transport: Transport;
   /** The server's welcome; `undefined` in raw mode, and once the connection applied it. */
-  welcome: WelcomeFrame | undefined;
+  declare welcome: WelcomeFrame | undefined;
   #handlers: LinkHandlers | undefined;
   #early: (string | CloseInfo)[] = [];
-  #closed = false;
+  #closed: true | undefined;
   /** Most UTF-16 code units one batch holds; 0 when the server takes one frame per message. */
   readonly #max: number;
   /**

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
 import { MAX_FRAME_CHARS } from '../protocol/codec.js';
 import type { QueuedMessage } from './event-types.js';
-import { overBytes, sizeOf, unitsUnder } from './frame-size.js';
+import { overBytes, sizeOf } from './frame-size.js';
 
 /** One outgoing message; `requestId` marks a request. */
 export interface OutboundEntry extends QueuedMessage {
@@ -62,8 +62,6 @@ export class OutboundLog {
   #queuedBytes = 0;
   /** The largest frame the server takes, in UTF-8 bytes: 1 MiB until a welcome says (`limit`). */
   max = MAX_FRAME_CHARS;
-  /** Data over this many code units may be over `max`: only its bytes are counted (frame-size.ts). */
-  #units = unitsUnder(MAX_FRAME_CHARS);
 
   constructor(limits: OutboundLimits) {
     this.#limits = limits;
@@ -81,7 +79,7 @@ export class OutboundLog {
    */
   append(item: Item): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
-    const size = sizeOf(item.event, json, this.max, this.#units);
+    const size = sizeOf(item.event, json, this.max);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     let dropped: OutboundEntry[] | undefined;
     while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
@@ -106,7 +104,7 @@ export class OutboundLog {
     if (
       this.#cursor < this.#nextSeq - 1 ||
       !this.#limits.maxMessages ||
-      sizeOf(item.event, json, this.max, this.#units) > this.#limits.maxBytes
+      sizeOf(item.event, json, this.max) > this.#limits.maxBytes
     )
       return undefined;
     this.#cursor = this.#sentUpTo = this.#nextSeq;
@@ -160,12 +158,8 @@ export class OutboundLog {
    * has delivered none of them (`resume`, `newSession`).
    */
   limit(maxBytes: number): OutboundEntry[] {
-    const max = (this.max = maxBytes);
-    const units = (this.#units = unitsUnder(max));
-    return this.#removeQueued((e) => {
-      const json = dataJsonOf(e);
-      return (json?.length as number) > units && overBytes(e.event, json, max);
-    });
+    this.max = maxBytes;
+    return this.#removeQueued((e) => overBytes(e.event, dataJsonOf(e), maxBytes));
   }
 
   /** Drops queued entries whose TTL ran out; returns them. */

@@ -40,23 +40,19 @@ export function lifecycleOf(option: LifecycleEnvironment | false | undefined): L
 /** Bound while the client runs; its handler methods are the lifecycle listeners' targets. */
 export class Pauses implements LifecycleHandlers {
   readonly #host: PauseHost;
-  readonly #unbind: () => void;
+  /** Stops listening: the client closed, and lets go of this object. */
+  declare readonly unbind: () => void;
   #paused: Pause | undefined;
 
   constructor(host: PauseHost, env: LifecycleEnvironment) {
     this.#host = host;
     if (isOffline(env)) this.#paused = 'offline';
-    this.#unbind = watchLifecycle(env, this);
+    this.unbind = watchLifecycle(env, this);
   }
 
   /** Why the connection is let go of right now, if it is. */
   get paused(): Pause | undefined {
     return this.#paused;
-  }
-
-  unbind(): void {
-    this.#unbind();
-    this.#paused = undefined;
   }
 
   signal(signal: LifecycleSignal): void {

@@ -52,7 +52,7 @@ export class Persistence {
    * Cleared (client closed) or another client owns the key: for good, even if a queue handler's
    * `close()` came in the middle of a save.
    */
-  #cleared = false;
+  #cleared: true | undefined;
   /** This client owns the key and read it: the store holds its session (or nothing). */
   #owner: true | undefined;
   /** Lets go of the key's lock; set while this client holds one. */
@@ -64,7 +64,7 @@ export class Persistence {
   /** A save was given up on and has not settled yet: no other starts meanwhile (see `save`). */
   #late: boolean | undefined;
   /** Resolves once a persisted session (if any) was restored; `undefined` without storage. */
-  readonly ready: Promise<void> | undefined;
+  declare readonly ready: Promise<void> | undefined;
 
   constructor(target?: PersistenceTarget) {
     this.#t = target;

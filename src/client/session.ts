@@ -49,7 +49,7 @@ export interface SessionSnapshot {
 
 export class ClientSession {
   readonly #hooks: SessionHooks;
-  readonly log: OutboundLog;
+  declare readonly log: OutboundLog; // set in the constructor (`declare`: no class field emitted too)
   #inbox = new Inbox();
   /**
    * Only while an ack is owed: without one the peer knows everything delivered, and an idle
@@ -162,7 +162,7 @@ export class ClientSession {
   receive(text: string): ProtocolError | undefined {
     const frames = decodeFrames(SERVER_FRAMES, text);
     if (frames instanceof ProtocolError) return frames;
-    if (!Array.isArray(frames)) return this.#frame(frames) ?? undefined;
+    if (!Array.isArray(frames)) return this.#frame(frames);
     const epoch = this.#linkEpoch;
     for (const frame of frames) {
       // A close frame, or a handler that closed the client, ends the link: what follows is not read.
@@ -173,7 +173,7 @@ export class ClientSession {
     return undefined;
   }
 
-  #frame(frame: Frame): ProtocolError | void {
+  #frame(frame: Frame): ProtocolError | undefined {
     switch (frame.type) {
       case 'event':
       case 'response': {

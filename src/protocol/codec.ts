@@ -63,6 +63,9 @@ export function encodeControl(f: ControlFrame): string {
   );
 }
 
+/** The close frame `encodeControl` makes, for the client's three reasons to send one. */
+export const encodeClose = (code: number, reason: string): string => encodeControl({ type: 'close', code, reason });
+
 /**
  * `encodeFrame` for an event (`id` undefined) or a request whose data is already JSON text (the
  * client's outbound log keeps it from its size check), so it is not stringified a second time.

@@ -61,7 +61,7 @@ class LongPollTransport implements Transport {
   #up = new AbortController();
   #connectionUrl: string | undefined;
   /** The server forgot the id (it sent a close frame or answered 404): no DELETE. */
-  #idGone = false;
+  #idGone: true | undefined;
   #outbox: string[] = [];
   #posting: Promise<void> | undefined;
   /** Number of the next batch for the core; batches that came before their turn wait here. */
@@ -174,7 +174,7 @@ class LongPollTransport implements Transport {
     method: string,
     url: string,
     body: string | undefined,
-    abort?: AbortController,
+    abort: AbortController,
     keepalive = false,
   ): Promise<string> {
     let res: Response;
@@ -193,7 +193,7 @@ class LongPollTransport implements Transport {
         keepalive,
         redirect: 'error',
         window: null,
-        signal: abort?.signal ?? null,
+        signal: abort.signal,
       });
       text = await res.text();
     } catch (cause) {
