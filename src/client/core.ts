@@ -176,6 +176,9 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   pong(ts: number): void {
-    this.#pings?.pong(ts, (this.rtt = Math.max(0, this.clock.now() - ts)));
+    // Assigned before the call: `?.` would skip it with the call, and the heartbeat's pongs, which
+    // no ping() waits for, would never set `rtt`.
+    const rtt = (this.rtt = Math.max(0, this.clock.now() - ts));
+    this.#pings?.pong(ts, rtt);
   }
 }

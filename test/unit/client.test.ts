@@ -460,6 +460,17 @@ describe('requests and ping', () => {
     expect(c.rtt).toBe(42);
   });
 
+  it("measures RTT with the heartbeat's pings too, with no ping() ever called", async () => {
+    const c = await connected({ heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    expect(c.rtt).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1000);
+    const p = fake.last.framesOf('ping')[0];
+    expect(p).toBeDefined();
+    await vi.advanceTimersByTimeAsync(17);
+    fake.last.push({ type: 'pong', ts: p?.ts ?? 0 });
+    expect(c.rtt).toBe(17);
+  });
+
   it('a ping() pending at close() rejects with ClosedError, as a request does; one pending at a drop, NotConnectedError', async () => {
     const dropping = await connected();
     const dropped = dropping.ping();
