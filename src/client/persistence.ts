@@ -204,7 +204,7 @@ export class Persistence {
   /**
    * Takes the key's Web Lock if free (true), or learns that another client holds it (false), once a
    * client of this page closed on the key let go of it (`closing`). True for a store of this tab
-   * alone, where there is no Web Locks API (Node; a page gives each of its clients its own key) or
+   * alone, where there is no Web Locks API (Node 20 and 22; Node 24 has them per process) or
    * where it refuses (an opaque origin).
    */
   #own(t: PersistenceTarget): boolean | Promise<boolean> {
