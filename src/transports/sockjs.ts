@@ -58,14 +58,17 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
       // WebSocket already failed on this network: sockjs-client's own websocket would fail the same way.
       let list = ctx.avoidWebSocket ? transports.filter((t) => t !== 'websocket') : transports;
       if (!list[0]) list = transports;
+      // What opened with sockjs-client's own websocket left out is not what a connect allowed to
+      // use it (WebSocket gets through now, or another client of the page) should settle for.
+      const key = list === transports ? url : `-${url}`;
       /** The remembered transport while a socket asks for it alone and has neither opened nor closed. */
-      let trying = list[1] && list.includes(worked.get(url) as string) ? worked.get(url) : undefined;
+      let trying = list[1] && list.includes(worked.get(key) as string) ? worked.get(key) : undefined;
       let socket: SockJSSocket;
       const start = (only: string[]): void => {
         socket = new SockJSSocket(url, ctx, only, {
           onOpen() {
             trying = undefined;
-            worked.set(url, socket.sub?.transport as string);
+            worked.set(key, socket.sub?.transport as string);
             handlers.onOpen();
           },
           onMessage: (data) => handlers.onMessage(data),
@@ -75,7 +78,7 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
             const retry = trying && socket.code !== 1002;
             trying = undefined; // reported or retried: the client's close() that may follow is no cut
             if (!retry) return handlers.onClose(info);
-            worked.delete(url);
+            worked.delete(key);
             start(list);
           },
         });
@@ -87,7 +90,7 @@ export function createSockJSTransport(options: SockJSTransportOptions = {}): Tra
         close(code, reason) {
           // Cut before it opened (the client's connect timeout, which a slow link's sockjs-client
           // timeouts can outlast): the next connect searches again, so a remembered one cannot stick.
-          if (trying) worked.delete(url);
+          if (trying) worked.delete(key);
           socket.close(code, reason);
         },
       };

@@ -148,6 +148,23 @@ describe('sockjs transport: the sub-transport that opened', () => {
     expect(last().options).toEqual({ transports: DEFAULT_SOCKJS_TRANSPORTS.filter((t) => t !== 'websocket') });
   });
 
+  it('one that opened with WebSocket avoided is not asked for by a connect that may use WebSocket, and back', async () => {
+    const factory = createSockJSTransport();
+    const avoiding = { ...ctx, avoidWebSocket: true };
+    await connect(factory, url, avoiding); // the page's WebSocket was refused: streaming opened
+    last().open('xhr-streaming');
+    last().drop(1006, 'Server lost session', false);
+    await connect(factory, url, avoiding);
+    expect(last().options).toEqual({ transports: ['xhr-streaming'] });
+    // WebSocket is no longer avoided (it gets through again, or another client of the page): the
+    // whole list, websocket first, not what opened without it.
+    await connect(factory);
+    expect(last().options).toEqual(ALL);
+    last().open('websocket');
+    await connect(factory, url, avoiding);
+    expect(last().options).toEqual({ transports: ['xhr-streaming'] });
+  });
+
   it('a list of one is asked for as it is', async () => {
     const factory = createSockJSTransport({ transports: ['xhr-polling'] });
     const { r } = await connect(factory);
