@@ -3,13 +3,14 @@
 // numbered messages go both ways exactly once and in order, a request is answered, a server-side
 // cut (some messages written into the dead link) is resumed with nothing lost or repeated, and the
 // queue stored in localStorage (webStorageStore) before a reload is resumed by the next page, which
-// gets none of the server messages the page before it got. Deliveries to the server are counted
-// there (the lab's 'lab:message' log); the server confirms each with a 'lab:received' { n }, which
-// are the numbered messages the other way. Needs `npm run build` first.
+// gets none of the server messages the page before it got. Then the fallback when WebSocket is
+// refused, and going back to a page that queued on its way out. Deliveries to the server are
+// counted there (the lab's 'lab:message' log); the server confirms each with a 'lab:received'
+// { n }, which are the numbered messages the other way. Needs `npm run build` first.
 import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient, TransportName, webStorageStore } from '../../src/index.js';
-import { WAIT, type ExamplesServer, type LabMessage } from '../helpers/browser.js';
+import { deliveries, labControl, WAIT, type ExamplesServer, type LabMessage } from '../helpers/browser.js';
 import { collectFirefoxErrors, skipFirefoxTests, useFirefox, withFirefoxExamples } from '../helpers/firefox.js';
 
 type Mode = TransportName | 'auto';
@@ -215,6 +216,36 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       });
     },
   );
+  it('WebSocket refused: the default order falls back to SockJS, or to long polling without SockJS, and works', async () => {
+    await withFirefoxExamples(firefox(), async (server) => {
+      await labControl(server, 'refuse-upgrades?on=1');
+      const page = await firefox().browser.newPage();
+      await page.goto(`${server.url}/index.html`);
+      // surelink.full.min.js has sockjs-client built in; surelink.min.js has none (no window.SockJS here).
+      for (const [bundle, transport] of [
+        ['surelink.full.min.js', 'sockjs'],
+        ['surelink.min.js', 'longpoll'],
+      ] as const) {
+        await page.reload(WAIT);
+        await page.addScriptTag({ url: `/dist/${bundle}` });
+        expect(
+          await page.evaluate(async (text) => {
+            const { Surelink } = window as unknown as FirefoxWindow;
+            const client = new Surelink.RealtimeClient(new URL('/realtime', location.href).href.replace('http', 'ws'));
+            try {
+              const { transport: opened } = await client.waitFor('open', { timeoutMs: 10_000 });
+              const answer = await client.request('lab:request', { n: 1, text }, { timeoutMs: 10_000 });
+              return { opened, answer };
+            } finally {
+              client.close();
+            }
+          }, `fallback ${transport}`),
+        ).toEqual({ opened: transport, answer: { n: 1 } });
+        expect(await deliveries(server, [`fallback ${transport}`])).toEqual([1]);
+      }
+    });
+  });
+
   // Chromium caches such a page and restores it holding the lock (test/browser/bfcache.test.ts).
   // Firefox 153 does not cache a page with an open client, on any transport, with or without a
   // store (its `pagehide` says `persisted: false`, decided before the client can close its link),
