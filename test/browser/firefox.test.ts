@@ -3,10 +3,11 @@
 // numbered messages go both ways exactly once and in order, a request is answered, a server-side
 // cut (some messages written into the dead link) is resumed with nothing lost or repeated, and the
 // queue stored in localStorage (webStorageStore) before a reload is resumed by the next page, which
-// gets none of the server messages the page before it got. Then the fallback when WebSocket is
-// refused, and going back to a page that queued on its way out. Deliveries to the server are
-// counted there (the lab's 'lab:message' log); the server confirms each with a 'lab:received'
-// { n }, which are the numbered messages the other way. Needs `npm run build` first.
+// gets none of the server messages the page before it got. Then two tabs on one stored session,
+// the fallback when WebSocket is refused, and going back to a page that queued on its way out.
+// Deliveries to the server are counted there (the lab's 'lab:message' log); the server confirms
+// each with a 'lab:received' { n }, which are the numbered messages the other way. Needs
+// `npm run build` first.
 import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient, TransportName, webStorageStore } from '../../src/index.js';
@@ -216,6 +217,32 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       });
     },
   );
+  it('two tabs on one localStorage key: one owns the stored session (Web Lock), the other keeps its own; each message once', async () => {
+    await withFirefoxExamples(firefox(), async (server) => {
+      const first = await firefox().browser.newPage();
+      const second = await firefox().browser.newPage();
+      const errors = [...collectFirefoxErrors(first), ...collectFirefoxErrors(second)];
+      await first.goto(`${server.url}/index.html`);
+      await startClient(first, 'auto');
+      expect(await send(first, 'auto', range(1, 5))).toEqual(range(1, 5).map(() => 'sent'));
+      expect(await barrier(first)).toBe('barrier');
+      await second.goto(`${server.url}/index.html`);
+      await startClient(second, 'auto');
+      expect(await send(second, 'auto', range(6, 10))).toEqual(range(6, 10).map(() => 'sent'));
+      expect(await barrier(second)).toBe('barrier');
+      expect(await recorded(second)).toEqual({
+        opens: [{ transport: 'websocket', resumed: false }],
+        warnings: [`surelink: another tab holds '${keyOf('auto')}'`],
+        locks: [`surelink:${keyOf('auto')}`], // the first tab's: the query lists every tab's locks
+      });
+      expect(await gotAfter(first, 5)).toEqual(range(1, 5));
+      expect(await gotAfter(second, 5)).toEqual(range(6, 10));
+      expect(await second.evaluate((key) => localStorage.getItem(key) ?? '', keyOf('auto'))).not.toContain('auto 6');
+      expect(await serverOrder(server, 'auto')).toEqual(range(1, 10));
+      expect(errors).toEqual([]);
+    });
+  });
+
   it('WebSocket refused: the default order falls back to SockJS, or to long polling without SockJS, and works', async () => {
     await withFirefoxExamples(firefox(), async (server) => {
       await labControl(server, 'refuse-upgrades?on=1');
