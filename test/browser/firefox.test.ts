@@ -4,7 +4,8 @@
 // cut (some messages written into the dead link) is resumed with nothing lost or repeated, and the
 // queue stored in localStorage (webStorageStore) before a reload is resumed by the next page, which
 // gets none of the server messages the page before it got. Then two tabs on one stored session,
-// the fallback when WebSocket is refused, and going back to a page that queued on its way out.
+// the browser going offline (emulated) and back on each transport, the fallback when WebSocket is
+// refused, and going back to a page that queued on its way out.
 // Deliveries to the server are counted there (the lab's 'lab:message' log); the server confirms
 // each with a 'lab:received' { n }, which are the numbered messages the other way. Needs
 // `npm run build` first.
@@ -240,6 +241,54 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       expect(await second.evaluate((key) => localStorage.getItem(key) ?? '', keyOf('auto'))).not.toContain('auto 6');
       expect(await serverOrder(server, 'auto')).toEqual(range(1, 10));
       expect(errors).toEqual([]);
+    });
+  });
+
+  it('the browser offline (emulated): each transport lets go and queues, then resumes when online; each message once', async () => {
+    await withFirefoxExamples(firefox(), async (server) => {
+      for (const transport of ['websocket', 'sockjs', 'longpoll'] as const) {
+        const page = await firefox().browser.newPage();
+        const errors = collectFirefoxErrors(page);
+        await page.goto(`${server.url}/index.html`);
+        await page.addScriptTag({ url: '/dist/surelink.full.min.js' });
+        // The browser's own `online`/`offline` events and `navigator.onLine` (the default lifecycle).
+        await page.evaluate(async (t) => {
+          const w = window as unknown as FirefoxWindow;
+          w.opens = [];
+          w.client = new w.Surelink.RealtimeClient(new URL('/realtime', location.href).href, { transports: [t] });
+          w.client.on('open', ({ transport: opened, resumed }) => w.opens.push({ transport: opened, resumed }));
+          await w.client.waitFor('open', { timeoutMs: 10_000 });
+        }, transport);
+        await page.setOfflineMode(true);
+        try {
+          await page.waitForFunction(
+            () => !navigator.onLine && (window as unknown as FirefoxWindow).client.state === 'reconnecting',
+            WAIT,
+          );
+          const texts = [1, 2, 3].map((n) => `offline ${transport} ${n}`);
+          expect(
+            await page.evaluate(
+              (all) =>
+                all.map((text, i) =>
+                  (window as unknown as FirefoxWindow).client.send('lab:message', { n: i + 1, text }),
+                ),
+              texts,
+            ),
+          ).toEqual(['queued', 'queued', 'queued']);
+          expect(await deliveries(server, texts)).toEqual([0, 0, 0]);
+          await page.setOfflineMode(false);
+          await waitFlushed(page);
+          expect(await barrier(page)).toBe('barrier');
+          expect(await deliveries(server, texts)).toEqual([1, 1, 1]);
+          expect(await page.evaluate(() => (window as unknown as FirefoxWindow).opens)).toEqual([
+            { transport, resumed: false },
+            { transport, resumed: true },
+          ]);
+          expect(errors).toEqual([]);
+        } finally {
+          await page.setOfflineMode(false);
+        }
+      }
     });
   });
 
