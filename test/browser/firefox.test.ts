@@ -3,22 +3,26 @@
 // numbered messages go both ways exactly once and in order, a request is answered, a server-side
 // cut (some messages written into the dead link) is resumed with nothing lost or repeated, and the
 // queue stored in localStorage (webStorageStore) before a reload is resumed by the next page, which
-// gets none of the server messages the page before it got. Then two tabs on one stored session,
-// the browser going offline (emulated) and back on each transport, the fallback when WebSocket is
-// refused, and going back to a page that queued on its way out.
-// Deliveries to the server are counted there (the lab's 'lab:message' log); the server confirms
-// each with a 'lab:received' { n }, which are the numbered messages the other way. Needs
-// `npm run build` first.
+// gets none of the server messages the page before it got. Then a reload on IndexedDB
+// (indexedDBStore), two tabs on one stored session, the browser going offline (emulated) and back
+// on each transport, the fallback when WebSocket is refused, and going back to a page that queued
+// on its way out. Deliveries to the server are counted there (the lab's 'lab:message' log); the
+// server confirms each with a 'lab:received' { n }, which are the numbered messages the other way.
+// Needs `npm run build` first.
 import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import type { RealtimeClient, TransportName, webStorageStore } from '../../src/index.js';
+import type { indexedDBStore, RealtimeClient, TransportName, webStorageStore } from '../../src/index.js';
 import { deliveries, labControl, WAIT, type ExamplesServer, type LabMessage } from '../helpers/browser.js';
 import { collectFirefoxErrors, skipFirefoxTests, useFirefox, withFirefoxExamples } from '../helpers/firefox.js';
 
 type Mode = TransportName | 'auto';
 
 interface FirefoxWindow {
-  Surelink: { RealtimeClient: typeof RealtimeClient; webStorageStore: typeof webStorageStore };
+  Surelink: {
+    RealtimeClient: typeof RealtimeClient;
+    webStorageStore: typeof webStorageStore;
+    indexedDBStore: typeof indexedDBStore;
+  };
   client: RealtimeClient;
   /** Every `open`: its transport and whether it resumed the session. */
   opens: { transport: string; resumed: boolean }[];
@@ -35,11 +39,15 @@ const keyOf = (mode: Mode) => `surelink:firefox:${mode}`;
 const textOf = (mode: Mode, n: number) => `${mode} ${n}`;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** A client on `localStorage` in `page` (on index.html), forced to `mode`'s transport, recording. */
-async function startClient(page: Page, mode: Mode): Promise<void> {
+/** A client on `localStorage` (or IndexedDB) in `page` (on index.html), forced to `mode`'s transport, recording. */
+async function startClient(
+  page: Page,
+  mode: Mode,
+  store: 'localStorage' | 'indexedDB' = 'localStorage',
+): Promise<void> {
   await page.addScriptTag({ url: '/dist/surelink.full.min.js' });
   await page.evaluate(
-    (key, transports) => {
+    (key, transports, storeName) => {
       const w = window as unknown as FirefoxWindow;
       w.opens = [];
       w.got = [];
@@ -55,7 +63,10 @@ async function startClient(page: Page, mode: Mode): Promise<void> {
       const targetOf = (type: string) => (type === 'online' || type === 'offline' ? network : window);
       w.client = new w.Surelink.RealtimeClient(new URL('/realtime', location.href).href, {
         ...(transports ? { transports } : {}),
-        queue: { storage: w.Surelink.webStorageStore(localStorage), storageKey: key },
+        queue: {
+          storage: storeName === 'indexedDB' ? w.Surelink.indexedDBStore() : w.Surelink.webStorageStore(localStorage),
+          storageKey: key,
+        },
         lifecycle: {
           window: {
             addEventListener: (type: string, fn: EventListener) => targetOf(type).addEventListener(type, fn),
@@ -80,6 +91,7 @@ async function startClient(page: Page, mode: Mode): Promise<void> {
     },
     keyOf(mode),
     mode === 'auto' ? null : [mode],
+    store,
   );
   await waitFlushed(page);
 }
@@ -240,6 +252,32 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       expect(await gotAfter(second, 5)).toEqual(range(6, 10));
       expect(await second.evaluate((key) => localStorage.getItem(key) ?? '', keyOf('auto'))).not.toContain('auto 6');
       expect(await serverOrder(server, 'auto')).toEqual(range(1, 10));
+      expect(errors).toEqual([]);
+    });
+  });
+
+  it('indexedDBStore: the queue stored while offline is resumed by the reloaded page and sent once', async () => {
+    await withFirefoxExamples(firefox(), async (server) => {
+      const page = await firefox().browser.newPage();
+      const errors = collectFirefoxErrors(page);
+      await page.goto(`${server.url}/index.html`);
+      await startClient(page, 'auto', 'indexedDB');
+      expect(await send(page, 'auto', range(1, 3))).toEqual(['sent', 'sent', 'sent']);
+      expect(await barrier(page)).toBe('barrier');
+      await page.evaluate(() => (window as unknown as FirefoxWindow).goOffline());
+      await page.waitForFunction(() => (window as unknown as FirefoxWindow).client.state !== 'open', WAIT);
+      expect(await send(page, 'auto', range(4, 6))).toEqual(['queued', 'queued', 'queued']);
+      // At once: each write starts with its `send`.
+      await page.reload(WAIT);
+      await startClient(page, 'auto', 'indexedDB');
+      expect(await barrier(page)).toBe('barrier');
+      expect(await recorded(page)).toEqual({
+        opens: [{ transport: 'websocket', resumed: true }],
+        warnings: [],
+        locks: [`surelink:${keyOf('auto')}`],
+      });
+      expect(await gotAfter(page, 3)).toEqual([4, 5, 6]);
+      expect(await serverOrder(server, 'auto')).toEqual(range(1, 6));
       expect(errors).toEqual([]);
     });
   });
