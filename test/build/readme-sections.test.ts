@@ -472,7 +472,7 @@ describe('README commands', () => {
       integration: 'integration',
       build: 'build artefacts',
       types: 'types',
-      browser: 'Chromium end-to-end',
+      browser: 'Chromium and Firefox end-to-end',
       faults: 'fault injection',
     };
     for (const dir of new Set(testFiles.map((file) => file.split('/')[1] ?? ''))) {
@@ -565,6 +565,11 @@ describe('README "Examples"', () => {
       says: /Without Chromium those tests say so and\s+skip, except in CI \(`CI` set\), where they fail/,
       file: 'test/helpers/browser.ts',
       has: /if \(existsSync\(CHROMIUM_PATH\) \|\| process\.env\.CI\) return false;/,
+    },
+    {
+      says: /Debian's `\/usr\/bin\/firefox-esr` \(153 ESR\) driven by `puppeteer-core`/,
+      file: 'test/helpers/firefox.ts',
+      has: /from 'puppeteer-core'[^]*FIREFOX_PATH = '\/usr\/bin\/firefox-esr'/,
     },
     {
       says: /`npm run screenshot:lab` plays that scenario in headless Chromium and writes the picture again/,
