@@ -135,6 +135,22 @@ const recorded = (page: Page) =>
     return { opens, warnings, locks: held.map((lock) => lock.name) };
   });
 
+/**
+ * The page that reloaded onto a session that had delivered 1..3 and queued 4..6: it resumed on
+ * WebSocket holding the lock, with no warning, was told of 4..6 once, and the server has 1..6 in order.
+ */
+async function expectResumedAfterThree(page: Page, server: ExamplesServer, errors: string[]): Promise<void> {
+  expect(await barrier(page)).toBe('barrier');
+  expect(await recorded(page)).toEqual({
+    opens: [{ transport: 'websocket', resumed: true }],
+    warnings: [],
+    locks: [`surelink:${keyOf('auto')}`],
+  });
+  expect(await gotAfter(page, 3)).toEqual([4, 5, 6]);
+  expect(await serverOrder(server, 'auto')).toEqual(range(1, 6));
+  expect(errors).toEqual([]);
+}
+
 describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
   const firefox = useFirefox();
 
@@ -270,15 +286,7 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       // At once: each write starts with its `send`.
       await page.reload(WAIT);
       await startClient(page, 'auto', 'indexedDB');
-      expect(await barrier(page)).toBe('barrier');
-      expect(await recorded(page)).toEqual({
-        opens: [{ transport: 'websocket', resumed: true }],
-        warnings: [],
-        locks: [`surelink:${keyOf('auto')}`],
-      });
-      expect(await gotAfter(page, 3)).toEqual([4, 5, 6]);
-      expect(await serverOrder(server, 'auto')).toEqual(range(1, 6));
-      expect(errors).toEqual([]);
+      await expectResumedAfterThree(page, server, errors);
     });
   });
 
@@ -392,15 +400,7 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
         })),
       ).toEqual({ restored: false, persisted: 'false' });
       await startClient(page, 'auto');
-      expect(await barrier(page)).toBe('barrier');
-      expect(await recorded(page)).toEqual({
-        opens: [{ transport: 'websocket', resumed: true }],
-        warnings: [],
-        locks: [`surelink:${keyOf('auto')}`],
-      });
-      expect(await gotAfter(page, 3)).toEqual([4, 5, 6]);
-      expect(await serverOrder(server, 'auto')).toEqual(range(1, 6));
-      expect(errors).toEqual([]);
+      await expectResumedAfterThree(page, server, errors);
     });
   });
 });
