@@ -91,8 +91,12 @@ export function useLifecycleChromium(): () => Chromium {
   return useBrowser(launchLifecycleChromium);
 }
 
-function useBrowser(launch: () => Promise<Chromium>): () => Chromium {
-  let browser: Chromium | undefined;
+/**
+ * One browser for the calling test file, launched by `launch` (Chromium here, Firefox in
+ * firefox.ts): when the launch fails, every test fails with that error rather than being skipped.
+ */
+export function useBrowser<B extends { close(): Promise<void> }>(launch: () => Promise<B>, name = 'Chromium'): () => B {
+  let browser: B | undefined;
   let failure: unknown;
   beforeAll(async () => {
     try {
@@ -108,7 +112,7 @@ function useBrowser(launch: () => Promise<Chromium>): () => Chromium {
     await browser?.close();
   });
   return () => {
-    if (!browser) throw new Error('Chromium is not running');
+    if (!browser) throw new Error(`${name} is not running`);
     return browser;
   };
 }

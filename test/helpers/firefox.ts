@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startExamples, type ExamplesServer } from './browser.js';
+import { startExamples, useBrowser, type ExamplesServer } from './browser.js';
 
 export const FIREFOX_PATH = '/usr/bin/firefox-esr';
 
@@ -70,25 +69,7 @@ export async function launchFirefox(): Promise<Firefox> {
  * launch fails, every test fails with that error rather than being reported as skipped.
  */
 export function useFirefox(): () => Firefox {
-  let firefox: Firefox | undefined;
-  let failure: unknown;
-  beforeAll(async () => {
-    try {
-      firefox = await launchFirefox();
-    } catch (error) {
-      failure = error;
-    }
-  });
-  beforeEach(() => {
-    if (failure !== undefined) throw failure;
-  });
-  afterAll(async () => {
-    await firefox?.close();
-  });
-  return () => {
-    if (!firefox) throw new Error('Firefox is not running');
-    return firefox;
-  };
+  return useBrowser(launchFirefox, 'Firefox');
 }
 
 /** Runs `body` against a fresh examples server; afterwards closes every page it opened, then stops the server. */
