@@ -31,8 +31,28 @@ export interface Firefox {
   close(): Promise<void>;
 }
 
+/** How to launch Firefox beyond the defaults. */
+export interface FirefoxOptions {
+  /** Preferences of the new profile (about:config), on top of puppeteer's. */
+  readonly prefs?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Firefox prefs that send every request through the HTTP proxy on 127.0.0.1:`port`, loopback included. */
+export function proxyPrefs(port: number): Record<string, string | number | boolean> {
+  return {
+    'network.proxy.type': 1, // manual
+    'network.proxy.http': '127.0.0.1',
+    'network.proxy.http_port': port,
+    'network.proxy.ssl': '127.0.0.1',
+    'network.proxy.ssl_port': port,
+    // Firefox never proxies localhost and 127.0.0.1 unless told to.
+    'network.proxy.allow_hijacking_localhost': true,
+    'network.proxy.no_proxies_on': '',
+  };
+}
+
 /** Starts headless Firefox with a fresh profile in a temporary directory (removed by `close`). */
-export async function launchFirefox(): Promise<Firefox> {
+export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firefox> {
   if (!existsSync(FIREFOX_PATH)) {
     throw new Error(`Firefox not found at ${FIREFOX_PATH}: install Debian's firefox-esr package`);
   }
@@ -47,6 +67,7 @@ export async function launchFirefox(): Promise<Firefox> {
       userDataDir,
       timeout: 30_000,
       defaultViewport: { width: 1280, height: 800 },
+      ...(options.prefs ? { extraPrefsFirefox: { ...options.prefs } } : {}),
     });
     return {
       browser,
@@ -69,7 +90,7 @@ export async function launchFirefox(): Promise<Firefox> {
  * launch fails, every test fails with that error rather than being reported as skipped.
  */
 export function useFirefox(): () => Firefox {
-  return useBrowser(launchFirefox, 'Firefox');
+  return useBrowser(() => launchFirefox(), 'Firefox');
 }
 
 /** Runs `body` against a fresh examples server; afterwards closes every page it opened, then stops the server. */

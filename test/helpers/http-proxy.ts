@@ -71,6 +71,11 @@ export class HttpProxy {
   upgradesRefused = 0;
   /** Path (without query) of each forwarded request, the first MAX_PATHS. */
   readonly paths: string[] = [];
+  /**
+   * Target (`host:port`) of each refused CONNECT, the first MAX_PATHS: a browser's own background
+   * connections (Firefox's, to its services) are refused too, and are told apart by their target.
+   */
+  readonly connectTargets: string[] = [];
 
   private constructor(server: http.Server, options: HttpProxyOptions) {
     this.#server = server;
@@ -84,8 +89,9 @@ export class HttpProxy {
     const proxy = new HttpProxy(server, options);
     server.on('connection', (socket) => proxy.#track(socket));
     server.on('request', (req, res) => proxy.#forward(req, res));
-    server.on('connect', (_req, socket) => {
+    server.on('connect', (req, socket) => {
       proxy.connectsRefused++;
+      if (proxy.connectTargets.length < MAX_PATHS) proxy.connectTargets.push(req.url ?? '');
       proxy.#refuse(socket, proxy.#connectStatus);
     });
     server.on('upgrade', (_req, socket) => {
