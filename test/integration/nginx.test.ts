@@ -12,9 +12,11 @@ import SockJSClient from 'sockjs-client';
 import { describe, expect, it } from 'vitest';
 import type { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { TransportError } from '../../src/errors/transport.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { createSockJSTransport } from '../../src/transports/sockjs.js';
 import type { TransportName } from '../../src/transports/transport.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { until, useHarness } from '../helpers/harness.js';
 import { listen } from '../helpers/servers.js';
 import { skipNginxTests, startNginx, type Nginx, type NginxConfig } from '../helpers/nginx.js';
@@ -72,6 +74,18 @@ async function exchange(c: RealtimeClient<Events, Events>, at: number[], up: Ups
   for (const i of range(from, to)) c.send('n', { i });
   up.send(from, to);
   await until(() => at.length >= to && up.received.length >= to, 10_000);
+}
+
+/**
+ * `error` is the client's WebSocket failure for a handshake answered 426, as `ws` reports it
+ * (`Unexpected server response: 426`), not a connect timeout: the attempt ended on the refusal.
+ */
+function expectRefused(error: unknown): void {
+  expect(error).toBeInstanceOf(TransportError);
+  expect(error).toMatchObject({
+    transport: 'websocket',
+    cause: { message: expect.stringMatching(/Unexpected server response: 426/) },
+  });
 }
 
 const TRANSPORTS: Record<string, ClientOptions> = {
@@ -165,25 +179,35 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       });
       expect(res.status).toBe(426);
       await res.text();
-      const c = client(proxy.url, { transports: ['websocket'], reconnect: false });
+      // A connect timeout longer than the test's own: only the refusal can end the attempt while it runs.
+      const c = client(proxy.url, { transports: ['websocket'], reconnect: false, connectTimeoutMs: 60_000 });
       const started = Date.now();
-      const error = await c.waitFor('error', { timeoutMs: 3000 });
+      const error = await c.waitFor('error', { timeoutMs: 15_000 });
       if (process.env.NGINX_TIMES) console.log(`no Upgrade headers: ${error.message} after ${Date.now() - started} ms`);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expectRefused(error);
     });
 
-    it('default order falls back to SockJS within 3 s, stays there across a restart, loses nothing', async () => {
+    it('default order falls back to SockJS on the refusal, not a timeout, stays there across a restart, loses nothing', async () => {
       const up = await upstream();
       const proxy = await nginx({ upstreams: [up.port], upgrade: false });
       const at: number[] = [];
+      // The client emits no `error` for a transport it falls back from; its logger is told why each failed.
+      const failed: unknown[] = [];
+      const logger = {
+        ...silentLogger,
+        debug: (message: string, error?: unknown) =>
+          void (message === 'surelink: websocket failed' && failed.push(error)),
+      };
       const started = Date.now();
-      const c = client(proxy.url, { upgrade: false });
+      // As above, a connect timeout longer than the test's: the fallback cannot come from waiting one out.
+      const c = client(proxy.url, { upgrade: false, connectTimeoutMs: 60_000, logger });
       c.on('n', ({ i }) => at.push(i));
-      await expect(c.waitFor('open', { timeoutMs: 5000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
+      await expect(c.waitFor('open', { timeoutMs: 15_000 })).resolves.toEqual({ transport: 'sockjs', resumed: false });
       const fellBackMs = Date.now() - started;
       if (process.env.NGINX_TIMES) console.log(`no Upgrade headers: open on sockjs after ${fellBackMs} ms`);
       // 24-64 ms measured; before the 426 it was the whole connect timeout (3.5 s) and then some.
-      expect(fellBackMs).toBeLessThan(3000);
+      expect(failed).toHaveLength(1);
+      expectRefused(failed[0]);
       await exchange(c, at, up, 1, 10);
       const transports: (TransportName | null)[] = [];
       c.on('transport', ({ to }) => transports.push(to));
@@ -274,14 +298,22 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
     ] as const)('round-robin: %s never opens, and retries with backoff', async (_name, options) => {
       const [a, b] = [await upstream(), await upstream()];
       const proxy = await nginx({ upstreams: [a.port, b.port], upgrade: true });
-      const c = client(proxy.url, { ...options, reconnect: { initialDelayMs: 200, maxDelayMs: 2000 } });
+      // No jitter: each retry waits its backoff's cap, 200 ms doubled per failure of the streak.
+      const reconnect = { initialDelayMs: 200, maxDelayMs: 2000, jitter: 'none' } as const;
+      const c = client(proxy.url, { ...options, reconnect });
+      const started = Date.now();
       const errors: string[] = [];
+      const retries: { attempt: number; delayMs: number }[] = [];
       c.on('error', (error) => errors.push(error.message));
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      if (process.env.NGINX_TIMES) console.log(`round-robin ${_name}: ${errors.length} errors in 3 s:`, errors);
+      c.on('reconnecting', (retry) => retries.push(retry));
+      await until(() => retries.length >= 4, 15_000);
+      if (process.env.NGINX_TIMES)
+        console.log(`round-robin ${_name}: ${errors.length} errors in ${Date.now() - started} ms:`, errors);
       expect(c.state).not.toBe('open');
       expect(errors.length).toBeGreaterThan(0);
-      expect(errors.length).toBeLessThan(15);
+      // Backoff, not a retry at the first delay each time: no connection lasted long enough to start
+      // the streak over, so each retry waits twice as long as the one before.
+      expect(retries.slice(0, 4)).toEqual([200, 400, 800, 1600].map((delayMs, k) => ({ attempt: k + 1, delayMs })));
     });
 
     it('round-robin: WebSocket opens, but a reconnect lands on the other process: a new session', async () => {
