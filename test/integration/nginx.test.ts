@@ -295,7 +295,7 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
     it.each([
       ['longpoll', TRANSPORTS.longpoll],
       ['sockjs over HTTP', sockjsHttp],
-    ] as const)('round-robin: %s never opens, and retries with backoff', async (_name, options) => {
+    ] as const)('round-robin: %s does not stay open, and retries with backoff', async (_name, options) => {
       const [a, b] = [await upstream(), await upstream()];
       const proxy = await nginx({ upstreams: [a.port, b.port], upgrade: true });
       // No jitter: each retry waits its backoff's cap, 200 ms doubled per failure of the streak.
