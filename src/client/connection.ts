@@ -245,20 +245,28 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.#failed(resumed);
       return undefined;
     }
-    const name = link.transport.name;
-    const preferred = name === this.#factories[0]?.name;
+    const name = (this.#lastTransport = link.transport.name);
+    const preferred = !this.#ahead().length;
     rememberTransport(this.options.rememberTransport, this.#url, this.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
-    else if (this.options.upgrade && link.welcome && this.#factories.length > 1) {
-      // The probe: an attempt on the preferred transport while open on a fallback. Only a session (a
+    else if (this.options.upgrade && link.welcome) {
+      // The probe: an attempt on the transports ahead of this fallback, while open on it. Only a session (a
       // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
-      const probe = (): void => void this.#run(this.#factories.slice(0, 1), this.#prober?.timeoutMs(this.#patience));
+      const probe = (): void => void this.#run(this.#ahead(), this.#prober?.timeoutMs(this.#patience));
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
-    this.#lastTransport = name;
     if (previous !== name) this.emit('transport', { from: previous, to: name });
     link.welcome = undefined; // applied: an open link need not hold it
     return resumed;
+  }
+
+  /**
+   * The transports ahead of the one in use in the order, which a probe tries: on long polling, WebSocket and then
+   * SockJS (behind a proxy that drops Upgrade headers, SockJS still gets through and streams). None on the preferred.
+   */
+  #ahead(): readonly TransportFactory[] {
+    const rank = this.#factories.findIndex((f) => f.name === this.#lastTransport);
+    return this.#factories.slice(0, Math.max(rank, 0)); // a custom transport naming itself otherwise: none
   }
 
   #failed(error: SurelinkError): void {

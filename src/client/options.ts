@@ -111,8 +111,8 @@ export interface ClientOptions {
    */
   rememberTransport?: { ttlMs?: number; storage?: WebStorage } | false;
   /**
-   * While on a fallback, try the preferred transport again in the background and move the session
-   * over without losing or duplicating a message; `false` stays on the fallback, as raw mode always does.
+   * While on a fallback, try the transports ahead of it in the order again in the background and move
+   * the session over without losing or duplicating a message; `false` stays on the fallback, as raw mode always does.
    * @default { initialDelayMs: 10000, maxDelayMs: 300000 }
    */
   upgrade?: { initialDelayMs?: number; maxDelayMs?: number } | false;

@@ -1,6 +1,6 @@
 /**
- * While the client runs on a fallback transport, tries the preferred one again now and then in
- * the background, so a user is not stuck on long polling after the network changed. A successful
+ * While the client runs on a fallback transport, tries the ones ahead of it in the order again now
+ * and then in the background, so a user is not stuck on long polling after the network changed. A successful
  * probe resumes the same session on the new link; the server drops the old one, and the resume
  * protocol re-sends whatever was in flight, so nothing is lost or duplicated by the switch.
  *

@@ -220,6 +220,43 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       expect(up.received).toEqual(range(1, 20));
     });
 
+    it('a client on long polling moves up to SockJS at its upgrade probe, WebSocket refused, losing nothing', async () => {
+      const up = await upstream();
+      const proxy = await nginx({ upstreams: [up.port], upgrade: false });
+      const at: number[] = [];
+      // Long polling remembered for this endpoint (where only polling got through, or an attempt walked on to it
+      // while the server was away): the page starts there, and its probes try WebSocket, then SockJS.
+      const entries = new Map<string, string>();
+      const storage = {
+        getItem: (key: string) => entries.get(key) ?? null,
+        setItem: (key: string, value: string) => void entries.set(key, value),
+        removeItem: (key: string) => void entries.delete(key),
+      } as unknown as Storage;
+      const key = `surelink:transport:${new URL(proxy.url).host}/realtime`;
+      entries.set(key, `longpoll@${Date.now()}`);
+      const c = client(proxy.url, { rememberTransport: { storage }, upgrade: { initialDelayMs: 300 } });
+      c.on('n', ({ i }) => at.push(i));
+      const transports: [TransportName | null, TransportName][] = [];
+      c.on('transport', ({ from, to }) => transports.push([from, to]));
+      await expect(c.waitFor('open', { timeoutMs: 15_000 })).resolves.toEqual({
+        transport: 'longpoll',
+        resumed: false,
+      });
+      const moved = c.waitFor('transport', { timeoutMs: 20_000 }); // the probe runs 300 ms after the open
+      await exchange(c, at, up, 1, 10);
+      await moved;
+      await exchange(c, at, up, 11, 20);
+      expect(transports).toEqual([
+        [null, 'longpoll'],
+        ['longpoll', 'sockjs'],
+      ]);
+      expect(c.transport).toBe('sockjs');
+      expect(entries.get(key)).toMatch(/^sockjs@/); // the next page load starts on SockJS
+      expect(at).toEqual(range(1, 20));
+      expect(up.received).toEqual(range(1, 20));
+      expect(up.sessions).toBe(1);
+    });
+
     it("SockJS's XHR streaming gets through: the server turns nginx's response buffering off for it", async () => {
       const up = await upstream();
       const proxy = await nginx({ upstreams: [up.port], upgrade: false });

@@ -192,4 +192,51 @@ describe('transport fallback', () => {
     await settle();
     expect(c.state).toBe('reconnecting');
   });
+
+  it('probes every transport ahead of the one in use: long polling moves to SockJS while WebSocket stays refused', async () => {
+    // Behind a proxy that drops Upgrade headers, an attempt made while the server was away may walk on to long
+    // polling; once SockJS gets through again, the client is not left polling for good.
+    const sockjs = new FakeTransport('sockjs');
+    const c = make({ transports: [ws, sockjs, lp], upgrade: { initialDelayMs: 5000, maxDelayMs: 60_000 } });
+    const switches: unknown[] = [];
+    c.on('transport', (t) => switches.push(t));
+    await settle();
+    ws.last.drop({ code: 1006, reason: 'upgrade refused' });
+    await settle();
+    sockjs.last.drop({ code: 1006, reason: 'server away' });
+    await settle();
+    lp.last.accept({ resume: 'r1' });
+    await settle();
+    expect(c.transport).toBe('longpoll');
+    c.send('m', 1);
+
+    await vi.advanceTimersByTimeAsync(5000); // the probe: WebSocket first, refused, then SockJS in the same attempt
+    expect(ws.links).toHaveLength(2);
+    ws.last.drop({ code: 1006, reason: 'upgrade refused' });
+    await settle();
+    expect(sockjs.links).toHaveLength(2);
+    sockjs.last.open();
+    expect(sockjs.last.framesOf('hello')[0]).toMatchObject({ resume: 'r1' });
+    sockjs.last.welcome({ resumed: true, ack: 0, resume: 'r2' });
+    await settle();
+    expect(c.state).toBe('open');
+    expect(c.transport).toBe('sockjs');
+    expect(switches.at(-1)).toEqual({ from: 'longpoll', to: 'sockjs' });
+    expect(sockjs.last.framesOf('event').map((f) => f.data)).toEqual([1]); // re-sent once on the new link
+    expect(lp.last.closedWith?.code).toBe(1000);
+
+    await vi.advanceTimersByTimeAsync(5000); // on SockJS, the probes try WebSocket only
+    expect(ws.links).toHaveLength(3);
+    ws.last.drop({ code: 1006, reason: 'upgrade refused' });
+    await settle();
+    expect(sockjs.links).toHaveLength(2);
+    expect(c.transport).toBe('sockjs');
+    await vi.advanceTimersByTimeAsync(10_000); // backed off; this time WebSocket gets through
+    ws.last.open();
+    ws.last.welcome({ resumed: true, resume: 'r3' });
+    await settle();
+    expect(c.transport).toBe('websocket');
+    expect(switches.at(-1)).toEqual({ from: 'sockjs', to: 'websocket' });
+    expect(localStorage.length).toBe(0);
+  });
 });
