@@ -22,7 +22,7 @@ import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
 import { RetrySchedule, type ScheduledRetry } from './retry.js';
 import { transition } from './state-machine.js';
-import { UpgradeProber } from './upgrade.js';
+import { ahead, UpgradeProber } from './upgrade.js';
 
 /**
  * The connection half of the client's core: core.ts extends it with the session side (one object holds both) and
@@ -246,27 +246,19 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       return undefined;
     }
     const name = (this.#lastTransport = link.transport.name);
-    const preferred = !this.#ahead().length;
+    const preferred = !ahead(this.#factories, name).length;
     rememberTransport(this.options.rememberTransport, this.#url, this.clock, preferred ? undefined : name);
     if (preferred) this.#prober?.reset();
     else if (this.options.upgrade && link.welcome) {
-      // The probe: an attempt on the transports ahead of this fallback, while open on it. Only a session (a
-      // welcome) can move over: in raw mode the switch would be a new connection the app is not told of.
-      const probe = (): void => void this.#run(this.#ahead(), this.#prober?.timeoutMs(this.#patience));
+      // Only a session (a welcome) can move: in raw mode a switch is a new connection the app is not told of.
+      const probe = (): void => {
+        void this.#run(ahead(this.#factories, this.#lastTransport), this.#prober?.timeoutMs(this.#patience));
+      };
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
     if (previous !== name) this.emit('transport', { from: previous, to: name });
     link.welcome = undefined; // applied: an open link need not hold it
     return resumed;
-  }
-
-  /**
-   * The transports ahead of the one in use in the order, which a probe tries: on long polling, WebSocket and then
-   * SockJS (behind a proxy that drops Upgrade headers, SockJS still gets through and streams). None on the preferred.
-   */
-  #ahead(): readonly TransportFactory[] {
-    const rank = this.#factories.findIndex((f) => f.name === this.#lastTransport);
-    return this.#factories.slice(0, Math.max(rank, 0)); // a custom transport naming itself otherwise: none
   }
 
   #failed(error: SurelinkError): void {

@@ -10,7 +10,22 @@
  */
 import { connectTime } from './connector.js';
 import { Timer, type Clock } from '../util/clock.js';
-import type { CloseInfo } from '../transports/transport.js';
+import type { CloseInfo, TransportName } from '../transports/transport.js';
+
+/**
+ * The transports ahead of `current` in the order, which a probe tries: on long polling, WebSocket and then SockJS
+ * (behind a proxy that drops Upgrade headers, SockJS still gets through and streams). None on the preferred one,
+ * nor on a transport the order does not name (a custom one naming itself otherwise).
+ */
+export function ahead<F extends { readonly name: TransportName }>(order: readonly F[], current: TransportName | null) {
+  return order.slice(
+    0,
+    Math.max(
+      order.findIndex((f) => f.name === current),
+      0,
+    ),
+  );
+}
 
 /** When to probe. */
 export interface UpgradeOptions {

@@ -6,6 +6,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { AuthError, NotConnectedError } from '../../src/errors/index.js';
+import { ahead } from '../../src/client/upgrade.js';
+import type { TransportName } from '../../src/transports/transport.js';
 import { FakeTransport, useFakeClients, type FakeLink } from '../helpers/fake-transport.js';
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
@@ -319,5 +321,17 @@ describe('raw mode', () => {
     expect(ws.links).toHaveLength(1);
     expect(lp.last.closedWith).toBeUndefined();
     expect(opens).toHaveLength(1);
+  });
+});
+
+describe('what a probe tries', () => {
+  it('the transports ahead of the one in use, in order; none on the preferred one or on a name the order lacks', () => {
+    const order = [{ name: 'websocket' }, { name: 'sockjs' }, { name: 'longpoll' }] as const;
+    const names = (current: TransportName | null) => ahead(order, current).map((f) => f.name);
+    expect(names('longpoll')).toEqual(['websocket', 'sockjs']);
+    expect(names('sockjs')).toEqual(['websocket']);
+    expect(names('websocket')).toEqual([]);
+    expect(ahead([{ name: 'websocket' }, { name: 'longpoll' }], 'sockjs')).toEqual([]);
+    expect(names(null)).toEqual([]);
   });
 });
