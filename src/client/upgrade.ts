@@ -17,14 +17,12 @@ import type { CloseInfo, TransportName } from '../transports/transport.js';
  * (behind a proxy that drops Upgrade headers, SockJS still gets through and streams). None on the preferred one,
  * nor on a transport the order does not name (a custom one naming itself otherwise).
  */
-export function ahead<F extends { readonly name: TransportName }>(order: readonly F[], current: TransportName | null) {
-  return order.slice(
-    0,
-    Math.max(
-      order.findIndex((f) => f.name === current),
-      0,
-    ),
-  );
+export function ahead<F extends { readonly name: TransportName }>(
+  order: readonly F[],
+  current: TransportName | null,
+): readonly F[] {
+  const rank = order.findIndex((f) => f.name === current);
+  return order.slice(0, Math.max(rank, 0));
 }
 
 /** When to probe. */
