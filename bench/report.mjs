@@ -219,7 +219,7 @@ function allRuns(rows, runs, rttRuns) {
 
 export function renderReport({ config, browserConfig, rows, runs, rttRuns, browser, machine, notes, quick, seconds }) {
   const m = Object.fromEntries(rows.map((name) => [name, medians(runs[name], rttRuns[name])]));
-  const env = ['BENCH_QUICK', 'BENCH_REPS', 'BENCH_ROWS', 'BENCH_BROWSER', 'BENCH_OUT'].filter(
+  const env = ['BENCH_QUICK', 'BENCH_REPS', 'BENCH_ROWS', 'BENCH_BROWSER', 'BENCH_OUT', 'BENCH_RTT_BLOCK'].filter(
     (k) => process.env[k] !== undefined,
   );
   const command = `${env.map((k) => `${k}=${process.env[k]} `).join('')}npm run bench`;

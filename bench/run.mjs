@@ -8,6 +8,9 @@
 //   BENCH_ROWS=a,b       only these rows (the baseline `ws` is always added)
 //   BENCH_BROWSER=0      skip the browser section
 //   BENCH_OUT=path       where to write the report (default BENCHMARKS.md; quick: .tmp/BENCHMARKS.quick.md)
+//   BENCH_RTT_BLOCK=n    echoes per row's turn in the RTT phase (default 50); at the echo count, each row
+//                        runs all its echoes in one turn, after the rows before it: steadier per row, but
+//                        the machine's drift between rows is no longer shared
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +54,8 @@ const config = quick
       timeoutMs: 30_000,
     };
 if (process.env.BENCH_REPS) config.reps = Math.max(1, Math.min(10, Number(process.env.BENCH_REPS) || 1));
+if (process.env.BENCH_RTT_BLOCK)
+  config.rttBlock = Math.max(1, Math.min(config.echoes, Number(process.env.BENCH_RTT_BLOCK) || config.rttBlock));
 const browserConfig = quick
   ? { rounds: 1, messages: 2_000, echoes: 100, timeoutMs: 40_000 }
   : { rounds: 3, messages: 10_000, echoes: 300, timeoutMs: 80_000 };
