@@ -47,11 +47,14 @@ export function playwrightPage(page: PlaywrightPage): PageDriver {
 }
 
 /**
- * What Firefox reports of a WebSocket it could not open (the client handles the failure): over
- * WebDriver BiDi it comes as a script error log entry, which puppeteer turns into a 'pageerror'.
- * Chromium logs the same failure to the console, never as a page error.
+ * What Firefox reports of a WebSocket it could not open, or that the network cut (an nginx restart
+ * resetting it: "interrupted while the page was loading" is Firefox's wording for a socket cut at
+ * any time, Mozilla bug 712329);
+ * the client handles both. Over WebDriver BiDi each comes as a script error log entry, which
+ * puppeteer turns into a 'pageerror'. Chromium logs the same failures to the console, never as page errors.
  */
-const FIREFOX_WEBSOCKET_FAILED = /^Firefox can’t establish a connection to the server at wss?:\/\//;
+const FIREFOX_WEBSOCKET_FAILED =
+  /^Firefox can’t establish a connection to the server at wss?:\/\/|^The connection to wss?:\/\/\S+ was interrupted while the page was loading\.$/;
 
 export function puppeteerPage(page: PuppeteerPage): PageDriver {
   const uncaught: string[] = [];
