@@ -13,6 +13,7 @@ import type { RealtimeClient } from '../../src/client/client.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
 import type { TransportName, WebSocketConstructor } from '../../src/transports/transport.js';
 import { until } from '../helpers/harness.js';
+import { memoryStorage } from '../helpers/memory-storage.js';
 import { NodeWebSocket } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {
@@ -38,17 +39,7 @@ type Fault = 'cut' | 'websocket' | 'handshake' | 'probe' | 'reload';
 /** One page's view of a localStorage shared by every page: a dead page writes nothing. */
 function pageStorage(shared: Map<string, string>): { storage: Storage; kill(): void } {
   let dead = false;
-  const storage: Storage = {
-    get length() {
-      return shared.size;
-    },
-    key: (i) => [...shared.keys()][i] ?? null,
-    getItem: (k) => shared.get(k) ?? null,
-    setItem: (k, v) => void (dead || shared.set(k, String(v))),
-    removeItem: (k) => void (dead || shared.delete(k)),
-    clear: () => void (dead || shared.clear()),
-  };
-  return { storage, kill: () => void (dead = true) };
+  return { storage: memoryStorage(shared, () => !dead), kill: () => void (dead = true) };
 }
 
 interface Page {

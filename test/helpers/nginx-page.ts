@@ -176,10 +176,10 @@ const add = (page: PageDriver, terms: number[]): Promise<number> =>
 
 /**
  * Exchanges 1..10, restarts nginx, exchanges 11..20 at once (queued on both sides while the client
- * is away), waits for the resumed open and for one of `back` as the transport, then exchanges
+ * is away), waits for the resumed open and for `back` as the transport, then exchanges
  * 21..30; checks that each went once each way, in order, on one session. Returns what to print.
  */
-async function acrossRestart(page: PageDriver, up: Upstream, proxy: Nginx, back: readonly string[]): Promise<string> {
+async function acrossRestart(page: PageDriver, up: Upstream, proxy: Nginx, back: string): Promise<string> {
   await exchange(page, up, 1, 10);
   expect(await add(page, [1, 2, 3])).toBe(6);
   const opensBefore = (await record(page)).opens.length;
@@ -189,14 +189,12 @@ async function acrossRestart(page: PageDriver, up: Upstream, proxy: Nginx, back:
   await page.waitFor((n) => (window as unknown as NginxWindow).record.opens.length > n, WAIT, opensBefore);
   const resumedMs = Date.now() - restartedAt;
   await page
-    .waitFor((t) => t.includes((window as unknown as NginxWindow).client.transport ?? ''), WAIT, back)
+    .waitFor((t) => (window as unknown as NginxWindow).client.transport === t, WAIT, back)
     .catch(
       // Says where the client went instead, and how: the page's record is lost with the page.
       async (error: unknown) => {
         const log = (await record(page)).log.join('\n  ');
-        throw new Error(
-          `not back on ${back.join(' or ')} but on ${await transportOf(page)}: ${String(error)}\n  ${log}`,
-        );
+        throw new Error(`not back on ${back} but on ${await transportOf(page)}: ${String(error)}\n  ${log}`);
       },
     );
   await exchange(page, up, 21, 30);
@@ -230,7 +228,7 @@ export function describeNginxCases(browser: string, openPage: OpenPage): void {
           await waitOpen(page);
           const first = (await record(page)).opens[0];
           expect(first).toMatchObject({ transport: expected, resumed: false });
-          const restart = await acrossRestart(page, up, proxy, [expected]);
+          const restart = await acrossRestart(page, up, proxy, expected);
           const r = await record(page);
           console.log(
             `${browser} behind nginx, ${name}: open on ${first?.transport} after ${first?.at} ms; ${restart}\n  ` +
@@ -262,7 +260,7 @@ export function describeNginxCases(browser: string, openPage: OpenPage): void {
         const first = (await record(page)).opens[0];
         const fellBackTo = await transportOf(page);
         expect(fellBackTo).toMatch(/^(sockjs|longpoll)$/);
-        const restart = await acrossRestart(page, up, proxy, [String(fellBackTo)]);
+        const restart = await acrossRestart(page, up, proxy, String(fellBackTo));
         const r = await record(page);
         console.log(
           `${browser} behind nginx without Upgrade, ${name}: open on ${first?.transport} after ${first?.at} ms; ` +

@@ -18,6 +18,7 @@ import { createSockJSTransport } from '../../src/transports/sockjs.js';
 import type { TransportName } from '../../src/transports/transport.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { until, useHarness } from '../helpers/harness.js';
+import { memoryStorage } from '../helpers/memory-storage.js';
 import { listen } from '../helpers/servers.js';
 import { skipNginxTests, startNginx, type Nginx, type NginxConfig } from '../helpers/nginx.js';
 
@@ -227,11 +228,7 @@ describe.skipIf(skipNginxTests)('behind nginx', () => {
       // Long polling remembered for this endpoint (where only polling got through, or an attempt walked on to it
       // while the server was away): the page starts there, and its probes try WebSocket, then SockJS.
       const entries = new Map<string, string>();
-      const storage = {
-        getItem: (key: string) => entries.get(key) ?? null,
-        setItem: (key: string, value: string) => void entries.set(key, value),
-        removeItem: (key: string) => void entries.delete(key),
-      } as unknown as Storage;
+      const storage = memoryStorage(entries);
       const key = `surelink:transport:${new URL(proxy.url).host}/realtime`;
       entries.set(key, `longpoll@${Date.now()}`);
       const c = client(proxy.url, { rememberTransport: { storage }, upgrade: { initialDelayMs: 300 } });
