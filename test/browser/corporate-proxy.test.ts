@@ -10,7 +10,9 @@
 // SockJS's polling up to its 25 s heartbeat), so every idle poll is cut. The session must survive
 // the cuts, on SockJS (the full bundle) and on long polling (the script-tag bundle without
 // SockJS), without loss, duplicates or a heartbeat close. Last, the remedy README gives: a server
-// whose `longPoll.pollTimeoutMs` is shorter than the proxy's timeout. Times, reconnects and 504s
+// whose `longPoll.pollTimeoutMs` is shorter than the proxy's timeout. And a proxy that does tunnel
+// WebSocket through CONNECT, then resets its tunnels and later silences them (half-open): the
+// session must stay on WebSocket, resumed, with every message once. Times, reconnects and 504s
 // are printed, not asserted. The scenarios are test/helpers/proxy-page.ts's, shared with Firefox
 // (test/browser/firefox-proxies.test.ts).
 import { chromium, type Browser } from 'playwright-core';

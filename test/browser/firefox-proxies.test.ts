@@ -7,7 +7,8 @@
 // - a corporate HTTP proxy (test/browser/corporate-proxy.test.ts's scenarios,
 //   test/helpers/proxy-page.ts) set in Firefox's prefs, loopback included: it refuses WebSocket and
 //   buffers every response whole, so the client must fall back past both and deliver exactly once;
-//   then it cuts held requests after 2 s, and the session must survive on SockJS and long polling.
+//   then it cuts held requests after 2 s, and the session must survive on SockJS and long polling;
+//   last, a proxy that tunnels WebSocket and then resets or silences its tunnels.
 // Firefox's networking is its own: how it sends a WebSocket through an HTTP proxy, how it
 // buffers streaming responses. Needs `npm run build` first.
 import { describe } from 'vitest';

@@ -5,14 +5,15 @@
  * - buffers each response whole before sending it on (no streaming: a response that never ends
  *   never arrives, as SockJS's xhr-streaming and eventsource find behind such proxies);
  * - refuses every CONNECT tunnel (403 by default), which is how Chromium sends a WebSocket through
- *   an HTTP proxy, and every WebSocket upgrade sent in the clear;
+ *   an HTTP proxy, and every WebSocket upgrade sent in the clear; with `tunnels`, it opens CONNECT
+ *   tunnels to 127.0.0.1 instead, and `cutTunnels()` breaks the open ones (reset, or gone silent);
  * - with `readTimeoutMs`, answers 504 to a request whose upstream answer is not complete by then,
  *   and aborts the upstream request (a proxy's idle or read timeout cutting a held long poll);
  * - with `latencyMs`, sends each answer that much later (a server far away).
  * It counts what it did, and `close()` ends every connection and timer it holds.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export interface HttpProxyOptions {
@@ -22,6 +23,22 @@ export interface HttpProxyOptions {
   readonly connectStatus?: number;
   /** Each answer goes out this much later: a far-away server, as seen through the proxy. Default 0. */
   readonly latencyMs?: number;
+  /**
+   * Open CONNECT tunnels to 127.0.0.1 (a proxy that lets WebSocket through); a CONNECT elsewhere (a
+   * browser's own background services) is still refused. Default false.
+   */
+  readonly tunnels?: boolean;
+}
+
+/** How `cutTunnels` breaks a tunnel: both ends reset, or nothing forwarded any more with both ends left open. */
+export type TunnelCut = 'reset' | 'silence';
+
+/** An open CONNECT tunnel: the browser's socket and the proxy's socket to the target. */
+interface Tunnel {
+  readonly browser: net.Socket;
+  readonly target: net.Socket;
+  /** False once silenced: then neither end's close reaches the other. */
+  linked: boolean;
 }
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy sets itself on the buffered response. */
@@ -59,6 +76,10 @@ export class HttpProxy {
   /** Upstream requests in flight and their timers, so `close()` ends them. */
   readonly #inFlight = new Set<{ upstream: http.ClientRequest; timer: NodeJS.Timeout | undefined }>();
   readonly #sockets = new Set<Duplex>();
+  readonly #tunnels = new Set<Tunnel>();
+  readonly #tunnelsOn: boolean;
+  /** CONNECT tunnels opened (with `tunnels`). */
+  tunnelsOpened = 0;
   /** Requests forwarded (answered by upstream, cut with 504, or failed with 502). */
   requests = 0;
   /** Requests answered 504 by the read timeout. */
@@ -82,6 +103,7 @@ export class HttpProxy {
     this.#readTimeoutMs = options.readTimeoutMs;
     this.#connectStatus = options.connectStatus ?? 403;
     this.#latencyMs = options.latencyMs ?? 0;
+    this.#tunnelsOn = options.tunnels ?? false;
   }
 
   static async start(options: HttpProxyOptions = {}): Promise<HttpProxy> {
@@ -89,7 +111,8 @@ export class HttpProxy {
     const proxy = new HttpProxy(server, options);
     server.on('connection', (socket) => proxy.#track(socket));
     server.on('request', (req, res) => proxy.#forward(req, res));
-    server.on('connect', (req, socket) => {
+    server.on('connect', (req, socket: net.Socket, head: Buffer) => {
+      if (proxy.#tunnelsOn && req.url?.startsWith('127.0.0.1:')) return proxy.#tunnel(req.url, socket, head);
       proxy.connectsRefused++;
       if (proxy.connectTargets.length < MAX_PATHS) proxy.connectTargets.push(req.url ?? '');
       proxy.#refuse(socket, proxy.#connectStatus);
@@ -116,6 +139,35 @@ export class HttpProxy {
     return this.paths.filter((p) => p.startsWith(prefix)).length;
   }
 
+  /** Tunnels open now (the cut ones are gone from this count, the silenced ones too). */
+  get openTunnels(): number {
+    return this.#tunnels.size;
+  }
+
+  /**
+   * Breaks every open tunnel, as a proxy restarting or dropping idle tunnels does: `reset` resets
+   * both ends at once (the browser sees its WebSocket fail); `silence` stops forwarding and leaves
+   * both ends open (a half-open link: only a heartbeat finds it). Tunnels opened later work.
+   */
+  cutTunnels(how: TunnelCut): number {
+    const cut = this.#tunnels.size;
+    for (const tunnel of this.#tunnels) {
+      if (how === 'reset') {
+        tunnel.browser.resetAndDestroy();
+        tunnel.target.resetAndDestroy();
+      } else {
+        tunnel.linked = false;
+        tunnel.browser.unpipe(tunnel.target);
+        tunnel.target.unpipe(tunnel.browser);
+        // Read and drop what comes, so neither end is held up by a full buffer.
+        tunnel.browser.on('data', () => undefined);
+        tunnel.target.on('data', () => undefined);
+      }
+    }
+    this.#tunnels.clear();
+    return cut;
+  }
+
   async close(): Promise<void> {
     for (const flight of this.#inFlight) {
       clearTimeout(flight.timer);
@@ -133,6 +185,30 @@ export class HttpProxy {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+  }
+
+  #tunnel(authority: string, browser: net.Socket, head: Buffer): void {
+    this.#track(browser);
+    const { hostname, port } = new URL(`http://${authority}`);
+    const target = net.connect(Number(port), hostname);
+    this.#track(target);
+    const tunnel: Tunnel = { browser, target, linked: true };
+    // A target that refuses, or one end gone: the other goes too, unless the tunnel was silenced.
+    const closed = (other: net.Socket) => () => {
+      this.#tunnels.delete(tunnel);
+      if (tunnel.linked) other.destroy();
+    };
+    target.once('close', closed(browser));
+    browser.once('close', closed(target));
+    target.once('connect', () => {
+      if (browser.destroyed) return;
+      this.tunnelsOpened++;
+      this.#tunnels.add(tunnel);
+      browser.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) target.write(head);
+      browser.pipe(target);
+      target.pipe(browser);
+    });
   }
 
   #refuse(socket: Duplex, status: number): void {

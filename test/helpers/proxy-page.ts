@@ -234,6 +234,53 @@ export function proxyCases(browser: string, behindProxy: BehindProxy): void {
     }, 70_000);
   }
 
+  // A proxy that does let WebSocket through its CONNECT tunnels, and then breaks them: first it
+  // resets every open tunnel (the browser sees its socket fail), then it stops forwarding and leaves
+  // them open (a half-open link that only the heartbeat can find), each with messages in flight.
+  it('lets WebSocket through its tunnels; a tunnel reset and a tunnel gone silent lose nothing', async () => {
+    const server = await startExamples();
+    try {
+      await behindProxy({ tunnels: true }, async (page, proxy) => {
+        await startClient(page, `${server.url}/index.html`, {
+          bundle: 'surelink.full.min.js',
+          heartbeat: SHORT_HEARTBEAT,
+        });
+        expect(await transportOf(page)).toBe('websocket');
+        const prefix = 'tunnel';
+        await exchange(page, prefix, 1, 10);
+        expect(proxy.cutTunnels('reset')).toBeGreaterThan(0);
+        const afterReset = await exchange(page, prefix, 11, 20, AFTER_IDLE);
+        expect(proxy.cutTunnels('silence')).toBeGreaterThan(0);
+        const afterSilence = await exchange(page, prefix, 21, 30, AFTER_IDLE);
+        const r = await record(page);
+        console.log(
+          `${browser}, tunnels: ${r.opens.length} opens, 10 messages after the reset in ${afterReset} ms, ` +
+            `after the silence in ${afterSilence} ms; proxy: ${proxy.tunnelsOpened} tunnels opened, ` +
+            `${proxy.requests} requests\n  ${r.log.join('\n  ')}`,
+        );
+        expect(
+          await deliveries(
+            server,
+            range(1, 30).map((n) => `${prefix} ${n}`),
+          ),
+        ).toEqual(once(30));
+        expect(r.got).toEqual(range(1, 30));
+        expect(r.replies.sort((a, b) => a - b)).toEqual([5, 10, 15, 20, 25, 30]);
+        expect(r.failures).toEqual([]);
+        // One session on WebSocket throughout, through a new tunnel after each cut.
+        expect(r.opens.map((o) => o.transport)).toEqual(r.opens.map(() => 'websocket'));
+        expect(r.opens.slice(1).filter((o) => !o.resumed)).toEqual([]);
+        expect(r.opens.length).toBeGreaterThanOrEqual(3);
+        expect(proxy.tunnelsOpened).toBeGreaterThanOrEqual(3);
+        // Nothing but the heartbeat could tell the silent tunnel was dead.
+        expect(r.closeCodes).toContain(4000);
+        expect(page.uncaught).toEqual([]);
+      });
+    } finally {
+      await server.close();
+    }
+  }, 70_000);
+
   it('with longPoll.pollTimeoutMs below the proxy timeout, long polling is not cut', async () => {
     const pages = await startExamples(); // the page and the bundle
     const http = createServer();
