@@ -104,6 +104,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const farewell = this.options.protocol === 'raw' ? undefined : encodeClose(NORMAL, 'client closed');
     if (this.state === 'open' && farewell) this.send(farewell);
     this.close('close()', farewell); // and on an attempt under way, whose hello may have made a session
+    this.closed(); // again: after a fatal close, requests and a TTL timer made since wait for this one
     this.session.end();
     this.persistence.clear();
     this.#events?.end(new ClosedError('client was closed'));
