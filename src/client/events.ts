@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AbortError } from '../errors/abort.js';
+import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
 import type { Clock } from '../util/clock.js';
@@ -30,6 +31,8 @@ export interface TypedEmitterOptions {
    * Must not throw; re-emitting on `'error'` from here needs a guard against a throwing error handler.
    */
   onHandlerError(error: unknown, event: string): void;
+  /** Closed for good (`close()`): `waitFor` rejects with a `ClosedError` and `stream` ends at once. */
+  readonly disposed?: boolean;
 }
 
 /** Options of {@link TypedEmitter.waitFor}. */
@@ -125,8 +128,9 @@ export class TypedEmitter<M extends object> {
         (timeoutMs as number) < Infinity
           ? clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs as number)
           : undefined;
-      // Aborted already: settled at once, which takes back the listeners and the timer just set.
+      // Aborted already, or nothing will ever emit: settled at once (listeners and timer taken back).
       if (signal?.aborted) onAbort();
+      else if (this.#o.disposed) fail(new ClosedError('client was closed'));
     });
   }
 
@@ -148,8 +152,8 @@ export class TypedEmitter<M extends object> {
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => remove());
     const onAbort = (): void => finish(false);
     const remove = this.#add(event, push, false, () => finish(true), signal, onAbort);
-    // Aborted already: a finished stream, its listeners taken back at once.
-    if (signal?.aborted) onAbort();
+    // Aborted already, or nothing will ever emit: a finished stream, its listeners taken back at once.
+    if (signal?.aborted || this.#o.disposed) onAbort();
     return stream;
   }
 
