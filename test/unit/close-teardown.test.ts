@@ -80,3 +80,78 @@ describe('close() mid-handshake with everything pending', () => {
     await Promise.all(checks);
   });
 });
+
+describe('close() from every state, with everything pending, leaves nothing behind', () => {
+  /** Counts listeners added minus removed on anything given to it. */
+  function counter() {
+    const n = new Map<string, number>();
+    const wrap = <T extends { addEventListener: unknown; removeEventListener: unknown }>(t: T, name: string): T => {
+      const add = (t.addEventListener as (...a: unknown[]) => void).bind(t);
+      const rm = (t.removeEventListener as (...a: unknown[]) => void).bind(t);
+      t.addEventListener = ((...a: unknown[]) => (n.set(name, (n.get(name) ?? 0) + 1), add(...a))) as never;
+      t.removeEventListener = ((...a: unknown[]) => (n.set(name, (n.get(name) ?? 0) - 1), rm(...a))) as never;
+      return t;
+    };
+    return { n, wrap };
+  }
+
+  const states: Record<string, (o: ClientOptions) => Promise<RealtimeClient>> = {
+    idle: async (o) => make({ ...o, autoConnect: false }),
+    connecting: async (o) => {
+      const c = make(o);
+      await settle();
+      return c;
+    },
+    'hello sent': async (o) => {
+      const c = make(o);
+      await settle();
+      fake.last.open();
+      return c;
+    },
+    open: async (o) => {
+      const c = make(o);
+      await settle();
+      fake.last.accept();
+      await settle();
+      return c;
+    },
+    reconnecting: async (o) => {
+      const c = make(o);
+      await settle();
+      fake.last.accept();
+      await settle();
+      fake.last.drop();
+      fake.last.closedWith = { code: 1006, reason: 'dropped' }; // by the peer
+      return c;
+    },
+    'stopped by the server': async (o) => stoppedByServer(o),
+  };
+
+  it.each(Object.keys(states))('%s', async (name) => {
+    const { n, wrap } = counter();
+    const target = wrap(new EventTarget(), 'lifecycle');
+    const c = await (states[name] as (o: ClientOptions) => Promise<RealtimeClient>)({
+      lifecycle: { window: target, document: target },
+    });
+    const signal = wrap(new AbortController().signal, 'signal');
+    const settled: unknown[] = [];
+    const note = (p: Promise<unknown>) => void p.then(settled.push.bind(settled), settled.push.bind(settled));
+    note(c.waitFor('open', { timeoutMs: 60_000, signal }));
+    note(c.request('x', 1, { timeoutMs: 60_000, signal }));
+    const open = c.state === 'open';
+    if (open) note(c.ping({ timeoutMs: 60_000 }));
+    const stream = c.stream('chat', { signal });
+    note(stream.next());
+    const undelivered = c.close();
+    await settle();
+    expect(undelivered.map((m) => m.event)).toContain('x');
+    expect(c.state).toBe('closed');
+    expect(settled).toHaveLength(open ? 4 : 3); // each settled
+    expect(settled.filter((s) => s instanceof Error && !(s instanceof ClosedError))).toEqual([]);
+    expect(settled).toContainEqual({ done: true, value: undefined });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(n.get('signal')).toBe(0);
+    expect(n.get('lifecycle') ?? 0).toBe(0);
+    expect(fake.links.every((l) => l.closedWith)).toBe(true);
+  });
+});
