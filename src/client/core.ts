@@ -88,9 +88,10 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   emit(event: string, payload: unknown): void {
-    const events = this.#events;
-    events?.emit(event, payload);
-    if (events?.idle) this.#events = undefined; // e.g. after `waitFor('open')`: nothing left to hold
+    this.#events?.emit(event, payload);
+    // E.g. after `waitFor('open')`: nothing left to hold. The current one: a handler may have made a
+    // new emitter (one subscribing after a nested emit found this one idle), which is not to be lost.
+    if (this.#events?.idle) this.#events = undefined;
   }
 
   onHandlerError(error: unknown, event: string): void {
