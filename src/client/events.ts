@@ -114,6 +114,7 @@ export class TypedEmitter<M extends object> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
       checkTimeout('waitFor', timeoutMs); // a throw here rejects
+      if (this.#o.disposed) throw new ClosedError('client was closed'); // nothing will ever emit
       const { clock } = this.#o;
       const settle = <T>(done: (value: T) => void, value: T): void => {
         remove();
@@ -128,9 +129,8 @@ export class TypedEmitter<M extends object> {
         (timeoutMs as number) < Infinity
           ? clock.setTimeout(() => fail(new TimeoutError(`no '${event}' within ${timeoutMs} ms`)), timeoutMs as number)
           : undefined;
-      // Aborted already, or nothing will ever emit: settled at once (listeners and timer taken back).
+      // Aborted already: settled at once, which takes back the listeners and the timer just set.
       if (signal?.aborted) onAbort();
-      else if (this.#o.disposed) fail(new ClosedError('client was closed'));
     });
   }
 
