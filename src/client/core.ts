@@ -88,9 +88,10 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   }
 
   emit(event: string, payload: unknown): void {
-    const events = this.#events;
-    events?.emit(event, payload);
-    if (events?.idle) this.#events = undefined; // e.g. after `waitFor('open')`: nothing left to hold
+    this.#events?.emit(event, payload);
+    // E.g. after `waitFor('open')`: nothing left to hold. The current one: a handler may have made a
+    // new emitter (one subscribing after a nested emit found this one idle), which is not to be lost.
+    if (this.#events?.idle) this.#events = undefined;
   }
 
   onHandlerError(error: unknown, event: string): void {
@@ -104,6 +105,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const farewell = this.options.protocol === 'raw' ? undefined : encodeClose(NORMAL, 'client closed');
     if (this.state === 'open' && farewell) this.send(farewell);
     this.close('close()', farewell); // and on an attempt under way, whose hello may have made a session
+    this.closed(); // again: after a fatal close, requests and a TTL timer made since wait for this one
     this.session.end();
     this.persistence.clear();
     this.#events?.end(new ClosedError('client was closed'));

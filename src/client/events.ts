@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AbortError } from '../errors/abort.js';
+import { ClosedError } from '../errors/closed.js';
 import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
 import type { Clock } from '../util/clock.js';
@@ -30,6 +31,8 @@ export interface TypedEmitterOptions {
    * Must not throw; re-emitting on `'error'` from here needs a guard against a throwing error handler.
    */
   onHandlerError(error: unknown, event: string): void;
+  /** Closed for good (`close()`): `waitFor` rejects with a `ClosedError` and `stream` ends at once. */
+  readonly disposed?: boolean;
 }
 
 /** Options of {@link TypedEmitter.waitFor}. */
@@ -111,6 +114,7 @@ export class TypedEmitter<M extends object> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
       checkTimeout('waitFor', timeoutMs); // a throw here rejects
+      if (this.#o.disposed) throw new ClosedError('client was closed'); // nothing will ever emit
       const { clock } = this.#o;
       const settle = <T>(done: (value: T) => void, value: T): void => {
         remove();
@@ -148,8 +152,8 @@ export class TypedEmitter<M extends object> {
     const { stream, push, finish } = openStream<M[K]>(bufferSize, () => remove());
     const onAbort = (): void => finish(false);
     const remove = this.#add(event, push, false, () => finish(true), signal, onAbort);
-    // Aborted already: a finished stream, its listeners taken back at once.
-    if (signal?.aborted) onAbort();
+    // Aborted already, or nothing will ever emit: a finished stream, its listeners taken back at once.
+    if (signal?.aborted || this.#o.disposed) onAbort();
     return stream;
   }
 
