@@ -29,6 +29,7 @@ import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
 import { listenForUpgrades } from './upgrades.js';
+import { boundSendBody, sendBodyLimit } from './sockjs-body.js';
 import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
 import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
@@ -106,14 +107,18 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   // Only requests sockjs may take run in the scope: the first `run` turns async hooks on for the
   // whole process, which slows every promise, timer and microtask of a server no SockJS client uses.
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
+  const maxSendBody = sendBodyLimit(options.maxFrameBytes);
   const restoreRequests = interceptRequests(options.server, (req, res) => {
     if (!ours(req)) return false;
     if (STREAM_ROUTE.test(req.url ?? '')) res.setHeader('X-Accel-Buffering', 'no');
-    if (!SEND_ROUTE.test(req.url ?? '') || options.allowOrigin(req.headers.origin))
-      return requests.run(req, () => handler(req, res));
-    req.resume();
-    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
-    return true;
+    if (!SEND_ROUTE.test(req.url ?? '')) return requests.run(req, () => handler(req, res));
+    if (!options.allowOrigin(req.headers.origin)) {
+      req.resume();
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
+      return true;
+    }
+    // sockjs reads a send body whole and unbounded, in quadratic time (sockjs-body.ts).
+    return !boundSendBody(req, res, maxSendBody) || requests.run(req, () => handler(req, res));
   });
   const stopListening = listenForUpgrades(
     options.server,
