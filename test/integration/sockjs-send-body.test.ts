@@ -1,8 +1,8 @@
 /**
- * A SockJS send request (xhr_send, jsonp_send) whose body is far larger than any client sends. The
- * `sockjs` package buffers such a body whole, re-copying everything received on each chunk
- * (quadratic): one unauthenticated POST of 160 MB, to a session id that does not even exist, kept
- * the event loop busy for minutes.
+ * Request bodies the `sockjs` package reads (xhr_send, jsonp_send, chunking_test) far larger than
+ * any client sends. Its own readers buffer a body whole, re-copying everything received on each
+ * chunk (quadratic): one unauthenticated POST of 160 MB, to a session id that does not even
+ * exist, kept the event loop busy for minutes.
  */
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
@@ -50,18 +50,21 @@ describe('SockJS send requests', () => {
 
   it('refuses a body over the limit by its Content-Length with 413, before reading it', async () => {
     const s = await server({ maxFrameBytes: 1024 });
-    const base = `http://127.0.0.1:${s.port}/realtime/sockjs/000/abcdefgh`;
-    for (const route of ['xhr_send', 'jsonp_send']) {
-      const sent = await sendBody(`${base}/${route}`, over, true);
+    const prefix = `http://127.0.0.1:${s.port}/realtime/sockjs`;
+    for (const route of ['000/abcdefgh/xhr_send', '000/abcdefgh/jsonp_send', 'chunking_test']) {
+      const sent = await sendBody(`${prefix}/${route}`, over, true);
       expect(sent.status, route).toBe(413);
     }
   });
 
   it('cuts a chunked body off with 413 once it passes the limit', async () => {
     const s = await server({ maxFrameBytes: 1024 });
-    // Far beyond the limit, so an unbounded server answers only after all of it (or never, in test time).
-    const sent = await sendBody(`http://127.0.0.1:${s.port}/realtime/sockjs/000/abcdefgh/xhr_send`, 4 * over, false);
-    expect(sent.status).toBe(413);
-    expect(sent.written).toBeLessThan(4 * over);
+    const prefix = `http://127.0.0.1:${s.port}/realtime/sockjs`;
+    for (const route of ['000/abcdefgh/xhr_send', 'chunking_test']) {
+      // Far beyond the limit, so an unbounded server answers only after all of it (or never, in test time).
+      const sent = await sendBody(`${prefix}/${route}`, 4 * over, false);
+      expect(sent.status, route).toBe(413);
+      expect(sent.written, route).toBeLessThan(4 * over);
+    }
   });
 });

@@ -29,7 +29,7 @@ import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
 import { listenForUpgrades } from './upgrades.js';
-import { boundSendBody, sendBodyLimit } from './sockjs-body.js';
+import { boundBodies, sendBodyLimit } from './sockjs-body.js';
 import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
 import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
@@ -63,7 +63,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse | Duplex, head?: Buffe
 
 /** sockjs's `listener()` (undocumented in @types/sockjs): a handler returning whether it took the request. */
 interface ListenerApi {
-  listener(options?: ServerOptions): { getHandler(): Handler };
+  listener(options?: ServerOptions): { getHandler(): Handler; readonly app?: unknown };
 }
 
 /**
@@ -93,7 +93,11 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   };
   const sockjs: SockJSServer & Partial<ListenerApi> = createServer(sockjsOptions);
   if (typeof sockjs.listener !== 'function') throw new Error('surelink: unsupported version of the sockjs package');
-  const handler = sockjs.listener().getHandler();
+  const listener = sockjs.listener();
+  // sockjs reads bodies whole, unbounded and in quadratic time: bounded readers instead (sockjs-body.ts).
+  if (!boundBodies(listener.app, sendBodyLimit(options.maxFrameBytes)))
+    throw new Error('surelink: unsupported version of the sockjs package');
+  const handler = listener.getHandler();
   // Sessions sockjs still holds: after close() their requests still have to reach it (below).
   let live = 0;
   let closed = false;
@@ -107,18 +111,14 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   // Only requests sockjs may take run in the scope: the first `run` turns async hooks on for the
   // whole process, which slows every promise, timer and microtask of a server no SockJS client uses.
   const ours = (req: IncomingMessage): boolean => req.url?.startsWith(prefix) === true;
-  const maxSendBody = sendBodyLimit(options.maxFrameBytes);
   const restoreRequests = interceptRequests(options.server, (req, res) => {
     if (!ours(req)) return false;
     if (STREAM_ROUTE.test(req.url ?? '')) res.setHeader('X-Accel-Buffering', 'no');
-    if (!SEND_ROUTE.test(req.url ?? '')) return requests.run(req, () => handler(req, res));
-    if (!options.allowOrigin(req.headers.origin)) {
-      req.resume();
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
-      return true;
-    }
-    // sockjs reads a send body whole and unbounded, in quadratic time (sockjs-body.ts).
-    return !boundSendBody(req, res, maxSendBody) || requests.run(req, () => handler(req, res));
+    if (!SEND_ROUTE.test(req.url ?? '') || options.allowOrigin(req.headers.origin))
+      return requests.run(req, () => handler(req, res));
+    req.resume();
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('origin not allowed');
+    return true;
   });
   const stopListening = listenForUpgrades(
     options.server,
