@@ -123,6 +123,9 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     this.#host.logger.info(`surelink: refusing ${this.#connection.transport} connection: ${reason} (close ${code})`);
     this.#timer.stop();
     this.#setState({ name: 'closed' });
+    // Nothing reads it any more, while a long-polling connection keeps its close frame for a GET
+    // up to its idle timeout (35 s): a flood of bad hellos kept one request (2.4 kB) per round trip.
+    this.#connection.request = undefined;
     this.#connection.close(code, reason);
   }
 

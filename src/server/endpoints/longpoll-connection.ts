@@ -168,6 +168,14 @@ export class PollConnection implements ServerConnection {
     if (collect) this.#collecting++;
     for (const text of frames) {
       if (this.#ended) break;
+      // The session counts characters; the limit is in UTF-8 bytes, as a WebSocket or SockJS
+      // endpoint counts each message's (at most 3 bytes a character: short frames skip the count).
+      const bytes = text.length * 3 <= this.maxFrameBytes ? 0 : Buffer.byteLength(text);
+      if (bytes > this.maxFrameBytes) {
+        const error = `frame of ${bytes} bytes exceeds ${this.maxFrameBytes}`;
+        this.#callbacks?.onProtocolError(new ProtocolError(error, CloseCode.FrameTooLarge));
+        break;
+      }
       this.#callbacks?.onMessage(text);
     }
     if (!collect) return noContent(res);

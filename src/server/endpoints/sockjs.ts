@@ -29,6 +29,7 @@ import { closeFrameText, fitReason } from '../connection.js';
 import type { ConnectionCallbacks, ServerConnection } from '../connection.js';
 import { interceptRequests } from './intercept-requests.js';
 import { listenForUpgrades } from './upgrades.js';
+import { boundBodies, sendBodyLimit } from './sockjs-body.js';
 import { closeSockJS, SockJSBacklog } from './sockjs-session.js';
 import type { SockJSConn as SockJSWritable } from './sockjs-session.js';
 import type { Endpoint, WebSocketEndpointOptions } from './websocket.js';
@@ -62,7 +63,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse | Duplex, head?: Buffe
 
 /** sockjs's `listener()` (undocumented in @types/sockjs): a handler returning whether it took the request. */
 interface ListenerApi {
-  listener(options?: ServerOptions): { getHandler(): Handler };
+  listener(options?: ServerOptions): { getHandler(): Handler; readonly app?: unknown };
 }
 
 /**
@@ -92,7 +93,11 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
   };
   const sockjs: SockJSServer & Partial<ListenerApi> = createServer(sockjsOptions);
   if (typeof sockjs.listener !== 'function') throw new Error('surelink: unsupported version of the sockjs package');
-  const handler = sockjs.listener().getHandler();
+  const listener = sockjs.listener();
+  // sockjs reads bodies whole, unbounded and in quadratic time: bounded readers instead (sockjs-body.ts).
+  if (!boundBodies(listener.app, sendBodyLimit(options.maxFrameBytes)))
+    throw new Error('surelink: unsupported version of the sockjs package');
+  const handler = listener.getHandler();
   // Sessions sockjs still holds: after close() their requests still have to reach it (below).
   let live = 0;
   let closed = false;

@@ -46,14 +46,21 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): Endp
     closeTimeout: CLOSE_HANDSHAKE_MS,
   };
   const wss = new WebSocketServer(wssOptions);
+  // Where clients derive it (trailing slashes removed), like `${path}/sockjs` and `${path}/poll`,
+  // and as written: with `path: '/rt/'` a client given `ws://host/rt/` asks for `/rt`.
+  const trimmed = options.path.replace(/\/+$/, '') || '/';
+  const isOurs = (req: IncomingMessage): boolean => {
+    const path = pathOf(req);
+    return path === trimmed || path === options.path;
+  };
   const stopListening = listenForUpgrades(options.server, (req, socket, head) => {
-    if (pathOf(req) !== options.path) return false; // another listener's business
+    if (!isOurs(req)) return false; // another listener's business
     if (!options.allowOrigin(req.headers.origin)) rejectUpgrade(socket, 403, 'Forbidden');
     else wss.handleUpgrade(req, socket, head, (ws) => wire(ws, req, options));
     return true;
   });
   const stopIntercepting = interceptRequests(options.server, (req, res) => {
-    if (!req.headers['sec-websocket-key'] || pathOf(req) !== options.path) return false;
+    if (!req.headers['sec-websocket-key'] || !isOurs(req)) return false;
     refuseLostUpgrade(res);
     return true;
   });
