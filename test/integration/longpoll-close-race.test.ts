@@ -1,11 +1,10 @@
 /**
- * KNOWN DEFECT, not fixed (`it.fails`: make it `it` with the fix). The server forgets a
- * long-polling id as soon as a GET took its `close` frame, so a POST the client sent before that
- * GET's answer reached it gets 404. The two travel on different HTTP connections: when the 404
- * comes first (a retransmission on the GET's connection, a proxy that buffers), the client takes
- * it for a lost id (4404), aborts the GET that holds the real close frame and reconnects: a final
- * close (1000, 4401 ...) becomes a reconnect and a new session. PROTOCOL.md says a client "never
- * finds the id gone (404) on one request before the close frame arrives on the other".
+ * The server forgets a long-polling id once a GET took its `close` frame, so a POST the client sent
+ * before that GET's answer reached it would get 404. The two travel on different HTTP connections:
+ * when the 404 came first (a retransmission on the GET's connection, a proxy that buffers), the
+ * client took it for a lost id (4404), aborted the GET that held the real close frame and
+ * reconnected: a final close (1000, 4401 ...) became a reconnect and a new session. The server now
+ * answers such a POST 204 for a while (PROTOCOL.md, "Close").
  */
 import { describe, expect, it } from 'vitest';
 import { until, useHarness } from '../helpers/harness.js';
@@ -16,7 +15,7 @@ type ClientEvents = { kick: null; more: null };
 const { server, client } = useHarness<ServerEvents, ClientEvents>({ transports: ['longpoll'] });
 
 describe('long polling: a POST that crosses the GET carrying the close frame', () => {
-  it.fails("does not turn the server's final close into a 404 (4404) and a reconnect", async () => {
+  it("does not turn the server's final close into a 404 (4404) and a reconnect", async () => {
     const s = await server();
     let ended = false;
     s.rt.on('connection', (session) => {

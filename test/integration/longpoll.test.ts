@@ -184,6 +184,27 @@ describe('long polling: client ↔ server', () => {
     expect((await fetch(r.at(odd))).status).toBe(404);
   });
 
+  it('answers a POST 204 for 10 s after a GET took its close frame (it crossed that answer), then 404', async () => {
+    const clock = new ManualClock();
+    const s = await server({ clock });
+    s.rt.on('connection', (session) => session.close(1000, 'bye'));
+    const r = raw(s.url);
+    const id = await r.open();
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' })).status).toBe(204);
+    const frames = (await (await fetch(r.at(id))).json()) as unknown[][];
+    expect(frames.at(-1)?.slice(0, 2)).toEqual(['c', 1000]);
+    expect((await fetch(r.at(id), { method: 'POST', body: '[["e","late",null]]' })).status).toBe(204);
+    expect((await fetch(r.at(id))).status).toBe(404); // a GET after the close frame: nothing to wait for
+    clock.advance(9_999);
+    expect((await fetch(r.at(id), { method: 'POST', body: '[]' })).status).toBe(204);
+    clock.advance(1);
+    expect((await fetch(r.at(id), { method: 'POST', body: '[]' })).status).toBe(404);
+    // Ended without a close frame (DELETE): a POST gets 404 at once.
+    const other = await r.open();
+    expect((await fetch(r.at(other), { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(r.at(other), { method: 'POST', body: '[]' })).status).toBe(404);
+  });
+
   it('speaks the HTTP mapping: held polls, newer GET wins, DELETE, unknown ids', async () => {
     // The server's clock moves only when the test moves it: no GET is answered by pollTimeoutMs meanwhile.
     const clock = new ManualClock();

@@ -38,7 +38,7 @@ export class PollConnection implements ServerConnection {
   readonly id: string;
   readonly maxFrameBytes: number;
   readonly #settings: PollSettings;
-  readonly #forget: (connection: PollConnection) => void;
+  readonly #forget: (connection: PollConnection, farewell: boolean) => void;
   readonly #timer: Timer;
   /** Runs from `close()`: what waits before the close frame goes, the close frame stays. */
   readonly #closeWait: Timer;
@@ -60,14 +60,14 @@ export class PollConnection implements ServerConnection {
   #hello: string | undefined;
 
   /**
-   * `forget` removes the id from the endpoint once the connection ended; `numbered`: the client
-   * takes numbered batches, also in POST responses.
+   * `forget` removes the id from the endpoint once the connection ended (`farewell`: a GET took its
+   * close frame); `numbered`: the client takes numbered batches, also in POST responses.
    */
   constructor(
     id: string,
     request: IncomingMessage,
     settings: PollSettings,
-    forget: (connection: PollConnection) => void,
+    forget: (connection: PollConnection, farewell: boolean) => void,
     numbered = false,
   ) {
     this.id = id;
@@ -229,7 +229,7 @@ export class PollConnection implements ServerConnection {
     if (!res || this.#ended) return;
     this.#poll = undefined;
     reply(res, this.#take());
-    if (this.#closing) this.#end(this.#closing.code, this.#closing.reason);
+    if (this.#closing) this.#end(this.#closing.code, this.#closing.reason, false, true);
     else this.#idle();
   }
 
@@ -248,17 +248,21 @@ export class PollConnection implements ServerConnection {
     });
   }
 
-  /** Exactly once: the id is forgotten, a held GET gets the queued close frame, or 404 (204 when the client closed). */
-  #end(code: number, reason: string, byClient = false): void {
+  /**
+   * Exactly once: the id is forgotten, a held GET gets the queued close frame, or 404 (204 when the
+   * client closed). `farewell`: the close frame just went in a GET answer.
+   */
+  #end(code: number, reason: string, byClient = false, farewell = false): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#timer.stop();
     this.#closeWait.stop();
-    this.#forget(this);
     const res = this.#poll;
     this.#poll = undefined;
+    const closeFrame = !!res && !!this.#closing && this.#queue.length > 0;
+    this.#forget(this, farewell || closeFrame);
     if (res) {
-      if (this.#closing && this.#queue.length > 0) reply(res, this.#take());
+      if (closeFrame) reply(res, this.#take());
       else if (byClient) noContent(res);
       else reply(res, 'unknown connection', 404);
     }

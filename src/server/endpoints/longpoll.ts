@@ -58,8 +58,18 @@ class LongPollEndpoint implements Endpoint {
   readonly #settings: PollSettings;
   readonly #maxBodyBytes: number;
   readonly #connections = new Map<string, PollConnection>();
-  readonly #forget = (connection: PollConnection): void => {
+  /**
+   * Ids whose close frame went in a GET answer, each with when it stops counting (oldest first). A
+   * POST the client sent before that answer reached it gets 204, not the 404 that would make it
+   * reconnect before it read the close frame: the two travel on different HTTP connections.
+   */
+  readonly #farewells = new Map<string, number>();
+  readonly #forget = (connection: PollConnection, farewell: boolean): void => {
     this.#connections.delete(connection.id);
+    if (farewell && !this.#closed) {
+      this.#forgetFarewells();
+      this.#farewells.set(connection.id, this.#settings.clock.now() + FAREWELL_MS);
+    }
     if (this.#closed && this.#connections.size === 0) this.#detach();
   };
   readonly #detach: () => void;
@@ -88,7 +98,17 @@ class LongPollEndpoint implements Endpoint {
    */
   close(): void {
     this.#closed = true;
+    this.#farewells.clear();
     if (this.#connections.size === 0) this.#detach();
+  }
+
+  /** Drops the farewells whose time is up (the oldest come first: no timer needed). */
+  #forgetFarewells(): void {
+    const now = this.#settings.clock.now();
+    for (const [id, until] of this.#farewells) {
+      if (until > now) return;
+      this.#farewells.delete(id);
+    }
   }
 
   #intercept(req: IncomingMessage, res: ServerResponse): boolean {
@@ -116,8 +136,13 @@ class LongPollEndpoint implements Endpoint {
     const connection = id === null ? undefined : this.#connections.get(id);
     // Besides an ended connection, an id unknown here is a load balancer spreading one
     // connection's requests over several processes: say so to whoever reads the 404.
-    if (!connection)
-      return id === null ? reply(res, 'missing connection id', 400) : reply(res, UNKNOWN_CONNECTION, 404);
+    if (!connection) {
+      if (id === null) return reply(res, 'missing connection id', 400);
+      this.#forgetFarewells();
+      if (req.method !== 'POST' || !this.#farewells.has(id)) return reply(res, UNKNOWN_CONNECTION, 404);
+      req.resume(); // its frames came after the close: the session is over
+      return noContent(res);
+    }
     connection.touch();
     if (req.method === 'GET') return connection.poll(res);
     if (req.method === 'POST') return this.#upload(connection, req, res);
@@ -161,6 +186,9 @@ class LongPollEndpoint implements Endpoint {
     connection.receive(frames, res);
   }
 }
+
+/** How long a POST for an id whose close frame a GET took gets 204 instead of 404. */
+const FAREWELL_MS = 10_000;
 
 /** An opening POST carries at most a small JSON object of options; anything longer is ignored. */
 const MAX_OPEN_BODY_BYTES = 1024;
