@@ -64,6 +64,8 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   #state: LinkState<S> = { name: 'hello' };
   /** Ends the wait for `authenticate` once the link closed (see `#admit`). */
   #abandon: (() => void) | undefined;
+  /** Refused, and its handshake place kept until the connection is gone (see `refuse`). */
+  #holdsPlace = false;
 
   constructor(connection: ServerConnection, host: HandshakeHost<S>) {
     this.#connection = connection;
@@ -77,12 +79,20 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     return this.#state.name === 'hello' || this.#state.name === 'auth';
   }
 
-  /** Every state change goes through here, so the host hears of the handshake's end exactly once. */
-  #setState(state: LinkState<S>): void {
+  /**
+   * Every state change goes through here, so the host hears of the handshake's end exactly once:
+   * for a `refused` link, when the connection is gone.
+   */
+  #setState(state: LinkState<S>, refused = false): void {
     const ended = this.handshaking && state.name !== 'auth';
     this.#state = state;
     if (state.name === 'closed') this.#abandon?.();
-    if (ended) this.#host.handshakeEnded();
+    if (ended && refused) this.#holdsPlace = true;
+    else if (ended) this.#host.handshakeEnded();
+    else if (state.name === 'closed' && this.#holdsPlace) {
+      this.#holdsPlace = false;
+      this.#host.handshakeEnded();
+    }
   }
 
   onMessage(text: string): void {
@@ -121,10 +131,12 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   refuse(code: number, reason: string): void {
     if (this.#state.name === 'closed') return;
     this.#host.logger.info(`surelink: refusing ${this.#connection.transport} connection: ${reason} (close ${code})`);
-    this.#timer.stop();
-    this.#setState({ name: 'closed' });
-    // Nothing reads it any more, while a long-polling connection keeps its close frame for a GET
-    // up to its idle timeout (35 s): a flood of bad hellos kept one request (2.4 kB) per round trip.
+    // A long-polling connection keeps its close frame for a GET, which a flood of bad hellos never
+    // sends: the link keeps its handshake place until the connection is gone (so `maxHandshakes`
+    // bounds them), and ends it after `handshakeTimeoutMs` more, not the idle timeout (35 s).
+    this.#timer.start(this.#host.handshakeTimeoutMs, () => this.#connection.terminate());
+    this.#setState({ name: 'closed' }, true);
+    // Nothing reads it any more (2.4 kB).
     this.#connection.request = undefined;
     this.#connection.close(code, reason);
   }

@@ -46,8 +46,9 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   handshakeTimeoutMs?: number;
   /**
-   * Connections that may be in their handshake at once (connected, no `welcome` yet), on all
-   * endpoints together. Each holds a socket and a timer for up to `handshakeTimeoutMs`, so without
+   * Connections that may be in their handshake at once (connected, no `welcome` yet, or refused
+   * and not yet gone), on all endpoints together. Each holds a socket and a timer for up to
+   * `handshakeTimeoutMs` (a refused one up to as long again, while its close frame waits), so without
    * a bound a peer that opens connections and never says hello holds as many as it likes. One more
    * is refused like a session over `maxSessions`: a `close` frame 4429 on WebSocket and SockJS,
    * HTTP 429 to the long-polling opening POST; clients back off and retry. A real handshake lasts a

@@ -1,9 +1,8 @@
 /**
  * A long-polling connection refused in its handshake (a bad hello, unauthorized, a timeout) keeps
- * its `close` frame for a GET until the idle timeout (35 s by default), and its handshake place is
- * given back at once. So a peer that opens a connection and sends a bad hello, again and again,
- * leaves one such connection per round trip. Each of them held the opening POST's request and its
- * headers as well (2.4 kB of the 3.7 kB one cost, measured), though nothing reads it any more.
+ * its `close` frame for a GET, up to `handshakeTimeoutMs` (test/integration/longpoll-refused-bound.test.ts).
+ * Each of them held the opening POST's request and its headers as well (2.4 kB of the 3.7 kB one
+ * cost, measured), though nothing reads it any more.
  */
 import { IncomingMessage } from 'node:http';
 import { queryObjects } from 'node:v8';
