@@ -6,7 +6,8 @@
 // Every wait is bounded; a measurement that times out is reported as an error, not retried.
 import { flood, message } from './app.mjs';
 import { OPENERS } from './clients.mjs';
-import { percentile, withTimeout } from './stats.mjs';
+import { withTimeout } from './stats.mjs';
+import { takeTurns } from './turns.mjs';
 
 const hr = () => Number(process.hrtime.bigint()) / 1e6; // ms
 const cpuMicros = (since) => {
@@ -121,63 +122,65 @@ async function run({ row, base, config }) {
 }
 
 /**
- * Echo RTT of every row in `rows`, all connected to one server process at once. Each row first gets
- * `warmupEchoes` (every library's echo path, the raw baseline's included, takes a few thousand round
- * trips to reach its steady speed as V8 optimises it), then the rows take turns: blocks of
- * `rttBlock` echoes, round-robin, each round starting one row further on, until every row has
- * `echoes` samples. Returns { [row]: { rttP50, rttP99 } | { error } }: one row failing leaves the
- * others measured.
+ * Echo RTT of every row in `rows`, all connected to one server process at once, taking turns
+ * (bench/turns.mjs). Returns { [row]: { rttP50, rttP99 } | { error } }.
  */
 async function rttAll({ rows, base, config }) {
   const t = config.timeoutMs;
-  const live = [];
   const out = {};
-  const clients = rows.map((row) => ({ row, c: OPENERS[row](base), samples: [] }));
+  const live = new Map();
+  const clients = rows.map((row) => [row, OPENERS[row](base)]);
   try {
     await Promise.all(
-      clients.map(async (entry) => {
+      clients.map(async ([row, c]) => {
         try {
-          await withTimeout(entry.c.ready, t, `${entry.row}: connect`);
-          live.push(entry);
+          await withTimeout(c.ready, t, `${row}: connect`);
+          live.set(row, c);
         } catch (error) {
-          out[entry.row] = { error: String(error?.stack ?? error) };
+          out[row] = { error: String(error?.stack ?? error) };
         }
       }),
     );
-    live.sort((a, b) => rows.indexOf(a.row) - rows.indexOf(b.row));
-    const fail = (entry, error) => {
-      out[entry.row] = { error: String(error?.stack ?? error) };
-      live.splice(live.indexOf(entry), 1);
-    };
-    for (const entry of [...live]) await rtt(entry.c, config.warmupEchoes, t).catch((error) => fail(entry, error));
-    const rounds = Math.ceil(config.echoes / config.rttBlock);
-    for (let round = 0; round < rounds; round++) {
-      const order = [...live.slice(round % live.length), ...live.slice(0, round % live.length)];
-      for (const entry of order) {
-        const n = Math.min(config.rttBlock, config.echoes - entry.samples.length);
-        await rtt(entry.c, n, t).then(
-          (samples) => entry.samples.push(...samples),
-          (error) => fail(entry, error),
-        );
-      }
-    }
-    for (const { row, samples } of live)
-      out[row] = { rttP50: percentile(samples, 50), rttP99: percentile(samples, 99) };
-    return out;
+    const connected = rows.filter((row) => live.has(row));
+    return { ...out, ...(await takeTurns(connected, config, (row, n) => rtt(live.get(row), n, t))) };
   } finally {
-    for (const { c } of clients) c.close();
+    for (const [, c] of clients) c.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-const COMMANDS = { run, rtt: rttAll };
+/**
+ * One row's connection, in a client process of its own, kept for the parent's turns (the isolated
+ * RTT phase, bench/processes.mjs): answers `{ cmd: 'echoes', n }` with n round-trip times, until
+ * `{ cmd: 'stop' }`. Resolves (answered as the first result) once connected.
+ */
+async function turns({ row, base, config }) {
+  const t = config.timeoutMs;
+  const c = OPENERS[row](base);
+  await withTimeout(c.ready, t, `${row}: connect`);
+  process.on('message', (msg) => {
+    if (msg?.cmd === 'echoes')
+      rtt(c, msg.n, t).then(
+        (result) => process.send({ type: 'result', result }),
+        (error) => process.send({ type: 'error', error: String(error?.stack ?? error) }),
+      );
+    else if (msg?.cmd === 'stop') {
+      c.close();
+      setTimeout(() => process.exit(0), 50);
+    }
+  });
+  return 'connected';
+}
+
+const COMMANDS = { run, rtt: rttAll, turns };
 
 process.on('message', (msg) => {
   const command = COMMANDS[msg?.cmd];
   if (!command) return;
-  command(msg)
+  const once = command(msg)
     .then((result) => process.send({ type: 'result', result }))
-    .catch((error) => process.send({ type: 'error', error: String(error?.stack ?? error) }))
-    .finally(() => setTimeout(() => process.exit(0), 50));
+    .catch((error) => process.send({ type: 'error', error: String(error?.stack ?? error) }));
+  // `turns` stays for the parent's turns (it exits on 'stop'); every other command exits when done.
+  if (command !== turns) once.finally(() => setTimeout(() => process.exit(0), 50));
 });
 process.on('disconnect', () => process.exit(0));

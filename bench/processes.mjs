@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROWS, rowByName } from './rows.mjs';
+import { takeTurns } from './turns.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROW_NAMES = ROWS.map((r) => r.name);
@@ -163,5 +164,46 @@ export async function runRttPhase(names, config, maxMs) {
   } finally {
     await stop(client);
     await stop(server?.child);
+  }
+}
+
+/**
+ * The RTT of every row in `names` once, each row in processes of its own: a server process with its
+ * backend and a client process with its connection, all started at once and taking turns as in
+ * `runRttPhase` (bench/turns.mjs), the parent passing the turn. No library's code runs in another's
+ * process, so none warms or pollutes what the others' echoes run through (the `ws` package is
+ * shared by four rows). Same result shape as `runRttPhase`.
+ */
+export async function runRttIsolated(names, config, maxMs) {
+  const deadline = Date.now() + maxMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  const pairs = new Map();
+  const out = {};
+  /** Sends `msg` to `row`'s client and resolves with its answer. */
+  const ask = async (row, msg) => {
+    const { client } = pairs.get(row);
+    if (msg) client.send(msg);
+    const answer = await nextMessage(client, 'result', left());
+    if (answer.type === 'error') throw new Error(answer.error);
+    return answer.result;
+  };
+  try {
+    for (const name of names) {
+      const pair = {};
+      pairs.set(name, pair);
+      try {
+        pair.server = await startServer([rowByName(name).server]);
+        pair.client = forkPinned('client.mjs', [], CORES?.client, ['--expose-gc']);
+        await ask(name, { cmd: 'turns', row: name, base: `127.0.0.1:${pair.server.port}`, config });
+      } catch (error) {
+        out[name] = { error: String(error?.stack ?? error) };
+      }
+    }
+    const connected = names.filter((name) => !out[name]);
+    return { ...out, ...(await takeTurns(connected, config, (row, n) => ask(row, { cmd: 'echoes', n }))) };
+  } catch (error) {
+    return Object.fromEntries(names.map((name) => [name, { error: String(error?.stack ?? error) }]));
+  } finally {
+    await Promise.all([...pairs.values()].flatMap((pair) => [stop(pair.client), stop(pair.server?.child)]));
   }
 }

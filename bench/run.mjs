@@ -11,12 +11,15 @@
 //   BENCH_RTT_BLOCK=n    echoes per row's turn in the RTT phase (default 50); at the echo count, each row
 //                        runs all its echoes in one turn, after the rows before it: steadier per row, but
 //                        the machine's drift between rows is no longer shared
+//   BENCH_RTT_ISOLATE=1  the RTT phase runs each row in a client and a server process of its own (still
+//                        taking turns), instead of all rows in one pair: no library's code runs in
+//                        another's process (four rows share the `ws` package)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBrowserSection } from './browser.mjs';
 import { describeMachine } from './machine.mjs';
-import { ROW_NAMES, runNodeRow, runRttPhase, stopAll } from './processes.mjs';
+import { ROW_NAMES, runNodeRow, runRttIsolated, runRttPhase, stopAll } from './processes.mjs';
 import { renderReport } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,6 +57,7 @@ const config = quick
       timeoutMs: 30_000,
     };
 if (process.env.BENCH_REPS) config.reps = Math.max(1, Math.min(10, Number(process.env.BENCH_REPS) || 1));
+config.rttIsolated = process.env.BENCH_RTT_ISOLATE === '1';
 if (process.env.BENCH_RTT_BLOCK)
   config.rttBlock = Math.max(1, Math.min(config.echoes, Number(process.env.BENCH_RTT_BLOCK) || config.rttBlock));
 const browserConfig = quick
@@ -87,7 +91,8 @@ async function main() {
       notes.push(`time budget reached: RTT of repetition ${rep} skipped`);
       continue;
     }
-    const rtt = await runRttPhase(rows, config, Math.max(5_000, left()));
+    const rttPhase = config.rttIsolated ? runRttIsolated : runRttPhase;
+    const rtt = await rttPhase(rows, config, Math.max(5_000, left()));
     for (const row of rows) rttRuns[row].push(rtt[row] ?? { error: 'not measured' });
     log(`rep ${rep}/${config.reps} RTT p50/p99 ms:`, rows.map((row) => `${row} ${rttSummary(rtt[row])}`).join(', '));
   }
