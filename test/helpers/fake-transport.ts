@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, vi } from 'vitest';
 import { CLIENT_FRAMES, encodeFrame } from '../../src/protocol/codec.js';
 import { decodeMessage } from './decode.js';
+import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import type { Clock } from '../../src/util/clock.js';
 import type { Frame } from '../../src/protocol/frames.js';
@@ -141,5 +142,54 @@ export function drivenOptions(fake: FakeTransport, clock: Clock): ClientOptions 
     autoConnect: false,
     rememberTransport: false,
     reconnect: { policy: () => 1 },
+  };
+}
+
+/** Lets the client's pending timers at 0 ms and microtasks run (fake timers). */
+export const settle = (): Promise<unknown> => vi.advanceTimersByTimeAsync(0);
+
+/** Clients on a FakeTransport made fresh for each test (`useFakeClients`), all closed after it. */
+export interface FakeClients {
+  /** This test's transport. */
+  readonly fake: FakeTransport;
+  /** A client on `fake` with the fixture's defaults, then `options`; no page lifecycle, no remembered transport. */
+  make(options?: ClientOptions): RealtimeClient;
+  /** `make`, then its first link accepted: open. */
+  connected(options?: ClientOptions): Promise<RealtimeClient>;
+}
+
+export function useFakeClientFixture(defaults: ClientOptions = {}): FakeClients {
+  let fake = new FakeTransport();
+  let clients: RealtimeClient[] = [];
+  useFakeClients(
+    () => {
+      fake = new FakeTransport();
+      clients = [];
+    },
+    () => clients,
+  );
+  const make = (options: ClientOptions = {}): RealtimeClient => {
+    const c = new RealtimeClient('ws://test.invalid/realtime', {
+      transports: [fake],
+      lifecycle: false,
+      rememberTransport: false,
+      ...defaults,
+      ...options,
+    });
+    clients.push(c);
+    return c;
+  };
+  return {
+    get fake() {
+      return fake;
+    },
+    make,
+    async connected(options) {
+      const c = make(options);
+      await settle();
+      fake.last.accept();
+      await settle();
+      return c;
+    },
   };
 }

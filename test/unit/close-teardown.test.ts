@@ -3,42 +3,21 @@
  * once a fatal close already stopped it, and for what the app asks of it after `close()`.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
+import type { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { ClosedError } from '../../src/errors/index.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
-const settle = () => vi.advanceTimersByTimeAsync(0);
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
-
-function make(options: ClientOptions = {}): RealtimeClient {
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    lifecycle: false,
-    rememberTransport: false,
-    reconnect: { initialDelayMs: 1000, jitter: 'none' },
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
+const t = useFakeClientFixture({ reconnect: { initialDelayMs: 1000, jitter: 'none' } });
+const { make } = t;
 
 /** Open, then stopped for good by the server (4401): `closed`, not by `close()`. */
 async function stoppedByServer(options: ClientOptions = {}): Promise<RealtimeClient> {
   const c = make(options);
   await settle();
-  fake.last.accept();
+  t.fake.last.accept();
   await settle();
-  fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
+  t.fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
   expect(c.state).toBe('closed');
   return c;
 }
@@ -65,7 +44,7 @@ describe('close() mid-handshake with everything pending', () => {
   it('settles waitFor, stream, request and leaves no timer or socket', async () => {
     const c = make({ heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
     await settle();
-    fake.last.open(); // hello out, no welcome yet
+    t.fake.last.open(); // hello out, no welcome yet
     const w = c.waitFor('open', { timeoutMs: 5000, signal: new AbortController().signal });
     const s = c.stream('chat').next();
     const r = c.request('x', 1, { timeoutMs: 5000 });
@@ -76,7 +55,7 @@ describe('close() mid-handshake with everything pending', () => {
     ];
     c.close();
     expect(vi.getTimerCount()).toBe(0);
-    expect(fake.last.closedWith).toBeDefined();
+    expect(t.fake.last.closedWith).toBeDefined();
     await Promise.all(checks);
   });
 });
@@ -105,23 +84,23 @@ describe('close() from every state, with everything pending, leaves nothing behi
     'hello sent': async (o) => {
       const c = make(o);
       await settle();
-      fake.last.open();
+      t.fake.last.open();
       return c;
     },
     open: async (o) => {
       const c = make(o);
       await settle();
-      fake.last.accept();
+      t.fake.last.accept();
       await settle();
       return c;
     },
     reconnecting: async (o) => {
       const c = make(o);
       await settle();
-      fake.last.accept();
+      t.fake.last.accept();
       await settle();
-      fake.last.drop();
-      fake.last.closedWith = { code: 1006, reason: 'dropped' }; // by the peer
+      t.fake.last.drop();
+      t.fake.last.closedWith = { code: 1006, reason: 'dropped' }; // by the peer
       return c;
     },
     'stopped by the server': async (o) => stoppedByServer(o),
@@ -152,6 +131,6 @@ describe('close() from every state, with everything pending, leaves nothing behi
     expect(vi.getTimerCount()).toBe(0);
     expect(n.get('signal')).toBe(0);
     expect(n.get('lifecycle') ?? 0).toBe(0);
-    expect(fake.links.every((l) => l.closedWith)).toBe(true);
+    expect(t.fake.links.every((l) => l.closedWith)).toBe(true);
   });
 });

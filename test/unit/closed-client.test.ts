@@ -3,31 +3,11 @@
  * instead of waiting for an event that can no longer come.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
 import { ClosedError } from '../../src/errors/index.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
-const settle = () => vi.advanceTimersByTimeAsync(0);
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
-
-function make(): RealtimeClient {
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    lifecycle: false,
-    autoConnect: false,
-  });
-  clients.push(c);
-  return c;
-}
+const t = useFakeClientFixture({ autoConnect: false });
+const { make } = t;
 
 describe('what the app asks of a client after close()', () => {
   it('waitFor() rejects with ClosedError instead of waiting for ever', async () => {

@@ -3,34 +3,11 @@
  * the middle of an emit, after a nested emit found the old emitter idle, must keep its subscription.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
 import { ClosedError } from '../../src/errors/index.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
-const settle = () => vi.advanceTimersByTimeAsync(0);
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
-
-async function connected(): Promise<RealtimeClient> {
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    lifecycle: false,
-    rememberTransport: false,
-  });
-  clients.push(c);
-  await settle();
-  fake.last.accept();
-  await settle();
-  return c;
-}
+const t = useFakeClientFixture();
+const { connected } = t;
 
 describe('subscribing from a once() handler that emits again', () => {
   it("a once('state') handler that connects again and subscribes to 'open' gets it", async () => {
@@ -41,10 +18,10 @@ describe('subscribing from a once() handler that emits again', () => {
       c.connect(); // emits 'state' (closed -> connecting) inside this emit
       c.on('open', opened);
     });
-    fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
+    t.fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
     expect(c.state).toBe('connecting');
     await settle();
-    fake.last.accept();
+    t.fake.last.accept();
     await settle();
     expect(c.state).toBe('open');
     expect(opened).toHaveBeenCalledOnce();
@@ -58,7 +35,7 @@ describe('subscribing from a once() handler that emits again', () => {
       c.connect();
       c.waitFor('open').then(settled, settled);
     });
-    fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
+    t.fake.last.push({ type: 'close', code: 4401, reason: 'token expired' });
     c.close();
     await settle();
     expect(settled).toHaveBeenCalledWith(expect.any(ClosedError));

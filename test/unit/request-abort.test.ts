@@ -3,36 +3,11 @@
  * was sent, after `close()`; its abort listener never outlives the request.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
 import { AbortError, ClosedError, TimeoutError } from '../../src/errors/index.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
-const settle = () => vi.advanceTimersByTimeAsync(0);
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
-
-async function connected(): Promise<RealtimeClient> {
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    lifecycle: false,
-    rememberTransport: false,
-    heartbeat: false,
-    reconnect: { initialDelayMs: 1000, jitter: 'none' },
-  });
-  clients.push(c);
-  await settle();
-  fake.last.accept();
-  await settle();
-  return c;
-}
+const t = useFakeClientFixture({ heartbeat: false, reconnect: { initialDelayMs: 1000, jitter: 'none' } });
+const { connected } = t;
 
 /** A signal whose abort listeners are counted. */
 function counted(): { ac: AbortController; listeners: () => number } {
@@ -50,13 +25,13 @@ describe('request() and its AbortSignal', () => {
   it('already aborted: rejects with AbortError, queues and sends nothing', async () => {
     const c = await connected();
     await expect(c.request('x', 1, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
-    expect(fake.last.framesOf('request')).toEqual([]);
+    expect(t.fake.last.framesOf('request')).toEqual([]);
     expect(c.close()).toEqual([]);
   });
 
   it('aborted while queued offline: withdrawn, never sent after the reconnect, not reported by close()', async () => {
     const c = await connected();
-    fake.last.drop();
+    t.fake.last.drop();
     const { ac, listeners } = counted();
     const r = c.request('x', 1, { signal: ac.signal });
     expect(c.queued).toBe(1);
@@ -65,16 +40,16 @@ describe('request() and its AbortSignal', () => {
     expect(c.queued).toBe(0);
     expect(listeners()).toBe(0);
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resumed: true });
+    t.fake.last.accept({ resumed: true });
     await settle();
-    expect(fake.last.framesOf('request')).toEqual([]);
+    expect(t.fake.last.framesOf('request')).toEqual([]);
     expect(c.close()).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   it('timed out while queued offline: TimeoutError, withdrawn', async () => {
     const c = await connected();
-    fake.last.drop();
+    t.fake.last.drop();
     const r = c.request('x', 1, { timeoutMs: 500 });
     const check = expect(r).rejects.toBeInstanceOf(TimeoutError);
     await vi.advanceTimersByTimeAsync(500);
@@ -86,11 +61,11 @@ describe('request() and its AbortSignal', () => {
     const c = await connected();
     const { ac, listeners } = counted();
     const r = c.request('x', 1, { signal: ac.signal });
-    const [q] = fake.last.framesOf('request');
+    const [q] = t.fake.last.framesOf('request');
     ac.abort();
     await expect(r).rejects.toBeInstanceOf(AbortError);
     expect(listeners()).toBe(0);
-    expect(() => fake.last.push({ type: 'response', seq: 1, id: q?.id ?? 0, ok: true, data: 'late' })).not.toThrow();
+    expect(() => t.fake.last.push({ type: 'response', seq: 1, id: q?.id ?? 0, ok: true, data: 'late' })).not.toThrow();
     expect(c.state).toBe('open');
   });
 
@@ -108,8 +83,8 @@ describe('request() and its AbortSignal', () => {
     const c = await connected();
     const { ac, listeners } = counted();
     const r = c.request('x', 1, { signal: ac.signal, timeoutMs: 5000 });
-    const [q] = fake.last.framesOf('request');
-    fake.last.push({ type: 'response', seq: 1, id: q?.id ?? 0, ok: true, data: 'ok' });
+    const [q] = t.fake.last.framesOf('request');
+    t.fake.last.push({ type: 'response', seq: 1, id: q?.id ?? 0, ok: true, data: 'ok' });
     await expect(r).resolves.toBe('ok');
     expect(listeners()).toBe(0);
     await vi.advanceTimersByTimeAsync(1000); // the ack of the response goes out: its timer is done
