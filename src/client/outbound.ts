@@ -277,14 +277,11 @@ export function dataJsonOf(item: Item): string | undefined {
   if (item.data === undefined) return undefined;
   const known = (item as Item & WithJson)[DATA_JSON];
   if (known !== undefined) return known;
-  let json: string | undefined;
-  let cause: unknown;
   try {
-    json = JSON.stringify(item.data);
-  } catch (error) {
-    cause = error;
+    return JSON.stringify(item.data);
+  } catch (cause) {
+    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, {
+      cause,
+    });
   }
-  // `undefined` too: a function or a symbol, which JSON has no value for, would go as no data at all.
-  if (json === undefined) throw new InvalidArgumentError(`'${item.event}' data is not JSON`, { cause });
-  return json;
 }
