@@ -60,7 +60,11 @@ export class ServerHeartbeat {
 
   #check(): void {
     const { intervalMs, timeoutMs } = this.#settings;
-    const silentMs = this.#clock.now() - this.#lastHeard;
+    const now = this.#clock.now();
+    // A wall clock set back (an NTP step, a VM restored) puts the last frame in the future: count
+    // the silence from now, or a dead link would stay connected until the clock caught up.
+    if (now < this.#lastHeard) this.#lastHeard = now;
+    const silentMs = now - this.#lastHeard;
     if (silentMs >= intervalMs + timeoutMs) {
       this.#hooks.dead();
       return;

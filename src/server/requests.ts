@@ -98,7 +98,10 @@ function failure(thrown: unknown): RequestOutcome {
 
 function messageOf(thrown: unknown): string {
   try {
-    return thrown instanceof Error ? String(thrown.message) : String(thrown);
+    if (thrown instanceof Error) return String(thrown.message);
+    // A plain `{ code, message }`, the wire's own error shape: its message, not "[object Object]".
+    const { message } = thrown as { message?: unknown };
+    return typeof message === 'string' ? message : String(thrown);
   } catch {
     return 'request handler threw a value that has no string form';
   }

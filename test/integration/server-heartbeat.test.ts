@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { ServerHeartbeat } from '../../src/server/heartbeat.js';
 import type { DisconnectInfo, ServerSession } from '../../src/server/index.js';
+import type { Clock } from '../../src/util/clock.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { settle } from '../helpers/clock-steps.js';
 import { Fixture, deferred, until } from '../helpers/raw-client.js';
@@ -74,6 +75,31 @@ describe('ServerHeartbeat', () => {
     hb.start();
     clock.advance(10_000);
     expect(calls).toEqual(['ping@1100', 'dead@1150']);
+  });
+
+  it('with the wall clock set back, still finds a silent link within interval + timeout of the jump', () => {
+    // An NTP step back, a VM restored from a snapshot: timers keep running, Date.now() jumps. A
+    // client's heartbeat copes (test/unit/heartbeat.test.ts); the server's waited out the jump.
+    const timers = new ManualClock(1_000);
+    let stepBack = 0;
+    const clock: Clock = {
+      now: () => timers.now() - stepBack,
+      setTimeout: (fn, ms) => timers.setTimeout(fn, ms),
+      clearTimeout: (handle) => timers.clearTimeout(handle),
+    };
+    const calls: string[] = [];
+    const hb = new ServerHeartbeat(
+      clock,
+      { intervalMs: 100, timeoutMs: 50 },
+      { ping: () => calls.push('ping'), dead: () => calls.push('dead') },
+    );
+    hb.start();
+    timers.advance(60);
+    hb.touch();
+    stepBack = 3_600_000; // the peer is silent from now on
+    timers.advance(100 + 50 + 100);
+    expect(calls).toEqual(['ping', 'dead']);
+    expect(timers.pending).toBe(0);
   });
 
   it('leaves no timer after stop', () => {

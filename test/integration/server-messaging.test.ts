@@ -133,6 +133,20 @@ describe('server messaging', () => {
     expect(client.isOpen).toBe(true);
   });
 
+  it('sends the message of a thrown plain { code, message } object, the error shape of the wire itself', async () => {
+    const { rt, url, errors } = await start();
+    rt.handle('find', () => {
+      throw { code: 'NOT_FOUND', message: 'no such user' };
+    });
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'find', data: null });
+    expect(await client.next('response')).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'no such user' },
+    });
+    expect(errors).toEqual([]);
+  });
+
   it("keeps a Node system error's message (paths, hosts) from the client, though it has a code", async () => {
     const { rt, url, errors } = await start();
     const missing = path.join(os.tmpdir(), 'surelink-no-such-dir', 'secrets.json');
