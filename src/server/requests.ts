@@ -100,7 +100,7 @@ function messageOf(thrown: unknown): string {
   try {
     if (thrown instanceof Error) return String(thrown.message);
     // A plain `{ code, message }`, the wire's own error shape: its message, not "[object Object]".
-    const { message } = thrown as { message?: unknown };
+    const message = (thrown as { message?: unknown } | null | undefined)?.message;
     return typeof message === 'string' ? message : String(thrown);
   } catch {
     return 'request handler threw a value that has no string form';
