@@ -199,6 +199,12 @@ describe('long polling: client ↔ server', () => {
     expect((await fetch(r.at(id), { method: 'POST', body: '[]' })).status).toBe(204);
     clock.advance(1);
     expect((await fetch(r.at(id), { method: 'POST', body: '[]' })).status).toBe(404);
+    // A wall clock set back: a farewell from before the step does not wait for the clock to catch up.
+    const again = await r.open();
+    expect((await fetch(r.at(again), { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' })).status).toBe(204);
+    await fetch(r.at(again)); // takes its close frame
+    clock.advance(-3_600_000);
+    expect((await fetch(r.at(again), { method: 'POST', body: '[]' })).status).toBe(404);
     // Ended without a close frame (DELETE): a POST gets 404 at once.
     const other = await r.open();
     expect((await fetch(r.at(other), { method: 'DELETE' })).status).toBe(204);

@@ -102,11 +102,14 @@ class LongPollEndpoint implements Endpoint {
     if (this.#connections.size === 0) this.#detach();
   }
 
-  /** Drops the farewells whose time is up (the oldest come first: no timer needed). */
+  /**
+   * Drops the farewells whose time is up (the oldest come first: no timer needed), and those from
+   * before a wall clock was set back, which would otherwise wait for it to catch up.
+   */
   #forgetFarewells(): void {
     const now = this.#settings.clock.now();
     for (const [id, until] of this.#farewells) {
-      if (until > now) return;
+      if (until > now && until <= now + FAREWELL_MS) return;
       this.#farewells.delete(id);
     }
   }
