@@ -1,5 +1,6 @@
 /**
- * A `ConnectionLink` tells its host exactly once that its handshake ended, on every path: the
+ * A `ConnectionLink` tells its host exactly once that its handshake ended, on every path (a refused
+ * one when its connection is gone): the
  * server's `maxHandshakes` count is only as good as that (server-handshake-limit.test.ts covers it
  * on real sockets).
  */
@@ -21,6 +22,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
   const clock = new ManualClock();
   const closes: number[] = [];
   let ended = 0;
+  let terminated = 0;
   let answer: ((identity: unknown) => void) | undefined;
   const connection: ServerConnection = {
     transport: 'websocket',
@@ -28,7 +30,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
     send() {},
     close: (code) => void closes.push(code),
     closeTransport() {},
-    terminate() {},
+    terminate: () => void terminated++,
   };
   const host: HandshakeHost<LinkedSession> = {
     clock,
@@ -44,7 +46,15 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
   };
   const link = new ConnectionLink(connection, host);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-  return { clock, closes, link, ended: () => ended, answer: (id: unknown) => answer?.(id), settle };
+  return {
+    clock,
+    closes,
+    link,
+    ended: () => ended,
+    terminated: () => terminated,
+    answer: (id: unknown) => answer?.(id),
+    settle,
+  };
 }
 
 describe('ConnectionLink: the end of a handshake is reported once', () => {
@@ -58,6 +68,8 @@ describe('ConnectionLink: the end of a handshake is reported once', () => {
     expect(t.ended()).toBe(1);
   });
 
+  // A refused link keeps its place until its connection is gone (a long-polling one holds its close
+  // frame for a GET): the end is reported when the connection closes.
   it('refusals: a bad frame, the server closing (refuse 1001) twice, an admission refused, unauthorized', async () => {
     const bad = setup();
     bad.link.onMessage('nonsense');
@@ -67,17 +79,34 @@ describe('ConnectionLink: the end of a handshake is reported once', () => {
     const shutdown = setup();
     shutdown.link.refuse(CloseCode.GoingAway, 'server shutting down');
     shutdown.link.refuse(CloseCode.GoingAway, 'server shutting down');
+    expect(shutdown.ended()).toBe(0);
+    shutdown.link.onClose(CloseCode.GoingAway, '');
     expect(shutdown.ended()).toBe(1);
 
     const full = setup({ identity: 'ann', admission: { ok: false, code: CloseCode.TooManyRequests, reason: 'full' } });
     full.link.onMessage(hello);
     await full.settle();
-    expect([full.ended(), full.closes]).toEqual([1, [CloseCode.TooManyRequests]]);
+    expect([full.ended(), full.closes]).toEqual([0, [CloseCode.TooManyRequests]]);
+    full.link.onClose(CloseCode.TooManyRequests, '');
+    expect(full.ended()).toBe(1);
 
     const denied = setup({ identity: false });
     denied.link.onMessage(hello);
     await denied.settle();
-    expect([denied.ended(), denied.closes]).toEqual([1, [CloseCode.Unauthorized]]);
+    expect([denied.ended(), denied.closes]).toEqual([0, [CloseCode.Unauthorized]]);
+    denied.link.onClose(CloseCode.Unauthorized, '');
+    expect(denied.ended()).toBe(1);
+  });
+
+  it('a refused connection that does not close is terminated handshakeTimeoutMs after the refusal', () => {
+    const t = setup();
+    t.link.onMessage('nonsense');
+    t.clock.advance(999);
+    expect([t.ended(), t.terminated()]).toEqual([0, 0]);
+    t.clock.advance(1);
+    expect(t.terminated()).toBe(1);
+    t.link.onClose(CloseCode.Abnormal, 'terminated'); // what terminate() leads to
+    expect(t.ended()).toBe(1);
   });
 
   it('timeout, during hello and during authentication (a late answer changes nothing)', async () => {
@@ -85,7 +114,7 @@ describe('ConnectionLink: the end of a handshake is reported once', () => {
       const t = setup();
       if (sayHello) t.link.onMessage(hello);
       t.clock.advance(1000);
-      expect([t.ended(), t.closes]).toEqual([1, [CloseCode.HandshakeTimeout]]);
+      expect([t.ended(), t.closes]).toEqual([0, [CloseCode.HandshakeTimeout]]);
       t.answer('ann');
       await t.settle();
       t.link.onClose(CloseCode.HandshakeTimeout, '');
