@@ -94,7 +94,10 @@ class LongPollTransport implements Transport {
       // `n`: this client takes numbered batches, in POST responses too.
       const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
       const u = new URL(url);
-      u.searchParams.set('c', id); // any query the application put there is kept
+      // Appended to the application's query as it is written: searchParams would rewrite all of it
+      // (`%20` to `+`, `;` to `%3B`, `a` to `a=`), which a signed URL or a proxy routing on the
+      // raw query tells apart from what the opening POST carried.
+      u.search += `${u.search && '&'}c=${id}`;
       this.#connectionUrl = u.href;
       this.#maxBatchChars = maxBatchChars;
     } catch (error) {
