@@ -37,11 +37,15 @@ export const longpollTransport: TransportFactory = {
     const fetch = fetchOf(ctx);
     if (!fetch) throw new TransportError('longpoll', 'no fetch implementation');
     try {
-      new URL(url);
+      // A relative one (an explicit `urls.longpoll`) is the page's, as a relative main URL is.
+      return new LongPollTransport(
+        new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href,
+        fetch,
+        handlers,
+      );
     } catch (cause) {
       throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, ABNORMAL, { cause });
     }
-    return new LongPollTransport(url, fetch, handlers);
   },
 };
 

@@ -30,4 +30,13 @@ describe('long-polling URLs', () => {
     await settle();
     expect(s.fetch.one('DELETE').url).toBe(expected);
   });
+
+  it('resolves a relative endpoint (an explicit urls.longpoll) against the page, as the main URL is', async () => {
+    const page = (globalThis as { location?: { href: string } }).location?.href;
+    expect(page).toBeDefined(); // jsdom
+    const s = connect('/rt/poll?room=a');
+    await settle();
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+    expect(s.fetch.one('POST', false).url).toBe(new URL('/rt/poll?room=a', page).href);
+  });
 });
