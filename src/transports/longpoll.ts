@@ -37,11 +37,15 @@ export const longpollTransport: TransportFactory = {
     const fetch = fetchOf(ctx);
     if (!fetch) throw new TransportError('longpoll', 'no fetch implementation');
     try {
-      new URL(url);
+      // A relative one (an explicit `urls.longpoll`) is the page's, as a relative main URL is.
+      return new LongPollTransport(
+        new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href,
+        fetch,
+        handlers,
+      );
     } catch (cause) {
       throw new TransportError('longpoll', `invalid long-polling URL: ${url}`, ABNORMAL, { cause });
     }
-    return new LongPollTransport(url, fetch, handlers);
   },
 };
 
@@ -94,7 +98,10 @@ class LongPollTransport implements Transport {
       // `n`: this client takes numbered batches, in POST responses too.
       const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
       const u = new URL(url);
-      u.searchParams.set('c', id); // any query the application put there is kept
+      // Appended to the application's query as it is written: searchParams would rewrite all of it
+      // (`%20` to `+`, `;` to `%3B`, `a` to `a=`), which a signed URL or a proxy routing on the
+      // raw query tells apart from what the opening POST carried.
+      u.search += `${u.search && '&'}c=${id}`;
       this.#connectionUrl = u.href;
       this.#maxBatchChars = maxBatchChars;
     } catch (error) {

@@ -181,7 +181,9 @@ export class PollConnection implements ServerConnection {
     if (!collect) return noContent(res);
     setImmediate(() => {
       this.#collecting--;
-      if (this.#queue.length > 0 && !this.#closing && !this.#ended) reply(res, this.#take());
+      // A response gone meanwhile (the browser sent this POST again on another connection) takes
+      // nothing: taken, its frames and their batch number were lost, and the client waited for them.
+      if (this.#queue.length > 0 && !this.#closing && !this.#ended && !res.destroyed) reply(res, this.#take());
       else noContent(res);
       this.#scheduleFlush(); // what waited for this answer (a close frame) goes to the GET
     });
