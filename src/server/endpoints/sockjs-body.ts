@@ -10,13 +10,14 @@
  *
  * A send body carries every message sockjs-client gathered while its previous send was in flight,
  * each JSON-quoted (up to 6 bytes per character), so the limit sits far above one message:
- * 16 MiB, or more when `maxFrameBytes` needs it for one message alone.
+ * 64 MiB, or more when `maxFrameBytes` needs it for one message alone. (16 MiB refused a burst of
+ * twenty 900 kB messages sent at once: the client re-sent it after each 413, for ever.)
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The smallest limit on a body, whatever `maxFrameBytes` is. */
-export const MIN_SEND_BODY_BYTES = 16 << 20;
+export const MIN_SEND_BODY_BYTES = 64 << 20;
 
 /** The largest body of a request the endpoint lets sockjs read. */
 export function sendBodyLimit(maxFrameBytes: number): number {
