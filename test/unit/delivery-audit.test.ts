@@ -4,6 +4,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
+import { SessionLostError } from '../../src/errors/index.js';
+import type { SessionStore } from '../../src/storage/store.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 
@@ -45,6 +47,44 @@ describe('a stored value that is not JSON', () => {
     await settle();
     fake.last.accept();
     await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+});
+
+describe('an asynchronous store and a link lost while a write is under way', () => {
+  // KNOWN DEFECT (it.fails until fixed): the batch was taken for transmission (cursor and sentUpTo
+  // past it) before its write; the link went before the write landed, so it was never transmitted,
+  // yet a new session counts it as "sent in the old one": reported lost, never sent.
+  it.fails('a message that never reached the wire is sent in the new session, not reported lost', async () => {
+    let release: () => void = () => {};
+    const store: SessionStore = {
+      load: async () => undefined,
+      save: () => new Promise<void>((resolve) => (release = resolve)),
+      remove: async () => {},
+    };
+    const c = page({ queue: { storage: store, storageKey: 'a' } });
+    const lost: unknown[] = [];
+    c.on('error', (e) => {
+      if (e instanceof SessionLostError) lost.push(...e.undelivered.map((m) => m.data));
+    });
+    await settle();
+    fake.last.accept();
+    await settle();
+    release(); // the write of the welcome's flush
+    await settle();
+    expect(c.send('m', 1)).toBe('sent'); // waits for its write
+    const first = fake.last;
+    first.drop(); // before the write landed: #1 never went out
+    release();
+    await settle();
+    expect(first.framesOf('event')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: false, resume: 'r2' }); // the session is gone
+    for (let i = 0; i < 3; i++) {
+      release();
+      await settle();
+    }
+    expect(lost).toEqual([]);
     expect(sentData()).toEqual([[1, 1]]);
   });
 });
