@@ -1,7 +1,7 @@
 /**
  * Delivery edge cases found by an audit of the outgoing side and its persistence.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { SessionLostError } from '../../src/errors/index.js';
@@ -86,5 +86,44 @@ describe('an asynchronous store and a link lost while a write is under way', () 
     }
     expect(lost).toEqual([]);
     expect(sentData()).toEqual([[1, 1]]);
+  });
+});
+
+/** Web Locks as persistence.test.ts fakes them: one holder per name, `ifAvailable` only. */
+class FakeLocks {
+  readonly #held = new Map<string, () => void>();
+
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async request(name: string, _options: { ifAvailable: true }, grant: (lock: unknown) => Promise<void> | undefined) {
+    if (this.#held.has(name)) return grant(null);
+    let release = (): void => {};
+    const gone = new Promise<void>((resolve) => this.#held.set(name, (release = resolve)));
+    await Promise.race([grant({ name }), gone]);
+    if (this.#held.get(name) === release) this.#held.delete(name);
+  }
+}
+
+describe('a client closed while its store never answers the load', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  it('lets go of the lock, as it would have when giving up on the load: the next client owns the key', async () => {
+    const locks = new FakeLocks();
+    vi.stubGlobal('navigator', { locks });
+    const warn = vi.fn();
+    const logger = { debug() {}, info() {}, warn, error() {} };
+    const hung: SessionStore = { load: () => new Promise(() => {}), save: () => {}, remove: () => {} };
+    const first = page({ queue: { storage: hung, storageKey: 'k' }, logger });
+    await settle();
+    expect(locks.held).toEqual(['surelink:k']);
+    first.close(); // before connectTimeoutMs: a remount, a route change
+    await vi.advanceTimersByTimeAsync(3500);
+    const next = page({ logger }); // localStorage, same key: this page's next mount
+    await vi.advanceTimersByTimeAsync(3500); // as long as it waits for a load
+    expect(warn).not.toHaveBeenCalled(); // not given up on: it owns the key
+    next.send('m', 1);
+    expect(JSON.parse(localStorage.getItem('k') ?? 'null')).toMatchObject({ outbound: { nextSeq: 2 } });
   });
 });
