@@ -59,14 +59,16 @@ export class Outgoing {
     const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
     if (requestId !== undefined) entry.requestId = requestId;
     if (ttl !== undefined) entry.expiresAt = now + ttl;
+    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
+    const online = d.writable;
     // Online, nothing queued, nothing to persist: straight to the wire.
-    const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
+    const sent = d.persistence === Persistence.none && online && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');
-    const dropped = session.log.append(entry);
+    const dropped = session.log.append(entry, online);
     this.discard(dropped, 'overflow');
     // The log numbers what it keeps: still 0, the new message itself was dropped.
     if (entry.seq === 0) return 'dropped';
-    if (d.writable) return (this.pump(), 'sent');
+    if (online) return (this.pump(), 'sent');
     void d.persistence.save();
     this.#armExpiry();
     return 'queued';

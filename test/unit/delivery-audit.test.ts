@@ -127,3 +127,34 @@ describe('a client closed while its store never answers the load', () => {
     expect(JSON.parse(localStorage.getItem('k') ?? 'null')).toMatchObject({ outbound: { nextSeq: 2 } });
   });
 });
+
+describe('queue bounds apply to the offline queue only (QueueOptions, README)', () => {
+  it.each([
+    ['without storage', {}],
+    ['with a store', { storage: webStorageStore(localStorage), storageKey: 'k' }],
+  ])('maxMessages: 0 disables queueing, not sending: an open client sends, an offline one drops (%s)', async (_, q) => {
+    const c = page({ queue: { maxMessages: 0, ...q } });
+    const dropped: unknown[] = [];
+    c.on('queue:overflow', (e) => dropped.push(...e.dropped.map((m) => m.data)));
+    await settle();
+    expect(c.send('m', 'offline')).toBe('dropped');
+    fake.last.accept();
+    await settle();
+    expect(c.send('m', 'online')).toBe('sent');
+    expect(sentData()).toEqual([[1, 'online']]);
+    expect(dropped).toEqual(['offline']);
+    const reply = c.request('q', 1);
+    const [req] = fake.last.framesOf('request');
+    fake.last.push({ type: 'response', seq: 1, id: req!.id, ok: true, data: 'done' });
+    await expect(reply).resolves.toBe('done');
+  });
+
+  it('maxBytes bounds the offline queue, not a message sent on an open link', async () => {
+    const c = page({ queue: { maxBytes: 50 } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(c.send('m', 'x'.repeat(100))).toBe('sent');
+    expect(sentData()).toEqual([[1, 'x'.repeat(100)]]);
+  });
+});
