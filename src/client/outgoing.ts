@@ -129,12 +129,13 @@ export class Outgoing {
    * Entries the queue let go, if any, and why: the app is told (`queue:<why>`), and their requests
    * fail. `oversize`: over the largest frame the server takes, taken out at its welcome (queued
    * before it was known, or for a server that takes less); their requests fail as `request()` would
-   * have, and the log is stored without them, so a reload does not report them again.
+   * have. The log is stored without them before the app hears of them, so a reload does not
+   * report them again (an expiry by the TTL timer is followed by no other write).
    */
   discard(entries: readonly OutboundEntry[], why: 'overflow' | 'expired' | 'oversize'): void {
     const d = this.#d;
     if (entries.length === 0) return;
-    if (why === 'oversize') void d.persistence.save();
+    if (why !== 'overflow') void d.persistence.save(); // overflow: `append` writes next
     const messages = entries.map(toMessage);
     const max = d.session.log.max;
     d.emit(

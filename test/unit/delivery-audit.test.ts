@@ -158,3 +158,21 @@ describe('queue bounds apply to the offline queue only (QueueOptions, README)', 
     expect(sentData()).toEqual([[1, 'x'.repeat(100)]]);
   });
 });
+
+describe('queue:expired is reported once, across a page reload', () => {
+  it('a message expired offline is written out of the store, so the next page does not report it again', async () => {
+    const expired: unknown[] = [];
+    const first = page({ queue: { storage: webStorageStore(localStorage), storageKey: 'k', ttlMs: 5000 } });
+    first.on('queue:expired', (e) => expired.push(...e.expired.map((m) => ['first', m.data])));
+    await settle(); // offline: connecting, never answered
+    first.send('m', 1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(expired).toEqual([['first', 1]]);
+    const next = page({ queue: { storage: webStorageStore(localStorage), storageKey: 'k', ttlMs: 5000 } }); // a reload
+    next.on('queue:expired', (e) => expired.push(...e.expired.map((m) => ['next', m.data])));
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(expired).toEqual([['first', 1]]);
+  });
+});
