@@ -120,9 +120,9 @@ export interface ClientOptions {
 
 /** The offline send queue: bounds, expiry and persistence. */
 export interface QueueOptions {
-  /** Messages held while disconnected; `0` disables queueing (`send` returns `'dropped'`). @default 1000 */
+  /** Messages held while disconnected; `0` disables queueing (`send` returns `'dropped'` while disconnected). @default 1000 */
   maxMessages?: number;
-  /** Size bound of the queued messages, in characters of their JSON. @default 1048576 */
+  /** Size bound of the messages queued while disconnected, in characters of their JSON. @default 1048576 */
   maxBytes?: number;
   /** What to drop when full (`'error'` makes `send` throw `QueueFullError`). @default 'drop-oldest' */
   overflow?: 'drop-oldest' | 'drop-newest' | 'error';

@@ -74,15 +74,16 @@ export class OutboundLog {
 
   /**
    * Appends `item` (it becomes the entry: numbered in place, so give each its own object),
-   * applying the bounds to the queued part. Returns the entries the overflow
+   * applying the bounds to the queued part unless it is transmitted at once (`now`: the link is
+   * open, so nothing stays queued). Returns the entries the overflow
    * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
-  append(item: Item): readonly OutboundEntry[] {
+  append(item: Item, now?: boolean): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
     const size = sizeOf(item.event, json, this.max);
     const { maxMessages, maxBytes, overflow } = this.#limits;
     let dropped: OutboundEntry[] | undefined;
-    while (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes) {
+    while (!now && (this.queued >= maxMessages || this.#queuedBytes + size > maxBytes)) {
       // These two can only stop the first pass: nothing they test changes as the oldest go.
       if (overflow === 'error') throw new QueueFullError(`offline queue full (${maxMessages} / ${maxBytes} chars)`);
       if (overflow === 'drop-newest' || size > maxBytes || maxMessages === 0) return [{ ...item, seq: 0 }];
@@ -94,19 +95,15 @@ export class OutboundLog {
 
   /**
    * A message sent on an open link with nothing queued before it (the common case): appended and
-   * marked transmitted in one step, without the queue's bookkeeping. Returns the entry to
-   * transmit, or `undefined` when entries are queued or the bounds would refuse it even alone
-   * (the caller then goes through `append`, which applies them). Throws like `append` for data
-   * JSON cannot encode or over the frame limit.
+   * marked transmitted in one step, without the queue's bookkeeping. The queue's bounds do not
+   * apply: it is not queued. Returns the entry to transmit, or `undefined` when entries are queued
+   * (the caller then goes through `append`). Throws like `append` for data JSON cannot encode or
+   * over the frame limit.
    */
   appendTransmitted(item: Item): OutboundEntry | undefined {
     const json = dataJsonOf(item);
-    if (
-      this.#cursor < this.#nextSeq - 1 ||
-      !this.#limits.maxMessages ||
-      sizeOf(item.event, json, this.max) > this.#limits.maxBytes
-    )
-      return undefined;
+    if (this.#cursor < this.#nextSeq - 1) return undefined;
+    sizeOf(item.event, json, this.max);
     this.#cursor = this.#sentUpTo = this.#nextSeq;
     return this.#push(item, 0, json);
   }

@@ -59,14 +59,16 @@ export class Outgoing {
     const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
     if (requestId !== undefined) entry.requestId = requestId;
     if (ttl !== undefined) entry.expiresAt = now + ttl;
+    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
+    const online = d.writable;
     // Online, nothing queued, nothing to persist: straight to the wire.
-    const sent = d.persistence === Persistence.none && d.writable && session.log.appendTransmitted(entry);
+    const sent = d.persistence === Persistence.none && online && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');
-    const dropped = session.log.append(entry);
+    const dropped = session.log.append(entry, online);
     this.discard(dropped, 'overflow');
     // The log numbers what it keeps: still 0, the new message itself was dropped.
     if (entry.seq === 0) return 'dropped';
-    if (d.writable) return (this.pump(), 'sent');
+    if (online) return (this.pump(), 'sent');
     void d.persistence.save();
     this.#armExpiry();
     return 'queued';
@@ -127,12 +129,13 @@ export class Outgoing {
    * Entries the queue let go, if any, and why: the app is told (`queue:<why>`), and their requests
    * fail. `oversize`: over the largest frame the server takes, taken out at its welcome (queued
    * before it was known, or for a server that takes less); their requests fail as `request()` would
-   * have, and the log is stored without them, so a reload does not report them again.
+   * have. The log is stored without them before the app hears of them, so a reload does not
+   * report them again (an expiry by the TTL timer is followed by no other write).
    */
   discard(entries: readonly OutboundEntry[], why: 'overflow' | 'expired' | 'oversize'): void {
     const d = this.#d;
     if (entries.length === 0) return;
-    if (why === 'oversize') void d.persistence.save();
+    if (why !== 'overflow') void d.persistence.save(); // overflow: `append` writes next
     const messages = entries.map(toMessage);
     const max = d.session.log.max;
     d.emit(

@@ -197,7 +197,9 @@ export class Persistence {
     if (!t || !first) return;
     closing.set(t.key, this.#held);
     this.#stop?.();
-    const removing = this.#write(() => (this.#owner ? t.store.remove(t.key) : undefined));
+    // Not the owner yet (its load not read), it has nothing to remove: it lets go at once, not behind
+    // a load that may never answer (given up on, that load would have let go too).
+    const removing = this.#owner && this.#write(() => t.store.remove(t.key));
     void Promise.resolve(removing).then(() => this.#release?.());
   }
 

@@ -16,10 +16,21 @@ export function webStorageStore(storage: WebStorage = globalThis.localStorage): 
     load(key) {
       const text = storage.getItem(key);
       if (text === null) return undefined;
-      // The client checks the shape of what any store returns (persistence.ts).
-      return JSON.parse(text) as SessionSnapshot;
+      // The client checks the shape of what any store returns (persistence.ts): text that is not JSON
+      // (damaged, or another script's) goes back as it is, to be logged and written over like any
+      // other foreign value. Thrown, it would count as a store failing now and then, whose session
+      // is left unread and unwritten: this key would never hold a queue across a reload again.
+      try {
+        return JSON.parse(text) as SessionSnapshot;
+      } catch {
+        return text as never;
+      }
     },
     save(key, snapshot: SessionSnapshot) {
+      // Removed first: a write that throws (quota) leaves nothing stored. The client goes on in memory,
+      // sending what the last write that landed holds as queued: left stored, the next page would
+      // send it all again.
+      storage.removeItem(key);
       storage.setItem(key, JSON.stringify(snapshot));
     },
     perTab: storage === globalThis.sessionStorage,

@@ -42,7 +42,7 @@ describe('OutboundLog', () => {
     expect(structuredClone(log.snapshot()).entries[0]).toEqual({ event: 'm', data: { n: 2 }, queuedAt: 0, seq: 1 });
   });
 
-  it('sends a message straight out only when nothing is queued before it and the bounds allow it alone', () => {
+  it('sends a message straight out only when nothing is queued before it, whatever the (offline) bounds', () => {
     const log = new OutboundLog(roomy);
     const first = log.appendTransmitted(msg(1));
     expect([first?.seq, log.queued, log.all().length]).toEqual([1, 0, 1]);
@@ -54,8 +54,13 @@ describe('OutboundLog', () => {
     expect(log.ack(3)).toBe(true); // in flight like any transmitted entry
     expect(log.all()).toEqual([]);
     const big = { event: 'm', data: 'x'.repeat(100), queuedAt: 0 };
-    expect(new OutboundLog({ ...roomy, maxBytes: 50 }).appendTransmitted(big)).toBeUndefined();
-    expect(new OutboundLog({ ...roomy, maxMessages: 0 }).appendTransmitted(msg(1))).toBeUndefined();
+    expect(new OutboundLog({ ...roomy, maxBytes: 50 }).appendTransmitted(big)?.seq).toBe(1);
+    expect(new OutboundLog({ ...roomy, maxMessages: 0 }).appendTransmitted(msg(1))?.seq).toBe(1);
+    // Through `append` (a store to write first), transmitted at once: not bounded either.
+    const online = new OutboundLog({ ...roomy, maxMessages: 0, overflow: 'error' });
+    expect(online.append(msg(1), true)).toEqual([]);
+    expect(online.takeQueued().map((e) => e.seq)).toEqual([1]);
+    expect(() => online.append(msg(2))).toThrow(QueueFullError); // offline: the bound holds
     expect(() => log.appendTransmitted({ event: 'm', data: 1n, queuedAt: 0 })).toThrow(InvalidArgumentError);
     expect(log.all()).toEqual([]);
   });

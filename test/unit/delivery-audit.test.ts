@@ -1,0 +1,211 @@
+/**
+ * Delivery edge cases found by an audit of the outgoing side and its persistence.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { SessionLostError } from '../../src/errors/index.js';
+import type { SessionStore } from '../../src/storage/store.js';
+import { webStorageStore } from '../../src/storage/web-storage.js';
+import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { memoryStorage } from '../helpers/memory-storage.js';
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
+let fake: FakeTransport;
+let clients: RealtimeClient[];
+
+function page(options: ClientOptions = {}): RealtimeClient {
+  const c = new RealtimeClient('ws://test.invalid/realtime', {
+    transports: [fake],
+    lifecycle: false,
+    heartbeat: false,
+    reconnect: { initialDelayMs: 1000, jitter: 'none' },
+    queue: { storage: webStorageStore(localStorage), storageKey: 'k' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+const sentData = () => fake.last.framesOf('event').map((f) => [f.seq, f.data]);
+
+useFakeClients(
+  () => {
+    localStorage.clear();
+    fake = new FakeTransport();
+    clients = [];
+  },
+  () => clients,
+);
+
+describe('a stored value that is not JSON', () => {
+  it('is ignored and written over: messages queued offline still survive the next reload', async () => {
+    localStorage.setItem('k', '{"resume":"r1","deliv'); // a foreign or damaged value
+    const first = page();
+    await settle(); // loaded; connecting, never answered: offline
+    expect(first.send('m', 1)).toBe('queued');
+    page(); // the reload
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+});
+
+describe('an asynchronous store and a link lost while a write is under way', () => {
+  // KNOWN DEFECT (it.fails until fixed): the batch was taken for transmission (cursor and sentUpTo
+  // past it) before its write; the link went before the write landed, so it was never transmitted,
+  // yet a new session counts it as "sent in the old one": reported lost, never sent.
+  it.fails('a message that never reached the wire is sent in the new session, not reported lost', async () => {
+    let release: () => void = () => {};
+    const store: SessionStore = {
+      load: async () => undefined,
+      save: () => new Promise<void>((resolve) => (release = resolve)),
+      remove: async () => {},
+    };
+    const c = page({ queue: { storage: store, storageKey: 'a' } });
+    const lost: unknown[] = [];
+    c.on('error', (e) => {
+      if (e instanceof SessionLostError) lost.push(...e.undelivered.map((m) => m.data));
+    });
+    await settle();
+    fake.last.accept();
+    await settle();
+    release(); // the write of the welcome's flush
+    await settle();
+    expect(c.send('m', 1)).toBe('sent'); // waits for its write
+    const first = fake.last;
+    first.drop(); // before the write landed: #1 never went out
+    release();
+    await settle();
+    expect(first.framesOf('event')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: false, resume: 'r2' }); // the session is gone
+    for (let i = 0; i < 3; i++) {
+      release();
+      await settle();
+    }
+    expect(lost).toEqual([]);
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+});
+
+/** Web Locks as persistence.test.ts fakes them: one holder per name, `ifAvailable` only. */
+class FakeLocks {
+  readonly #held = new Map<string, () => void>();
+
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async request(name: string, _options: { ifAvailable: true }, grant: (lock: unknown) => Promise<void> | undefined) {
+    if (this.#held.has(name)) return grant(null);
+    let release = (): void => {};
+    const gone = new Promise<void>((resolve) => this.#held.set(name, (release = resolve)));
+    await Promise.race([grant({ name }), gone]);
+    if (this.#held.get(name) === release) this.#held.delete(name);
+  }
+}
+
+describe('a client closed while its store never answers the load', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  it('lets go of the lock, as it would have when giving up on the load: the next client owns the key', async () => {
+    const locks = new FakeLocks();
+    vi.stubGlobal('navigator', { locks });
+    const warn = vi.fn();
+    const logger = { debug() {}, info() {}, warn, error() {} };
+    const hung: SessionStore = { load: () => new Promise(() => {}), save: () => {}, remove: () => {} };
+    const first = page({ queue: { storage: hung, storageKey: 'k' }, logger });
+    await settle();
+    expect(locks.held).toEqual(['surelink:k']);
+    first.close(); // before connectTimeoutMs: a remount, a route change
+    await vi.advanceTimersByTimeAsync(3500);
+    const next = page({ logger }); // localStorage, same key: this page's next mount
+    await vi.advanceTimersByTimeAsync(3500); // as long as it waits for a load
+    expect(warn).not.toHaveBeenCalled(); // not given up on: it owns the key
+    next.send('m', 1);
+    expect(JSON.parse(localStorage.getItem('k') ?? 'null')).toMatchObject({ outbound: { nextSeq: 2 } });
+  });
+});
+
+describe('queue bounds apply to the offline queue only (QueueOptions, README)', () => {
+  it.each([
+    ['without storage', {}],
+    ['with a store', { storage: webStorageStore(localStorage), storageKey: 'k' }],
+  ])('maxMessages: 0 disables queueing, not sending: an open client sends, an offline one drops (%s)', async (_, q) => {
+    const c = page({ queue: { maxMessages: 0, ...q } });
+    const dropped: unknown[] = [];
+    c.on('queue:overflow', (e) => dropped.push(...e.dropped.map((m) => m.data)));
+    await settle();
+    expect(c.send('m', 'offline')).toBe('dropped');
+    fake.last.accept();
+    await settle();
+    expect(c.send('m', 'online')).toBe('sent');
+    expect(sentData()).toEqual([[1, 'online']]);
+    expect(dropped).toEqual(['offline']);
+    const reply = c.request('q', 1);
+    const [req] = fake.last.framesOf('request');
+    fake.last.push({ type: 'response', seq: 1, id: req!.id, ok: true, data: 'done' });
+    await expect(reply).resolves.toBe('done');
+  });
+
+  it('maxBytes bounds the offline queue, not a message sent on an open link', async () => {
+    const c = page({ queue: { maxBytes: 50 } });
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(c.send('m', 'x'.repeat(100))).toBe('sent');
+    expect(sentData()).toEqual([[1, 'x'.repeat(100)]]);
+  });
+});
+
+describe('queue:expired is reported once, across a page reload', () => {
+  it('a message expired offline is written out of the store, so the next page does not report it again', async () => {
+    const expired: unknown[] = [];
+    const first = page({ queue: { storage: webStorageStore(localStorage), storageKey: 'k', ttlMs: 5000 } });
+    first.on('queue:expired', (e) => expired.push(...e.expired.map((m) => ['first', m.data])));
+    await settle(); // offline: connecting, never answered
+    first.send('m', 1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(expired).toEqual([['first', 1]]);
+    const next = page({ queue: { storage: webStorageStore(localStorage), storageKey: 'k', ttlMs: 5000 } }); // a reload
+    next.on('queue:expired', (e) => expired.push(...e.expired.map((m) => ['next', m.data])));
+    await settle();
+    fake.last.accept();
+    await settle();
+    expect(expired).toEqual([['first', 1]]);
+  });
+});
+
+describe('a store whose writes start failing (quota exceeded)', () => {
+  // KNOWN DEFECT (it.fails until fixed): a failed write leaves the last snapshot that landed in the
+  // store; the client goes on in memory and transmits what that snapshot still holds as queued. The
+  // next page restores the stale snapshot and sends those messages again.
+  it('the next page does not send again what this page sent after its write failed', async () => {
+    const entries = new Map<string, string>();
+    let full = false;
+    const storage = memoryStorage(entries);
+    const quota: Storage = {
+      ...storage,
+      setItem: (k, v) => {
+        if (full) throw new DOMException('quota', 'QuotaExceededError');
+        storage.setItem(k, v);
+      },
+    };
+    const options = { queue: { storage: webStorageStore(quota), storageKey: 'k' } };
+    const first = page(options);
+    await settle(); // offline
+    first.send('m', 1); // stored: queued, no session yet
+    full = true; // from now on every write throws
+    fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
+    await settle();
+    expect(sentData()).toEqual([[1, 1]]);
+    fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
+    page(options); // a reload
+    await settle();
+    fake.last.accept({ resume: 'r2' });
+    await settle();
+    expect(sentData()).toEqual([]); // not sent a second time
+  });
+});
