@@ -118,6 +118,16 @@ export class OutboundLog {
     return batch;
   }
 
+  /**
+   * A batch taken from `seq` on was never transmitted (the link went while its write was under
+   * way): queued again, as if never taken, so a new session sends it instead of reporting it lost.
+   */
+  untake(seq: number): void {
+    if (seq > this.#cursor) return;
+    this.#cursor = this.#sentUpTo = seq - 1;
+    this.#rebuild(this.#entries, this.#nextSeq, []);
+  }
+
   /** Cumulative ack from the server; false when it names a frame never transmitted. */
   ack(ack: number): boolean {
     if (ack > this.#sentUpTo) return false;

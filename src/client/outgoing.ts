@@ -102,7 +102,10 @@ export class Outgoing {
     const saving = d.persistence.save();
     if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
-    void saving.then(() => epoch === this.#epoch && d.state === 'open' && session.transmit(batch));
+    // Written, but the link went meanwhile: not transmitted, so queued again (a new link takes it).
+    void saving.then(() =>
+      epoch !== this.#epoch ? 0 : d.state === 'open' ? session.transmit(batch) : session.log.untake(batch[0]!.seq),
+    );
   }
 
   /**

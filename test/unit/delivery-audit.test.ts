@@ -53,10 +53,10 @@ describe('a stored value that is not JSON', () => {
 });
 
 describe('an asynchronous store and a link lost while a write is under way', () => {
-  // KNOWN DEFECT (it.fails until fixed): the batch was taken for transmission (cursor and sentUpTo
-  // past it) before its write; the link went before the write landed, so it was never transmitted,
-  // yet a new session counts it as "sent in the old one": reported lost, never sent.
-  it.fails('a message that never reached the wire is sent in the new session, not reported lost', async () => {
+  // The batch was taken for transmission (cursor and sentUpTo past it) before its write; the link
+  // went before the write landed, so it was never transmitted, yet a new session counted it as
+  // "sent in the old one": reported lost, never sent. It is queued again now (OutboundLog.untake).
+  it('a message that never reached the wire is sent in the new session, not reported lost', async () => {
     let release: () => void = () => {};
     const store: SessionStore = {
       load: async () => undefined,
@@ -179,9 +179,9 @@ describe('queue:expired is reported once, across a page reload', () => {
 });
 
 describe('a store whose writes start failing (quota exceeded)', () => {
-  // KNOWN DEFECT (it.fails until fixed): a failed write leaves the last snapshot that landed in the
-  // store; the client goes on in memory and transmits what that snapshot still holds as queued. The
-  // next page restores the stale snapshot and sends those messages again.
+  // A failed write left the last snapshot that landed in the store; the client went on in memory
+  // and transmitted what that snapshot still held as queued, and the next page restored the stale
+  // snapshot and sent those messages again. webStorageStore now removes the key before a write.
   it('the next page does not send again what this page sent after its write failed', async () => {
     const entries = new Map<string, string>();
     let full = false;
