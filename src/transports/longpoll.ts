@@ -222,6 +222,11 @@ class LongPollTransport implements Transport {
   }
 
   #fail(error: unknown): void {
+    // The server's close frame, waiting for the batch this failure lost, still says why it ended:
+    // delivered as the next batch, it ends the connection with its code, not 1006 (the frames
+    // before it are lost with that batch, for the resume to recover).
+    const close = [...this.#early.values()].flat().find(closeOf);
+    if (close) this.#receive(`[${JSON.stringify(close)}]`);
     const e = asTransportError('longpoll', error);
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }
