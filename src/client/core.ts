@@ -6,11 +6,13 @@
  * needed. `RealtimeClient` is the public face over it.
  */
 import { ClosedError } from '../errors/closed.js';
+import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import type { ProtocolError } from '../errors/protocol.js';
 import { NORMAL } from '../protocol/close-codes.js';
 import { MAX_FRAME_CHARS, encodeClose } from '../protocol/codec.js';
 import type { HelloFrame, ResponseFrame } from '../protocol/frames.js';
+import { longpollTransport } from '../transports/longpoll.js';
 import { resolveTransports } from '../transports/registry.js';
 import type { TransportFactory } from '../transports/transport.js';
 import { parseMainUrl } from '../transports/urls.js';
@@ -59,7 +61,15 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
 
   constructor(url: string, o: ResolvedOptions) {
     const { href } = parseMainUrl(url);
-    super(o, sharedUrl(href), factoriesOf(o.transports));
+    const factories = factoriesOf(o.transports);
+    // Long polling's connection id (PROTOCOL.md): an opening POST with one got 404, for ever.
+    if (
+      o.protocol !== 'raw' &&
+      factories.includes(longpollTransport) &&
+      /^[^#]*[?&]c([=&#]|$)/.test(o.urls.longpoll ?? href)
+    )
+      throw new InvalidArgumentError('long polling reserves the query parameter c');
+    super(o, sharedUrl(href), factories);
     this.session = new ClientSession(o.queue, this);
     const { storage, storageKey } = o.queue;
     this.persistence = storage

@@ -38,9 +38,16 @@ export const longpollTransport: TransportFactory = {
     if (!fetch) throw new TransportError('longpoll', 'no fetch implementation');
     try {
       // A relative one (an explicit `urls.longpoll`) is the page's, as a relative main URL is.
+      const u = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+      // fetch throws for a URL with credentials; a browser sends a WebSocket URL's as Basic auth, so
+      // they go in that header, on every request: percent-decoded to bytes, as browsers do.
+      const auth = `${u.username}:${u.password}`;
+      u.username = u.password = '';
       return new LongPollTransport(
-        new URL(url, (globalThis as { location?: { href?: string } }).location?.href).href,
-        fetch,
+        u.href,
+        auth === ':'
+          ? fetch
+          : (to, init) => fetch(to, { ...init, headers: { authorization: `Basic ${btoa(unescape(auth))}` } }),
         handlers,
       );
     } catch (cause) {
@@ -215,6 +222,11 @@ class LongPollTransport implements Transport {
   }
 
   #fail(error: unknown): void {
+    // The server's close frame, waiting for the batch this failure lost, still says why it ended:
+    // delivered as the next batch, it ends the connection with its code, not 1006 (the frames
+    // before it are lost with that batch, for the resume to recover).
+    const close = [...this.#early.values()].flat().find(closeOf);
+    if (close) this.#receive(`[${JSON.stringify(close)}]`);
     const e = asTransportError('longpoll', error);
     this.#finish({ code: e.closeCode, reason: e.message, error: e });
   }

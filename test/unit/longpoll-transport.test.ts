@@ -384,6 +384,21 @@ describe('long-polling transport: numbered batches in GET and POST responses', (
     expect(s.fetch.of('DELETE')).toHaveLength(0);
   });
 
+  it("a close frame waiting for the batch of a POST that failed still ends the connection with the server's code", async () => {
+    // The server wrote batch 1 into the POST's response, which the network lost; the close frame
+    // came on the GET. It says why the server ended the connection (a 1006 would be retried).
+    const s = await opened();
+    s.transport.send('["e",1,"x"]');
+    const post = s.fetch.one('POST');
+    s.fetch.one('GET').respond(200, '[2,["e",2,"b"],["c",4403,"kicked"]]');
+    await settle();
+    post.fail();
+    await settle();
+    expect(s.log).toEqual(['open', '["c",4403,"kicked"]']); // e 2 is lost with batch 1: resume recovers both
+    expect(s.closes).toEqual([{ code: 4403, reason: 'kicked' }]);
+    expect(s.fetch.of('DELETE')).toHaveLength(0); // the close frame ended the id
+  });
+
   it('treats a POST response that is not a JSON array of frames as a protocol error (4400)', async () => {
     const s = await opened();
     s.transport.send('["e",1,"x"]');

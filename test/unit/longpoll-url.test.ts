@@ -39,4 +39,26 @@ describe('long-polling URLs', () => {
     expect(s.handlers.onClose).not.toHaveBeenCalled();
     expect(s.fetch.one('POST', false).url).toBe(new URL('/rt/poll?room=a', page).href);
   });
+
+  it('sends credentials in the URL as Basic auth on every request, never in the URL fetch would refuse', async () => {
+    // fetch throws a TypeError for a URL with credentials (undici and browsers); a browser sends a
+    // WebSocket URL's as `Authorization: Basic`, their percent-encoding decoded to bytes.
+    const s = connect('http://us%C3%A9r:p%40ss:w@h.test/rt/poll?room=a');
+    const basic = `Basic ${Buffer.from('us\u00e9r:p@ss:w', 'utf8').toString('base64')}`;
+    const open = s.fetch.one('POST', false);
+    expect(open.url).toBe('http://h.test/rt/poll?room=a');
+    expect(open.init.headers).toEqual({ authorization: basic });
+    open.respond(200, '{"c":"id-1"}');
+    await settle();
+    s.transport.send('["e",1,"x"]');
+    for (const m of ['GET', 'POST']) {
+      expect(s.fetch.one(m).url).toBe('http://h.test/rt/poll?room=a&c=id-1');
+      expect(s.fetch.one(m).init.headers).toEqual({ authorization: basic });
+    }
+    s.transport.close(4000, 'heartbeat timeout');
+    await settle();
+    expect(s.fetch.one('DELETE').init.headers).toEqual({ authorization: basic });
+    // Without credentials, no header: GET and POST stay CORS simple requests.
+    expect(connect('http://h.test/rt/poll').fetch.one('POST', false).init.headers).toBeUndefined();
+  });
 });
