@@ -111,7 +111,9 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxPendingRequests?: number;
   /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
-   * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
+   * Rejected upgrades get HTTP 403. An http(s) entry must be written as browsers send it
+   * (`https://app.example.com`: lower case, no default port, path or trailing slash), or
+   * `createRealtimeServer` throws: it would match no request. The list form lets requests without an `Origin` header through:
    * non-browser clients omit it (and could forge it anyway), and so does a browser's `<script>` or
    * `<iframe>` GET, which can open a SockJS session but not send to it (every send is checked).
    * Use the predicate form to refuse them too.
@@ -183,8 +185,11 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   if (typeof options?.server?.on !== 'function')
     throw new InvalidArgumentError('createRealtimeServer: `server` must be an http.Server');
   const path = options.path ?? '/realtime';
-  if (!path.startsWith('/'))
+  if (typeof path !== 'string' || !path.startsWith('/'))
     throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  // Checked here, or every client would be refused 4401 with nothing said but an info log line.
+  if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
+    throw new InvalidArgumentError('createRealtimeServer: authenticate must be a function');
   const logger = options.logger ? guarded(options.logger) : silentLogger;
   return {
     server: options.server,
@@ -228,8 +233,29 @@ function originPolicy(
         return false;
       }
     };
+  // A string would become a set of characters, and an entry no browser sends (a trailing slash, a
+  // capital, a default port) would match nothing: every browser refused (403), nothing said.
+  if (!Array.isArray(allowed))
+    throw new InvalidArgumentError('createRealtimeServer: allowedOrigins must be an array of origins or a function');
+  for (const entry of allowed as unknown[])
+    if (!isOrigin(entry))
+      throw new InvalidArgumentError(
+        `createRealtimeServer: allowedOrigins: ${JSON.stringify(entry)} is not an origin as browsers send it ` +
+          '(scheme://host[:port] in lower case, no default port, path or trailing slash)',
+      );
   const set = new Set(allowed);
   return (origin) => origin === undefined || set.has(origin);
+}
+
+/** An `Origin` header value: http(s) ones exactly as a browser serialises them; other schemes as given. */
+function isOrigin(entry: unknown): boolean {
+  if (typeof entry !== 'string' || entry === '') return false;
+  if (!/^https?:/i.test(entry)) return true;
+  try {
+    return new URL(entry).origin === entry;
+  } catch {
+    return false;
+  }
 }
 
 function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit | false {
