@@ -305,4 +305,16 @@ describe('server messaging', () => {
     client.send({ type: 'request', seq: 1, id: 1, event: 'x', data: undefined });
     expect(await client.next('response')).toMatchObject({ ok: true, data: 2 });
   });
+
+  it('a stale handle() remover, called again, leaves a later registration of the same function alone', async () => {
+    const { rt, url } = await start();
+    const handler = (): number => 1;
+    const off = rt.handle('x', handler);
+    off();
+    rt.handle('x', handler); // re-registered, e.g. by a module set up again
+    off(); // the first registration's remover, called once more: it removed the second one
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'x', data: undefined });
+    expect(await client.next('response')).toMatchObject({ ok: true, data: 1 });
+  });
 });
