@@ -18,7 +18,10 @@ export type Authenticate<Identity> = (
 
 /** Options of {@link createRealtimeServer}. Only `server` is required. */
 export interface RealtimeServerOptions<Identity = unknown> {
-  /** The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. */
+  /**
+   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. One
+   * server per `path`: another on the same server and path throws until this one is closed.
+   */
   server: Server;
   /**
    * Path of the endpoint; upgrade requests for other paths are ignored.
