@@ -266,7 +266,7 @@ function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit 
   const perSecond = limit?.perSecond ?? 100;
   if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0)
     throw new InvalidArgumentError(
-      `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${String(perSecond)}`,
+      `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${shown(perSecond)}`,
     );
   return { perSecond, burst: positive('requestRateLimit.burst', limit?.burst, 200) };
 }
@@ -274,7 +274,7 @@ function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v <= 0)
-    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${String(value)}`);
+    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${shown(value)}`);
   return v;
 }
 
@@ -286,7 +286,12 @@ function delay(name: string, value: number | undefined, fallback: number, min = 
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < min || v > MAX_DELAY_MS)
     throw new InvalidArgumentError(
-      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${String(value)}`,
+      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${shown(value)}`,
     );
   return v;
+}
+
+/** A bad option value for a message: a string quoted, or "got 5" would read as a valid number. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
