@@ -116,7 +116,8 @@ export interface RealtimeServerOptions<Identity = unknown> {
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
    * Rejected upgrades get HTTP 403. An http(s) entry must be written as browsers send it
    * (`https://app.example.com`: lower case, no default port, path or trailing slash), or
-   * `createRealtimeServer` throws: it would match no request. The list form lets requests without an `Origin` header through:
+   * `createRealtimeServer` throws: it would match no request. So does a `*` (no wildcards here: use
+   * the predicate form). The list form lets requests without an `Origin` header through:
    * non-browser clients omit it (and could forge it anyway), and so does a browser's `<script>` or
    * `<iframe>` GET, which can open a SockJS session but not send to it (every send is checked).
    * Use the predicate form to refuse them too.
@@ -244,7 +245,7 @@ function originPolicy(
     if (!isOrigin(entry))
       throw new InvalidArgumentError(
         `createRealtimeServer: allowedOrigins: ${JSON.stringify(entry)} is not an origin as browsers send it ` +
-          '(scheme://host[:port] in lower case, no default port, path or trailing slash)',
+          '(scheme://host[:port] in lower case, no default port, path, trailing slash or wildcard: pass a function)',
       );
   const set = new Set(allowed);
   return (origin) => origin === undefined || set.has(origin);
@@ -252,7 +253,7 @@ function originPolicy(
 
 /** An `Origin` header value: http(s) ones exactly as a browser serialises them; other schemes as given. */
 function isOrigin(entry: unknown): boolean {
-  if (typeof entry !== 'string' || entry === '') return false;
+  if (typeof entry !== 'string' || entry === '' || entry.includes('*')) return false;
   if (!/^https?:/i.test(entry)) return true;
   try {
     return new URL(entry).origin === entry;

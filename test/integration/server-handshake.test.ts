@@ -200,7 +200,16 @@ describe('server handshake', () => {
     // Each of these let the server start, then answered every browser 403 (or every client 4401).
     await expect(bad({ allowedOrigins: 'https://good.example' })).rejects.toThrow(/allowedOrigins must be an array/);
     await expect(bad({ allowedOrigins: null })).rejects.toThrow(/allowedOrigins must be an array/);
-    for (const entry of ['https://good.example/', 'https://Good.example', 'https://good.example:443', '', 7])
+    // '*' and 'https://*.good.example' matched nothing either: no wildcards, a predicate does that.
+    for (const entry of [
+      'https://good.example/',
+      'https://Good.example',
+      'https://good.example:443',
+      '',
+      7,
+      '*',
+      'https://*.good.example',
+    ])
       await expect(bad({ allowedOrigins: [entry] }), String(entry)).rejects.toThrow(
         /allowedOrigins: .* is not an origin/,
       );
