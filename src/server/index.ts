@@ -8,9 +8,9 @@ import type { RealtimeServerOptions } from './options.js';
 import type { RealtimeServer } from './types.js';
 
 /**
- * Attaches a surelink endpoint to an existing http.Server (WebSocket now; SockJS and long polling
- * plug into the same sessions). Sessions survive drops for `sessionGraceMs`, and every event and
- * response is delivered exactly once, in order, across resumes.
+ * Attaches the surelink endpoints (WebSocket, SockJS, long polling) to an existing http.Server.
+ * Sessions survive drops for `sessionGraceMs`, and every event and response is delivered exactly
+ * once, in order, across resumes.
  *
  * @example
  * ```ts
@@ -53,5 +53,7 @@ export { SESSION_LIFECYCLE_EVENTS } from './event-names.js';
 export type { SessionLifecycleEvent } from './event-names.js';
 export type { ConnectionAcceptor, ConnectionCallbacks, ServerConnection, ServerTransportName } from './connection.js';
 export { RequestErrorCode } from './requests.js';
+/** What `session.send`, `broadcast`, `handle`, `on` and the options throw; `surelink`'s is another copy. */
+export { InvalidArgumentError } from '../errors/invalid-argument.js';
 export { CloseCode } from '../protocol/close-codes.js';
 export type { Clock } from '../util/clock.js';

@@ -18,7 +18,10 @@ export type Authenticate<Identity> = (
 
 /** Options of {@link createRealtimeServer}. Only `server` is required. */
 export interface RealtimeServerOptions<Identity = unknown> {
-  /** The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. */
+  /**
+   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. One
+   * server per `path`: another on the same server and path throws until this one is closed.
+   */
   server: Server;
   /**
    * Path of the endpoint; upgrade requests for other paths are ignored.
@@ -111,7 +114,10 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxPendingRequests?: number;
   /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
-   * Rejected upgrades get HTTP 403. The list form lets requests without an `Origin` header through:
+   * Rejected upgrades get HTTP 403. An http(s) entry must be written as browsers send it
+   * (`https://app.example.com`: lower case, no default port, path or trailing slash), or
+   * `createRealtimeServer` throws: it would match no request. So does a `*` (no wildcards here: use
+   * the predicate form). The list form lets requests without an `Origin` header through:
    * non-browser clients omit it (and could forge it anyway), and so does a browser's `<script>` or
    * `<iframe>` GET, which can open a SockJS session but not send to it (every send is checked).
    * Use the predicate form to refuse them too.
@@ -183,8 +189,11 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   if (typeof options?.server?.on !== 'function')
     throw new InvalidArgumentError('createRealtimeServer: `server` must be an http.Server');
   const path = options.path ?? '/realtime';
-  if (!path.startsWith('/'))
+  if (typeof path !== 'string' || !path.startsWith('/'))
     throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  // Checked here, or every client would be refused 4401 with nothing said but an info log line.
+  if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
+    throw new InvalidArgumentError('createRealtimeServer: authenticate must be a function');
   const logger = options.logger ? guarded(options.logger) : silentLogger;
   return {
     server: options.server,
@@ -228,8 +237,29 @@ function originPolicy(
         return false;
       }
     };
+  // A string would become a set of characters, and an entry no browser sends (a trailing slash, a
+  // capital, a default port) would match nothing: every browser refused (403), nothing said.
+  if (!Array.isArray(allowed))
+    throw new InvalidArgumentError('createRealtimeServer: allowedOrigins must be an array of origins or a function');
+  for (const entry of allowed as unknown[])
+    if (!isOrigin(entry))
+      throw new InvalidArgumentError(
+        `createRealtimeServer: allowedOrigins: ${JSON.stringify(entry)} is not an origin as browsers send it ` +
+          '(scheme://host[:port] in lower case, no default port, path, trailing slash or wildcard: pass a function)',
+      );
   const set = new Set(allowed);
   return (origin) => origin === undefined || set.has(origin);
+}
+
+/** An `Origin` header value: http(s) ones exactly as a browser serialises them; other schemes as given. */
+function isOrigin(entry: unknown): boolean {
+  if (typeof entry !== 'string' || entry === '' || entry.includes('*')) return false;
+  if (!/^https?:/i.test(entry)) return true;
+  try {
+    return new URL(entry).origin === entry;
+  } catch {
+    return false;
+  }
 }
 
 function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit | false {
@@ -237,7 +267,7 @@ function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit 
   const perSecond = limit?.perSecond ?? 100;
   if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0)
     throw new InvalidArgumentError(
-      `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${String(perSecond)}`,
+      `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${shown(perSecond)}`,
     );
   return { perSecond, burst: positive('requestRateLimit.burst', limit?.burst, 200) };
 }
@@ -245,7 +275,7 @@ function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v <= 0)
-    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${String(value)}`);
+    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${shown(value)}`);
   return v;
 }
 
@@ -257,7 +287,12 @@ function delay(name: string, value: number | undefined, fallback: number, min = 
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < min || v > MAX_DELAY_MS)
     throw new InvalidArgumentError(
-      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${String(value)}`,
+      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${shown(value)}`,
     );
   return v;
+}
+
+/** A bad option value for a message: a string quoted, or "got 5" would read as a valid number. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

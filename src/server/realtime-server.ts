@@ -2,7 +2,7 @@
  * The server: owns the options, the session registry, request handlers and endpoints, and admits
  * connections to sessions. Glue only; the protocol work is in handshake.ts and session.ts.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -32,6 +32,13 @@ const SHUTDOWN_WAIT_MS = 2_000;
 
 type SessionOf<CE extends object, SE extends object, Id> = Session<CE, SE, Id>;
 
+/**
+ * The paths (trailing slashes removed, as endpoints match them) each http.Server has a live server
+ * on. Two on one path split its transports (WebSocket and SockJS reached the first, long polling
+ * the second), so a client that moved between them lost its session: the second one throws.
+ */
+const attached = new WeakMap<Server, Set<string>>();
+
 export class RealtimeServerImpl<CE extends object, SE extends object, Id> implements RealtimeServer<CE, SE, Id> {
   readonly #clock: Clock;
   readonly #options: ResolvedOptions<Id>;
@@ -45,10 +52,17 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
   /** Links whose handshake is under way: bounded by `maxHandshakes`. */
   #handshakes = 0;
   #closing: Promise<void> | null = null;
+  readonly #pathKey: string;
   #onDrained: (() => void) | null = null;
 
   constructor(options: RealtimeServerOptions<Id>) {
     const o = (this.#options = resolveOptions(options));
+    const paths = attached.get(o.server) ?? new Set<string>();
+    this.#pathKey = o.path.replace(/\/+$/, '') || '/';
+    if (paths.has(this.#pathKey))
+      throw new InvalidArgumentError(
+        `createRealtimeServer: this http server already serves ${this.#pathKey}; close() that one first`,
+      );
     this.#clock = o.clock;
     this.#registry = new SessionRegistry(this.#clock);
     this.#listeners = new Listeners((error, event) => {
@@ -96,6 +110,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
         clock: this.#clock,
       }),
     ];
+    attached.set(o.server, paths.add(this.#pathKey));
   }
 
   get sessions(): ReadonlyMap<string, SessionOf<CE, SE, Id>> {
@@ -130,6 +145,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
 
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
+    attached.get(this.#options.server)?.delete(this.#pathKey);
     for (const endpoint of this.#endpoints) endpoint.close();
     this.#closing = this.#drain().then(() => this.#listeners.clear());
     for (const session of this.#registry.all()) session.close(CloseCode.GoingAway, 'server shutting down');

@@ -51,9 +51,12 @@ export class RequestHandlers<S> {
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(`handle: handler for "${name}" is not a function`);
     if (this.#handlers.has(name)) throw new InvalidArgumentError(`handle: "${name}" already has a handler`);
-    this.#handlers.set(name, handler);
+    // Its own entry, as for listeners: a remover called again must not remove a later
+    // registration of the same function.
+    const entry: Handler<S> = (data, session) => handler(data, session);
+    this.#handlers.set(name, entry);
     return () => {
-      if (this.#handlers.get(name) === handler) this.#handlers.delete(name);
+      if (this.#handlers.get(name) === entry) this.#handlers.delete(name);
     };
   }
 

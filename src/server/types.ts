@@ -56,7 +56,9 @@ export interface ServerSession<
   send<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
   /**
    * Ends the session for good: the client gets a close frame with `code` and `reason` and cannot
-   * resume. Idempotent.
+   * resume. A session waiting for a resume has no connection to carry them: it ends at once, and
+   * its client, when it comes back, gets a new session (`resumed: false`) and never sees `code`;
+   * refuse in `authenticate` whom it must not readmit. Idempotent.
    * @param code 1000 or an application code (3000-4999) @default 1000
    */
   close(code?: number, reason?: string): void;

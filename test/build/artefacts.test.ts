@@ -34,7 +34,7 @@ const CLIENT_NAMES = ['RealtimeClient', 'isSurelinkError', 'CloseCode', ...ERROR
 /** Classes among them whose `name` must survive minification. */
 const CLIENT_CLASSES = ['RealtimeClient', ...ERROR_CLASSES] as const;
 /** Runtime names 'surelink/server' must export. */
-const SERVER_NAMES = ['createRealtimeServer'] as const;
+const SERVER_NAMES = ['createRealtimeServer', 'InvalidArgumentError'] as const;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = (file: string): string => path.join(root, 'dist', file);

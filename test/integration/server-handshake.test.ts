@@ -195,6 +195,34 @@ describe('server handshake', () => {
     await expect(good.handshake()).resolves.toMatchObject({ type: 'welcome' });
   });
 
+  it('refuses at construction an allowedOrigins or authenticate that would refuse every client', async () => {
+    const bad = (options: object): Promise<unknown> => fx.server(options as never);
+    // Each of these let the server start, then answered every browser 403 (or every client 4401).
+    await expect(bad({ allowedOrigins: 'https://good.example' })).rejects.toThrow(/allowedOrigins must be an array/);
+    await expect(bad({ allowedOrigins: null })).rejects.toThrow(/allowedOrigins must be an array/);
+    // '*' and 'https://*.good.example' matched nothing either: no wildcards, a predicate does that.
+    for (const entry of [
+      'https://good.example/',
+      'https://Good.example',
+      'https://good.example:443',
+      '',
+      7,
+      '*',
+      'https://*.good.example',
+    ])
+      await expect(bad({ allowedOrigins: [entry] }), String(entry)).rejects.toThrow(
+        /allowedOrigins: .* is not an origin/,
+      );
+    await expect(bad({ authenticate: 'secret' })).rejects.toThrow(/authenticate must be a function/);
+    await expect(bad({ path: 7 })).rejects.toThrow(/path must start with/);
+    // What browsers send is accepted, other schemes (extensions, apps) and 'null' as given.
+    const { url } = await fx.server({
+      allowedOrigins: ['https://good.example', 'http://127.0.0.1:8080', 'chrome-extension://abc', 'null'],
+    });
+    const good = await fx.client(url, { origin: 'https://good.example' });
+    await expect(good.handshake()).resolves.toMatchObject({ type: 'welcome' });
+  });
+
   it('leaves upgrades for other paths to other listeners', async () => {
     const { http, url } = await fx.server({ path: '/rt' });
     expect(url.endsWith('/rt')).toBe(true);

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/protocol/close-codes.js';
+import { createRealtimeServer } from '../../src/server/index.js';
 import type { EndInfo, ServerSession } from '../../src/server/index.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { Fixture, deferred } from '../helpers/raw-client.js';
@@ -70,5 +71,18 @@ describe('server.close()', () => {
     http.on('upgrade', other);
     await rt.close();
     expect(http.listeners('upgrade')).toEqual([other]);
+  });
+
+  it('refuses a second server on the same http server and path until the first is closed', async () => {
+    const { rt, http } = await fx.server();
+    // It attached without a word: WebSocket and SockJS reached the first, long polling the second,
+    // so a client moving between transports lost its session.
+    expect(() => createRealtimeServer({ server: http })).toThrow(/already serves \/realtime/);
+    expect(() => createRealtimeServer({ server: http, path: '/realtime/' })).toThrow(/already serves/);
+    const other = createRealtimeServer({ server: http, path: '/other' });
+    await other.close();
+    await rt.close();
+    const again = createRealtimeServer({ server: http });
+    await again.close();
   });
 });

@@ -131,6 +131,12 @@ describe('request rate per session', () => {
     await expect(fx.server({ requestRateLimit: { perSecond: 0 } })).rejects.toThrow('perSecond');
     await expect(fx.server({ requestRateLimit: { burst: 1.5 } })).rejects.toThrow('burst');
     await expect(fx.server({ maxSendBufferBytes: -1 })).rejects.toThrow('maxSendBufferBytes');
+    // A number in a string (an environment variable) is named as one: "got 5" read as a valid value.
+    await expect(fx.server({ maxSessions: '5' as never })).rejects.toThrow(
+      'maxSessions must be a positive integer, got "5"',
+    );
+    await expect(fx.server({ sessionGraceMs: '5' as never })).rejects.toThrow('got "5"');
+    await expect(fx.server({ requestRateLimit: { perSecond: '5' as never } })).rejects.toThrow('got "5"');
   });
 
   it('rejects durations longer than a timer holds, which Node would run after 1 ms', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/server/index.js';
 import type { RealtimeServerOptions, ServerSession } from '../../src/server/index.js';
 import { Fixture, deferred, until } from '../helpers/raw-client.js';
 
@@ -88,6 +89,11 @@ describe('server messaging', () => {
     expect(() => session.send('', {})).toThrow(/1-256/);
     expect(() => session.send('big', 10n)).toThrow(/JSON/);
     expect(() => rt.broadcast('close' as 'tick', 1)).toThrow(/reserved/);
+    // The class the TSDoc names comes from surelink/server itself: the one 'surelink' exports is
+    // another copy in dist/, so `instanceof` against it is false for the server's errors.
+    expect(InvalidArgumentError).toBeTypeOf('function');
+    expect(() => session.send('open', {})).toThrow(InvalidArgumentError);
+    expect(() => rt.broadcast('big' as 'tick', 10n as never)).toThrow(InvalidArgumentError);
   });
 
   it('answers requests with sequenced responses, including failures and NO_HANDLER', async () => {
@@ -304,5 +310,17 @@ describe('server messaging', () => {
     const { client } = await fx.connected(url);
     client.send({ type: 'request', seq: 1, id: 1, event: 'x', data: undefined });
     expect(await client.next('response')).toMatchObject({ ok: true, data: 2 });
+  });
+
+  it('a stale handle() remover, called again, leaves a later registration of the same function alone', async () => {
+    const { rt, url } = await start();
+    const handler = (): number => 1;
+    const off = rt.handle('x', handler);
+    off();
+    rt.handle('x', handler); // re-registered, e.g. by a module set up again
+    off(); // the first registration's remover, called once more: it removed the second one
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'x', data: undefined });
+    expect(await client.next('response')).toMatchObject({ ok: true, data: 1 });
   });
 });
