@@ -99,7 +99,7 @@ export class Outgoing {
       void d.persistence.save();
       return;
     }
-    const saving = d.persistence.save();
+    const saving = d.persistence.save(true);
     if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
     // Written, but the link went meanwhile: not transmitted, so queued again (a new link takes it).
