@@ -95,6 +95,7 @@ export class Outgoing {
         if (!d.send(e.event)) break;
         written = e.seq;
       }
+      session.log.sent(written);
       session.log.resume(written);
       void d.persistence.save();
       return;

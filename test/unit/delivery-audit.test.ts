@@ -55,7 +55,7 @@ describe('a stored value that is not JSON', () => {
 });
 
 describe('an asynchronous store and a link lost while a write is under way', () => {
-  // The batch was taken for transmission (cursor and sentUpTo past it) before its write; the link
+  // The batch was taken for transmission (and counted sent) before its write; the link
   // went before the write landed, so it was never transmitted, yet a new session counted it as
   // "sent in the old one": reported lost, never sent. It is queued again now (OutboundLog.untake).
   it('a message that never reached the wire is sent in the new session, not reported lost', async () => {
@@ -290,4 +290,82 @@ describe('an asynchronous store whose write fails (a custom store, IndexedDB)', 
       await idle();
       expect(sentData()).toEqual([[1, 1]]); // what the store held is sent; #2 it never held
     });
+});
+
+describe('an asynchronous store and a new link up before a write under way lands', () => {
+  /** A client on a store whose writes land when `release()` is called, oldest first. */
+  async function pageWithHeldWrites() {
+    const held: (() => void)[] = [];
+    const store: SessionStore = {
+      load: async () => undefined,
+      save: () => new Promise<void>((resolve) => held.push(resolve)),
+      remove: async () => {},
+    };
+    const c = page({ queue: { storage: store, storageKey: 'a' } });
+    const lost: unknown[] = [];
+    c.on('error', (e) => {
+      if (e instanceof SessionLostError) lost.push(...e.undelivered.map((m) => m.data));
+    });
+    const release = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) {
+        held.shift()?.();
+        await settle();
+      }
+    };
+    await settle();
+    fake.last.accept(); // resume token 'r1'
+    await settle();
+    await release(); // the welcome's flush
+    return { c, lost, release };
+  }
+
+  // The batch was taken for transmission (counted as sent) before its write; a new link's welcome
+  // came before the write landed, so the new session reported it lost and the write, landing on a
+  // link that was not its own, sent nothing: never transmitted, yet reported lost and never sent.
+  it('a new session sends it, once, and does not report it lost', async () => {
+    const { c, lost, release } = await pageWithHeldWrites();
+    expect(c.send('m', 1)).toBe('sent'); // waits for its write
+    const first = fake.last;
+    first.drop(); // #1 never went out
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: false, resume: 'r2' }); // up before the write lands: a new session
+    await settle();
+    await release();
+    expect(first.framesOf('event')).toEqual([]);
+    expect(lost).toEqual([]);
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+
+  it('a resumed session sends it once', async () => {
+    const { c, lost, release } = await pageWithHeldWrites();
+    expect(c.send('m', 1)).toBe('sent');
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 });
+    await settle();
+    await release();
+    expect(lost).toEqual([]);
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+
+  // Re-sent after a resume, #1 had reached the server on an earlier link: taken back when its write
+  // lands after the link went, it must still count as sent, or the next welcome acking it is refused.
+  it('a re-send taken back still counts as sent: the next resume may acknowledge it', async () => {
+    const { c, release } = await pageWithHeldWrites();
+    c.send('m', 1);
+    await release();
+    fake.last.drop(); // #1 went out, never acknowledged
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 }); // #1 taken again for a re-send
+    await settle();
+    fake.last.drop(); // before its write landed
+    await release(); // lands with no link
+    await vi.advanceTimersByTimeAsync(2000); // the second retry in a row
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 1 }); // the server has #1
+    await settle();
+    await release();
+    expect(c.state).toBe('open');
+    expect(c.queued).toBe(0);
+    expect(sentData()).toEqual([]);
+  });
 });
