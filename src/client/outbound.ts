@@ -57,10 +57,7 @@ export class OutboundLog {
   #nextSeq = 1;
   /** Entries with seq <= cursor were taken for transmission on the current link. */
   #cursor = 0;
-  /**
-   * Highest number transmitted (`sent`). A batch taken counts only once on the wire: one waiting for
-   * its write when a new link comes up is sent in its session, not reported lost in a new one.
-   */
+  /** Highest number on the wire (`sent`): a batch waiting for its write is not, so not lost. */
   #sentUpTo = 0;
   #acked = 0;
   #queuedBytes = 0;
@@ -208,8 +205,7 @@ export class OutboundLog {
     return {
       v: 1,
       nextSeq: this.#nextSeq,
-      // Written before a batch goes out: should the page die once it did, the next one must take the
-      // server's ack of it.
+      // Written before a batch goes out: a page dying once it did must take the server's ack of it.
       sentUpTo: Math.max(this.#sentUpTo, this.#cursor),
       acked: this.#acked,
       entries: this.#entries.map((e) => ({ ...e })),
