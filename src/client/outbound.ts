@@ -55,8 +55,9 @@ export class OutboundLog {
   readonly #limits: OutboundLimits;
   #entries: OutboundEntry[] = [];
   #nextSeq = 1;
-  /** Entries with seq <= cursor were transmitted on the current link. */
+  /** Entries with seq <= cursor were taken for transmission on the current link. */
   #cursor = 0;
+  /** Highest number on the wire (`sent`): a batch waiting for its write is not, so not lost. */
   #sentUpTo = 0;
   #acked = 0;
   #queuedBytes = 0;
@@ -113,18 +114,22 @@ export class OutboundLog {
     const batch = this.#entries.slice(this.#upTo(this.#cursor));
     if (batch.length === 0) return batch;
     this.#cursor = (batch.at(-1) as OutboundEntry).seq;
-    this.#sentUpTo = Math.max(this.#sentUpTo, this.#cursor);
     this.#queuedBytes = 0;
     return batch;
   }
 
+  /** Entries taken up to `seq` went on the wire. */
+  sent(seq: number): void {
+    this.#sentUpTo = Math.max(this.#sentUpTo, seq);
+  }
+
   /**
    * A batch taken from `seq` on was never transmitted (the link went while its write was under
-   * way): queued again, as if never taken, so a new session sends it instead of reporting it lost.
+   * way): queued again, as if never taken, so the offline queue and the next write count it.
    */
   untake(seq: number): void {
     if (seq > this.#cursor) return;
-    this.#cursor = this.#sentUpTo = seq - 1;
+    this.#cursor = seq - 1;
     this.#rebuild(this.#entries, this.#nextSeq, []);
   }
 
@@ -200,7 +205,8 @@ export class OutboundLog {
     return {
       v: 1,
       nextSeq: this.#nextSeq,
-      sentUpTo: this.#sentUpTo,
+      // Written before a batch goes out: a page dying once it did must take the server's ack of it.
+      sentUpTo: Math.max(this.#sentUpTo, this.#cursor),
       acked: this.#acked,
       entries: this.#entries.map((e) => ({ ...e })),
     };
@@ -270,7 +276,7 @@ export class OutboundLog {
     // Queued entries an earlier link transmitted (re-sends after a resume, which the server did not
     // deliver) no longer have the numbers they went under: as if never transmitted, so the server
     // cannot acknowledge them and a lost session does not report them.
-    this.#sentUpTo = this.#cursor;
+    this.#sentUpTo = Math.min(this.#sentUpTo, this.#cursor);
     return removed;
   }
 }

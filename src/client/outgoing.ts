@@ -95,11 +95,12 @@ export class Outgoing {
         if (!d.send(e.event)) break;
         written = e.seq;
       }
+      session.log.sent(written);
       session.log.resume(written);
       void d.persistence.save();
       return;
     }
-    const saving = d.persistence.save();
+    const saving = d.persistence.save(true);
     if (!saving) return session.transmit(batch);
     const epoch = this.#epoch;
     // Written, but the link went meanwhile: not transmitted, so queued again (a new link takes it).

@@ -115,13 +115,14 @@ export class Persistence {
 
   /**
    * Writes the current session; returns a promise only when the write is still under way.
+   * `sending`: what it records goes out once it settles (see `failed` below).
    *
    * A store's save not settled within `connectTimeoutMs` (as for the load) is given up on, logged once: the chain, and the transmission waiting for it, go
    * on. A store may complete writes in any order, so none starts until it settles (this older one
    * could land last): saves are skipped meanwhile (the session goes on in memory), and it is
    * followed by a save of the session as it is then; `clear()`'s removal waits for it too.
    */
-  save(): Promise<void> | undefined {
+  save(sending?: true): Promise<void> | undefined {
     const t = this.#t;
     if (!t || this.#cleared || this.#late) return undefined;
     // Checked again when it runs: a save queued behind the load is void if another tab owns the key,
@@ -131,9 +132,17 @@ export class Persistence {
     return this.#write(() => {
       if (this.#cleared || this.#late) return undefined;
       const landed = t.session.writing();
-      const saving = t.store.save(t.key, t.session.snapshot());
+      // Failed, a write `sending` what it records leaves the last one that landed, which holds as
+      // queued what goes out now: removed first, else the next page would send it again.
+      const failed = (e: unknown): void | Promise<void> => (this.#failed(e), sending && t.store.remove(t.key));
+      let saving;
+      try {
+        saving = t.store.save(t.key, t.session.snapshot());
+      } catch (e) {
+        return failed(e);
+      }
       if (!(saving instanceof Promise)) return landed();
-      return this.#within(saving.then(landed), t, (reason) => {
+      return this.#within(saving.then(landed, failed), t, (reason) => {
         this.#late = true;
         this.#failed(reason);
         // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as it

@@ -105,9 +105,10 @@ export class ClientSession {
     return { resumed, unconfirmed };
   }
 
-  /** Transmits entries, in order. */
+  /** Transmits entries taken from the log, in order. */
   transmit(entries: readonly OutboundEntry[]): void {
     for (const e of entries) this.transmitOne(e);
+    this.log.sent(entries.at(-1)!.seq);
   }
 
   transmitOne(e: OutboundEntry): void {

@@ -27,10 +27,6 @@ export function webStorageStore(storage: WebStorage = globalThis.localStorage): 
       }
     },
     save(key, snapshot: SessionSnapshot) {
-      // Removed first: a write that throws (quota) leaves nothing stored. The client goes on in memory,
-      // sending what the last write that landed holds as queued: left stored, the next page would
-      // send it all again.
-      storage.removeItem(key);
       storage.setItem(key, JSON.stringify(snapshot));
     },
     perTab: storage === globalThis.sessionStorage,

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { SessionLostError } from '../../src/errors/index.js';
-import type { SessionStore } from '../../src/storage/store.js';
+import { IDBFactory } from 'fake-indexeddb';
+import { indexedDBStore } from '../../src/storage/indexeddb.js';
+import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
 import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
 import { memoryStorage } from '../helpers/memory-storage.js';
@@ -53,7 +55,7 @@ describe('a stored value that is not JSON', () => {
 });
 
 describe('an asynchronous store and a link lost while a write is under way', () => {
-  // The batch was taken for transmission (cursor and sentUpTo past it) before its write; the link
+  // The batch was taken for transmission (and counted sent) before its write; the link
   // went before the write landed, so it was never transmitted, yet a new session counted it as
   // "sent in the old one": reported lost, never sent. It is queued again now (OutboundLog.untake).
   it('a message that never reached the wire is sent in the new session, not reported lost', async () => {
@@ -181,7 +183,7 @@ describe('queue:expired is reported once, across a page reload', () => {
 describe('a store whose writes start failing (quota exceeded)', () => {
   // A failed write left the last snapshot that landed in the store; the client went on in memory
   // and transmitted what that snapshot still held as queued, and the next page restored the stale
-  // snapshot and sent those messages again. webStorageStore now removes the key before a write.
+  // snapshot and sent those messages again. A failed write before a transmission now removes it.
   it('the next page does not send again what this page sent after its write failed', async () => {
     const entries = new Map<string, string>();
     let full = false;
@@ -207,5 +209,163 @@ describe('a store whose writes start failing (quota exceeded)', () => {
     fake.last.accept({ resume: 'r2' });
     await settle();
     expect(sentData()).toEqual([]); // not sent a second time
+  });
+});
+
+describe('an asynchronous store whose write fails (a custom store, IndexedDB)', () => {
+  /** A store over `inner` whose writes reject while `full`. */
+  function failing(inner: SessionStore): { store: SessionStore; fail: (on: boolean) => void } {
+    let full = false;
+    const store: SessionStore = {
+      load: (k) => inner.load(k),
+      save: (k, s) => (full ? Promise.reject(new DOMException('quota', 'QuotaExceededError')) : inner.save(k, s)),
+      remove: (k) => inner.remove(k),
+    };
+    return { store, fail: (on) => void (full = on) };
+  }
+  const map = new Map<string, SessionSnapshot>();
+  const custom: SessionStore = {
+    load: async (k) => map.get(k),
+    save: async (k, s) => void map.set(k, s),
+    remove: async (k) => void map.delete(k),
+  };
+  /** IndexedDB's tasks (fake-indexeddb's setImmediate, faked: a 0 ms advance does not run it) too. */
+  const idle = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) await vi.advanceTimersByTimeAsync(1);
+  };
+
+  for (const [name, inner] of [
+    ['a custom store', () => (map.clear(), custom)],
+    ['indexedDBStore', () => indexedDBStore({ indexedDB: new IDBFactory() })],
+  ] as const)
+    it(`${name}: the next page does not send again what this page sent after its write failed`, async () => {
+      const { store, fail } = failing(inner());
+      const options = { queue: { storage: store, storageKey: 'k' } };
+      const first = page(options);
+      await idle(); // offline
+      first.send('m', 1); // stored: queued, no session yet
+      await idle();
+      fail(true); // from now on every write rejects
+      fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
+      await idle();
+      expect(sentData()).toEqual([[1, 1]]);
+      fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
+      page(options); // a reload
+      await idle();
+      fake.last.accept({ resume: 'r2' });
+      await idle();
+      expect(sentData()).toEqual([]); // not sent a second time
+    });
+
+  // Offline, a failed write sends nothing: the last write that landed is still true as far as it
+  // goes (it lacks the newer messages), so it is kept; removed, a reload would lose what it holds.
+  for (const [name, make] of [
+    ['a custom store', () => (map.clear(), failing(custom))],
+    [
+      'webStorageStore (quota exceeded)',
+      () => {
+        const storage = memoryStorage(new Map());
+        let full = false;
+        const setItem: Storage['setItem'] = (k, v) => {
+          if (full) throw new DOMException('quota', 'QuotaExceededError');
+          storage.setItem(k, v);
+        };
+        return { store: webStorageStore({ ...storage, setItem }), fail: (on: boolean) => void (full = on) };
+      },
+    ],
+  ] as const)
+    it(`${name}: a write failing offline keeps the last one that landed, whose queue a reload sends`, async () => {
+      const { store, fail } = make();
+      const options = { queue: { storage: store, storageKey: 'k' } };
+      const first = page(options);
+      await idle(); // offline
+      first.send('m', 1); // stored
+      await idle();
+      fail(true);
+      first.send('m', 2); // its write fails: #2 is in memory only, nothing went out
+      await idle();
+      page(options); // a reload, still offline
+      await idle();
+      fake.last.accept();
+      await idle();
+      expect(sentData()).toEqual([[1, 1]]); // what the store held is sent; #2 it never held
+    });
+});
+
+describe('an asynchronous store and a new link up before a write under way lands', () => {
+  /** A client on a store whose writes land when `release()` is called, oldest first. */
+  async function pageWithHeldWrites() {
+    const held: (() => void)[] = [];
+    const store: SessionStore = {
+      load: async () => undefined,
+      save: () => new Promise<void>((resolve) => held.push(resolve)),
+      remove: async () => {},
+    };
+    const c = page({ queue: { storage: store, storageKey: 'a' } });
+    const lost: unknown[] = [];
+    c.on('error', (e) => {
+      if (e instanceof SessionLostError) lost.push(...e.undelivered.map((m) => m.data));
+    });
+    const release = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) {
+        held.shift()?.();
+        await settle();
+      }
+    };
+    await settle();
+    fake.last.accept(); // resume token 'r1'
+    await settle();
+    await release(); // the welcome's flush
+    return { c, lost, release };
+  }
+
+  // The batch was taken for transmission (counted as sent) before its write; a new link's welcome
+  // came before the write landed, so the new session reported it lost and the write, landing on a
+  // link that was not its own, sent nothing: never transmitted, yet reported lost and never sent.
+  it('a new session sends it, once, and does not report it lost', async () => {
+    const { c, lost, release } = await pageWithHeldWrites();
+    expect(c.send('m', 1)).toBe('sent'); // waits for its write
+    const first = fake.last;
+    first.drop(); // #1 never went out
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: false, resume: 'r2' }); // up before the write lands: a new session
+    await settle();
+    await release();
+    expect(first.framesOf('event')).toEqual([]);
+    expect(lost).toEqual([]);
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+
+  it('a resumed session sends it once', async () => {
+    const { c, lost, release } = await pageWithHeldWrites();
+    expect(c.send('m', 1)).toBe('sent');
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 });
+    await settle();
+    await release();
+    expect(lost).toEqual([]);
+    expect(sentData()).toEqual([[1, 1]]);
+  });
+
+  // Re-sent after a resume, #1 had reached the server on an earlier link: taken back when its write
+  // lands after the link went, it must still count as sent, or the next welcome acking it is refused.
+  it('a re-send taken back still counts as sent: the next resume may acknowledge it', async () => {
+    const { c, release } = await pageWithHeldWrites();
+    c.send('m', 1);
+    await release();
+    fake.last.drop(); // #1 went out, never acknowledged
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 }); // #1 taken again for a re-send
+    await settle();
+    fake.last.drop(); // before its write landed
+    await release(); // lands with no link
+    await vi.advanceTimersByTimeAsync(2000); // the second retry in a row
+    fake.last.accept({ resumed: true, resume: 'r1', ack: 1 }); // the server has #1
+    await settle();
+    await release();
+    expect(c.state).toBe('open');
+    expect(c.queued).toBe(0);
+    expect(sentData()).toEqual([]);
   });
 });

@@ -6,6 +6,12 @@ import { Inbox } from '../../src/protocol/sequence.js';
 
 const roomy: OutboundLimits = { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest' };
 const msg = (n: number, extra: object = {}) => ({ event: 'm', data: n, queuedAt: 0, ...extra });
+/** What the client does to transmit: takes the queued entries, then marks them on the wire. */
+const transmit = (log: OutboundLog) => {
+  const batch = log.takeQueued();
+  if (batch.length > 0) log.sent(batch.at(-1)!.seq);
+  return batch;
+};
 
 describe('OutboundLog', () => {
   it('numbers entries on append and hands the queued ones out once, in order', () => {
@@ -13,7 +19,7 @@ describe('OutboundLog', () => {
     log.append(msg(1));
     log.append(msg(2));
     expect(log.queued).toBe(2);
-    expect(log.takeQueued().map((e) => [e.seq, e.data])).toEqual([
+    expect(transmit(log).map((e) => [e.seq, e.data])).toEqual([
       [1, 1],
       [2, 2],
     ]);
@@ -68,7 +74,7 @@ describe('OutboundLog', () => {
   it('re-sends everything past the ack after a resume', () => {
     const log = new OutboundLog(roomy);
     for (let i = 1; i <= 4; i++) log.append(msg(i));
-    log.takeQueued();
+    transmit(log);
     expect(log.resume(2)).toBe(true);
     expect(log.takeQueued().map((e) => e.seq)).toEqual([3, 4]);
   });
@@ -77,7 +83,7 @@ describe('OutboundLog', () => {
     const log = new OutboundLog(roomy);
     log.append(msg(1));
     log.append(msg(2));
-    log.takeQueued();
+    transmit(log);
     log.append(msg(3));
     const unconfirmed = log.newSession();
     expect(unconfirmed.map((e) => e.data)).toEqual([1, 2]);
@@ -215,7 +221,7 @@ describe('OutboundLog', () => {
             if (e) wire.push({ seq: e.seq, data: e.data });
             else log.append(item);
           }
-          if (s === 'transmit') wire.push(...log.takeQueued().map((e) => ({ seq: e.seq, data: e.data })));
+          if (s === 'transmit') wire.push(...transmit(log).map((e) => ({ seq: e.seq, data: e.data })));
           if (s === 'ack') {
             deliverWire(false);
             log.ack(server.delivered);
@@ -230,7 +236,7 @@ describe('OutboundLog', () => {
             expect(log.resume(server.delivered)).toBe(true);
           }
         }
-        wire.push(...log.takeQueued().map((e) => ({ seq: e.seq, data: e.data })));
+        wire.push(...transmit(log).map((e) => ({ seq: e.seq, data: e.data })));
         deliverWire(false);
         expect(got).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
       }),
