@@ -110,7 +110,7 @@ export function startAttempt(
       })().then(resolve, (cause: unknown) => reject(new AuthError('options.auth failed', undefined, { cause })));
     }).finally(() => timer.stop());
     for (const factory of factories) {
-      if (cancelled) throw new Error('attempt cancelled');
+      if (cancelled) throw new Error('cancelled');
       const { name } = factory;
       const ctx: TransportContext = {
         clock: o.clock,
