@@ -14,7 +14,8 @@ const builtIn: Partial<Record<TransportName, TransportFactory>> = {
 export function resolveTransports(list: readonly (TransportName | TransportFactory)[]): TransportFactory[] {
   return list.map((entry) => {
     if (typeof entry !== 'string') return entry;
-    const factory = builtIn[entry];
+    // Own names only: `toString` or `__proto__` is no transport (Object.prototype's members).
+    const factory = Object.hasOwn(builtIn, entry) ? builtIn[entry] : undefined;
     if (!factory) throw new InvalidArgumentError(`unknown transport '${entry}'`);
     return factory;
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../src/client/options.js';
 import { InvalidArgumentError } from '../../src/errors/index.js';
+import { resolveTransports } from '../../src/transports/registry.js';
 
 describe('client options', () => {
   it('applies the documented defaults', () => {
@@ -26,6 +27,15 @@ describe('client options', () => {
   ])('refuses %j with an InvalidArgumentError', (bad) => {
     expect(() => resolveOptions(bad)).toThrow(InvalidArgumentError);
   });
+
+  it.each(['nope', 'toString', '__proto__', 'hasOwnProperty'])(
+    'refuses the transport name %j: only the built-in names, none of an object prototype',
+    (name) => {
+      expect(() => resolveTransports([name as 'websocket'])).toThrow(
+        new InvalidArgumentError(`unknown transport '${name}'`),
+      );
+    },
+  );
 
   it('holds only what was set: the defaults are shared, and clients configured alike share one object', () => {
     const fake = { now: () => 0, setTimeout: () => 0, clearTimeout() {} };
