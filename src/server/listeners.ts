@@ -37,14 +37,15 @@ export class Listeners {
   emit(event: string, payload: unknown): void {
     const list = this.#byName.get(event);
     if (!list) return;
-    for (let i = 0; i < list.length; i++) this.#call(list[i] as Listener, event, payload);
+    for (let i = 0; i < list.length; i++) this.call(list[i] as Listener, event, payload);
   }
 
   clear(): void {
     this.#byName.clear();
   }
 
-  #call(listener: Listener, event: string, payload: unknown): void {
+  /** Calls one listener as `emit` does: what it throws or rejects with goes to `onListenerError`. */
+  call(listener: Listener, event: string, payload: unknown): void {
     try {
       const result = (listener as (payload: unknown) => unknown)(payload);
       if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onListenerError(error, event));

@@ -43,7 +43,10 @@ export interface ServerSession<
   on(event: 'disconnect', handler: (info: DisconnectInfo) => void): () => void;
   /** A new connection resumed the session; unacknowledged frames were re-sent. */
   on(event: 'resume', handler: (info: ResumeInfo) => void): () => void;
-  /** The session ended for good (closed, expired, overflowed, protocol error, server close). */
+  /**
+   * The session ended for good (closed, expired, overflowed, protocol error, server close). Added
+   * after that, it is still called, in a microtask; listeners of other events added then never are.
+   */
   on(event: 'end', handler: (info: EndInfo) => void): () => void;
   /** A client event, delivered exactly once and in order, also across resumes. */
   on<K extends ClientEventName<ClientEvents>>(event: K, handler: (data: ClientEvents[K]) => void): () => void;

@@ -86,3 +86,46 @@ describe('server.close()', () => {
     await again.close();
   });
 });
+
+describe('session.on() after the session ended', () => {
+  it('an end listener added late (after an await in a connection listener) still hears how it ended; no other event comes', async () => {
+    const { rt, url } = await fx.server();
+    const added = deferred<{ heard: EndInfo[]; other: number; removedHeard: number }>();
+    rt.on('connection', async (s: ServerSession) => {
+      s.close(4403, 'kicked');
+      await Promise.resolve(); // the app's own await (a database lookup, say)
+      const heard: EndInfo[] = [];
+      let other = 0;
+      let removedHeard = 0;
+      s.on('end', (info) => heard.push(info));
+      s.on('disconnect', () => other++);
+      s.on('x' as never, () => other++);
+      const off = s.on('end', () => removedHeard++);
+      off(); // removed before it ran: not called
+      expect(heard).toEqual([]); // not within on(): in a microtask, as after any emit
+      await new Promise((resolve) => setImmediate(resolve));
+      added.resolve({ heard, other, removedHeard });
+    });
+    const { client } = await fx.connected(url).catch(() => ({ client: undefined }));
+    const result = await added.promise;
+    expect(result.heard).toEqual([{ code: 4403, reason: 'kicked' }]);
+    expect(result.other).toBe(0);
+    expect(result.removedHeard).toBe(0);
+    client?.terminate();
+  });
+
+  it('an end listener that throws late reaches the server error event, not the process', async () => {
+    const { rt, url } = await fx.server();
+    const errors = deferred<unknown>();
+    rt.on('error', errors.resolve);
+    rt.on('connection', (s: ServerSession) => {
+      s.close();
+      s.on('end', () => {
+        throw new Error('late cleanup failed');
+      });
+    });
+    const { client } = await fx.connected(url).catch(() => ({ client: undefined }));
+    expect(String(await errors.promise)).toContain('late cleanup failed');
+    client?.terminate();
+  });
+});
