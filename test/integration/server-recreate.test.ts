@@ -4,6 +4,9 @@
  * old one still holds SockJS and long-polling sessions that collect their close frames.
  */
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
@@ -87,5 +90,31 @@ describe('a server re-created on the same http server and path after close()', (
     expect(rt.sessions.size).toBe(5);
     await closing;
     expect(old.sessions.size).toBe(0);
+  });
+});
+
+describe('servers re-created on one http server', () => {
+  it('let the closed ones go, and each request still reaches the application once', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { rt: first, http } = await fx.server();
+    const appRequests: string[] = [];
+    http.on('request', (req) => appRequests.push(req.url ?? ''));
+    await first.close(); // the fixture holds this one
+    let rt = createRealtimeServer({ server: http });
+    const closed: WeakRef<object>[] = [];
+    // A hot reload, three times: each new server's request listener wraps the ones before it.
+    for (let i = 0; i < 3; i++) {
+      await rt.close();
+      closed.push(new WeakRef(rt));
+      rt = createRealtimeServer({ server: http });
+    }
+    cleanup.push(() => rt.close());
+    const { port } = http.address() as AddressInfo;
+    expect((await fetch(`http://127.0.0.1:${port}/app`)).status).toBe(404); // the fixture's own handler
+    expect(appRequests).toEqual(['/app']);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a WeakRef holds its target until the job ends
+    gc();
+    expect(closed.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
   });
 });
