@@ -24,11 +24,12 @@ const chains = new WeakMap<RawListener, readonly RawListener[]>();
  */
 export function interceptRequests(server: Server, intercept: RequestInterceptor): () => void {
   let take: RequestInterceptor | undefined = intercept;
-  const listener = function (this: Server, req: IncomingMessage, res: ServerResponse): void {
+  const listener: RawListener = function (this: Server, ...args: unknown[]): void {
+    const [req, res] = args as [IncomingMessage, ServerResponse];
     if (take?.(req, res) === true) return;
     // A snapshot: a chain is replaced, never changed, so a listener that undoes one meanwhile
     // (a request handler closing a server) makes none of them run twice or not at all.
-    for (const fn of chains.get(listener) ?? []) fn.call(this, req, res);
+    for (const fn of chains.get(listener) ?? []) fn.apply(this, args);
   };
   // rawListeners keeps `once` wrappers, which then still run only once.
   chains.set(listener, server.rawListeners('request') as RawListener[]);
