@@ -1,10 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { HeartbeatSettings } from '../protocol/frames.js';
-import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
+import { clockOption, delay, objectOption, positive, shown } from './option-checks.js';
 
 /**
  * Decides who a connecting client is. Receives `hello.auth` (never read from the URL) and the
@@ -194,14 +195,17 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   // Checked here, or every client would be refused 4401 with nothing said but an info log line.
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
     throw new InvalidArgumentError('createRealtimeServer: authenticate must be a function');
-  const logger = options.logger ? guarded(options.logger) : silentLogger;
+  const given = objectOption('logger', options.logger);
+  const logger = given ? guarded(given) : silentLogger;
+  const heartbeat = objectOption('heartbeat', options.heartbeat);
+  const longPoll = objectOption('longPoll', options.longPoll);
   return {
     server: options.server,
     path,
     authenticate: options.authenticate ?? (() => undefined as Identity),
     heartbeat: {
-      intervalMs: delay('heartbeat.intervalMs', options.heartbeat?.intervalMs, 20_000),
-      timeoutMs: delay('heartbeat.timeoutMs', options.heartbeat?.timeoutMs, 10_000),
+      intervalMs: delay('heartbeat.intervalMs', heartbeat?.intervalMs, 20_000),
+      timeoutMs: delay('heartbeat.timeoutMs', heartbeat?.timeoutMs, 10_000),
     },
     handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
     maxHandshakes: positive('maxHandshakes', options.maxHandshakes, 1000),
@@ -214,11 +218,11 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     maxPendingRequests: positive('maxPendingRequests', options.maxPendingRequests, 1000),
     allowOrigin: originPolicy(options.allowedOrigins, logger),
     longPoll: {
-      pollTimeoutMs: delay('longPoll.pollTimeoutMs', options.longPoll?.pollTimeoutMs, 25_000),
-      maxBodyBytes: positive('longPoll.maxBodyBytes', options.longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
+      pollTimeoutMs: delay('longPoll.pollTimeoutMs', longPoll?.pollTimeoutMs, 25_000),
+      maxBodyBytes: positive('longPoll.maxBodyBytes', longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
     },
     logger,
-    clock: options.clock ?? systemClock,
+    clock: clockOption(options.clock) ?? systemClock,
   };
 }
 
@@ -264,35 +268,11 @@ function isOrigin(entry: unknown): boolean {
 
 function rateLimit(limit: RealtimeServerOptions['requestRateLimit']): RateLimit | false {
   if (limit === false) return false;
-  const perSecond = limit?.perSecond ?? 100;
+  const given = objectOption('requestRateLimit', limit);
+  const perSecond = given?.perSecond ?? 100;
   if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0)
     throw new InvalidArgumentError(
       `createRealtimeServer: requestRateLimit.perSecond must be a positive number, got ${shown(perSecond)}`,
     );
-  return { perSecond, burst: positive('requestRateLimit.burst', limit?.burst, 200) };
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0)
-    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${shown(value)}`);
-  return v;
-}
-
-/**
- * A duration a timer will hold: Node runs a `setTimeout` above 2^31-1 ms after 1 ms (with a
- * warning), which would expire every session at once or ping every millisecond.
- */
-function delay(name: string, value: number | undefined, fallback: number, min = 1): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < min || v > MAX_DELAY_MS)
-    throw new InvalidArgumentError(
-      `createRealtimeServer: ${name} must be an integer from ${min} to ${MAX_DELAY_MS} ms, got ${shown(value)}`,
-    );
-  return v;
-}
-
-/** A bad option value for a message: a string quoted, or "got 5" would read as a valid number. */
-function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return { perSecond, burst: positive('requestRateLimit.burst', given?.burst, 200) };
 }

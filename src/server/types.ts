@@ -107,9 +107,10 @@ export interface RealtimeServer<
   /**
    * Closes every connection with 1001, ends every session, removes the upgrade listener and
    * every timer. Resolves when the connections are closed. Leaves the http.Server running.
-   * A polling SockJS client collects its close frame with its next request, so the SockJS prefix
-   * keeps reaching `sockjs` until it forgot its last session (5 s after that request; its own
-   * timers run until then).
+   * A polling SockJS client collects its close frame with its next request, so the SockJS prefix's
+   * HTTP requests keep reaching `sockjs` until it forgot its last session (5 s after that request;
+   * its own timers run until then). A server created on the same http server and path once
+   * `close()` was called takes every transport's new connections at once.
    */
   close(): Promise<void>;
 }

@@ -10,29 +10,60 @@ export type RequestInterceptor = (req: IncomingMessage, res: ServerResponse) => 
 
 type RawListener = (this: Server, ...args: unknown[]) => void;
 
+/** Each of our listeners' chain: the listeners it passes the requests it declines on to. */
+const chains = new WeakMap<RawListener, readonly RawListener[]>();
+
 /**
  * Puts `intercept` in front of the server's current `'request'` listeners, which from then on only
  * see the requests it declines. Listeners added later run for every request, as usual (this is
  * what sockjs's own `installHandlers` does, made undoable). The returned function undoes it: the
- * previous listeners are put back in place, or, when someone else wrapped our listener meanwhile,
- * our listener turns into a plain pass-through.
+ * previous listeners are put back in place; when another interceptor wrapped ours meanwhile (a
+ * server re-created on the same http.Server, a hot reload), ours leaves that one's chain, or it
+ * held the closed server for good, one more for each reload; when someone else wrapped it, ours
+ * turns into a plain pass-through.
  */
 export function interceptRequests(server: Server, intercept: RequestInterceptor): () => void {
-  // rawListeners keeps `once` wrappers, which then still run only once.
-  const previous = server.rawListeners('request') as RawListener[];
-  let active = true;
-  const listener = function (this: Server, req: IncomingMessage, res: ServerResponse): void {
-    if (active && intercept(req, res)) return;
-    for (const fn of previous) fn.call(this, req, res);
+  let take: RequestInterceptor | undefined = intercept;
+  const listener: RawListener = function (this: Server, ...args: unknown[]): void {
+    const [req, res] = args as [IncomingMessage, ServerResponse];
+    if (take?.(req, res) === true) return;
+    // A snapshot: a chain is replaced, never changed, so a listener that undoes one meanwhile
+    // (a request handler closing a server) makes none of them run twice or not at all.
+    for (const fn of chains.get(listener) ?? []) fn.apply(this, args);
   };
+  // rawListeners keeps `once` wrappers, which then still run only once.
+  chains.set(listener, server.rawListeners('request') as RawListener[]);
   server.removeAllListeners('request');
   server.on('request', listener);
   return () => {
-    if (!active) return;
-    active = false;
+    if (!take) return;
+    take = undefined;
+    const below = chains.get(listener) ?? [];
     const current = server.rawListeners('request') as RawListener[];
-    if (!current.some((fn) => fn === listener)) return;
-    server.removeAllListeners('request');
-    for (const fn of current) for (const restored of fn === listener ? previous : [fn]) server.on('request', restored);
+    if (current.includes(listener)) {
+      server.removeAllListeners('request');
+      for (const fn of current) for (const restored of fn === listener ? below : [fn]) server.on('request', restored);
+    } else replaceInChains(current, listener, below);
+    // Its chain stays: a request under way may still pass through it, and someone else's wrapper
+    // may hold it (it passes every request on). Once nothing holds it, the WeakMap lets it go.
   };
+}
+
+/** Puts `replacement` in place of `target` in the chain of the interceptor (among `listeners`, at any depth) that holds it. */
+function replaceInChains(
+  listeners: readonly RawListener[],
+  target: RawListener,
+  replacement: readonly RawListener[],
+): boolean {
+  for (const fn of listeners) {
+    const chain = chains.get(fn);
+    if (!chain) continue;
+    const at = chain.indexOf(target);
+    if (at !== -1) {
+      chains.set(fn, [...chain.slice(0, at), ...replacement, ...chain.slice(at + 1)]);
+      return true;
+    }
+    if (replaceInChains(chain, target, replacement)) return true;
+  }
+  return false;
 }

@@ -124,16 +124,16 @@ export function attachSockJSEndpoint(options: SockJSEndpointOptions): Endpoint {
     options.server,
     (req, socket, head) => ours(req) && requests.run(req, () => handler(req, socket, head)),
   );
-  const detach = (): void => {
-    restoreRequests();
-    stopListening();
-  };
+  const detach = (): void => restoreRequests();
   return {
-    // A polling client collects its close frame (1001) with its next request, so the prefix stays
-    // with sockjs until sockjs forgot its last session (disconnect_delay after the last request);
-    // new sessions meanwhile are refused by the server with 1001 too.
+    // A polling client collects its close frame (1001) with its next request, so the prefix's
+    // requests stay with sockjs until sockjs forgot its last session (disconnect_delay after the
+    // last request); new sessions meanwhile are refused by the server with 1001 too. An upgrade
+    // can only open a new session: upgrades go at once, or a server re-created on this path right
+    // after close() (a hot reload) had every SockJS-over-WebSocket client refused by this one.
     close() {
       closed = true;
+      stopListening();
       if (live === 0) detach();
     },
   };
