@@ -198,6 +198,8 @@ export class TypedEmitter<M extends object> {
     signal?: AbortSignal,
     onAbort?: () => void,
   ): () => void {
+    // on/once: else subscribed, to throw on every payload into the (silent by default) logger.
+    if (typeof fn != 'function') throw new InvalidArgumentError('on(): handler must be a function');
     let active = true;
     const remove = (): void => {
       if (!active) return;

@@ -19,4 +19,11 @@ describe('RealtimeClient method arguments', () => {
       expect(() => c.close()).not.toThrow();
     },
   );
+
+  // Before, it was subscribed: each payload then threw inside, went to the (silent by default) logger, and the app's code never ran.
+  it.each([undefined, 5, 'render'])('refuses the handler %j of on() and once()', (handler) => {
+    const c = f.make({ autoConnect: false });
+    expect(() => c.on('chat', handler as never)).toThrow(InvalidArgumentError);
+    expect(() => c.once('chat', handler as never)).toThrow(InvalidArgumentError);
+  });
 });
