@@ -227,7 +227,11 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
   for (const key of Object.keys(DEFAULTS) as (keyof ClientOptions)[]) {
     const value = o[key];
     const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
-    if (value !== undefined) resolved[key] = check ? check(value) : value;
+    if (value === undefined) continue;
+    // Where an object goes (or `false`): a number, `true` or a string would silently give the defaults.
+    if (typeof DEFAULTS[key] == 'object' && value !== false && Object(value) !== value)
+      throw new InvalidArgumentError(`options.${key} must be an object`);
+    resolved[key] = check ? check(value) : value;
   }
   const keys = Object.keys(resolved);
   if (!(previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k])))

@@ -28,6 +28,25 @@ describe('client options', () => {
     expect(() => resolveOptions(bad)).toThrow(InvalidArgumentError);
   });
 
+  // Before, a number, `true` or a string where an object goes silently gave the defaults (`queue: null` a TypeError).
+  it.each([
+    ['heartbeat', 5],
+    ['heartbeat', true],
+    ['heartbeat', null],
+    ['reconnect', 5],
+    ['upgrade', '10000'],
+    ['rememberTransport', 86_400_000],
+    ['queue', 5],
+    ['queue', null],
+    ['urls', 'wss://example.com/realtime'],
+    ['clock', 5],
+    ['logger', 'console'],
+  ])('refuses options.%s = %j where an object goes', (key, value) => {
+    expect(() => resolveOptions({ [key]: value })).toThrow(
+      new InvalidArgumentError(`options.${key} must be an object`),
+    );
+  });
+
   it.each(['nope', 'toString', '__proto__', 'hasOwnProperty'])(
     'refuses the transport name %j: only the built-in names, none of an object prototype',
     (name) => {
