@@ -10,6 +10,7 @@ import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
 import type { WebStorage } from '../storage/dom-types.js';
+import { parseMainUrl } from '../transports/urls.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
 import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -168,9 +169,16 @@ export interface ResolvedOptions {
 
 const freeze = Object.freeze;
 
+const NAMES = freeze(['websocket', 'sockjs', 'longpoll'] as const);
+
 /** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
 const checks = {
   transports: sharedList,
+  // Else a misspelt transport (longPoll) was ignored, and a value that is no URL went to the transport as is.
+  urls: (u) => {
+    for (const k in u) parseMainUrl(u[oneOf('options.urls', k as TransportName, NAMES)] as string, `options.urls.${k}`);
+    return u;
+  },
   // The app's logger may throw (fail-on-console in tests): never into a transition or a socket callback.
   logger: guarded,
   protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
@@ -200,7 +208,7 @@ const checks = {
  * what the user set, so an idle client does not carry its own copy of the defaults.
  */
 const DEFAULTS: ResolvedOptions = {
-  transports: freeze(['websocket', 'sockjs', 'longpoll'] as const),
+  transports: NAMES,
   urls: freeze({}),
   protocol: 'surelink',
   reconnect: freeze(checks.reconnect({})),

@@ -47,6 +47,28 @@ describe('client options', () => {
     );
   });
 
+  // Before, a misspelt transport (longPoll) was silently ignored, and a value that is no URL was handed to the transport as is.
+  it.each([
+    [{ longPoll: 'https://example.com/poll' }, 'options.urls must be one of websocket, sockjs, longpoll, got longPoll'],
+    [{ websocket: 5 }, 'options.urls.websocket must be a ws:, wss:, http: or https: URL, got 5'],
+    [
+      { sockjs: 'ftp://example.com/sockjs' },
+      'options.urls.sockjs must be a ws:, wss:, http: or https: URL, got ftp://example.com/sockjs',
+    ],
+    [{ longpoll: '' }, 'options.urls.longpoll must be a ws:, wss:, http: or https: URL, got '],
+  ])('refuses urls %j', (urls, message) => {
+    expect(() => resolveOptions({ urls: urls as never })).toThrow(new InvalidArgumentError(message));
+  });
+
+  it('takes urls of each transport', () => {
+    const urls = {
+      websocket: 'wss://a.example/ws',
+      sockjs: 'https://b.example/sockjs',
+      longpoll: 'http://c.example/poll',
+    };
+    expect(resolveOptions({ urls }).urls).toBe(urls);
+  });
+
   it.each(['nope', 'toString', '__proto__', 'hasOwnProperty'])(
     'refuses the transport name %j: only the built-in names, none of an object prototype',
     (name) => {
