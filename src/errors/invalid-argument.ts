@@ -38,3 +38,11 @@ export function checkTimeout(name: string, { timeoutMs, signal }: { timeoutMs?: 
   if (signal != null && typeof signal.addEventListener != 'function')
     throw new InvalidArgumentError(`${name}: signal must be an AbortSignal`);
 }
+
+/** `o` when it has each method of `methods`; otherwise throws an `InvalidArgumentError` naming `name`. */
+export function withMethods<T>(name: string, o: T, methods: readonly string[]): T {
+  for (const m of methods)
+    if (typeof (o as Record<string, unknown> | null | undefined)?.[m] != 'function')
+      throw new InvalidArgumentError(`${name} needs ${m}()`);
+  return o;
+}

@@ -78,6 +78,19 @@ describe('client options', () => {
     },
   );
 
+  // Before, accepted: [null] then failed the attempt with a TypeError (an unhandled rejection), and
+  // an object without isSupported/connect failed every attempt, retried for ever.
+  it.each([
+    [null, 'isSupported'],
+    [5, 'isSupported'],
+    [{}, 'isSupported'],
+    [{ name: 'websocket', isSupported: () => true }, 'connect'],
+  ])('refuses the transport %j: neither a built-in name nor a factory', (entry, method) => {
+    expect(() => resolveTransports([entry as never])).toThrow(
+      new InvalidArgumentError(`a transport factory needs ${method}()`),
+    );
+  });
+
   it('holds only what was set: the defaults are shared, and clients configured alike share one object', () => {
     const fake = { now: () => 0, setTimeout: () => 0, clearTimeout() {} };
     const a = resolveOptions({ transports: ['websocket'], lifecycle: false, clock: fake });
