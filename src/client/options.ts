@@ -1,4 +1,4 @@
-import { InvalidArgumentError, inRange, oneOf } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange, oneOf, withMethods } from '../errors/invalid-argument.js';
 import type {
   TransportFactory,
   TransportName,
@@ -196,7 +196,8 @@ const checks = {
     ...numbers('queue', q, { maxMessages: 1000, maxBytes: 1 << 20 }),
     overflow: oneOf('options.queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
     ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
-    storage: q.storage,
+    // Else a missing method threw inside, into the (silent by default) logger, and the session silently stayed in memory.
+    storage: q.storage && withMethods('options.queue.storage', q.storage, ['load', 'save', 'remove']),
     storageKey: q.storageKey,
   }),
   rememberTransport: (rt) => rt && { ...numbers('rememberTransport', rt, { ttlMs: 86_400_000 }), storage: rt.storage },

@@ -91,6 +91,18 @@ describe('client options', () => {
     );
   });
 
+  // Before, accepted: the missing method threw inside, went to the logger (silent by default), and
+  // the session was silently kept in memory only, so a reload lost it.
+  it.each([
+    [5, 'load'],
+    [{}, 'load'],
+    [{ load: () => undefined, save: () => undefined }, 'remove'],
+  ])('refuses queue.storage %j without load, save and remove', (storage, method) => {
+    expect(() => resolveOptions({ queue: { storage: storage as never } })).toThrow(
+      new InvalidArgumentError(`options.queue.storage needs ${method}()`),
+    );
+  });
+
   it('holds only what was set: the defaults are shared, and clients configured alike share one object', () => {
     const fake = { now: () => 0, setTimeout: () => 0, clearTimeout() {} };
     const a = resolveOptions({ transports: ['websocket'], lifecycle: false, clock: fake });
