@@ -183,7 +183,11 @@ const checks = {
   logger: guarded,
   protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
-    re && { policy: re.policy ?? exponentialBackoff(re), ...numbers('reconnect', re, { minUptimeMs: 5000 }) },
+    re && {
+      // Not a function: else the first drop closed the client for good ('reconnect.policy threw').
+      policy: re.policy ? withMethods('options.reconnect', re, ['policy']) && re.policy : exponentialBackoff(re),
+      ...numbers('reconnect', re, { minUptimeMs: 5000 }),
+    },
   heartbeat: (h) =>
     h && { ...numbers('heartbeat', h, { intervalMs: 20_000, timeoutMs: 10_000 }, true), message: h.message ?? '' },
   connectTimeoutMs: (t) => ms('connectTimeoutMs', t, true),

@@ -103,6 +103,13 @@ describe('client options', () => {
     );
   });
 
+  // Before, accepted: the first drop then closed the client for good ('reconnect.policy threw').
+  it('refuses a reconnect.policy that is not a function', () => {
+    expect(() => resolveOptions({ reconnect: { policy: 5 as never } })).toThrow(
+      new InvalidArgumentError('options.reconnect needs policy()'),
+    );
+  });
+
   it('holds only what was set: the defaults are shared, and clients configured alike share one object', () => {
     const fake = { now: () => 0, setTimeout: () => 0, clearTimeout() {} };
     const a = resolveOptions({ transports: ['websocket'], lifecycle: false, clock: fake });
