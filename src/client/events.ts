@@ -113,7 +113,7 @@ export class TypedEmitter<M extends object> {
   waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
-      checkTimeout('waitFor', timeoutMs); // a throw here rejects
+      checkTimeout('waitFor', options); // a throw here rejects
       if (this.#o.disposed) throw new ClosedError('client was closed'); // nothing will ever emit
       const { clock } = this.#o;
       const settle = <T>(done: (value: T) => void, value: T): void => {
@@ -145,6 +145,7 @@ export class TypedEmitter<M extends object> {
    */
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
+    checkTimeout('stream', options);
     // An integer (Infinity included: it floors to itself, NaN never equals itself) from 1.
     if (!(Math.floor(bufferSize) === bufferSize && bufferSize >= 1)) {
       throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${bufferSize}`);
@@ -197,6 +198,8 @@ export class TypedEmitter<M extends object> {
     signal?: AbortSignal,
     onAbort?: () => void,
   ): () => void {
+    // on/once: else subscribed, to throw on every payload into the (silent by default) logger.
+    if (typeof fn != 'function') throw new InvalidArgumentError('on(): handler must be a function');
     let active = true;
     const remove = (): void => {
       if (!active) return;

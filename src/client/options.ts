@@ -1,4 +1,4 @@
-import { InvalidArgumentError, inRange, oneOf } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, inRange, oneOf, withMethods } from '../errors/invalid-argument.js';
 import type {
   TransportFactory,
   TransportName,
@@ -10,6 +10,7 @@ import { MAX_DELAY_MS, systemClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
 import type { WebStorage } from '../storage/dom-types.js';
+import { parseMainUrl } from '../transports/urls.js';
 import type { SessionStore } from '../storage/store.js';
 import type { LifecycleEnvironment } from './lifecycle.js';
 import { exponentialBackoff, type BackoffOptions, type RetryPolicy } from './retry.js';
@@ -168,14 +169,25 @@ export interface ResolvedOptions {
 
 const freeze = Object.freeze;
 
+const NAMES = freeze(['websocket', 'sockjs', 'longpoll'] as const);
+
 /** How each option that needs more than a copy is checked and normalised (`{}` gives the defaults). */
 const checks = {
   transports: sharedList,
+  // Else a misspelt transport (longPoll) was ignored, and a value that is no URL went to the transport as is.
+  urls: (u) => {
+    for (const k in u) parseMainUrl(u[oneOf('options.urls', k as TransportName, NAMES)] as string, `options.urls.${k}`);
+    return u;
+  },
   // The app's logger may throw (fail-on-console in tests): never into a transition or a socket callback.
   logger: guarded,
   protocol: (p) => oneOf('options.protocol', p, ['surelink', 'raw']),
   reconnect: (re) =>
-    re && { policy: re.policy ?? exponentialBackoff(re), ...numbers('reconnect', re, { minUptimeMs: 5000 }) },
+    re && {
+      // Not a function: else the first drop closed the client for good ('reconnect.policy threw').
+      policy: re.policy ? withMethods('options.reconnect', re, ['policy']) && re.policy : exponentialBackoff(re),
+      ...numbers('reconnect', re, { minUptimeMs: 5000 }),
+    },
   heartbeat: (h) =>
     h && { ...numbers('heartbeat', h, { intervalMs: 20_000, timeoutMs: 10_000 }, true), message: h.message ?? '' },
   connectTimeoutMs: (t) => ms('connectTimeoutMs', t, true),
@@ -188,7 +200,8 @@ const checks = {
     ...numbers('queue', q, { maxMessages: 1000, maxBytes: 1 << 20 }),
     overflow: oneOf('options.queue.overflow', q.overflow ?? 'drop-oldest', ['drop-oldest', 'drop-newest', 'error']),
     ttlMs: q.ttlMs === undefined ? undefined : ms('queue.ttlMs', q.ttlMs, true),
-    storage: q.storage,
+    // Else a missing method threw inside, into the (silent by default) logger, and the session silently stayed in memory.
+    storage: q.storage && withMethods('options.queue.storage', q.storage, ['load', 'save', 'remove']),
     storageKey: q.storageKey,
   }),
   rememberTransport: (rt) => rt && { ...numbers('rememberTransport', rt, { ttlMs: 86_400_000 }), storage: rt.storage },
@@ -200,7 +213,7 @@ const checks = {
  * what the user set, so an idle client does not carry its own copy of the defaults.
  */
 const DEFAULTS: ResolvedOptions = {
-  transports: freeze(['websocket', 'sockjs', 'longpoll'] as const),
+  transports: NAMES,
   urls: freeze({}),
   protocol: 'surelink',
   reconnect: freeze(checks.reconnect({})),
@@ -227,7 +240,11 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
   for (const key of Object.keys(DEFAULTS) as (keyof ClientOptions)[]) {
     const value = o[key];
     const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
-    if (value !== undefined) resolved[key] = check ? check(value) : value;
+    if (value === undefined) continue;
+    // Where an object goes (or `false`): a number, `true` or a string would silently give the defaults.
+    if (typeof DEFAULTS[key] == 'object' && value !== false && Object(value) !== value)
+      throw new InvalidArgumentError(`options.${key} must be an object`);
+    resolved[key] = check ? check(value) : value;
   }
   const keys = Object.keys(resolved);
   if (!(previous && keys.length === Object.keys(previous).length && keys.every((k) => resolved[k] === previous?.[k])))

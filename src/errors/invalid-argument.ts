@@ -30,8 +30,19 @@ export function oneOf<T extends string>(name: string, value: T, allowed: readonl
 
 /**
  * Throws an `InvalidArgumentError` for a `timeoutMs` option that is neither a delay a timer holds
- * nor `Infinity` (no timeout); `undefined` means the default.
+ * nor `Infinity` (no timeout), or a `signal` that is not an `AbortSignal`; `undefined` means the default.
  */
-export function checkTimeout(name: string, timeoutMs: number | undefined): void {
+export function checkTimeout(name: string, { timeoutMs, signal }: { timeoutMs?: number; signal?: AbortSignal }): void {
   if (timeoutMs !== undefined && timeoutMs !== Infinity) inRange(`${name}: timeoutMs`, timeoutMs, 0, MAX_DELAY_MS);
+  // Else a TypeError from inside, after a listener or a request's timer was registered, left to throw later.
+  if (signal != null && typeof signal.addEventListener != 'function')
+    throw new InvalidArgumentError(`${name}: signal must be an AbortSignal`);
+}
+
+/** `o` when it has each method of `methods`; otherwise throws an `InvalidArgumentError` naming `name`. */
+export function withMethods<T>(name: string, o: T, methods: readonly string[]): T {
+  for (const m of methods)
+    if (typeof (o as Record<string, unknown> | null | undefined)?.[m] != 'function')
+      throw new InvalidArgumentError(`${name} needs ${m}()`);
+  return o;
 }

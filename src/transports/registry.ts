@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, withMethods } from '../errors/invalid-argument.js';
 import type { TransportFactory, TransportName } from './transport.js';
 import { longpollTransport } from './longpoll.js';
 import { sockjsTransport } from './sockjs.js';
@@ -13,7 +13,8 @@ const builtIn: Partial<Record<TransportName, TransportFactory>> = {
 /** Turns the `transports` option (names or factories) into factories, in order. */
 export function resolveTransports(list: readonly (TransportName | TransportFactory)[]): TransportFactory[] {
   return list.map((entry) => {
-    if (typeof entry !== 'string') return entry;
+    // Else accepted, to fail every attempt with a TypeError (or, for null, an unhandled rejection).
+    if (typeof entry !== 'string') return withMethods('a transport factory', entry, ['isSupported', 'connect']);
     // Own names only: `toString` or `__proto__` is no transport (Object.prototype's members).
     const factory = Object.hasOwn(builtIn, entry) ? builtIn[entry] : undefined;
     if (!factory) throw new InvalidArgumentError(`unknown transport '${entry}'`);

@@ -2,10 +2,10 @@ import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import type { TransportName } from './transport.js';
 
 /**
- * Parses the client's main URL. `ws:`/`wss:`/`http:`/`https:` are accepted; a relative URL is
+ * Parses the client's main URL (or one of `urls`, `name` in the error). `ws:`/`wss:`/`http:`/`https:` are accepted; a relative URL is
  * resolved against the page's location when there is one.
  */
-export function parseMainUrl(url: string): URL {
+export function parseMainUrl(url: string, name = 'url'): URL {
   let parsed: URL | undefined;
   try {
     // Not the empty string, which would resolve to the page itself.
@@ -15,7 +15,7 @@ export function parseMainUrl(url: string): URL {
     // Not a URL: reported below, like any other unusable value.
   }
   if (!parsed || !/^(wss?|https?):$/.test(parsed.protocol))
-    throw new InvalidArgumentError(`url must be a ws:, wss:, http: or https: URL, got ${String(url)}`);
+    throw new InvalidArgumentError(`${name} must be a ws:, wss:, http: or https: URL, got ${String(url)}`);
   return parsed;
 }
 
