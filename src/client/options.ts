@@ -242,7 +242,8 @@ export function resolveOptions(o: ClientOptions = {}): ResolvedOptions {
     const check = (checks as { [key: string]: ((value: unknown) => unknown) | undefined })[key];
     if (value === undefined) continue;
     // Where an object goes (or `false`): a number, `true` or a string would silently give the defaults.
-    if (typeof DEFAULTS[key] == 'object' && value !== false && Object(value) !== value)
+    // The transport list says what it needs itself.
+    if (typeof DEFAULTS[key] == 'object' && key !== 'transports' && value !== false && Object(value) !== value)
       throw new InvalidArgumentError(`options.${key} must be an object`);
     resolved[key] = check ? check(value) : value;
   }

@@ -47,6 +47,12 @@ describe('client options', () => {
     );
   });
 
+  it.each(['websocket', 5, true])('refuses options.transports = %j as a list it needs', (value) => {
+    expect(() => resolveOptions({ transports: value as never })).toThrow(
+      new InvalidArgumentError('options.transports must list at least one transport'),
+    );
+  });
+
   // Before, a misspelt transport (longPoll) was silently ignored, and a value that is no URL was handed to the transport as is.
   it.each([
     [{ longPoll: 'https://example.com/poll' }, 'options.urls must be one of websocket, sockjs, longpoll, got longPoll'],
