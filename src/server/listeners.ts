@@ -16,8 +16,20 @@ export class Listeners {
     this.#onListenerError = onListenerError;
   }
 
-  /** Adds a listener; the returned function removes it (idempotent). */
+  /** Set by `final`: the last event and its payload. */
+  #final: readonly [string, unknown] | undefined;
+
+  /**
+   * Adds a listener; the returned function removes it (idempotent). After `final`, one for that
+   * event is called in a microtask with its payload, and one for any other event never.
+   */
   on(event: string, listener: Listener): () => void {
+    const final = this.#final;
+    if (final) {
+      let live = event === final[0];
+      if (live) queueMicrotask(() => live && this.#call(listener, event, final[1]));
+      return () => (live = false);
+    }
     // Wrap so the same function registered twice gets two independent subscriptions.
     const entry: Listener = (payload) => listener(payload);
     this.#byName.set(event, [...(this.#byName.get(event) ?? []), entry]);
@@ -37,15 +49,21 @@ export class Listeners {
   emit(event: string, payload: unknown): void {
     const list = this.#byName.get(event);
     if (!list) return;
-    for (let i = 0; i < list.length; i++) this.call(list[i] as Listener, event, payload);
+    for (let i = 0; i < list.length; i++) this.#call(list[i] as Listener, event, payload);
+  }
+
+  /** Emits `event` as the last one: every listener goes, and later ones are as `on` says. */
+  final(event: string, payload: unknown): void {
+    this.#final = [event, payload];
+    this.emit(event, payload);
+    this.clear();
   }
 
   clear(): void {
     this.#byName.clear();
   }
 
-  /** Calls one listener as `emit` does: what it throws or rejects with goes to `onListenerError`. */
-  call(listener: Listener, event: string, payload: unknown): void {
+  #call(listener: Listener, event: string, payload: unknown): void {
     try {
       const result = (listener as (payload: unknown) => unknown)(payload);
       if (isThenable(result)) result.then(undefined, (error: unknown) => this.#onListenerError(error, event));

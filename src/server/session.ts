@@ -67,8 +67,6 @@ export class Session<
   #heartbeat: ServerHeartbeat | null = null;
   #lastLoss: DisconnectInfo = { code: CloseCode.Abnormal, reason: '' };
   #ended = false;
-  /** How it ended, for an `end` listener added after (once `#ended`). */
-  #endInfo: EndInfo = { code: CloseCode.Normal, reason: '' };
 
   /** The secret a client resumes this session with (internal: not part of `ServerSession`). */
   get resumeToken(): string {
@@ -121,13 +119,6 @@ export class Session<
     if (typeof event !== 'string') throw new InvalidArgumentError('session.on: event name must be a string');
     if (typeof handler !== 'function')
       throw new InvalidArgumentError(`session.on("${event}"): handler is not a function`);
-    // Ended: no event comes any more, but an `end` listener added late (after an `await` in a
-    // `connection` listener, say) still hears how, or its cleanup would never run.
-    if (this.#ended) {
-      let live = event === 'end';
-      if (live) queueMicrotask(() => live && this.#listeners.call(handler, event, this.#endInfo));
-      return () => (live = false);
-    }
     return this.#listeners.on(event, handler);
   }
 
@@ -298,7 +289,8 @@ export class Session<
     // its unacknowledged frames, up to maxBufferedFrames of them, go at once.
     this.#outbox.ack(this.#outbox.lastSeq);
     this.#host.ended(this);
-    this.#listeners.emit('end', (this.#endInfo = { code, reason }));
-    this.#listeners.clear();
+    // Its last event: an `end` listener added later (after an `await` in a `connection` listener,
+    // say) still hears how it ended, or its cleanup would never run.
+    this.#listeners.final('end', { code, reason } satisfies EndInfo);
   }
 }
