@@ -39,8 +39,8 @@ export const longpollTransport: TransportFactory = {
     try {
       // A relative one (an explicit `urls.longpoll`) is the page's, as a relative main URL is.
       const u = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
-      // fetch throws for a URL with credentials; a browser sends a WebSocket URL's as Basic auth, so
-      // they go in that header, on every request: percent-decoded to bytes, as browsers do.
+      // fetch throws for a URL with credentials: they go as Basic auth, on every request,
+      // percent-decoded to bytes (as a browser does once a server asks for them).
       const auth = `${u.username}:${u.password}`;
       u.username = u.password = '';
       return new LongPollTransport(
