@@ -1,44 +1,26 @@
 /**
  * Delivery edge cases found by an audit of the outgoing side and its persistence.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
-import type { ClientOptions } from '../../src/client/options.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SessionLostError } from '../../src/errors/index.js';
 import { IDBFactory } from 'fake-indexeddb';
 import { indexedDBStore } from '../../src/storage/indexeddb.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
-import { FakeTransport, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 import { memoryStorage } from '../helpers/memory-storage.js';
 
-const settle = () => vi.advanceTimersByTimeAsync(0);
-let fake: FakeTransport;
-let clients: RealtimeClient[];
+// A page of the app: its client on the fake transport, its session in localStorage under 'k'.
+const fx = useFakeClientFixture({
+  heartbeat: false,
+  reconnect: { initialDelayMs: 1000, jitter: 'none' },
+  queue: { storage: webStorageStore(localStorage), storageKey: 'k' },
+  rememberTransport: {}, // remembered, as by default
+});
+beforeEach(() => localStorage.clear());
+const page = fx.make;
 
-function page(options: ClientOptions = {}): RealtimeClient {
-  const c = new RealtimeClient('ws://test.invalid/realtime', {
-    transports: [fake],
-    lifecycle: false,
-    heartbeat: false,
-    reconnect: { initialDelayMs: 1000, jitter: 'none' },
-    queue: { storage: webStorageStore(localStorage), storageKey: 'k' },
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
-
-const sentData = () => fake.last.framesOf('event').map((f) => [f.seq, f.data]);
-
-useFakeClients(
-  () => {
-    localStorage.clear();
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
+const sentData = () => fx.fake.last.framesOf('event').map((f) => [f.seq, f.data]);
 
 describe('a stored value that is not JSON', () => {
   it('is ignored and written over: messages queued offline still survive the next reload', async () => {
@@ -48,7 +30,7 @@ describe('a stored value that is not JSON', () => {
     expect(first.send('m', 1)).toBe('queued');
     page(); // the reload
     await settle();
-    fake.last.accept();
+    fx.fake.last.accept();
     await settle();
     expect(sentData()).toEqual([[1, 1]]);
   });
@@ -71,18 +53,18 @@ describe('an asynchronous store and a link lost while a write is under way', () 
       if (e instanceof SessionLostError) lost.push(...e.undelivered.map((m) => m.data));
     });
     await settle();
-    fake.last.accept();
+    fx.fake.last.accept();
     await settle();
     release(); // the write of the welcome's flush
     await settle();
     expect(c.send('m', 1)).toBe('sent'); // waits for its write
-    const first = fake.last;
+    const first = fx.fake.last;
     first.drop(); // before the write landed: #1 never went out
     release();
     await settle();
     expect(first.framesOf('event')).toEqual([]);
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resumed: false, resume: 'r2' }); // the session is gone
+    fx.fake.last.accept({ resumed: false, resume: 'r2' }); // the session is gone
     for (let i = 0; i < 3; i++) {
       release();
       await settle();
@@ -141,21 +123,21 @@ describe('queue bounds apply to the offline queue only (QueueOptions, README)', 
     c.on('queue:overflow', (e) => dropped.push(...e.dropped.map((m) => m.data)));
     await settle();
     expect(c.send('m', 'offline')).toBe('dropped');
-    fake.last.accept();
+    fx.fake.last.accept();
     await settle();
     expect(c.send('m', 'online')).toBe('sent');
     expect(sentData()).toEqual([[1, 'online']]);
     expect(dropped).toEqual(['offline']);
     const reply = c.request('q', 1);
-    const [req] = fake.last.framesOf('request');
-    fake.last.push({ type: 'response', seq: 1, id: req!.id, ok: true, data: 'done' });
+    const [req] = fx.fake.last.framesOf('request');
+    fx.fake.last.push({ type: 'response', seq: 1, id: req!.id, ok: true, data: 'done' });
     await expect(reply).resolves.toBe('done');
   });
 
   it('maxBytes bounds the offline queue, not a message sent on an open link', async () => {
     const c = page({ queue: { maxBytes: 50 } });
     await settle();
-    fake.last.accept();
+    fx.fake.last.accept();
     await settle();
     expect(c.send('m', 'x'.repeat(100))).toBe('sent');
     expect(sentData()).toEqual([[1, 'x'.repeat(100)]]);
@@ -174,7 +156,7 @@ describe('queue:expired is reported once, across a page reload', () => {
     const next = page({ queue: { storage: webStorageStore(localStorage), storageKey: 'k', ttlMs: 5000 } }); // a reload
     next.on('queue:expired', (e) => expired.push(...e.expired.map((m) => ['next', m.data])));
     await settle();
-    fake.last.accept();
+    fx.fake.last.accept();
     await settle();
     expect(expired).toEqual([['first', 1]]);
   });
@@ -200,13 +182,13 @@ describe('a store whose writes start failing (quota exceeded)', () => {
     await settle(); // offline
     first.send('m', 1); // stored: queued, no session yet
     full = true; // from now on every write throws
-    fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
+    fx.fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
     await settle();
     expect(sentData()).toEqual([[1, 1]]);
-    fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
+    fx.fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
     page(options); // a reload
     await settle();
-    fake.last.accept({ resume: 'r2' });
+    fx.fake.last.accept({ resume: 'r2' });
     await settle();
     expect(sentData()).toEqual([]); // not sent a second time
   });
@@ -246,13 +228,13 @@ describe('an asynchronous store whose write fails (a custom store, IndexedDB)', 
       first.send('m', 1); // stored: queued, no session yet
       await idle();
       fail(true); // from now on every write rejects
-      fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
+      fx.fake.last.accept({ resume: 'r1' }); // #1 goes out (its write failed: the session goes on in memory)
       await idle();
       expect(sentData()).toEqual([[1, 1]]);
-      fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
+      fx.fake.last.push({ type: 'ack', ack: 1 }); // the server delivered it
       page(options); // a reload
       await idle();
-      fake.last.accept({ resume: 'r2' });
+      fx.fake.last.accept({ resume: 'r2' });
       await idle();
       expect(sentData()).toEqual([]); // not sent a second time
     });
@@ -286,7 +268,7 @@ describe('an asynchronous store whose write fails (a custom store, IndexedDB)', 
       await idle();
       page(options); // a reload, still offline
       await idle();
-      fake.last.accept();
+      fx.fake.last.accept();
       await idle();
       expect(sentData()).toEqual([[1, 1]]); // what the store held is sent; #2 it never held
     });
@@ -313,7 +295,7 @@ describe('an asynchronous store and a new link up before a write under way lands
       }
     };
     await settle();
-    fake.last.accept(); // resume token 'r1'
+    fx.fake.last.accept(); // resume token 'r1'
     await settle();
     await release(); // the welcome's flush
     return { c, lost, release };
@@ -325,10 +307,10 @@ describe('an asynchronous store and a new link up before a write under way lands
   it('a new session sends it, once, and does not report it lost', async () => {
     const { c, lost, release } = await pageWithHeldWrites();
     expect(c.send('m', 1)).toBe('sent'); // waits for its write
-    const first = fake.last;
+    const first = fx.fake.last;
     first.drop(); // #1 never went out
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resumed: false, resume: 'r2' }); // up before the write lands: a new session
+    fx.fake.last.accept({ resumed: false, resume: 'r2' }); // up before the write lands: a new session
     await settle();
     await release();
     expect(first.framesOf('event')).toEqual([]);
@@ -339,9 +321,9 @@ describe('an asynchronous store and a new link up before a write under way lands
   it('a resumed session sends it once', async () => {
     const { c, lost, release } = await pageWithHeldWrites();
     expect(c.send('m', 1)).toBe('sent');
-    fake.last.drop();
+    fx.fake.last.drop();
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 });
+    fx.fake.last.accept({ resumed: true, resume: 'r1', ack: 0 });
     await settle();
     await release();
     expect(lost).toEqual([]);
@@ -354,14 +336,14 @@ describe('an asynchronous store and a new link up before a write under way lands
     const { c, release } = await pageWithHeldWrites();
     c.send('m', 1);
     await release();
-    fake.last.drop(); // #1 went out, never acknowledged
+    fx.fake.last.drop(); // #1 went out, never acknowledged
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resumed: true, resume: 'r1', ack: 0 }); // #1 taken again for a re-send
+    fx.fake.last.accept({ resumed: true, resume: 'r1', ack: 0 }); // #1 taken again for a re-send
     await settle();
-    fake.last.drop(); // before its write landed
+    fx.fake.last.drop(); // before its write landed
     await release(); // lands with no link
     await vi.advanceTimersByTimeAsync(2000); // the second retry in a row
-    fake.last.accept({ resumed: true, resume: 'r1', ack: 1 }); // the server has #1
+    fx.fake.last.accept({ resumed: true, resume: 'r1', ack: 1 }); // the server has #1
     await settle();
     await release();
     expect(c.state).toBe('open');
