@@ -1,6 +1,6 @@
 import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
-import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, checkCallOptions } from '../errors/invalid-argument.js';
 import { NotConnectedError } from '../errors/not-connected.js';
 import { MAX_NAME_CHARS, isSendableByClient } from '../protocol/frames.js';
 import type { TransportName } from '../transports/transport.js';
@@ -121,7 +121,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('request() needs an event name');
     checkName('request', event);
     if (c.disposed) throw new ClosedError('client was closed');
-    checkTimeout('request', options);
+    checkCallOptions('request', options);
     if (options.signal?.aborted) throw new AbortError(`request '${event}' aborted`);
     const requests = c.ownRequests();
     // Withdrawn, it is written so: else a page dying before its next write leaves it stored, to be sent by the next page.
@@ -142,7 +142,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   async ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
     const o = c.options;
-    checkTimeout('ping', options);
+    checkCallOptions('ping', options);
     // Not NotConnectedError in raw mode: the link may well be open, and connecting will not help.
     if (o.protocol === 'raw') throw new InvalidArgumentError('ping() needs the surelink protocol');
     if (!c.writable) throw new NotConnectedError('ping() needs an open connection');

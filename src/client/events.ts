@@ -6,7 +6,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { AbortError } from '../errors/abort.js';
 import { ClosedError } from '../errors/closed.js';
-import { InvalidArgumentError, checkTimeout } from '../errors/invalid-argument.js';
+import { InvalidArgumentError, checkCallOptions } from '../errors/invalid-argument.js';
 import { TimeoutError } from '../errors/timeout.js';
 import type { Clock } from '../util/clock.js';
 import { openStream } from './event-stream.js';
@@ -113,7 +113,7 @@ export class TypedEmitter<M extends object> {
   waitFor<K extends keyof M & string>(event: K, options: WaitForOptions = {}): Promise<M[K]> {
     return new Promise<M[K]>((resolve, reject) => {
       const { timeoutMs, signal } = options;
-      checkTimeout('waitFor', options); // a throw here rejects
+      checkCallOptions('waitFor', options); // a throw here rejects
       if (this.#o.disposed) throw new ClosedError('client was closed'); // nothing will ever emit
       const { clock } = this.#o;
       const settle = <T>(done: (value: T) => void, value: T): void => {
@@ -145,7 +145,7 @@ export class TypedEmitter<M extends object> {
    */
   stream<K extends keyof M & string>(event: K, options: StreamOptions = {}): EventStream<M[K]> {
     const { signal, bufferSize = 1024 } = options;
-    checkTimeout('stream', options);
+    checkCallOptions('stream', options);
     // An integer (Infinity included: it floors to itself, NaN never equals itself) from 1.
     if (!(Math.floor(bufferSize) === bufferSize && bufferSize >= 1)) {
       throw new InvalidArgumentError(`stream: bufferSize must be an integer >= 1 or Infinity, got ${bufferSize}`);

@@ -32,7 +32,10 @@ export function oneOf<T extends string>(name: string, value: T, allowed: readonl
  * Throws an `InvalidArgumentError` for a `timeoutMs` option that is neither a delay a timer holds
  * nor `Infinity` (no timeout), or a `signal` that is not an `AbortSignal`; `undefined` means the default.
  */
-export function checkTimeout(name: string, { timeoutMs, signal }: { timeoutMs?: number; signal?: AbortSignal }): void {
+export function checkCallOptions(
+  name: string,
+  { timeoutMs, signal }: { timeoutMs?: number; signal?: AbortSignal },
+): void {
   if (timeoutMs !== undefined && timeoutMs !== Infinity) inRange(`${name}: timeoutMs`, timeoutMs, 0, MAX_DELAY_MS);
   // Else a TypeError from inside, after a listener or a request's timer was registered, left to throw later.
   if (signal != null && typeof signal.addEventListener != 'function')
