@@ -112,7 +112,10 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /**
    * Sends a request and resolves with the server's response data. Rejects with `TimeoutError`,
-   * `AbortError`, `RemoteError` (the handler failed), `SessionLostError` or `ClosedError`.
+   * `AbortError`, `RemoteError` (the handler failed, or the server's limits refused it:
+   * `RATE_LIMITED`, `BUSY`), `SessionLostError`, `ClosedError`, `InvalidArgumentError`, or as the
+   * offline queue lets it go: `NotConnectedError` (dropped by `queue.overflow`), `QueueFullError`
+   * (`overflow: 'error'`), `TimeoutError` (expired by `queue.ttlMs`).
    */
   async request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
     // Async: every refusal below rejects the promise, none throws at the caller.
