@@ -139,7 +139,7 @@ export function startAttempt(
       }
       try {
         return await new Promise<Link>((resolve, reject) => {
-          const url = o.urls[name] ?? endpointUrl(main, name);
+          const url = endpointUrl(main, name, o.urls[name]);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
             (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer, name }),
