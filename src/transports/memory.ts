@@ -27,7 +27,8 @@ function entry<T>(option: MemoryOption, url: string, op: (storage: Storage, key:
 function remembered(option: MemoryOption, url: string, clock: Clock): string | undefined {
   // Split inside `entry`: a custom storage may hand back a non-string, which must not throw here.
   const [name, at] = entry(option, url, (s, key) => s.getItem(key)?.split('@')) ?? [];
-  return option && clock.now() - Number(at) < option.ttlMs ? name : undefined;
+  // Not a time ahead of the clock (set back since, or garbage): no longer renewed on use, it would outlive ttlMs.
+  return option && Math.abs(clock.now() - Number(at)) < option.ttlMs ? name : undefined;
 }
 
 /** The configured order, with the transport that worked last time on this network first. */

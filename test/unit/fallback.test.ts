@@ -166,6 +166,9 @@ describe('transport fallback', () => {
       { getItem: fails, setItem: fails, removeItem: fails },
       { getItem: () => 'longpoll@not-a-time', setItem: () => {}, removeItem: () => {} },
       { getItem: () => 'nothing@1', setItem: () => {}, removeItem: () => {} },
+      // A time ahead of the clock (set back since) is no fresh memory: kept as it is, it would outlive ttlMs.
+      { getItem: () => `longpoll@${Date.now() + 10 * 86_400_000}`, setItem: () => {}, removeItem: () => {} },
+      { getItem: () => 'longpoll@1e400', setItem: () => {}, removeItem: () => {} },
       // A custom Storage-like object may hand back what it holds as it is.
       { getItem: () => 42, setItem: () => {}, removeItem: () => {} },
     ];
