@@ -36,7 +36,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
-  /** The hello went out on the last transport tried: the server may have seen it (and taken the session over). */
+  /** The hello went out on a transport tried (not only the last): the server may have seen it (and taken the session over). */
   readonly sent: boolean | undefined;
   /** Once `done` resolved, what the next attempts get: twice what this handshake took (see `patience`). */
   readonly patience: number;
@@ -94,6 +94,8 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let waiting: Waiting | undefined;
+  // A hello that went out on a transport that then failed: one tried after it may fail before sending its own.
+  let sent: boolean | undefined;
   let cancelled = false;
   // The app's auth function and session store may never settle: they get a transport's time; then
   // each transport's handshake, one at a time, is bounded by the same timer.
@@ -137,7 +139,7 @@ export function startAttempt(
       }
       try {
         return await new Promise<Link>((resolve, reject) => {
-          const url = o.urls[name] ?? endpointUrl(main, name);
+          const url = endpointUrl(main, name, o.urls[name]);
           // The socket keeps its URL: when it is the main one, one copy is enough.
           current = new Handshake(
             (waiting = { hello: first, resolve, reject, at: o.clock.now(), timer, name }),
@@ -149,6 +151,7 @@ export function startAttempt(
         });
       } catch (error) {
         const e = error as SurelinkError;
+        sent ||= waiting?.sent;
         if (cancelled || isFatal(e)) throw e;
         o.logger.debug(`surelink: ${name} failed`, e);
         errors.push(e);
@@ -160,7 +163,7 @@ export function startAttempt(
   return {
     done: run(),
     get sent() {
-      return waiting?.sent;
+      return sent || waiting?.sent;
     },
     get patience() {
       return connectTime(o.connectTimeoutMs, 2 * (o.clock.now() - (waiting?.at as number)));

@@ -23,6 +23,14 @@ function entry<T>(option: MemoryOption, url: string, op: (storage: Storage, key:
   }
 }
 
+/** The name remembered for the endpoint, unless expired. */
+function remembered(option: MemoryOption, url: string, clock: Clock): string | undefined {
+  // Split inside `entry`: a custom storage may hand back a non-string, which must not throw here.
+  const [name, at] = entry(option, url, (s, key) => s.getItem(key)?.split('@')) ?? [];
+  // Not a time ahead of the clock (set back since, or garbage): no longer renewed on use, it would outlive ttlMs.
+  return option && Math.abs(clock.now() - Number(at)) < option.ttlMs ? name : undefined;
+}
+
 /** The configured order, with the transport that worked last time on this network first. */
 export function preferRemembered<F extends { readonly name: TransportName }>(
   factories: readonly F[],
@@ -30,19 +38,25 @@ export function preferRemembered<F extends { readonly name: TransportName }>(
   url: string,
   clock: Clock,
 ): readonly F[] {
-  // Split inside `entry`: a custom storage may hand back a non-string, which must not throw here.
-  const [name, at] = entry(option, url, (s, key) => s.getItem(key)?.split('@')) ?? [];
+  const name = remembered(option, url, clock);
   // Only a name among the factories counts, so a stale or foreign entry is ignored.
-  const hit = option && clock.now() - Number(at) < option.ttlMs ? factories.find((f) => f.name === name) : undefined;
+  const hit = factories.find((f) => f.name === name);
   return hit ? [hit, ...factories.filter((f) => f !== hit)] : factories;
 }
 
-/** Remembers `name` as the transport that worked, or forgets it with `undefined` (the preferred one worked). */
+/**
+ * Remembers `name` as the transport that worked, or forgets it with `undefined` (the preferred one
+ * worked; an expired entry is left, as it is ignored). One already remembered keeps its time:
+ * renewed on every connect on it, it would never expire for a page opened daily, and without an
+ * upgrade probe (`upgrade: false`, raw mode) the client would stay on the fallback for good after
+ * the network changed.
+ */
 export function rememberTransport(
   option: MemoryOption,
   url: string,
   clock: Clock,
   name: TransportName | undefined,
 ): void {
-  entry(option, url, (s, key) => (name ? s.setItem(key, `${name}@${clock.now()}`) : s.removeItem(key)));
+  if (name !== remembered(option, url, clock))
+    entry(option, url, (s, key) => (name ? s.setItem(key, `${name}@${clock.now()}`) : s.removeItem(key)));
 }

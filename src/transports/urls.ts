@@ -23,13 +23,15 @@ export function parseMainUrl(url: string, name = 'url'): URL {
  * The endpoint of one transport, derived from the main URL: `wss://h/realtime` gives
  * `wss://h/realtime` (WebSocket), `https://h/realtime/sockjs` (SockJS) and
  * `https://h/realtime/poll` (long polling). The query string is kept; the fragment is dropped.
+ * An override (`own`, one of `urls`) keeps its path, but gets the same scheme and fragment rules:
+ * fetch and sockjs-client refuse a `ws:` URL, and sockjs-client one with a fragment.
  */
-export function endpointUrl(main: string, name: TransportName): string {
-  const u = new URL(main);
+export function endpointUrl(main: string, name: TransportName, own?: string): string {
+  const u = parseMainUrl(own ?? main);
   // ws: <-> http:, wss: <-> https: (the main URL is one of these four)
   const ws = name === 'websocket';
   u.protocol = u.protocol.replace(/^(ws|http)/, ws ? 'ws' : 'http');
-  u.pathname = u.pathname.replace(/\/+$/, '') + (ws ? '' : name === 'sockjs' ? '/sockjs' : '/poll');
+  if (!own) u.pathname = u.pathname.replace(/\/+$/, '') + (ws ? '' : name === 'sockjs' ? '/sockjs' : '/poll');
   u.hash = '';
   return u.href;
 }

@@ -212,3 +212,31 @@ describe('connect timeout on a slow link', () => {
     expect(c.state).toBe('open');
   });
 });
+
+describe('upgrade probe patience over several transports', () => {
+  it('doubles after a probe whose WebSocket hello went out, even when a transport after it failed before sending its own', async () => {
+    // On long polling the probe tries WebSocket, then SockJS. In surelink.min.js without sockjs-client's
+    // script, SockJS fails at once ("SockJS is not loaded"): the probe's outcome must still count the hello
+    // WebSocket sent, else every probe gets the same short time on a slow link and never upgrades.
+    const sj = new FakeTransport('sockjs');
+    const c = make({ transports: [ws, sj, lp], upgrade: { initialDelayMs: 5000, maxDelayMs: 5000 } });
+    await settle();
+    ws.last.drop({ code: 1006, reason: 'refused' });
+    await settle();
+    sj.last.drop({ code: 1006, reason: 'SockJS is not loaded' });
+    await settle();
+    lp.last.accept();
+    await settle();
+    const given = [];
+    for (let probe = 0; probe < 3; probe++) {
+      await vi.advanceTimersByTimeAsync(5000);
+      given.push(await waited(ws)); // the hello went out, the welcome is still on its way
+      await settle();
+      expect(sj.links).toHaveLength(probe + 2);
+      sj.last.drop({ code: 1006, reason: 'SockJS is not loaded' });
+      await settle();
+      expect(c.transport).toBe('longpoll');
+    }
+    expect(given).toEqual([1000, 2000, 4000]);
+  });
+});

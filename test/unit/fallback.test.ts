@@ -132,6 +132,32 @@ describe('transport fallback', () => {
     expect(ws.links).toHaveLength(2); // memory expired: WebSocket first again
   });
 
+  it('lets the memory expire a day after the fallback was found, though each page load connects on it (no probe to clear it)', async () => {
+    // With upgrade: false (and always in raw mode) nothing clears the memory but its expiry: were it
+    // renewed on every connect, a page opened once a day would stay on the fallback for good after a
+    // network change (office proxy, then home), never trying WebSocket first again.
+    await fellBack({ upgrade: false });
+    vi.setSystemTime(Date.now() + 12 * 3_600_000);
+    const next = make({ upgrade: false });
+    await settle();
+    expect(ws.links).toHaveLength(1); // remembered: long polling first
+    lp.last.accept();
+    await settle();
+    expect(next.transport).toBe('longpoll');
+    vi.setSystemTime(Date.now() + 12 * 3_600_000 + 1);
+    make({ upgrade: false });
+    await settle();
+    expect(ws.links).toHaveLength(2); // a day after it was found: the configured order again
+    ws.last.drop({ code: 1006, reason: 'still refused' });
+    await settle();
+    lp.last.accept();
+    await settle();
+    vi.setSystemTime(Date.now() + 12 * 3_600_000);
+    make({ upgrade: false });
+    await settle();
+    expect(ws.links).toHaveLength(2); // found again, remembered again
+  });
+
   it('connects as configured whatever the storage does: throws (private mode), holds garbage, returns a non-string', async () => {
     const fails = () => {
       throw new DOMException('quota', 'QuotaExceededError');
@@ -140,6 +166,9 @@ describe('transport fallback', () => {
       { getItem: fails, setItem: fails, removeItem: fails },
       { getItem: () => 'longpoll@not-a-time', setItem: () => {}, removeItem: () => {} },
       { getItem: () => 'nothing@1', setItem: () => {}, removeItem: () => {} },
+      // A time ahead of the clock (set back since) is no fresh memory: kept as it is, it would outlive ttlMs.
+      { getItem: () => `longpoll@${Date.now() + 10 * 86_400_000}`, setItem: () => {}, removeItem: () => {} },
+      { getItem: () => 'longpoll@1e400', setItem: () => {}, removeItem: () => {} },
       // A custom Storage-like object may hand back what it holds as it is.
       { getItem: () => 42, setItem: () => {}, removeItem: () => {} },
     ];
