@@ -332,6 +332,23 @@ describe('reconnection', () => {
     expect(fake.links).toHaveLength(3);
   });
 
+  it('tells the retry policy the reasons its TSDoc names: a close reason, code N without one, an attempt error', async () => {
+    const reasons: string[] = [];
+    const c = await connected({
+      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      connectTimeoutMs: 2000,
+      reconnect: { policy: ({ reason }) => (reasons.push(reason), 10) },
+    });
+    fake.last.drop({ code: 1006, reason: '' }); // as a browser's WebSocket reports a lost connection
+    await vi.advanceTimersByTimeAsync(10);
+    fake.last.accept();
+    await settle();
+    await vi.advanceTimersByTimeAsync(1500); // no answer to the ping
+    await vi.advanceTimersByTimeAsync(10 + 2000); // the next attempt never completes its handshake
+    expect(c.state).toBe('reconnecting');
+    expect(reasons).toEqual(['code 1006', 'heartbeat timeout', 'websocket: no handshake within 2000 ms']);
+  });
+
   it.each([
     [
       'throws',
