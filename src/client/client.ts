@@ -141,14 +141,18 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     return promise as Promise<T>;
   }
 
-  /** Measures the round-trip time to the server in ms. Rejects when not connected, and in raw mode. */
+  /** Measures the round-trip time to the server in ms. Rejects when not connected (`ClosedError` after `close()`), and in raw mode. */
   async ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
     const o = c.options;
     checkCallOptions('ping', options);
     // Not NotConnectedError in raw mode: the link may well be open, and connecting will not help.
     if (o.protocol === 'raw') throw new InvalidArgumentError('ping() needs the surelink protocol');
-    if (!c.writable) throw new NotConnectedError('ping() needs an open connection');
+    // After close() no connection will come, as request() says: not NotConnectedError, which says to wait.
+    if (!c.writable)
+      throw c.disposed
+        ? new ClosedError('client was closed')
+        : new NotConnectedError('ping() needs an open connection');
     const ts = o.clock.now();
     const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
     c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above

@@ -68,8 +68,9 @@ export class Pauses implements LifecycleHandlers {
       // Tab visible, or back without having let go here (the old socket often died with the network
       // change): act on an expired deadline now (`probe` also pings); skip a pending backoff.
       if (host.state === 'open') host.heartbeat?.[back ? 'probe' : 'check']();
-      // Reconnecting: waiting for a backoff delay, which going on cuts short.
-      else if (host.state === 'reconnecting') host.go('connecting', 'health check');
+      // Reconnecting: waiting for a backoff delay, which going on cuts short; also the one the check
+      // just started for a link it found dead (a laptop waking), else the reconnect waited a delay.
+      if (host.state === 'reconnecting') host.go('connecting', 'health check');
     } else {
       // `pagehide`: the page is unloading or went hidden, which stores the session and lets go of
       // nothing. Unloaded, hidden (a mobile browser may kill the tab then without another event), or

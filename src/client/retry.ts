@@ -12,7 +12,10 @@ export interface RetryContext {
   readonly attempt: number;
   /** Milliseconds since the first failure of the current streak (0 for the first retry). */
   readonly elapsedMs: number;
-  /** Why the last connection or attempt failed, e.g. `'close 1006'` or `'connect timeout'`. */
+  /**
+   * Why the last connection or attempt failed: the close reason (e.g. `'heartbeat timeout'`), `'code 1006'`
+   * for a close without one, or the attempt's error message (e.g. `'websocket: no handshake within 3500 ms'`).
+   */
   readonly reason: string;
 }
 
@@ -65,7 +68,7 @@ export interface BackoffOptions {
  *   `initialDelayMs` > `maxDelayMs`.
  * @example
  * const policy = exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: 8 });
- * policy({ attempt: 1, elapsedMs: 0, reason: 'close 1006' }); // somewhere in [0, 500)
+ * policy({ attempt: 1, elapsedMs: 0, reason: 'code 1006' }); // somewhere in [0, 500)
  */
 export function exponentialBackoff(options: BackoffOptions = {}, random = (): number => Math.random()): RetryPolicy {
   const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
@@ -108,7 +111,7 @@ export interface ScheduledRetry {
  *
  * @example
  * const schedule = new RetrySchedule({ policy: exponentialBackoff(), minUptimeMs: 5000 }, systemClock);
- * const next = schedule.next('close 1006'); // { attempt: 1, delayMs: ... } or null: give up
+ * const next = schedule.next('code 1006'); // { attempt: 1, delayMs: ... } or null: give up
  * // ...after the handshake of the next connection completes:
  * schedule.opened();
  */

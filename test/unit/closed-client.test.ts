@@ -19,6 +19,13 @@ describe('what the app asks of a client after close()', () => {
     expect(settled).toHaveBeenCalledWith(expect.any(ClosedError));
   });
 
+  it('ping() rejects with ClosedError, as request() does, not NotConnectedError (which says to wait for open)', async () => {
+    const c = await t.connected({ autoConnect: true });
+    c.close();
+    await expect(c.ping()).rejects.toBeInstanceOf(ClosedError);
+    await expect(c.request('x')).rejects.toBeInstanceOf(ClosedError);
+  });
+
   it('stream() ends at once instead of waiting for ever', async () => {
     const c = make();
     c.close();
