@@ -53,7 +53,7 @@ const MAX_EARLY_FRAMES = 128;
 
 type LinkState<S> =
   | { readonly name: 'hello' }
-  | { readonly name: 'auth'; readonly early: string[]; chars: number }
+  | { readonly name: 'auth'; readonly early: string[]; chars: number; readonly resuming: boolean }
   | { readonly name: 'open'; readonly session: S }
   | { readonly name: 'closed' };
 
@@ -66,6 +66,8 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   #abandon: (() => void) | undefined;
   /** Refused, and its handshake place kept until the connection is gone (see `refuse`). */
   #holdsPlace = false;
+  /** The connection closed while a resume authenticated with a `close` frame held: see `onClose`. */
+  #gone: readonly [code: number, reason: string] | undefined;
 
   constructor(connection: ServerConnection, host: HandshakeHost<S>) {
     this.#connection = connection;
@@ -121,6 +123,13 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
 
   onClose(code: number, reason: string): void {
     const state = this.#state;
+    // A client closed for good during its handshake sends `close` after its hello, then closes the
+    // transport (PROTOCOL.md, "Handshake"). Dropped with the link, that frame left the session the
+    // hello resumes to its grace period: the handshake goes on (within its timeout) to deliver it.
+    if (state.name === 'auth' && state.resuming && state.early.some((text) => /^\s*\[\s*"c"/.test(text))) {
+      this.#gone = [code, reason];
+      return;
+    }
     this.#timer.stop();
     this.#setState({ name: 'closed' });
     if (state.name === 'open') state.session.connectionClosed(this.#connection, code, reason);
@@ -139,6 +148,14 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     // Nothing reads it any more (2.4 kB).
     this.#connection.request = undefined;
     this.#connection.close(code, reason);
+    this.#closeGone();
+  }
+
+  /** Reports the close `onClose` held back, once the handshake is over. */
+  #closeGone(): void {
+    const gone = this.#gone;
+    this.#gone = undefined;
+    if (gone) this.onClose(...gone);
   }
 
   #onHello(text: string): void {
@@ -151,7 +168,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
         `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`,
       );
     }
-    this.#setState({ name: 'auth', early: [], chars: 0 });
+    this.#setState({ name: 'auth', early: [], chars: 0, resuming: frame.resume !== undefined });
     this.#admit(frame).catch((error: unknown) => {
       this.#host.reportError(error, 'handshake');
       this.refuse(CloseCode.InternalError, 'internal error');
@@ -181,5 +198,6 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     this.#connection.request = undefined; // see ServerConnection.request
     this.#setState({ name: 'open', session: admitted.session });
     for (const text of state.early) this.onMessage(text);
+    this.#closeGone();
   }
 }

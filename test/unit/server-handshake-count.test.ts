@@ -16,13 +16,22 @@ import { silentLogger } from '../../src/util/logger.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
-const session: LinkedSession = { receive() {}, fail() {}, connectionClosed() {} };
+const resumingHello = encodeFrame({ type: 'hello', v: 1, ack: 0, resume: 'token' });
+const goodbye = encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
+/** What the sessions were told, in order. */
+const told: string[] = [];
+const session: LinkedSession = {
+  receive: (_, text) => void told.push(text),
+  fail() {},
+  connectionClosed: (_, code) => void told.push(`closed ${code}`),
+};
 
 function setup(options: { admission?: Admission<LinkedSession>; identity?: unknown } = {}) {
   const clock = new ManualClock();
   const closes: number[] = [];
   let ended = 0;
   let terminated = 0;
+  let released = 0;
   let answer: ((identity: unknown) => void) | undefined;
   const connection: ServerConnection = {
     transport: 'websocket',
@@ -41,7 +50,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
       'identity' in options ? Promise.resolve(options.identity) : new Promise((resolve) => (answer = resolve)),
     admit: () => options.admission ?? { ok: true, session },
     reportError() {},
-    released() {},
+    released: () => void released++,
     handshakeEnded: () => void ended++,
   };
   const link = new ConnectionLink(connection, host);
@@ -52,6 +61,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
     link,
     ended: () => ended,
     terminated: () => terminated,
+    released: () => released,
     answer: (id: unknown) => answer?.(id),
     settle,
   };
@@ -132,5 +142,45 @@ describe('ConnectionLink: the end of a handshake is reported once', () => {
       t.link.onProtocolError(new ProtocolError('late'));
       expect([t.ended(), t.closes]).toEqual([1, []]);
     }
+  });
+});
+
+describe('ConnectionLink: a resume whose client closed for good while it authenticated', () => {
+  // PROTOCOL.md, "Handshake": its close frame, held until welcome, ends the session the hello
+  // resumes; the connection is reported gone once, after that frame.
+  it('is admitted when authenticate answers, and hands the held close frame to the session', async () => {
+    told.length = 0;
+    const t = setup();
+    t.link.onMessage(resumingHello);
+    t.link.onMessage(goodbye);
+    t.link.onClose(CloseCode.Normal, '');
+    expect([t.ended(), t.released()]).toEqual([0, 0]);
+    t.answer('ann');
+    await t.settle();
+    expect(told).toEqual([goodbye, `closed ${CloseCode.Normal}`]);
+    expect([t.ended(), t.released(), t.clock.pending]).toEqual([1, 1, 0]);
+  });
+
+  it('is let go at the handshake timeout when authenticate never answers', () => {
+    told.length = 0;
+    const t = setup();
+    t.link.onMessage(resumingHello);
+    t.link.onMessage(goodbye);
+    t.link.onClose(CloseCode.Normal, '');
+    t.clock.advance(1000);
+    expect([t.ended(), t.released(), t.clock.pending, t.terminated()]).toEqual([1, 1, 0, 0]);
+    expect(told).toEqual([]);
+  });
+
+  it('a new session (no resume) is not made for a client that already left', async () => {
+    told.length = 0;
+    const t = setup();
+    t.link.onMessage(hello);
+    t.link.onMessage(goodbye);
+    t.link.onClose(CloseCode.Normal, '');
+    expect([t.ended(), t.released()]).toEqual([1, 1]);
+    t.answer('ann');
+    await t.settle();
+    expect(told).toEqual([]);
   });
 });
