@@ -126,7 +126,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     // A client closed for good during its handshake sends `close` after its hello, then closes the
     // transport (PROTOCOL.md, "Handshake"). Dropped with the link, that frame left the session the
     // hello resumes to its grace period: the handshake goes on (within its timeout) to deliver it.
-    if (state.name === 'auth' && state.resuming && state.early.some((text) => /^\s*\[\s*"c"/.test(text))) {
+    if (state.name === 'auth' && state.resuming && state.early.some((text) => this.#endsSession(text))) {
       this.#gone = [code, reason];
       return;
     }
@@ -149,6 +149,12 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     this.#connection.request = undefined;
     this.#connection.close(code, reason);
     this.#closeGone();
+  }
+
+  /** Whether `text` is a `close` 1000: the client ended its session (no other code may take it over then). */
+  #endsSession(text: string): boolean {
+    const frame = decodeFrameOf(CLIENT_FRAMES, text, { maxFrameChars: this.#host.maxFrameBytes });
+    return !(frame instanceof ProtocolError) && frame.type === 'close' && frame.code === CloseCode.Normal;
   }
 
   /** Reports the close `onClose` held back, once the handshake is over. */

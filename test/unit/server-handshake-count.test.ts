@@ -172,15 +172,21 @@ describe('ConnectionLink: a resume whose client closed for good while it authent
     expect(told).toEqual([]);
   });
 
-  it('a new session (no resume) is not made for a client that already left', async () => {
-    told.length = 0;
-    const t = setup();
-    t.link.onMessage(hello);
-    t.link.onMessage(goodbye);
-    t.link.onClose(CloseCode.Normal, '');
-    expect([t.ended(), t.released()]).toEqual([1, 1]);
-    t.answer('ann');
-    await t.settle();
-    expect(told).toEqual([]);
+  it('not for a new session (none is made for a client that left), nor a close that leaves the session resumable', async () => {
+    const resumable = encodeFrame({ type: 'close', code: 3000, reason: 'later' });
+    for (const [first, last] of [
+      [hello, goodbye],
+      [resumingHello, resumable],
+    ] as const) {
+      told.length = 0;
+      const t = setup();
+      t.link.onMessage(first);
+      t.link.onMessage(last);
+      t.link.onClose(CloseCode.Normal, '');
+      expect([t.ended(), t.released()]).toEqual([1, 1]);
+      t.answer('ann');
+      await t.settle();
+      expect(told).toEqual([]); // not admitted: a takeover would end the client's other connection
+    }
   });
 });
