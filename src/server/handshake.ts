@@ -34,8 +34,11 @@ export interface HandshakeHost<S extends LinkedSession> {
   readonly maxFrameBytes: number;
   /** Resolves to the identity, or `false` to refuse; may reject (treated as `false`). */
   authenticate(token: string | undefined, connection: ServerConnection): Promise<unknown>;
-  /** Resumes or creates the session and attaches `connection` (which sends welcome). */
-  admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S>;
+  /**
+   * Resumes or creates the session and attaches `connection` (which sends welcome); `resumeOnly`:
+   * refuses rather than create one (its client has already left).
+   */
+  admit(hello: HelloFrame, identity: unknown, connection: ServerConnection, resumeOnly: boolean): Admission<S>;
   /** A user hook or internal step failed unexpectedly. */
   reportError(error: unknown, context: string): void;
   /** The connection is gone (any state). */
@@ -198,7 +201,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     const state = this.#state;
     if (state.name !== 'auth') return; // timed out or gone while authenticating
     if (identity === false) return this.refuse(CloseCode.Unauthorized, 'unauthorized');
-    const admitted = this.#host.admit(hello, identity, this.#connection);
+    const admitted = this.#host.admit(hello, identity, this.#connection, this.#gone !== undefined);
     if (!admitted.ok) return this.refuse(admitted.code, admitted.reason);
     this.#timer.stop();
     this.#connection.request = undefined; // see ServerConnection.request

@@ -181,6 +181,30 @@ describe('server session resume', () => {
     expect(session.connected).toBe(false);
   });
 
+  it('makes no new session for a client that closed for good while its resume authenticated, its session gone', async () => {
+    let letThrough: (() => void) | undefined;
+    const { rt, http, url, session, sessions, first } = await start({
+      authenticate: async (token) => {
+        if (token === 'resuming') await new Promise<void>((resolve) => (letThrough = resolve));
+        return 'ann';
+      },
+    });
+    await drop(session, first.client);
+    const client = await fx.client(url);
+    client.send({ type: 'hello', v: 1, ack: 0, auth: 'resuming', resume: first.welcome.resume });
+    client.send({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
+    client.close(CloseCode.Normal);
+    await client.waitClosed();
+    await until(() => letThrough !== undefined);
+    let sockets = 1;
+    await until(() => (http.getConnections((_, n) => (sockets = n)), sockets === 0));
+    session.close(); // ended meanwhile (so is one whose grace period ran out)
+    letThrough?.();
+    const late = await fx.connected(url, { auth: 'ann' }); // after the admission above, if any
+    expect(sessions).toHaveLength(2); // the first, and `late`'s: none for the client that left
+    expect([...rt.sessions.keys()]).toEqual([late.welcome.sid]);
+  });
+
   it('refuses a resume whose ack names frames never sent with 4400', async () => {
     const { url, session, first } = await start();
     session.send('n', 1);
