@@ -34,8 +34,11 @@ export interface HandshakeHost<S extends LinkedSession> {
   readonly maxFrameBytes: number;
   /** Resolves to the identity, or `false` to refuse; may reject (treated as `false`). */
   authenticate(token: string | undefined, connection: ServerConnection): Promise<unknown>;
-  /** Resumes or creates the session and attaches `connection` (which sends welcome). */
-  admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<S>;
+  /**
+   * Resumes or creates the session and attaches `connection` (which sends welcome); `resumeOnly`:
+   * refuses rather than create one (its client has already left).
+   */
+  admit(hello: HelloFrame, identity: unknown, connection: ServerConnection, resumeOnly: boolean): Admission<S>;
   /** A user hook or internal step failed unexpectedly. */
   reportError(error: unknown, context: string): void;
   /** The connection is gone (any state). */
@@ -53,7 +56,7 @@ const MAX_EARLY_FRAMES = 128;
 
 type LinkState<S> =
   | { readonly name: 'hello' }
-  | { readonly name: 'auth'; readonly early: string[]; chars: number }
+  | { readonly name: 'auth'; readonly early: string[]; chars: number; readonly resuming: boolean }
   | { readonly name: 'open'; readonly session: S }
   | { readonly name: 'closed' };
 
@@ -66,6 +69,8 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
   #abandon: (() => void) | undefined;
   /** Refused, and its handshake place kept until the connection is gone (see `refuse`). */
   #holdsPlace = false;
+  /** The connection closed while a resume authenticated with a `close` frame held: see `onClose`. */
+  #gone: readonly [code: number, reason: string] | undefined;
 
   constructor(connection: ServerConnection, host: HandshakeHost<S>) {
     this.#connection = connection;
@@ -121,6 +126,13 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
 
   onClose(code: number, reason: string): void {
     const state = this.#state;
+    // A client closed for good during its handshake sends `close` after its hello, then closes the
+    // transport (PROTOCOL.md, "Handshake"). Dropped with the link, that frame left the session the
+    // hello resumes to its grace period: the handshake goes on (within its timeout) to deliver it.
+    if (state.name === 'auth' && state.resuming && state.early.some((text) => this.#endsSession(text))) {
+      this.#gone = [code, reason];
+      return;
+    }
     this.#timer.stop();
     this.#setState({ name: 'closed' });
     if (state.name === 'open') state.session.connectionClosed(this.#connection, code, reason);
@@ -139,6 +151,20 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     // Nothing reads it any more (2.4 kB).
     this.#connection.request = undefined;
     this.#connection.close(code, reason);
+    this.#closeGone();
+  }
+
+  /** Whether `text` is a `close` 1000: the client ended its session (no other code may take it over then). */
+  #endsSession(text: string): boolean {
+    const frame = decodeFrameOf(CLIENT_FRAMES, text, { maxFrameChars: this.#host.maxFrameBytes });
+    return !(frame instanceof ProtocolError) && frame.type === 'close' && frame.code === CloseCode.Normal;
+  }
+
+  /** Reports the close `onClose` held back, once the handshake is over. */
+  #closeGone(): void {
+    const gone = this.#gone;
+    this.#gone = undefined;
+    if (gone) this.onClose(...gone);
   }
 
   #onHello(text: string): void {
@@ -151,7 +177,7 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
         `protocol version ${frame.v} is not supported (server speaks ${PROTOCOL_VERSION})`,
       );
     }
-    this.#setState({ name: 'auth', early: [], chars: 0 });
+    this.#setState({ name: 'auth', early: [], chars: 0, resuming: frame.resume !== undefined });
     this.#admit(frame).catch((error: unknown) => {
       this.#host.reportError(error, 'handshake');
       this.refuse(CloseCode.InternalError, 'internal error');
@@ -175,11 +201,12 @@ export class ConnectionLink<S extends LinkedSession> implements ConnectionCallba
     const state = this.#state;
     if (state.name !== 'auth') return; // timed out or gone while authenticating
     if (identity === false) return this.refuse(CloseCode.Unauthorized, 'unauthorized');
-    const admitted = this.#host.admit(hello, identity, this.#connection);
+    const admitted = this.#host.admit(hello, identity, this.#connection, this.#gone !== undefined);
     if (!admitted.ok) return this.refuse(admitted.code, admitted.reason);
     this.#timer.stop();
     this.#connection.request = undefined; // see ServerConnection.request
     this.#setState({ name: 'open', session: admitted.session });
     for (const text of state.early) this.onMessage(text);
+    this.#closeGone();
   }
 }

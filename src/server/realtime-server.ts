@@ -93,7 +93,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
       // `connection` (and through it the request and socket) for as long as the promise lived.
       // The request is only dropped once the handshake is over (ServerConnection.request).
       authenticate: async (token, connection) => o.authenticate(token, connection.request as IncomingMessage),
-      admit: (hello, identity, connection) => this.#admit(hello, identity, connection),
+      admit: (hello, identity, connection, resumeOnly) => this.#admit(hello, identity, connection, resumeOnly),
       released: (connection) => this.#released(connection),
       handshakeEnded: () => this.#handshakes--,
     };
@@ -165,13 +165,19 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     return link;
   }
 
-  #admit(hello: HelloFrame, identity: unknown, connection: ServerConnection): Admission<SessionOf<CE, SE, Id>> {
+  #admit(
+    hello: HelloFrame,
+    identity: unknown,
+    connection: ServerConnection,
+    resumeOnly: boolean,
+  ): Admission<SessionOf<CE, SE, Id>> {
     if (this.#closing) return { ok: false, code: CloseCode.GoingAway, reason: 'server shutting down' };
     const existing = hello.resume === undefined ? undefined : this.#registry.byResumeToken(hello.resume);
     // Another identity's token is treated as unknown: a new session, the token's own left to its
     // owner. No refusal that would tell a guesser the token is live, and a client whose identity
     // changed (a new account on the page) carries on, told by `resumed: false`.
     if (existing && isDeepStrictEqual(identity, existing.identity)) return this.#resume(existing, hello, connection);
+    if (resumeOnly) return { ok: false, code: CloseCode.Normal, reason: 'nothing to resume' };
     if (this.#registry.size >= this.#options.maxSessions)
       return { ok: false, code: CloseCode.TooManyRequests, reason: 'too many sessions' };
     const session = new Session<CE, SE, Id>(randomId(), randomResumeToken(), identity as Id, this.#sessionHost);

@@ -153,6 +153,58 @@ describe('server session resume', () => {
     expect(welcome).toMatchObject({ resumed: true, sid: first.welcome.sid });
   });
 
+  it('ends the session when its client closes for good while its resume is still authenticating', async () => {
+    // PROTOCOL.md, "Handshake": a client closed during its handshake sends `close` 1000 after its
+    // hello and closes the transport, so that the session the hello takes over ends. With an
+    // `authenticate` that takes a moment, the transport closed first and the server dropped the
+    // held close frame: the session waited out its grace period (2 min), its slot taken, no `end`.
+    let letThrough: (() => void) | undefined;
+    const { http, url, session, first } = await start({
+      authenticate: async (token) => {
+        if (token === 'resuming') await new Promise<void>((resolve) => (letThrough = resolve));
+        return 'ann';
+      },
+    });
+    await drop(session, first.client);
+    const ended = deferred<EndInfo>();
+    session.on('end', ended.resolve);
+    const client = await fx.client(url);
+    client.send({ type: 'hello', v: 1, ack: 0, auth: 'resuming', resume: first.welcome.resume });
+    client.send({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
+    client.close(CloseCode.Normal);
+    await client.waitClosed();
+    await until(() => letThrough !== undefined);
+    let sockets = 1;
+    await until(() => (http.getConnections((_, n) => (sockets = n)), sockets === 0));
+    letThrough?.(); // the server has seen the transport close before it knows who this is
+    expect(await ended.promise).toEqual({ code: CloseCode.Normal, reason: 'client closed' });
+    expect(session.connected).toBe(false);
+  });
+
+  it('makes no new session for a client that closed for good while its resume authenticated, its session gone', async () => {
+    let letThrough: (() => void) | undefined;
+    const { rt, http, url, session, sessions, first } = await start({
+      authenticate: async (token) => {
+        if (token === 'resuming') await new Promise<void>((resolve) => (letThrough = resolve));
+        return 'ann';
+      },
+    });
+    await drop(session, first.client);
+    const client = await fx.client(url);
+    client.send({ type: 'hello', v: 1, ack: 0, auth: 'resuming', resume: first.welcome.resume });
+    client.send({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
+    client.close(CloseCode.Normal);
+    await client.waitClosed();
+    await until(() => letThrough !== undefined);
+    let sockets = 1;
+    await until(() => (http.getConnections((_, n) => (sockets = n)), sockets === 0));
+    session.close(); // ended meanwhile (so is one whose grace period ran out)
+    letThrough?.();
+    const late = await fx.connected(url, { auth: 'ann' }); // after the admission above, if any
+    expect(sessions).toHaveLength(2); // the first, and `late`'s: none for the client that left
+    expect([...rt.sessions.keys()]).toEqual([late.welcome.sid]);
+  });
+
   it('refuses a resume whose ack names frames never sent with 4400', async () => {
     const { url, session, first } = await start();
     session.send('n', 1);

@@ -16,13 +16,22 @@ import { silentLogger } from '../../src/util/logger.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const hello = encodeFrame({ type: 'hello', v: 1, ack: 0 });
-const session: LinkedSession = { receive() {}, fail() {}, connectionClosed() {} };
+const resumingHello = encodeFrame({ type: 'hello', v: 1, ack: 0, resume: 'token' });
+const goodbye = encodeFrame({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
+/** What the sessions were told, in order. */
+const told: string[] = [];
+const session: LinkedSession = {
+  receive: (_, text) => void told.push(text),
+  fail() {},
+  connectionClosed: (_, code) => void told.push(`closed ${code}`),
+};
 
 function setup(options: { admission?: Admission<LinkedSession>; identity?: unknown } = {}) {
   const clock = new ManualClock();
   const closes: number[] = [];
   let ended = 0;
   let terminated = 0;
+  let released = 0;
   let answer: ((identity: unknown) => void) | undefined;
   const connection: ServerConnection = {
     transport: 'websocket',
@@ -41,7 +50,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
       'identity' in options ? Promise.resolve(options.identity) : new Promise((resolve) => (answer = resolve)),
     admit: () => options.admission ?? { ok: true, session },
     reportError() {},
-    released() {},
+    released: () => void released++,
     handshakeEnded: () => void ended++,
   };
   const link = new ConnectionLink(connection, host);
@@ -52,6 +61,7 @@ function setup(options: { admission?: Admission<LinkedSession>; identity?: unkno
     link,
     ended: () => ended,
     terminated: () => terminated,
+    released: () => released,
     answer: (id: unknown) => answer?.(id),
     settle,
   };
@@ -131,6 +141,52 @@ describe('ConnectionLink: the end of a handshake is reported once', () => {
       await t.settle();
       t.link.onProtocolError(new ProtocolError('late'));
       expect([t.ended(), t.closes]).toEqual([1, []]);
+    }
+  });
+});
+
+describe('ConnectionLink: a resume whose client closed for good while it authenticated', () => {
+  // PROTOCOL.md, "Handshake": its close frame, held until welcome, ends the session the hello
+  // resumes; the connection is reported gone once, after that frame.
+  it('is admitted when authenticate answers, and hands the held close frame to the session', async () => {
+    told.length = 0;
+    const t = setup();
+    t.link.onMessage(resumingHello);
+    t.link.onMessage(goodbye);
+    t.link.onClose(CloseCode.Normal, '');
+    expect([t.ended(), t.released()]).toEqual([0, 0]);
+    t.answer('ann');
+    await t.settle();
+    expect(told).toEqual([goodbye, `closed ${CloseCode.Normal}`]);
+    expect([t.ended(), t.released(), t.clock.pending]).toEqual([1, 1, 0]);
+  });
+
+  it('is let go at the handshake timeout when authenticate never answers', () => {
+    told.length = 0;
+    const t = setup();
+    t.link.onMessage(resumingHello);
+    t.link.onMessage(goodbye);
+    t.link.onClose(CloseCode.Normal, '');
+    t.clock.advance(1000);
+    expect([t.ended(), t.released(), t.clock.pending, t.terminated()]).toEqual([1, 1, 0, 0]);
+    expect(told).toEqual([]);
+  });
+
+  it('not for a new session (none is made for a client that left), nor a close that leaves the session resumable', async () => {
+    const resumable = encodeFrame({ type: 'close', code: 3000, reason: 'later' });
+    for (const [first, last] of [
+      [hello, goodbye],
+      [resumingHello, resumable],
+    ] as const) {
+      told.length = 0;
+      const t = setup();
+      t.link.onMessage(first);
+      t.link.onMessage(last);
+      t.link.onClose(CloseCode.Normal, '');
+      expect([t.ended(), t.released()]).toEqual([1, 1]);
+      t.answer('ann');
+      await t.settle();
+      expect(told).toEqual([]); // not admitted: a takeover would end the client's other connection
     }
   });
 });
