@@ -75,9 +75,12 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     return this.#state === 'open' ? this.#lastTransport : null; // when open, the current link's
   }
 
-  /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
+  /**
+   * Open and, by the wall clock, still alive (a dead link found here is dropped at once). The link
+   * too: in a `close` or `error` handler of its loss the state is still `open`, the link gone.
+   */
   get writable(): boolean {
-    return this.#state === 'open' && (this.#heartbeat?.check() ?? true) && this.#state === 'open';
+    return this.#state === 'open' && (this.#heartbeat?.check() ?? true) && !!this.#link;
   }
 
   get heartbeat(): Heartbeat | undefined {

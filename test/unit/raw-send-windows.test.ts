@@ -1,0 +1,68 @@
+/**
+ * `protocol: 'raw'`: a text sent from a lifecycle handler that runs while the link is being taken or
+ * lost (`transport`, `close`, `error`). Raw servers send no acks, so a text is delivered only if it
+ * is written to a socket: it must be written now, or queued and written on the next link, in order.
+ * In a `close` or `error` handler of a loss the state still reads `open`, but the link is gone.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { RealtimeClient } from '../../src/client/client.js';
+import { NotConnectedError } from '../../src/errors/index.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { FakeTransport, settle, useFakeClients } from '../helpers/fake-transport.js';
+
+let fake: FakeTransport;
+let clients: RealtimeClient[];
+
+function raw(options: ClientOptions = {}): RealtimeClient {
+  const c = new RealtimeClient('ws://test.invalid/echo', {
+    transports: [fake],
+    lifecycle: false,
+    rememberTransport: false,
+    protocol: 'raw',
+    heartbeat: false,
+    reconnect: { initialDelayMs: 1000, jitter: 'none' },
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+useFakeClients(
+  () => {
+    fake = new FakeTransport();
+    clients = [];
+  },
+  () => clients,
+);
+
+describe('raw mode: a text sent while the link goes', () => {
+  it("from a 'close' handler is queued and written on the next link, not reported sent and lost", async () => {
+    const c = raw();
+    await settle();
+    fake.last.open();
+    await settle();
+    const results: string[] = [];
+    c.on('close', () => results.push(c.send('sent from close')));
+    fake.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    await settle();
+    expect(fake.links.map((l) => l.sent)).toEqual([[], ['sent from close']]);
+    expect(results).toEqual(['queued']);
+    expect(c.queued).toBe(0);
+  });
+});
+
+describe('a ping() while the link goes', () => {
+  it("from a 'close' handler rejects at once with NotConnectedError, not after its timeout", async () => {
+    const c = raw({ protocol: 'surelink' });
+    await settle();
+    fake.last.accept();
+    await settle();
+    let ping: Promise<number> | undefined;
+    c.on('close', () => void (ping = c.ping({ timeoutMs: 60_000 })));
+    fake.last.drop();
+    const outcome = ping?.catch((e: unknown) => e);
+    expect(await Promise.race([outcome, settle().then(() => 'pending')])).toBeInstanceOf(NotConnectedError);
+  });
+});
