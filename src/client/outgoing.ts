@@ -51,8 +51,9 @@ export class Outgoing {
   append(event: string, data: unknown, requestId?: number): SendResult {
     const d = this.#d;
     const { options: o, session } = d;
-    // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued.
-    if (o.protocol === 'raw' && d.writable && d.send(event)) return 'sent';
+    // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued,
+    // and one sent while texts are queued (from a `transport` handler) goes after them (`pump`).
+    if (o.protocol === 'raw' && d.writable && !session.log.queued && d.send(event)) return 'sent';
     const now = o.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.

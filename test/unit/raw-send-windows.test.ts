@@ -66,3 +66,17 @@ describe('a ping() while the link goes', () => {
     expect(await Promise.race([outcome, settle().then(() => 'pending')])).toBeInstanceOf(NotConnectedError);
   });
 });
+
+describe('raw mode: a text sent while the link is taken', () => {
+  it("from a 'transport' handler (queued: the link is not open yet) goes before a text sent after open", async () => {
+    const c = raw();
+    c.on('transport', () => c.send('hello from transport'));
+    await settle();
+    fake.last.open();
+    await settle();
+    expect(c.state).toBe('open');
+    c.send('after open');
+    expect(fake.last.sent).toEqual(['hello from transport', 'after open']);
+    expect(c.queued).toBe(0);
+  });
+});
