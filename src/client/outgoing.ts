@@ -89,8 +89,9 @@ export class Outgoing {
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
       // Raw servers send no acks: written counts as delivered, and is stored as such in the same
-      // tick, else a reload would send the stored queue again. What the transport did not take (its
-      // `send` threw: the link is gone) is queued again, for the next link.
+      // tick, else a reload would send the stored queue again; a write that fails removes the stored
+      // queue for the same reason (`sending`). What the transport did not take (its `send` threw: the
+      // link is gone) is queued again, for the next link.
       let written = 0;
       for (const e of batch) {
         if (!d.send(e.event)) break;
@@ -98,7 +99,7 @@ export class Outgoing {
       }
       session.log.sent(written);
       session.log.resume(written);
-      void d.persistence.save();
+      void d.persistence.save(true);
       return;
     }
     const saving = d.persistence.save(true);
