@@ -51,17 +51,20 @@ export class Outgoing {
   append(event: string, data: unknown, requestId?: number): SendResult {
     const d = this.#d;
     const { options: o, session } = d;
+    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
+    let online = d.writable;
     // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued,
     // and one sent while texts are queued (from a `transport` handler) goes after them (`pump`).
-    if (o.protocol === 'raw' && d.writable && !session.log.queued && d.send(event)) return 'sent';
+    if (o.protocol === 'raw' && online && !session.log.queued) {
+      if (d.send(event)) return 'sent';
+      online = false;
+    }
     const now = o.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
     const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
     if (requestId !== undefined) entry.requestId = requestId;
     if (ttl !== undefined) entry.expiresAt = now + ttl;
-    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
-    const online = d.writable;
     // Online, nothing queued, nothing to persist: straight to the wire.
     const sent = d.persistence === Persistence.none && online && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');

@@ -80,3 +80,24 @@ describe('raw mode: a text sent while the link is taken', () => {
     expect(c.queued).toBe(0);
   });
 });
+
+describe('raw mode: a text the transport did not take in an open handler', () => {
+  it('is queued and written on the next link, not reported sent and lost', async () => {
+    const c = raw();
+    const results: string[] = [];
+    c.once('open', () => results.push(c.send('subscribe')));
+    await settle();
+    const first = fake.last;
+    vi.spyOn(first, 'send').mockImplementationOnce(() => {
+      throw new Error('boom');
+    });
+    first.open();
+    await settle();
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.open();
+    await settle();
+    expect(fake.links.map((l) => l.sent)).toEqual([[], ['subscribe']]);
+    expect(results).toEqual(['queued']);
+  });
+});
