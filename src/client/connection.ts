@@ -76,11 +76,12 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /**
-   * Open and, by the wall clock, still alive (a dead link found here is dropped at once). The link
-   * too: in a `close` or `error` handler of its loss the state is still `open`, the link gone.
+   * A link is up and, by the wall clock, still alive (a dead link found here is dropped at once).
+   * The link, not the state: in a `close` or `error` handler of its loss the state is still `open`
+   * with no link, and in a `transport` handler of a new one (its queue flushed) not `open` yet.
    */
   get writable(): boolean {
-    return this.#state === 'open' && (this.#heartbeat?.check() ?? true) && !!this.#link;
+    return !!this.#link && (this.#heartbeat?.check() ?? true) && !!this.#link;
   }
 
   get heartbeat(): Heartbeat | undefined {

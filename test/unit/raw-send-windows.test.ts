@@ -101,3 +101,29 @@ describe('raw mode: a text the transport did not take in an open handler', () =>
     expect(results).toEqual(['queued']);
   });
 });
+
+describe('a text sent from a transport handler, once the queue was flushed', () => {
+  it('goes out before open, not left queued on an open link until the next send (raw mode)', async () => {
+    const c = raw({ queue: { ttlMs: 5000 } });
+    const results: string[] = [];
+    c.on('transport', () => results.push(c.send('hello from transport')));
+    await settle();
+    fake.last.open();
+    await settle();
+    expect(fake.last.sent).toEqual(['hello from transport']);
+    expect([results, c.queued]).toEqual([['sent'], 0]);
+  });
+
+  it('goes out before open, not expired by the queue TTL on an open link (surelink)', async () => {
+    const c = raw({ protocol: 'surelink', queue: { ttlMs: 5000 } });
+    const expired: unknown[] = [];
+    c.on('queue:expired', (e) => expired.push(...e.expired));
+    c.on('transport', () => c.send('hello', 1));
+    await settle();
+    fake.last.accept();
+    await settle();
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(fake.last.framesOf('event').map((f) => [f.seq, f.event])).toEqual([[1, 'hello']]);
+    expect([expired, c.queued]).toEqual([[], 0]);
+  });
+});
