@@ -54,7 +54,7 @@ export class Outgoing {
     // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
     let online = d.writable;
     // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued,
-    // and one sent while texts are queued (from a `transport` handler) goes after them (`pump`).
+    // and one sent while texts are queued (from a `queue:expired` handler of the flush) goes after them.
     if (o.protocol === 'raw' && online && !session.log.queued) {
       if (d.send(event)) return 'sent';
       online = false;

@@ -68,7 +68,7 @@ describe('a ping() while the link goes', () => {
 });
 
 describe('raw mode: a text sent while the link is taken', () => {
-  it("from a 'transport' handler (queued: the link is not open yet) goes before a text sent after open", async () => {
+  it("from a 'transport' handler goes before a text sent after open", async () => {
     const c = raw();
     c.on('transport', () => c.send('hello from transport'));
     await settle();
@@ -125,5 +125,21 @@ describe('a text sent from a transport handler, once the queue was flushed', () 
     await vi.advanceTimersByTimeAsync(6000);
     expect(fake.last.framesOf('event').map((f) => [f.seq, f.event])).toEqual([[1, 'hello']]);
     expect([expired, c.queued]).toEqual([[], 0]);
+  });
+});
+
+describe('raw mode: a text sent while the flush expires queued texts', () => {
+  it("from a 'queue:expired' handler goes after the texts still queued, not ahead of them", async () => {
+    const c = raw({ queue: { ttlMs: 5000 } });
+    c.on('queue:expired', () => c.send('c'));
+    await settle();
+    c.send('a');
+    await vi.advanceTimersByTimeAsync(3000);
+    c.send('b');
+    // A laptop waking: the wall clock moved on, no timer ran ('a' expires at the flush).
+    vi.setSystemTime(Date.now() + 2500);
+    fake.last.open();
+    await settle();
+    expect(fake.last.sent).toEqual(['b', 'c']);
   });
 });
