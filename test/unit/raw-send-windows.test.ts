@@ -143,3 +143,23 @@ describe('raw mode: a text sent while the flush expires queued texts', () => {
     expect(fake.last.sent).toEqual(['b', 'c']);
   });
 });
+
+describe("a text sent from a lost session's error handler, before the welcome's frame limit applies", () => {
+  it('does not flush queued messages over that limit (the server would end the session: 4413)', async () => {
+    const c = raw({ protocol: 'surelink' });
+    await settle();
+    fake.last.accept();
+    await settle();
+    c.send('m', 1); // in flight, never acknowledged
+    fake.last.drop();
+    c.send('big', 'x'.repeat(3000)); // queued, over what the next server takes
+    c.on('error', () => c.send('h', 2));
+    const oversize: unknown[] = [];
+    c.on('queue:oversize', (e) => oversize.push(...e.oversize.map((m) => m.event)));
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.accept({ resume: 'r2', resumed: false, f: 1000 }); // a new session: 'm' is reported lost
+    await settle();
+    expect(fake.last.framesOf('event').map((f) => f.event)).toEqual(['h']);
+    expect(oversize).toEqual(['big']);
+  });
+});
