@@ -75,9 +75,14 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     return this.#state === 'open' ? this.#lastTransport : null; // when open, the current link's
   }
 
-  /** Open and, by the wall clock, still alive (a dead link found here is dropped at once). */
+  /**
+   * A link is up, its welcome applied, and by the wall clock still alive (a dead link found here is
+   * dropped at once). The link, not the state: in a `close` or `error` handler of its loss the state
+   * is still `open` with no link, and in a `transport` handler of a new one (its queue flushed) not
+   * `open` yet. Not while the welcome is applied: what is sent then waits for its frame limit.
+   */
   get writable(): boolean {
-    return this.#state === 'open' && (this.#heartbeat?.check() ?? true) && this.#state === 'open';
+    return !this.#link?.welcome && (this.#heartbeat?.check() ?? true) && !!this.#link;
   }
 
   get heartbeat(): Heartbeat | undefined {
@@ -256,8 +261,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       };
       (this.#prober ??= new UpgradeProber(this.options.upgrade, this.clock, probe)).start();
     }
+    link.welcome = undefined; // applied: an open link need not hold it, and it is writable (`writable`)
     if (previous !== name) this.emit('transport', { from: previous, to: name });
-    link.welcome = undefined; // applied: an open link need not hold it
     return resumed;
   }
 

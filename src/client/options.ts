@@ -63,8 +63,9 @@ export interface ClientOptions {
   urls?: Partial<Record<TransportName, string>>;
   /**
    * `'surelink'` speaks PROTOCOL.md; `'raw'` sends and receives plain text for any WebSocket or
-   * SockJS server (events become `message`, `send(data)` sends data as is; long polling, which is
-   * surelink's own wire, is skipped; the server's normal close, 1000, is retried like any drop).
+   * SockJS server (events become `message`, `send(text)` sends the text as is, and only text; long
+   * polling, which is surelink's own wire, is skipped; the server's normal close, 1000, is retried
+   * like any drop).
    * @default 'surelink'
    */
   protocol?: 'surelink' | 'raw';

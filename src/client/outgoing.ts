@@ -51,16 +51,20 @@ export class Outgoing {
   append(event: string, data: unknown, requestId?: number): SendResult {
     const d = this.#d;
     const { options: o, session } = d;
-    // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued.
-    if (o.protocol === 'raw' && d.writable && d.send(event)) return 'sent';
+    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
+    let online = d.writable;
+    // Raw mode: a text the transport did not take (its `send` threw; the link is gone) is queued,
+    // and one sent while texts are queued (from a `queue:expired` handler of the flush) goes after them.
+    if (o.protocol === 'raw' && online && !session.log.queued) {
+      if (d.send(event)) return 'sent';
+      online = false;
+    }
     const now = o.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
     const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
     if (requestId !== undefined) entry.requestId = requestId;
     if (ttl !== undefined) entry.expiresAt = now + ttl;
-    // Online, the queue's bounds do not apply: what it holds goes out now, this message with it.
-    const online = d.writable;
     // Online, nothing queued, nothing to persist: straight to the wire.
     const sent = d.persistence === Persistence.none && online && session.log.appendTransmitted(entry);
     if (sent) return (session.transmitOne(sent), 'sent');
@@ -88,8 +92,9 @@ export class Outgoing {
     if (batch.length === 0) return;
     if (o.protocol === 'raw') {
       // Raw servers send no acks: written counts as delivered, and is stored as such in the same
-      // tick, else a reload would send the stored queue again. What the transport did not take (its
-      // `send` threw: the link is gone) is queued again, for the next link.
+      // tick, else a reload would send the stored queue again; a write that fails removes the stored
+      // queue for the same reason (`sending`). What the transport did not take (its `send` threw: the
+      // link is gone) is queued again, for the next link.
       let written = 0;
       for (const e of batch) {
         if (!d.send(e.event)) break;
@@ -97,7 +102,7 @@ export class Outgoing {
       }
       session.log.sent(written);
       session.log.resume(written);
-      void d.persistence.save();
+      void d.persistence.save(true);
       return;
     }
     const saving = d.persistence.save(true);
