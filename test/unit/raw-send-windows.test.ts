@@ -5,49 +5,29 @@
  * In a `close` or `error` handler of a loss the state still reads `open`, but the link is gone.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
 import { NotConnectedError } from '../../src/errors/index.js';
-import type { ClientOptions } from '../../src/client/options.js';
-import { FakeTransport, settle, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-function raw(options: ClientOptions = {}): RealtimeClient {
-  const c = new RealtimeClient('ws://test.invalid/echo', {
-    transports: [fake],
-    lifecycle: false,
-    rememberTransport: false,
-    protocol: 'raw',
-    heartbeat: false,
-    reconnect: { initialDelayMs: 1000, jitter: 'none' },
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
+const t = useFakeClientFixture({
+  protocol: 'raw',
+  heartbeat: false,
+  reconnect: { initialDelayMs: 1000, jitter: 'none' },
+});
+const raw = t.make;
 
 describe('raw mode: a text sent while the link goes', () => {
   it("from a 'close' handler is queued and written on the next link, not reported sent and lost", async () => {
     const c = raw();
     await settle();
-    fake.last.open();
+    t.fake.last.open();
     await settle();
     const results: string[] = [];
     c.on('close', () => results.push(c.send('sent from close')));
-    fake.last.drop();
+    t.fake.last.drop();
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.open();
+    t.fake.last.open();
     await settle();
-    expect(fake.links.map((l) => l.sent)).toEqual([[], ['sent from close']]);
+    expect(t.fake.links.map((l) => l.sent)).toEqual([[], ['sent from close']]);
     expect(results).toEqual(['queued']);
     expect(c.queued).toBe(0);
   });
@@ -57,11 +37,11 @@ describe('a ping() while the link goes', () => {
   it("from a 'close' handler rejects at once with NotConnectedError, not after its timeout", async () => {
     const c = raw({ protocol: 'surelink' });
     await settle();
-    fake.last.accept();
+    t.fake.last.accept();
     await settle();
     let ping: Promise<number> | undefined;
     c.on('close', () => void (ping = c.ping({ timeoutMs: 60_000 })));
-    fake.last.drop();
+    t.fake.last.drop();
     const outcome = ping?.catch((e: unknown) => e);
     expect(await Promise.race([outcome, settle().then(() => 'pending')])).toBeInstanceOf(NotConnectedError);
   });
@@ -72,11 +52,11 @@ describe('raw mode: a text sent while the link is taken', () => {
     const c = raw();
     c.on('transport', () => c.send('hello from transport'));
     await settle();
-    fake.last.open();
+    t.fake.last.open();
     await settle();
     expect(c.state).toBe('open');
     c.send('after open');
-    expect(fake.last.sent).toEqual(['hello from transport', 'after open']);
+    expect(t.fake.last.sent).toEqual(['hello from transport', 'after open']);
     expect(c.queued).toBe(0);
   });
 });
@@ -87,7 +67,7 @@ describe('raw mode: a text the transport did not take in an open handler', () =>
     const results: string[] = [];
     c.once('open', () => results.push(c.send('subscribe')));
     await settle();
-    const first = fake.last;
+    const first = t.fake.last;
     vi.spyOn(first, 'send').mockImplementationOnce(() => {
       throw new Error('boom');
     });
@@ -95,9 +75,9 @@ describe('raw mode: a text the transport did not take in an open handler', () =>
     await settle();
     expect(c.state).toBe('reconnecting');
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.open();
+    t.fake.last.open();
     await settle();
-    expect(fake.links.map((l) => l.sent)).toEqual([[], ['subscribe']]);
+    expect(t.fake.links.map((l) => l.sent)).toEqual([[], ['subscribe']]);
     expect(results).toEqual(['queued']);
   });
 });
@@ -108,9 +88,9 @@ describe('a text sent from a transport handler, once the queue was flushed', () 
     const results: string[] = [];
     c.on('transport', () => results.push(c.send('hello from transport')));
     await settle();
-    fake.last.open();
+    t.fake.last.open();
     await settle();
-    expect(fake.last.sent).toEqual(['hello from transport']);
+    expect(t.fake.last.sent).toEqual(['hello from transport']);
     expect([results, c.queued]).toEqual([['sent'], 0]);
   });
 
@@ -120,10 +100,10 @@ describe('a text sent from a transport handler, once the queue was flushed', () 
     c.on('queue:expired', (e) => expired.push(...e.expired));
     c.on('transport', () => c.send('hello', 1));
     await settle();
-    fake.last.accept();
+    t.fake.last.accept();
     await settle();
     await vi.advanceTimersByTimeAsync(6000);
-    expect(fake.last.framesOf('event').map((f) => [f.seq, f.event])).toEqual([[1, 'hello']]);
+    expect(t.fake.last.framesOf('event').map((f) => [f.seq, f.event])).toEqual([[1, 'hello']]);
     expect([expired, c.queued]).toEqual([[], 0]);
   });
 });
@@ -138,9 +118,9 @@ describe('raw mode: a text sent while the flush expires queued texts', () => {
     c.send('b');
     // A laptop waking: the wall clock moved on, no timer ran ('a' expires at the flush).
     vi.setSystemTime(Date.now() + 2500);
-    fake.last.open();
+    t.fake.last.open();
     await settle();
-    expect(fake.last.sent).toEqual(['b', 'c']);
+    expect(t.fake.last.sent).toEqual(['b', 'c']);
   });
 });
 
@@ -148,18 +128,18 @@ describe("a text sent from a lost session's error handler, before the welcome's 
   it('does not flush queued messages over that limit (the server would end the session: 4413)', async () => {
     const c = raw({ protocol: 'surelink' });
     await settle();
-    fake.last.accept();
+    t.fake.last.accept();
     await settle();
     c.send('m', 1); // in flight, never acknowledged
-    fake.last.drop();
+    t.fake.last.drop();
     c.send('big', 'x'.repeat(3000)); // queued, over what the next server takes
     c.on('error', () => c.send('h', 2));
     const oversize: unknown[] = [];
     c.on('queue:oversize', (e) => oversize.push(...e.oversize.map((m) => m.event)));
     await vi.advanceTimersByTimeAsync(1000);
-    fake.last.accept({ resume: 'r2', resumed: false, f: 1000 }); // a new session: 'm' is reported lost
+    t.fake.last.accept({ resume: 'r2', resumed: false, f: 1000 }); // a new session: 'm' is reported lost
     await settle();
-    expect(fake.last.framesOf('event').map((f) => f.event)).toEqual(['h']);
+    expect(t.fake.last.framesOf('event').map((f) => f.event)).toEqual(['h']);
     expect(oversize).toEqual(['big']);
   });
 });

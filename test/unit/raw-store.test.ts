@@ -4,35 +4,13 @@
  * sends it again.
  */
 import { describe, expect, it } from 'vitest';
-import { RealtimeClient } from '../../src/client/client.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { webStorageStore } from '../../src/storage/web-storage.js';
-import { FakeTransport, settle, useFakeClients } from '../helpers/fake-transport.js';
+import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 import { memoryStorage } from '../helpers/memory-storage.js';
 
-let fake: FakeTransport;
-let clients: RealtimeClient[];
-
-function raw(options: ClientOptions = {}): RealtimeClient {
-  const c = new RealtimeClient('ws://test.invalid/echo', {
-    transports: [fake],
-    lifecycle: false,
-    rememberTransport: false,
-    protocol: 'raw',
-    heartbeat: false,
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
-
-useFakeClients(
-  () => {
-    fake = new FakeTransport();
-    clients = [];
-  },
-  () => clients,
-);
+const t = useFakeClientFixture({ protocol: 'raw', heartbeat: false });
+const raw = t.make;
 
 describe('raw mode: a store whose writes start failing (quota exceeded)', () => {
   it('the next page does not send again the texts this page wrote after its write failed', async () => {
@@ -50,13 +28,13 @@ describe('raw mode: a store whose writes start failing (quota exceeded)', () => 
     await settle(); // offline
     expect(first.send('subscribe')).toBe('queued'); // stored as queued
     full = true; // from now on every write throws
-    fake.last.open(); // written: the store could not record it
+    t.fake.last.open(); // written: the store could not record it
     await settle();
-    expect(fake.last.sent).toEqual(['subscribe']);
+    expect(t.fake.last.sent).toEqual(['subscribe']);
     raw(options); // a reload
     await settle();
-    fake.last.open();
+    t.fake.last.open();
     await settle();
-    expect(fake.last.sent).toEqual([]); // not sent a second time
+    expect(t.fake.last.sent).toEqual([]); // not sent a second time
   });
 });
