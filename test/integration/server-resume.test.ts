@@ -153,21 +153,21 @@ describe('server session resume', () => {
     expect(welcome).toMatchObject({ resumed: true, sid: first.welcome.sid });
   });
 
-  it('ends the session when its client closes for good while its resume is still authenticating', async () => {
-    // PROTOCOL.md, "Handshake": a client closed during its handshake sends `close` 1000 after its
-    // hello and closes the transport, so that the session the hello takes over ends. With an
-    // `authenticate` that takes a moment, the transport closed first and the server dropped the
-    // held close frame: the session waited out its grace period (2 min), its slot taken, no `end`.
+  /**
+   * A session dropped, then a client that resumes it, sends `close` 1000 and closes its transport
+   * while `authenticate` still runs (as PROTOCOL.md, "Handshake", has a client closed for good do).
+   * Resolves once the server has seen the transport close; `letThrough` ends the authentication.
+   */
+  async function closedWhileResuming(): Promise<Awaited<ReturnType<typeof start>> & { letThrough: () => void }> {
     let letThrough: (() => void) | undefined;
-    const { http, url, session, first } = await start({
+    const started = await start({
       authenticate: async (token) => {
         if (token === 'resuming') await new Promise<void>((resolve) => (letThrough = resolve));
         return 'ann';
       },
     });
+    const { http, url, session, first } = started;
     await drop(session, first.client);
-    const ended = deferred<EndInfo>();
-    session.on('end', ended.resolve);
     const client = await fx.client(url);
     client.send({ type: 'hello', v: 1, ack: 0, auth: 'resuming', resume: first.welcome.resume });
     client.send({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
@@ -176,30 +176,24 @@ describe('server session resume', () => {
     await until(() => letThrough !== undefined);
     let sockets = 1;
     await until(() => (http.getConnections((_, n) => (sockets = n)), sockets === 0));
-    letThrough?.(); // the server has seen the transport close before it knows who this is
+    return { ...started, letThrough: () => letThrough?.() };
+  }
+
+  it('ends the session when its client closes for good while its resume is still authenticating', async () => {
+    // With an `authenticate` that takes a moment, the transport closed first and the server dropped
+    // the held close frame: the session waited out its grace period (2 min), its slot taken, no `end`.
+    const { session, letThrough } = await closedWhileResuming();
+    const ended = deferred<EndInfo>();
+    session.on('end', ended.resolve);
+    letThrough(); // the server has seen the transport close before it knows who this is
     expect(await ended.promise).toEqual({ code: CloseCode.Normal, reason: 'client closed' });
     expect(session.connected).toBe(false);
   });
 
   it('makes no new session for a client that closed for good while its resume authenticated, its session gone', async () => {
-    let letThrough: (() => void) | undefined;
-    const { rt, http, url, session, sessions, first } = await start({
-      authenticate: async (token) => {
-        if (token === 'resuming') await new Promise<void>((resolve) => (letThrough = resolve));
-        return 'ann';
-      },
-    });
-    await drop(session, first.client);
-    const client = await fx.client(url);
-    client.send({ type: 'hello', v: 1, ack: 0, auth: 'resuming', resume: first.welcome.resume });
-    client.send({ type: 'close', code: CloseCode.Normal, reason: 'client closed' });
-    client.close(CloseCode.Normal);
-    await client.waitClosed();
-    await until(() => letThrough !== undefined);
-    let sockets = 1;
-    await until(() => (http.getConnections((_, n) => (sockets = n)), sockets === 0));
+    const { rt, url, session, sessions, letThrough } = await closedWhileResuming();
     session.close(); // ended meanwhile (so is one whose grace period ran out)
-    letThrough?.();
+    letThrough();
     const late = await fx.connected(url, { auth: 'ann' }); // after the admission above, if any
     expect(sessions).toHaveLength(2); // the first, and `late`'s: none for the client that left
     expect([...rt.sessions.keys()]).toEqual([late.welcome.sid]);
