@@ -1,0 +1,50 @@
+/**
+ * PROTOCOL.md's long-polling timers, on the reference server's own clock: how long a connection
+ * whose client holds no GET lives ("Liveness"), and how long the frames queued ahead of a `close`
+ * frame wait for a GET ("Close").
+ */
+import { describe, expect, it } from 'vitest';
+import type { DisconnectInfo } from '../../src/server/index.js';
+import { useDocServer } from '../helpers/doc-client-setup.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+const { start, idle, link } = useDocServer();
+
+describe('long-polling timers of the reference server', () => {
+  it('forgets a connection whose client made no request for pollTimeoutMs + 10 s (1006); the session waits for a resume', async () => {
+    const clock = new ManualClock();
+    const s = await start({ clock, longPoll: { pollTimeoutMs: 1000 } });
+    const p = await idle(s);
+    const w = await p.hello();
+    const lost: DisconnectInfo[] = [];
+    s.sessions[0]?.on('disconnect', (info) => lost.push(info));
+    clock.advance(10_999);
+    expect(lost).toEqual([]);
+    clock.advance(1);
+    expect(lost.map((l) => l.code)).toEqual([1006]);
+    expect((await p.get()).status).toBe(404); // the id is forgotten
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true, sid: w.sid });
+  });
+
+  it('keeps the frames queued ahead of a close frame 5 s for a GET, then only the close frame', async () => {
+    const clock = new ManualClock();
+    const s = await start({ clock });
+    const frames = async (waitMs: number) => {
+      const p = await idle(s);
+      await p.hello();
+      const session = s.sessions.at(-1);
+      session?.send('n', 1);
+      session?.close(4999, 'bye');
+      clock.advance(waitMs);
+      const answer = await p.get();
+      expect(answer.status).toBe(200);
+      return (answer.body as unknown[]).slice(1); // after the batch number
+    };
+    expect(await frames(4_999)).toEqual([
+      ['e', 1, 'n', 1],
+      ['c', 4999, 'bye'],
+    ]);
+    expect(await frames(5_000)).toEqual([['c', 4999, 'bye']]); // a later GET still learns that it ended
+  });
+});
