@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DisconnectInfo } from '../../src/server/index.js';
 import { useDocServer } from '../helpers/doc-client-setup.js';
+import { until } from '../helpers/harness.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const { start, idle, link } = useDocServer();
@@ -46,5 +47,23 @@ describe('long-polling timers of the reference server', () => {
       ['c', 4999, 'bye'],
     ]);
     expect(await frames(5_000)).toEqual([['c', 4999, 'bye']]); // a later GET still learns that it ended
+  });
+
+  it('waits up to 2 s at shutdown for a GET to take the close 1001, then ends the connection without one', async () => {
+    const clock = new ManualClock();
+    const s = await start({ clock });
+    const p = await idle(s);
+    await p.hello();
+    const ends: number[] = [];
+    s.sessions[0]?.on('end', (info) => ends.push(info.code));
+    let closed = false;
+    void s.rt.close().then(() => (closed = true));
+    expect(ends).toEqual([1001]); // the session ended at once; its close frame waits for a GET
+    clock.advance(1_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    clock.advance(1);
+    await until(() => closed);
+    p.gone = true; // the endpoint detached with its last connection: no DELETE to send
   });
 });
