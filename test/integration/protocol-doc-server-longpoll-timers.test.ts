@@ -9,7 +9,7 @@ import { useDocServer } from '../helpers/doc-client-setup.js';
 import { until } from '../helpers/harness.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
-const { start, idle, link } = useDocServer();
+const { start, idle, link, hold } = useDocServer();
 
 describe('long-polling timers of the reference server', () => {
   it('forgets a connection whose client made no request for pollTimeoutMs + 10 s (1006); the session waits for a resume', async () => {
@@ -26,6 +26,26 @@ describe('long-polling timers of the reference server', () => {
     expect((await p.get()).status).toBe(404); // the id is forgotten
     const q = await link(s, 'longpoll');
     expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true, sid: w.sid });
+  });
+
+  it('pings a silent client after intervalMs, and after intervalMs + timeoutMs answers its held GET 404 (4000 at the server)', async () => {
+    const clock = new ManualClock();
+    const s = await start({ clock, heartbeat: { intervalMs: 1000, timeoutMs: 500 } });
+    const p = await idle(s);
+    const w = await p.hello();
+    const lost: number[] = [];
+    s.sessions[0]?.on('disconnect', (info) => lost.push(info.code));
+    const first = await hold(s, p);
+    clock.advance(1000);
+    expect((await first.answer).body).toEqual([2, ['p', clock.now()]]);
+    const second = await hold(s, p);
+    clock.advance(499);
+    expect(lost).toEqual([]);
+    clock.advance(1);
+    expect((await second.answer).status).toBe(404); // ended without a close frame
+    expect(lost).toEqual([4000]);
+    const q = await link(s, 'longpoll');
+    expect(await q.hello({ resume: w.resume })).toMatchObject({ resumed: true });
   });
 
   it('keeps the frames queued ahead of a close frame 5 s for a GET, then only the close frame', async () => {
