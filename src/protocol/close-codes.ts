@@ -45,7 +45,7 @@ export const CloseCode = {
   HeartbeatTimeout: HEARTBEAT_TIMEOUT,
   /** The transport opened but the handshake did not complete in time. */
   ConnectTimeout: CONNECT_TIMEOUT,
-  /** The server did not receive `hello` in time. */
+  /** The handshake (a valid `hello`, authentication, `welcome`) did not complete within the server's timeout. */
   HandshakeTimeout: HANDSHAKE_TIMEOUT,
   /** A frame was malformed, of an unknown type, out of place, or used a reserved event name. */
   ProtocolError: PROTOCOL_ERROR,

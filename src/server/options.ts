@@ -25,7 +25,8 @@ export interface RealtimeServerOptions<Identity = unknown> {
    */
   server: Server;
   /**
-   * Path of the endpoint; upgrade requests for other paths are ignored.
+   * Path of the endpoint. Upgrade requests for other paths are left to the http server's other
+   * `upgrade` listeners; where there are none, they are answered 404.
    * @default '/realtime'
    */
   path?: string;

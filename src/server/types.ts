@@ -15,8 +15,9 @@ export interface ResumeInfo {
 
 /**
  * Payload of a session's `end`: the session is gone for good. `code` is the close code sent to
- * the client, or for a session whose grace period ran out, the code of the connection loss that
- * started it (with reason `'session expired'`).
+ * the client, or the one its client sent (1000, or 4400/4413 after refusing a frame), or for a
+ * session whose grace period ran out, the code of the connection loss that started it (with reason
+ * `'session expired'`).
  */
 export interface EndInfo {
   readonly code: number;
@@ -62,7 +63,8 @@ export interface ServerSession<
    * resume. A session waiting for a resume has no connection to carry them: it ends at once, and
    * its client, when it comes back, gets a new session (`resumed: false`) and never sees `code`;
    * refuse in `authenticate` whom it must not readmit. Idempotent.
-   * @param code 1000 or an application code (3000-4999) @default 1000
+   * @param code 1000, another code RFC 6455 lets a server send (1001-1003, 1007-1014), or an
+   * application code (3000-4999); any other throws `InvalidArgumentError` @default 1000
    */
   close(code?: number, reason?: string): void;
 }
