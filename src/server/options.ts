@@ -116,7 +116,10 @@ export interface RealtimeServerOptions<Identity = unknown> {
   maxPendingRequests?: number;
   /**
    * Origins allowed to open a connection (exact match on the `Origin` header), or a predicate.
-   * Rejected upgrades get HTTP 403. An http(s) entry must be written as browsers send it
+   * Rejected upgrades get HTTP 403, which a browser's WebSocket reports as 1006 (retried): the
+   * client stops on the 4403 of the fallback after it (SockJS refuses inside its session; long
+   * polling's 403 names the origin in `Access-Control-Allow-Origin`, so the page can read it; see
+   * `test/browser/origin-refused.test.ts`). An http(s) entry must be written as browsers send it
    * (`https://app.example.com`: lower case, no default port, path or trailing slash), or
    * `createRealtimeServer` throws: it would match no request. So does a `*` (no wildcards here: use
    * the predicate form). The list form lets requests without an `Origin` header through:

@@ -122,7 +122,9 @@ describe('long polling: the origin is checked on every request of a connection i
       ['OPTIONS', ''],
     ] as const) {
       const answer = await exchange(method, `${poll}?c=${c}`, evil, body);
-      expect([method, answer.status, answer.headers['access-control-allow-origin']]).toEqual([method, 403, undefined]);
+      // Readable by the refused page (test/browser/origin-refused.test.ts), which then stops with 4403.
+      expect([method, answer.status, answer.headers['access-control-allow-origin']]).toEqual([method, 403, EVIL]);
+      expect(answer.headers['access-control-allow-credentials']).toBeUndefined();
     }
     expect(s.rt.sessions.size).toBe(0); // the hostile POST's hello never arrived
     // The id still works for its own page: nothing above touched it.

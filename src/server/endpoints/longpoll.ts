@@ -127,8 +127,11 @@ class LongPollEndpoint implements Endpoint {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Vary', 'Origin');
     const origin = req.headers.origin;
-    if (!this.#options.allowOrigin(origin)) return reply(res, 'origin not allowed', 403);
+    // On a refusal too: a browser hides a cross-origin answer without it, and its fetch fails as if
+    // the network did (1006, retried for ever) instead of reading the 403 (4403, fatal). The page
+    // learns no more than that its origin is not allowed; nothing of the request is processed.
     if (origin !== undefined) res.setHeader('Access-Control-Allow-Origin', origin);
+    if (!this.#options.allowOrigin(origin)) return reply(res, 'origin not allowed', 403);
     const id = new URL(req.url ?? '/', 'http://localhost').searchParams.get('c');
     if (req.method === 'OPTIONS') return preflight(res);
     if (req.method === 'POST' && id === null) return this.#open(req, res);
