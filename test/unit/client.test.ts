@@ -368,7 +368,7 @@ describe('reconnection', () => {
       c.on('state', (s) => states.push(`${s.to}: ${s.reason}`));
       expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
       expect(c.state).toBe('closed');
-      expect(states).toEqual(['reconnecting: dropped', 'closed: reconnect policy failed']);
+      expect(states).toEqual(['closed: reconnect policy failed']); // not through reconnecting: no retry comes
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(InvalidArgumentError);
       expect((errors[0] as Error).message).toMatch(message);
