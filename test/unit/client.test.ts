@@ -453,6 +453,14 @@ describe('requests and ping', () => {
     expect(errors).toEqual([]);
   });
 
+  it("refuses a reserved or empty name at send(): the server would end the session for it (README's API table)", async () => {
+    const c = await connected({ heartbeat: false });
+    for (const name of ['open', 'queue:expired', 'end', 'disconnect', ''])
+      expect(() => c.send(name as 'chat', { text: 'x' }), name).toThrow(InvalidArgumentError);
+    await expect(c.request('')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(fake.last.frames.filter((f) => f.type === 'event' || f.type === 'request')).toEqual([]);
+  });
+
   it('quotes a long name shortly in an error message', () => {
     const c = make({ autoConnect: false });
     const error = (() => {
