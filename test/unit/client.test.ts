@@ -177,6 +177,15 @@ describe('RealtimeClient state machine', () => {
     strict.send('chat', { text: '1' });
     expect(strict.send('chat', { text: '2' })).toBe('dropped');
   });
+
+  it("counts queue.maxBytes in characters of the messages' JSON, not UTF-8 bytes (README)", () => {
+    // 60 'é' are 62 characters of JSON (with the quotes) but 122 bytes of UTF-8.
+    const c = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
+    expect(c.send('x', 'é'.repeat(60))).toBe('queued');
+    const ascii = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
+    expect(ascii.send('x', 'e'.repeat(90))).toBe('dropped'); // 92 characters: over it with the frame's share
+    expect(c.queued + ascii.queued).toBe(1);
+  });
 });
 
 describe('reconnection', () => {
