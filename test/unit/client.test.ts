@@ -179,11 +179,12 @@ describe('RealtimeClient state machine', () => {
   });
 
   it("counts queue.maxBytes in characters of the messages' JSON, not UTF-8 bytes (README)", () => {
-    // 60 'é' are 62 characters of JSON (with the quotes) but 122 bytes of UTF-8.
+    // { text: 60 'é' } is 71 characters of JSON but 131 bytes of UTF-8; with the name and the
+    // frame's share (16) 91 characters: under 100. 70 'e' are 101: over it.
     const c = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
-    expect(c.send('x', 'é'.repeat(60))).toBe('queued');
+    expect(c.send('chat', { text: 'é'.repeat(60) })).toBe('queued');
     const ascii = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
-    expect(ascii.send('x', 'e'.repeat(90))).toBe('dropped'); // 92 characters: over it with the frame's share
+    expect(ascii.send('chat', { text: 'e'.repeat(70) })).toBe('dropped');
     expect(c.queued + ascii.queued).toBe(1);
   });
 });
