@@ -141,7 +141,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     return promise as Promise<T>;
   }
 
-  /** Measures the round-trip time to the server in ms. Rejects when not connected (`ClosedError` after `close()`), and in raw mode. */
+  /**
+   * Measures the round-trip time to the server in ms. Rejects with `TimeoutError` when no pong comes
+   * within `timeoutMs` (default: the heartbeat's `timeoutMs`, 10 s), `NotConnectedError` while no
+   * link is open or when it goes (`ClosedError` after `close()`), and in raw mode.
+   */
   async ping(options: { timeoutMs?: number } = {}): Promise<number> {
     const c = this.#c;
     const o = c.options;

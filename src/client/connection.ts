@@ -20,7 +20,7 @@ import { keepaliveInterval, pingText } from './keepalive.js';
 import type { Link, LinkHandlers } from './link.js';
 import { lifecycleOf, Pauses, type PauseHost } from './pauses.js';
 import type { ResolvedOptions } from './options.js';
-import { RetrySchedule, type ScheduledRetry } from './retry.js';
+import { RetrySchedule, type RetrySettings, type ScheduledRetry } from './retry.js';
 import { transition } from './state-machine.js';
 import { ahead, UpgradeProber } from './upgrade.js';
 
@@ -137,7 +137,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
    * Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. A move a handler
    * made meanwhile (`close()` in a `state`, `close` or `error` handler) stands: one planned before it (`at`) is void.
    */
-  go(to: ClientState, reason: string, at = this.#generation): void {
+  go(to: ClientState, reason: string, at = this.#generation, next?: ScheduledRetry | string): void {
     if (at !== this.#generation) return;
     const change = transition(this.#state, to, reason);
     this.#state = to;
@@ -154,7 +154,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.emit('state', change);
     if (at !== this.#generation) return;
     if (to === 'connecting') this.#enterConnecting();
-    else if (to === 'reconnecting') this.#enterReconnecting(reason);
+    else if (to === 'reconnecting') this.#enterReconnecting(reason, next);
     else if (to === 'closed') this.#enterClosed();
   }
 
@@ -175,11 +175,14 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.#heartbeat?.stop();
     this.lost();
     const fatal = !(transport && info.code === NORMAL) && !isRetryable(info.code) && !this.#pauses?.paused;
-    const willReconnect = !fatal && this.options.reconnect !== false;
+    const reason = info.reason || `code ${info.code}`;
+    // The policy is asked now (while paused, coming back decides): `close` must promise no retry it refuses.
+    const next = fatal || !this.options.reconnect ? reason : this.#pauses?.paused ? undefined : this.#next(reason);
+    const willReconnect = typeof next != 'string';
     this.emit('close', { code: info.code, reason: info.reason, willReconnect });
     if ((fatal && info.code !== NORMAL) || (info.error && !(info.error instanceof TransportError)))
       this.emit('error', errorForClose(link.transport.name, info)); // and bad input, a throwing send (link.ts)
-    this.go(willReconnect ? 'reconnecting' : 'closed', info.reason || `code ${info.code}`, at);
+    this.go(willReconnect ? 'reconnecting' : 'closed', willReconnect ? reason : next, at, next);
   }
 
   // --- states ---
@@ -274,21 +277,24 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     this.go(stop ? 'closed' : 'reconnecting', error.message, at);
   }
 
-  #enterReconnecting(reason: string): void {
-    const reconnect = this.options.reconnect;
-    if (this.#pauses?.paused || !reconnect) return;
-    const retry = (this.#retry ??= new RetrySchedule(reconnect, this.clock));
-    let next: ScheduledRetry | null;
+  /** The next retry after a loss or failure (`reason`), or why none comes; a policy that throws is reported. */
+  #next(reason: string): ScheduledRetry | string {
     try {
-      next = retry.next(reason);
+      const settings = this.options.reconnect as RetrySettings; // callers check it is set
+      return (this.#retry ??= new RetrySchedule(settings, this.clock)).next(reason) || 'reconnect attempts exhausted';
     } catch (error) {
-      const at = this.#generation;
       this.emit('error', error); // no delay to wait for: say why and stop, not wait for nothing
-      return this.go('closed', 'reconnect policy failed', at);
+      return 'reconnect policy failed';
     }
-    if (!next) return this.go('closed', 'reconnect attempts exhausted');
+  }
+
+  #enterReconnecting(reason: string, planned?: ScheduledRetry | string): void {
+    if (this.#pauses?.paused || !this.options.reconnect) return;
+    const at = this.#generation;
+    const next = planned || this.#next(reason);
+    if (typeof next == 'string') return this.go('closed', next, at);
     // Started before it is announced, so a handler's `close()` stops it; a pause holds it (see pauses.ts).
-    retry.timer.start(next.delayMs, () => {
+    (this.#retry as RetrySchedule).timer.start(next.delayMs, () => {
       if (!this.#pauses?.paused) this.go('connecting', `retry #${next.attempt}`);
     });
     this.emit('reconnecting', next);

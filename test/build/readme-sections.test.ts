@@ -10,8 +10,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
+import { patience } from '../../src/client/connector.js';
 import { resolveOptions } from '../../src/client/options.js';
 import { AckScheduler, Inbox } from '../../src/protocol/sequence.js';
+import { ConnectTimeoutError, FallbackError } from '../../src/errors/index.js';
 import { createRealtimeServer } from '../../src/server/index.js';
 import { resolveOptions as resolveServerOptions } from '../../src/server/options.js';
 import type { TransportFactory, TransportName } from '../../src/transports/transport.js';
@@ -293,6 +295,19 @@ describe('README defaults stated in prose', () => {
       groups.map(amount),
       `${at(line)}: ${groups.join(', ')} (in ms, bytes or items) is not the code's default`,
     ).toEqual(await is());
+  });
+
+  it('the connect times of a slow link are what each timed-out round gives next, until they stop growing', () => {
+    const { line, groups } = claim(/gives each transport twice as long \(([^)]*)\)/);
+    const stated = (groups[0] ?? '').split(/,\s*(?:then\s+)?/).map(amount);
+    const given: number[] = [];
+    const timedOut = new FallbackError([new ConnectTimeoutError('README test')]);
+    for (let ms = client.connectTimeoutMs; given.length < 20;) {
+      const next = patience(ms, timedOut);
+      if (next === ms) break;
+      given.push((ms = next));
+    }
+    expect(stated, `${at(line)}: the times each round gives, from \`connectTimeoutMs\` on`).toEqual(given);
   });
 });
 

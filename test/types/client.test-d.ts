@@ -65,6 +65,9 @@ describe('RealtimeClient types', () => {
     // @ts-expect-error the server session's own lifecycle names cannot be sent either
     new RealtimeClient<{ chat: string }, { end: string }>('wss://x', { autoConnect: false });
     expectTypeOf(() => client.send('chat', { text: '' })).toBeFunction();
+    // The session's own names are refused only where the server receives them: it may send them.
+    const fromServer = new RealtimeClient<{ end: string; resume: number }>('wss://x', { autoConnect: false });
+    expectTypeOf(fromServer.waitFor('end')).resolves.toBeString();
   });
 
   it('keeps state and transport as unions', () => {

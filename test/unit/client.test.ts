@@ -177,6 +177,16 @@ describe('RealtimeClient state machine', () => {
     strict.send('chat', { text: '1' });
     expect(strict.send('chat', { text: '2' })).toBe('dropped');
   });
+
+  it("counts queue.maxBytes in characters of the messages' JSON, not UTF-8 bytes (README)", () => {
+    // { text: 60 'é' } is 71 characters of JSON but 131 bytes of UTF-8; with the name and the
+    // frame's share (16) 91 characters: under 100. 70 'e' are 101: over it.
+    const c = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
+    expect(c.send('chat', { text: 'é'.repeat(60) })).toBe('queued');
+    const ascii = make({ queue: { maxBytes: 100, overflow: 'drop-newest' } });
+    expect(ascii.send('chat', { text: 'e'.repeat(70) })).toBe('dropped');
+    expect(c.queued + ascii.queued).toBe(1);
+  });
 });
 
 describe('reconnection', () => {
@@ -368,7 +378,7 @@ describe('reconnection', () => {
       c.on('state', (s) => states.push(`${s.to}: ${s.reason}`));
       expect(() => fake.last.drop()).not.toThrow(); // not into the socket's close handler
       expect(c.state).toBe('closed');
-      expect(states).toEqual(['reconnecting: dropped', 'closed: reconnect policy failed']);
+      expect(states).toEqual(['closed: reconnect policy failed']); // not through reconnecting: no retry comes
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(InvalidArgumentError);
       expect((errors[0] as Error).message).toMatch(message);
@@ -451,6 +461,14 @@ describe('requests and ping', () => {
     expect(fake.last.frames.filter((f) => f.type === 'event' || f.type === 'request')).toEqual([]);
     expect(c.send('n'.repeat(256) as 'chat', { text: 'x' })).toBe('sent');
     expect(errors).toEqual([]);
+  });
+
+  it("refuses a reserved or empty name at send(): the server would end the session for it (README's API table)", async () => {
+    const c = await connected({ heartbeat: false });
+    for (const name of ['open', 'queue:expired', 'end', 'disconnect', ''])
+      expect(() => c.send(name as 'chat', { text: 'x' }), name).toThrow(InvalidArgumentError);
+    await expect(c.request('')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(fake.last.frames.filter((f) => f.type === 'event' || f.type === 'request')).toEqual([]);
   });
 
   it('quotes a long name shortly in an error message', () => {

@@ -26,6 +26,16 @@ describe('what the app asks of a client after close()', () => {
     await expect(c.request('x')).rejects.toBeInstanceOf(ClosedError);
   });
 
+  it("send() returns 'dropped' and connect() throws ClosedError (README's close() row)", async () => {
+    const c = await t.connected({ autoConnect: true });
+    c.close();
+    expect(c.send('chat', { text: 'late' })).toBe('dropped');
+    expect(() => c.connect()).toThrow(ClosedError);
+    await settle();
+    expect(c.state).toBe('closed');
+    expect(t.fake.links).toHaveLength(1);
+  });
+
   it('stream() ends at once instead of waiting for ever', async () => {
     const c = make();
     c.close();

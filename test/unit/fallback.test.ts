@@ -99,6 +99,18 @@ describe('transport fallback', () => {
     expect(c.state).toBe('reconnecting');
   });
 
+  it('reports the failure of a single transport as itself, not wrapped in a FallbackError (README)', async () => {
+    const c = make({ transports: [ws] });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await settle();
+    ws.last.drop({ code: 1006, reason: 'network down' });
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).not.toBeInstanceOf(FallbackError);
+    expect(errors[0]).toMatchObject({ code: 'TRANSPORT', transport: 'websocket' });
+  });
+
   it('counts a transport whose isSupported or connect throws as failed and tries the next', async () => {
     const c = make();
     const throwing = (where: 'isSupported' | 'connect') => () => {
