@@ -361,8 +361,13 @@ describe.each([
       counts[fault]++;
     }
 
-    // The end: everything sent, the last session's stream complete, the live page's requests settled.
-    await until(() => out > N && received.some((r) => r.s === sessions && r.n === N), 30_000);
+    // The end: everything sent, the live page open (after a last close() the new page's session is
+    // decided only then: it may start a new one once the last already reached N), the last session's
+    // stream complete, the live page's requests settled.
+    await until(
+      () => out > N && page.c.state === 'open' && received.some((r) => r.s === sessions && r.n === N),
+      30_000,
+    );
     const live = page;
     const liveRequests = [...sentBy].filter(([n, p]) => p === live && n % REQUEST_EVERY === 0).map(([n]) => n);
     await until(() => liveRequests.every((n) => settled.has(n)), 10_000);
