@@ -251,6 +251,15 @@ describe('script-tag bundles', () => {
 });
 
 describe('packaging rules', () => {
+  it("admits no ws older than 8.19.0: the server's closeTimeout (5 s, PROTOCOL.md) is ignored before it", () => {
+    // ws 8.0-8.18 hard-code 30 s for the peer's half of a close handshake and ignore the option.
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+    };
+    const range = /^\^8\.(\d+)\.\d+$/.exec(pkg.peerDependencies.ws ?? '');
+    expect(Number(range?.[1]), `peerDependencies.ws is ${pkg.peerDependencies.ws}`).toBeGreaterThanOrEqual(19);
+  });
+
   it.each(BROWSER_ARTEFACTS)('%s never references ws, sockjs (server) or node: modules', (file) => {
     const code = read(file);
     expect(code).not.toMatch(/require\(\s*['"](?:ws|sockjs)['"]\s*\)/);
