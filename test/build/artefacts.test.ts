@@ -165,6 +165,20 @@ describe('ESM and CJS builds', () => {
     expect(absentServer, "names missing from import('surelink/server')").toEqual([]);
   });
 
+  it('the exports map resolves the script-tag bundles (SPEC section 1), so an app can copy or URL-import them', () => {
+    // `require.resolve('surelink/dist/surelink.min.js')`, or a bundler's `?url` import of it, fails
+    // with ERR_PACKAGE_PATH_NOT_EXPORTED unless `exports` lists the file.
+    const script = `
+      import { createRequire } from 'node:module';
+      const require = createRequire(process.cwd() + '/');
+      console.log(JSON.stringify(['surelink.min.js', 'surelink.full.min.js'].map((f) => require.resolve('surelink/dist/' + f))));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([
+      path.join(root, 'dist/surelink.min.js'),
+      path.join(root, 'dist/surelink.full.min.js'),
+    ]);
+  });
+
   it('every file the package.json points at exists', () => {
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
     const targets: string[] = [];
