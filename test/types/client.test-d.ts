@@ -27,6 +27,10 @@ describe('RealtimeClient types', () => {
     client.on('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
     client.on('reconnecting', (e) => expectTypeOf(e.delayMs).toBeNumber());
     client.on('error', (e) => expectTypeOf(e).toEqualTypeOf<SurelinkError>());
+    // Raw mode's inbound texts: a transport hands over text only (TransportHandlers.onMessage).
+    new RealtimeClient('wss://x', { protocol: 'raw', autoConnect: false }).on('message', (text) =>
+      expectTypeOf(text).toEqualTypeOf<string>(),
+    );
     client.on('state', (e) =>
       expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>(),
     );
