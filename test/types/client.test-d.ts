@@ -56,6 +56,27 @@ describe('RealtimeClient types', () => {
     client.send('price', { symbol: 'X', value: 1 });
   });
 
+  it("refuses send() without the data the event's payload requires", () => {
+    // @ts-expect-error 'chat' carries { text }: without it, it would reach the server's handler as undefined
+    client.send('chat');
+    const c = new RealtimeClient<
+      ServerEvents,
+      { chat: { text: string }; typing: void; seen: { id: number } | undefined }
+    >('wss://x', { autoConnect: false });
+    // @ts-expect-error as above, next to events that take none
+    c.send('chat');
+    // A payload that may be absent goes without data; a name the map lacks is a raw text.
+    expectTypeOf(c.send('typing')).toEqualTypeOf<SendResult>();
+    expectTypeOf(c.send('seen')).toEqualTypeOf<SendResult>();
+    expectTypeOf(c.send('hello, raw server')).toEqualTypeOf<SendResult>();
+    const text: string = 'chat';
+    expectTypeOf(c.send(text)).toEqualTypeOf<SendResult>();
+    // Without maps, any name goes, with or without data.
+    const untyped = new RealtimeClient('wss://x', { autoConnect: false });
+    untyped.send('anything');
+    untyped.send('anything', { x: 1 });
+  });
+
   it('types waitFor and stream', () => {
     expectTypeOf(client.waitFor('price')).resolves.toEqualTypeOf<{ symbol: string; value: number }>();
     expectTypeOf(client.stream('chat')).toMatchTypeOf<AsyncIterable<{ from: string; text: string }>>();
