@@ -77,6 +77,14 @@ describe('RealtimeClient types', () => {
     untyped.send('anything', { x: 1 });
   });
 
+  it('takes an auth function that may have no token, as the client does (a hello without auth)', () => {
+    const token = (): string | undefined => undefined;
+    expectTypeOf(new RealtimeClient('wss://x', { auth: token, autoConnect: false })).toBeObject();
+    expectTypeOf(new RealtimeClient('wss://x', { auth: async () => token(), autoConnect: false })).toBeObject();
+    // @ts-expect-error null fails the attempt with an AuthError at run time
+    new RealtimeClient('wss://x', { auth: () => null, autoConnect: false });
+  });
+
   it('types waitFor and stream', () => {
     expectTypeOf(client.waitFor('price')).resolves.toEqualTypeOf<{ symbol: string; value: number }>();
     expectTypeOf(client.stream('chat')).toMatchTypeOf<AsyncIterable<{ from: string; text: string }>>();
