@@ -22,6 +22,9 @@ export type { SendResult };
 
 type Name<S> = keyof ClientEventsOf<S> & string;
 
+/** `send(text)` takes a name of `C` only when its payload may be absent (`void`, `undefined`). */
+type NoData<C, K> = K extends keyof C ? (undefined extends C[K] ? unknown : never) : unknown;
+
 /**
  * A realtime connection that stays up: reconnects with backoff, detects dead links, queues while
  * offline and resumes its session so nothing is lost or duplicated.
@@ -94,10 +97,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /**
    * Sends an event. While disconnected the message is queued (bounded, see `queue`) and sent,
-   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is.
+   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is; with
+   * maps, `send(event)` compiles only for an event whose payload may be absent.
    */
   send<K extends keyof C & string>(event: K, data: C[K]): SendResult;
-  send(text: string): SendResult;
+  send<K extends string>(text: K & NoData<C, K>): SendResult;
   send(event: string, data?: unknown): SendResult {
     const c = this.#c;
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');

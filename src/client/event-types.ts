@@ -31,8 +31,8 @@ export interface LifecycleEvents {
   state: { readonly from: ClientState; readonly to: ClientState; readonly reason: string };
   reconnecting: { readonly attempt: number; readonly delayMs: number };
   error: SurelinkError;
-  /** Every inbound message in `protocol: 'raw'` mode. */
-  message: unknown;
+  /** Every inbound text in `protocol: 'raw'` mode, as it came. */
+  message: string;
   transport: { readonly from: TransportName | null; readonly to: TransportName };
   'queue:overflow': { readonly dropped: readonly QueuedMessage[] };
   'queue:expired': { readonly expired: readonly QueuedMessage[] };

@@ -89,7 +89,7 @@ export interface ClientOptions {
    * in the URL. A function that throws, rejects or returns anything but a string or `undefined` fails the attempt
    * with an `AuthError` (retried).
    */
-  auth?: string | (() => string | Promise<string>);
+  auth?: string | (() => string | undefined | Promise<string | undefined>);
   /** Connect as soon as the client is created. @default true */
   autoConnect?: boolean;
   /** Browser events to watch (online/offline, visibility, bfcache, freeze); `false` ignores them. @default globalThis */
@@ -148,7 +148,7 @@ export interface ResolvedOptions {
   readonly reconnect: { readonly policy: RetryPolicy; readonly minUptimeMs: number } | false;
   readonly heartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly message: string } | false;
   readonly connectTimeoutMs: number;
-  readonly auth: string | (() => string | Promise<string>) | undefined;
+  readonly auth: string | (() => string | undefined | Promise<string | undefined>) | undefined;
   readonly autoConnect: boolean;
   readonly lifecycle: LifecycleEnvironment | false | undefined;
   readonly clock: Clock;

@@ -129,7 +129,7 @@ export class RealtimeServerImpl<CE extends object, SE extends object, Id> implem
     return this.#requests.register(event, handler);
   }
 
-  broadcast<K extends keyof SE & string>(event: K, data: SE[K]): void {
+  broadcast(event: string, data?: unknown): void {
     assertServerEventName(event);
     let json: string | undefined;
     try {

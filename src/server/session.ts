@@ -122,7 +122,7 @@ export class Session<
     return this.#listeners.on(event, handler);
   }
 
-  send(event: string, data: unknown): void {
+  send(event: string, data?: unknown): void {
     assertServerEventName(event);
     if (this.#ended) {
       this.#host.logger.debug(`surelink: session ${this.id} ended; "${event}" not sent`);

@@ -24,6 +24,9 @@ export interface EndInfo {
   readonly reason: string;
 }
 
+/** The data argument of `send`/`broadcast`: optional where the payload may be absent (`void`, `undefined`). */
+type DataArg<T> = undefined extends T ? [data?: T] : [data: T];
+
 /** Client event names a session can subscribe to (lifecycle names excluded). */
 export type ClientEventName<CE> = Exclude<keyof CE & string, SessionLifecycleEvent>;
 
@@ -57,7 +60,7 @@ export interface ServerSession<
    * @throws InvalidArgumentError for a reserved or invalid name, data JSON cannot encode, or a frame
    * over the 1,048,576 UTF-16 code units a client accepts (it would end the session with 4413)
    */
-  send<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
+  send<K extends keyof ServerEvents & string>(event: K, ...data: DataArg<ServerEvents[K]>): void;
   /**
    * Ends the session for good: the client gets a close frame with `code` and `reason` and cannot
    * resume. A session waiting for a resume has no connection to carry them: it ends at once, and
@@ -103,7 +106,7 @@ export interface RealtimeServer<
    * once for all of them; data JSON cannot encode, or a frame larger than a client accepts, throws
    * `InvalidArgumentError`, sessions or not.
    */
-  broadcast<K extends keyof ServerEvents & string>(event: K, data: ServerEvents[K]): void;
+  broadcast<K extends keyof ServerEvents & string>(event: K, ...data: DataArg<ServerEvents[K]>): void;
   /** Live sessions by id. */
   readonly sessions: ReadonlyMap<string, ServerSession<ClientEvents, ServerEvents, Identity>>;
   /**

@@ -27,6 +27,10 @@ describe('RealtimeClient types', () => {
     client.on('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
     client.on('reconnecting', (e) => expectTypeOf(e.delayMs).toBeNumber());
     client.on('error', (e) => expectTypeOf(e).toEqualTypeOf<SurelinkError>());
+    // Raw mode's inbound texts: a transport hands over text only (TransportHandlers.onMessage).
+    new RealtimeClient('wss://x', { protocol: 'raw', autoConnect: false }).on('message', (text) =>
+      expectTypeOf(text).toEqualTypeOf<string>(),
+    );
     client.on('state', (e) =>
       expectTypeOf(e.to).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>(),
     );
@@ -50,6 +54,35 @@ describe('RealtimeClient types', () => {
     client.send('chat', { body: 'hi' });
     // @ts-expect-error not a client event
     client.send('price', { symbol: 'X', value: 1 });
+  });
+
+  it("refuses send() without the data the event's payload requires", () => {
+    // @ts-expect-error 'chat' carries { text }: without it, it would reach the server's handler as undefined
+    client.send('chat');
+    const c = new RealtimeClient<
+      ServerEvents,
+      { chat: { text: string }; typing: void; seen: { id: number } | undefined }
+    >('wss://x', { autoConnect: false });
+    // @ts-expect-error as above, next to events that take none
+    c.send('chat');
+    // A payload that may be absent goes without data; a name the map lacks is a raw text.
+    expectTypeOf(c.send('typing')).toEqualTypeOf<SendResult>();
+    expectTypeOf(c.send('seen')).toEqualTypeOf<SendResult>();
+    expectTypeOf(c.send('hello, raw server')).toEqualTypeOf<SendResult>();
+    const text: string = 'chat';
+    expectTypeOf(c.send(text)).toEqualTypeOf<SendResult>();
+    // Without maps, any name goes, with or without data.
+    const untyped = new RealtimeClient('wss://x', { autoConnect: false });
+    untyped.send('anything');
+    untyped.send('anything', { x: 1 });
+  });
+
+  it('takes an auth function that may have no token, as the client does (a hello without auth)', () => {
+    const token = (): string | undefined => undefined;
+    expectTypeOf(new RealtimeClient('wss://x', { auth: token, autoConnect: false })).toBeObject();
+    expectTypeOf(new RealtimeClient('wss://x', { auth: async () => token(), autoConnect: false })).toBeObject();
+    // @ts-expect-error null fails the attempt with an AuthError at run time
+    new RealtimeClient('wss://x', { auth: () => null, autoConnect: false });
   });
 
   it('types waitFor and stream', () => {

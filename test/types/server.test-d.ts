@@ -120,3 +120,22 @@ describe('RealtimeServer', () => {
     expectTypeOf(rt.close()).toEqualTypeOf<Promise<void>>();
   });
 });
+
+describe('events without data', () => {
+  test('send() and broadcast() take no data where the payload may be absent (void, undefined), and only there', () => {
+    const r = createRealtimeServer<ClientEvents, { tick: void; seen: { n: number } | undefined; chat: string }>({
+      server,
+    });
+    r.broadcast('tick');
+    r.broadcast('seen');
+    r.broadcast('seen', { n: 1 });
+    // @ts-expect-error 'chat' carries a string
+    r.broadcast('chat');
+    r.on('connection', (s) => {
+      s.send('tick');
+      s.send('seen');
+      // @ts-expect-error 'chat' carries a string
+      s.send('chat');
+    });
+  });
+});
