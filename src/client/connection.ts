@@ -30,6 +30,7 @@ import { ahead, UpgradeProber } from './upgrade.js';
  */
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   declare readonly options: ResolvedOptions;
+  declare readonly clock: Clock; // the options' (the heartbeat's host reads it here)
   /** The main URL, absolute; endpoints are derived from it per attempt. */
   readonly #url: string;
   readonly #factories: readonly TransportFactory[];
@@ -49,6 +50,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   constructor(options: ResolvedOptions, url: string, factories: readonly TransportFactory[]) {
     this.options = options;
+    this.clock = options.clock;
     this.#url = url;
     this.#factories = factories;
     this.#patience = options.connectTimeoutMs;
@@ -76,10 +78,9 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /**
-   * A link is up, its welcome applied, and by the wall clock still alive (a dead link found here is
-   * dropped at once). The link, not the state: in a `close` or `error` handler of its loss the state
-   * is still `open` with no link, and in a `transport` handler of a new one (its queue flushed) not
-   * `open` yet. Not while the welcome is applied: what is sent then waits for its frame limit.
+   * A link is up, its welcome applied, and by the wall clock still alive (a dead link found here is dropped at once).
+   * The link, not the state: a `close` or `error` handler of its loss sees `open` with no link, a `transport` handler
+   * of a new one (its queue flushed) not `open` yet. While the welcome is applied, sends wait for its frame limit.
    */
   get writable(): boolean {
     return !this.#link?.welcome && (this.#heartbeat?.check() ?? true) && !!this.#link;
@@ -89,15 +90,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     return this.#heartbeat;
   }
 
-  get clock(): Clock {
-    return this.options.clock;
-  }
-
-  // --- the heartbeat's settings and callbacks ---
-
   get timeoutMs(): number {
-    // Asked only while a heartbeat runs, which it does only with the option set.
-    return (this.options.heartbeat as { timeoutMs: number }).timeoutMs;
+    return (this.options.heartbeat as { timeoutMs: number }).timeoutMs; // asked only while a heartbeat runs
   }
 
   sendPing(ts: number): void {
@@ -142,8 +136,7 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     const change = transition(this.#state, to, reason);
     this.#state = to;
     if (to !== 'open') {
-      // Probing and a backoff under way (back online, tab visible) stop; an attempt a pause or `close()` let go
-      // of (or the probe of a lost link) is void from now on, its late callbacks ignored by generation.
+      // Probing and a backoff stop; an attempt let go of (or a lost link's probe) is void (generation).
       this.#prober?.stop();
       this.#retry?.timer.stop();
       this.#generation++;
@@ -157,8 +150,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
     else if (to === 'reconnecting') this.#enterReconnecting(reason, next);
     else if (to === 'closed') this.#enterClosed();
   }
-
-  // --- the current link's handlers ---
 
   onClose(info: CloseInfo): void {
     // While open, an attempt is the upgrade probe: resuming on it makes the server drop this link, so wait for it.
@@ -184,8 +175,6 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
       this.emit('error', errorForClose(link.transport.name, info)); // and bad input, a throwing send (link.ts)
     this.go(willReconnect ? 'reconnecting' : 'closed', willReconnect ? reason : next, at, next);
   }
-
-  // --- states ---
 
   #enterConnecting(): void {
     if (this.#pauses?.paused) return this.go('reconnecting', this.#pauses.paused);

@@ -1,7 +1,6 @@
 /**
- * One connect attempt: try each transport in order, time-box each, run the hello/welcome
- * handshake, and hand back a `Link` only once the connection is really usable. When every
- * transport fails the attempt rejects with one error listing each failure (SignalR's approach).
+ * One connect attempt: each transport in order, time-boxed, through the hello/welcome handshake; a `Link` only once
+ * the connection is really usable. When every transport fails, one error lists each failure (SignalR's approach).
  */
 import { AuthError } from '../errors/auth.js';
 import type { SurelinkError } from '../errors/base.js';
@@ -36,14 +35,13 @@ import type { ResolvedOptions } from './options.js';
 
 export interface Attempt {
   readonly done: Promise<Link>;
-  /** The hello went out on a transport tried (not only the last): the server may have seen it (and taken the session over). */
+  /** The hello went out on a transport tried (any): the server may have seen it (and taken the session over). */
   readonly sent: boolean | undefined;
   /** Once `done` resolved, what the next attempts get: twice what this handshake took (see `patience`). */
   readonly patience: number;
   /**
-   * Abandons the attempt: closes whatever is opening; whatever `done` does afterwards is moot.
-   * `farewell` (a close frame) goes first where the hello went out: the server may have made or
-   * taken over the session for it, and would otherwise keep it for its grace period.
+   * Abandons the attempt (what `done` does afterwards is moot). `farewell` (a close frame) goes first where the
+   * hello went out, else the server keeps the session it made or took over for it for its grace period.
    */
   cancel(farewell?: string): void;
 }
@@ -94,8 +92,7 @@ export function startAttempt(
   let avoidWebSocket = factories[0]?.name !== 'websocket' && factories.some((f) => f.name === 'websocket');
   let current: Handshake | undefined;
   let waiting: Waiting | undefined;
-  // A hello that went out on a transport that then failed: one tried after it may fail before sending its own.
-  let sent: boolean | undefined;
+  let sent: boolean | undefined; // a hello went out on a transport that failed: the next may fail before its own
   let cancelled = false;
   // The app's auth function and session store may never settle: they get a transport's time; then
   // each transport's handshake, one at a time, is bounded by the same timer.
