@@ -14,6 +14,7 @@ export type {
   ValidSendMap,
 } from './client/event-types.js';
 export type { RequestOptions } from './client/requests.js';
+export type { EventStream, StreamOptions, WaitForOptions } from './client/events.js';
 export type { RetryContext, RetryPolicy, BackoffOptions } from './client/retry.js';
 export { exponentialBackoff } from './client/retry.js';
 export type { LifecycleEnvironment, EventTargetLike } from './client/lifecycle.js';

@@ -1,7 +1,15 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import WebSocket from 'ws';
 import SockJS from 'sockjs-client';
-import { RealtimeClient, type QueuedMessage, type SendResult, type SurelinkError } from '../../src/index.js';
+import {
+  RealtimeClient,
+  type EventStream,
+  type QueuedMessage,
+  type SendResult,
+  type StreamOptions,
+  type SurelinkError,
+  type WaitForOptions,
+} from '../../src/index.js';
 
 interface ServerEvents {
   chat: { from: string; text: string };
@@ -111,5 +119,16 @@ describe('RealtimeClient types', () => {
   it('accepts ws, the DOM WebSocket and sockjs-client as injected implementations without a cast', () => {
     expectTypeOf(new RealtimeClient('ws://x', { WebSocket, SockJS, autoConnect: false })).toBeObject();
     expectTypeOf(new RealtimeClient('ws://x', { WebSocket: globalThis.WebSocket, autoConnect: false })).toBeObject();
+  });
+});
+
+describe('the types of stream() and waitFor() are exported', () => {
+  it('so an app can name what stream() returns and pass options it built elsewhere', () => {
+    const c = new RealtimeClient<ServerEvents, ClientEvents>('wss://example.test/rt', { autoConnect: false });
+    const options: StreamOptions = { bufferSize: 10 };
+    const prices: EventStream<ServerEvents['price']> = c.stream('price', options);
+    expectTypeOf(prices).toEqualTypeOf<EventStream<{ symbol: string; value: number }>>();
+    const wait: WaitForOptions = { timeoutMs: 1000 };
+    expectTypeOf(c.waitFor('chat', wait)).resolves.toEqualTypeOf<ServerEvents['chat']>();
   });
 });
