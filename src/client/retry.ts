@@ -10,7 +10,10 @@ import { MAX_DELAY_MS, Timer, type Clock } from '../util/clock.js';
 export interface RetryContext {
   /** 1 for the first retry of a streak of failures, then 2, 3, ... */
   readonly attempt: number;
-  /** Milliseconds since the first failure of the current streak (0 for the first retry). */
+  /**
+   * Milliseconds since the first failure of the current streak (0 for the first retry), leaving out
+   * the time the client was paused (offline, or the page frozen or in the back/forward cache).
+   */
   readonly elapsedMs: number;
   /**
    * Why the last connection or attempt failed: the close reason (e.g. `'heartbeat timeout'`), `'code 1006'`
@@ -167,6 +170,11 @@ export class RetrySchedule {
     this.#streakStartedAt = startedAt;
     this.#attempt = attempt;
     return { attempt, delayMs };
+  }
+
+  /** The client was paused `ms` (offline, frozen): the streak's `elapsedMs` leaves that out. */
+  skip(ms: number): void {
+    if (this.#streakStartedAt !== undefined) this.#streakStartedAt += ms;
   }
 
   /** Starts a fresh streak (e.g. the user called `connect()` again). */

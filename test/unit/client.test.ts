@@ -580,6 +580,30 @@ describe('browser lifecycle', () => {
     expect(fake.links).toHaveLength(2);
   });
 
+  it("leaves time offline out of the policy's elapsedMs: a policy that gives up after a minute of failures does not give up on the first failure after an hour offline", async () => {
+    const nav = { onLine: true };
+    const seen: number[] = [];
+    const c = await connected({
+      lifecycle: { window, document, navigator: nav },
+      heartbeat: false,
+      reconnect: { policy: ({ elapsedMs }) => (seen.push(elapsedMs), elapsedMs > 60_000 ? null : 1000) },
+    });
+    fake.last.drop(); // the server went: a streak of failures starts
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.drop(); // the retry fails too
+    await settle();
+    nav.onLine = false;
+    window.dispatchEvent(new Event('offline'));
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    nav.onLine = true;
+    window.dispatchEvent(new Event('online'));
+    await settle();
+    fake.last.drop(); // the first attempt on a network just back fails, as it often does
+    await settle();
+    expect(seen).toEqual([0, 1000, 1000]);
+    expect(c.state).toBe('reconnecting');
+  });
+
   it('lets go of the socket on pagehide into the bfcache and resumes on pageshow', async () => {
     const c = await connected({ lifecycle: { window, document, navigator } });
     const link = fake.last;

@@ -130,6 +130,18 @@ describe('RetrySchedule', () => {
     expect(schedule.next('c')).toEqual({ attempt: 3, delayMs: 300 });
   });
 
+  it('leaves paused time (skip) out of elapsedMs, and a skip before any failure does nothing', () => {
+    const clock = manualClock();
+    const seen: number[] = [];
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c.elapsedMs), 0), minUptimeMs: 5000 }, clock);
+    schedule.skip(60_000); // paused before the streak began
+    schedule.next('a');
+    clock.advance(70_000);
+    schedule.skip(60_000); // 60 s of those were offline
+    schedule.next('b');
+    expect(seen).toEqual([0, 10_000]);
+  });
+
   it('passes the reason and elapsedMs since the first failure of the streak', () => {
     const clock = manualClock();
     const seen: RetryContext[] = [];
