@@ -604,6 +604,32 @@ describe('browser lifecycle', () => {
     expect(c.state).toBe('reconnecting');
   });
 
+  it('offline abandons an attempt under way (no stale attempt on the dead network), online starts one at once and a late online or a visible tab keeps it', async () => {
+    const nav = { onLine: true };
+    const visible = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const c = make({ lifecycle: { window, document: visible, navigator: nav }, connectTimeoutMs: 30_000 });
+    await settle();
+    const stale = fake.last;
+    stale.open(); // the hello went out; the network goes before the welcome comes
+    nav.onLine = false;
+    window.dispatchEvent(new Event('offline'));
+    expect(stale.closedWith).toBeDefined();
+    expect(c.state).toBe('reconnecting');
+    nav.onLine = true;
+    visible.dispatchEvent(new Event('visibilitychange')); // back, and the network with it (its `online` comes later)
+    await settle();
+    expect(c.state).toBe('connecting');
+    const fresh = fake.last;
+    window.dispatchEvent(new Event('online'));
+    visible.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(fake.last).toBe(fresh); // the attempt started on the network that is back is not thrown away
+    expect(fresh.closedWith).toBeUndefined();
+    fresh.accept();
+    await settle();
+    expect(c.state).toBe('open');
+  });
+
   it('lets go of the socket on pagehide into the bfcache and resumes on pageshow', async () => {
     const c = await connected({ lifecycle: { window, document, navigator } });
     const link = fake.last;
