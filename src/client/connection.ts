@@ -31,21 +31,17 @@ import { ahead, UpgradeProber } from './upgrade.js';
 export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatConstructorOptions, HelloMaker {
   declare readonly options: ResolvedOptions;
   declare readonly clock: Clock; // the options' (the heartbeat's host reads it here)
-  /** The main URL, absolute; endpoints are derived from it per attempt. */
-  readonly #url: string;
+  readonly #url: string; // the main URL, absolute: endpoints are derived from it per attempt
   readonly #factories: readonly TransportFactory[];
   #state: ClientState = 'idle';
-  /** The backoff streak and its timer, from the first reconnection on. */
-  #retry: RetrySchedule | undefined;
-  /** Created with the first link it watches, then restarted for each. */
-  #heartbeat: Heartbeat | undefined;
+  #retry: RetrySchedule | undefined; // the backoff streak and its timer, from the first reconnection on
+  #heartbeat: Heartbeat | undefined; // created with the first link it watches, then restarted for each
   #link: Link | undefined;
   #attempt: Attempt | undefined;
   #generation = 0;
   #pauses: Pauses | undefined;
   #prober: UpgradeProber | undefined;
-  /** The transport of the last link, kept across drops: a reconnect on the same one is no switch. */
-  #lastTransport: TransportName | null = null;
+  #lastTransport: TransportName | null = null; // the last link's, kept across drops: a reconnect on it is no switch
   #patience: number; // what each transport gets to connect: the option, more once a slow link needed it (`patience`)
 
   constructor(options: ResolvedOptions, url: string, factories: readonly TransportFactory[]) {
@@ -96,6 +92,10 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
 
   sendPing(ts: number): void {
     this.send(pingText(this.options, ts));
+  }
+
+  skip(ms: number): void {
+    this.#retry?.skip(ms);
   }
 
   onDead(): void {

@@ -5,6 +5,7 @@
  * unloading, going hidden, being frozen or going offline stores its session first.
  */
 import { ABNORMAL, GOING_AWAY } from '../protocol/close-codes.js';
+import type { Clock } from '../util/clock.js';
 import type { ClientState } from './event-types.js';
 import type { Heartbeat } from './heartbeat.js';
 import {
@@ -21,8 +22,11 @@ import {
 export interface PauseHost {
   readonly state: ClientState;
   readonly heartbeat: Heartbeat | undefined;
+  readonly clock: Clock;
   drop(code: number, reason: string): void;
   go(to: ClientState, reason: string): void;
+  /** A pause of `ms` ended: the retry policy's `elapsedMs` leaves it out, as a pause burns no attempts. */
+  skip(ms: number): void;
   /** Stores the session as it is now (when there is storage this client owns): the page may never run again. */
   save(): void;
 }
@@ -43,6 +47,8 @@ export class Pauses implements LifecycleHandlers {
   /** Stops listening: the client closed, and lets go of this object. */
   declare readonly unbind: () => void;
   #paused: Pause | undefined;
+  /** When the pause began (one from the start needs none: `connect()` began a new streak, which it holds back). */
+  #since = 0;
 
   constructor(host: PauseHost, env: LifecycleEnvironment) {
     this.#host = host;
@@ -63,6 +69,7 @@ export class Pauses implements LifecycleHandlers {
       // Heard only while the browser says it is online (lifecycle.ts), so any pause is over, even
       // when its own end never came: a page frozen or cached offline, back with the network.
       this.#paused = undefined;
+      host.skip(host.clock.now() - this.#since);
       if (host.state === 'reconnecting') host.go('connecting', signal);
     } else if (comeback) {
       // Tab visible, or back without having let go here (the old socket often died with the network
@@ -79,6 +86,7 @@ export class Pauses implements LifecycleHandlers {
       // the link goes, and with it the ack that would have stored them.
       host.save();
       if (signal === 'pagehide') return; // (frozen while offline comes as `offline`: lifecycle.ts)
+      if (!this.#paused) this.#since = host.clock.now();
       this.#paused = signal as Pause; // online, resumed and visible were handled above
       // A backoff under way runs out without connecting while paused.
       if (host.state === 'open') host.drop(signal === 'offline' ? ABNORMAL : GOING_AWAY, signal);

@@ -10,7 +10,10 @@ import { MAX_DELAY_MS, Timer, type Clock } from '../util/clock.js';
 export interface RetryContext {
   /** 1 for the first retry of a streak of failures, then 2, 3, ... */
   readonly attempt: number;
-  /** Milliseconds since the first failure of the current streak (0 for the first retry). */
+  /**
+   * Milliseconds since the first failure of the current streak (0 for the first retry), leaving out
+   * the time the client was paused (offline, or the page frozen or in the back/forward cache).
+   */
   readonly elapsedMs: number;
   /**
    * Why the last connection or attempt failed: the close reason (e.g. `'heartbeat timeout'`), `'code 1006'`
@@ -31,7 +34,7 @@ export type RetryPolicy = (ctx: RetryContext) => number | null;
 export interface BackoffOptions {
   /**
    * Cap of the first retry's delay.
-   * @default 1000
+   * @default 1000 (`maxDelayMs` when that is lower)
    */
   initialDelayMs?: number;
   /**
@@ -71,10 +74,17 @@ export interface BackoffOptions {
  * policy({ attempt: 1, elapsedMs: 0, reason: 'code 1006' }); // somewhere in [0, 500)
  */
 export function exponentialBackoff(options: BackoffOptions = {}, random = (): number => Math.random()): RetryPolicy {
-  const { initialDelayMs = 1000, maxDelayMs = 30_000, factor = 2, jitter = 'full', maxAttempts = Infinity } = options;
-  inRange('initialDelayMs', initialDelayMs, 0, MAX_DELAY_MS);
-  // Not below initialDelayMs: the range in the message says so.
-  inRange('maxDelayMs', maxDelayMs, initialDelayMs, MAX_DELAY_MS);
+  // The default start follows a cap set below it: only an initialDelayMs the user set can exceed it.
+  const {
+    maxDelayMs = 30_000,
+    initialDelayMs = Math.min(1000, maxDelayMs),
+    factor = 2,
+    jitter = 'full',
+    maxAttempts = Infinity,
+  } = options;
+  inRange('maxDelayMs', maxDelayMs, 0, MAX_DELAY_MS);
+  // Not above maxDelayMs: the range in the message says so.
+  inRange('initialDelayMs', initialDelayMs, 0, maxDelayMs);
   inRange('factor', factor, 1, Number.MAX_VALUE);
   inRange('maxAttempts', maxAttempts, 0, Infinity);
   oneOf('jitter', jitter, ['full', 'none']);
@@ -160,6 +170,11 @@ export class RetrySchedule {
     this.#streakStartedAt = startedAt;
     this.#attempt = attempt;
     return { attempt, delayMs };
+  }
+
+  /** The client was paused `ms` (offline, frozen): the streak's `elapsedMs` leaves that out. */
+  skip(ms: number): void {
+    if (this.#streakStartedAt !== undefined) this.#streakStartedAt += ms;
   }
 
   /** Starts a fresh streak (e.g. the user called `connect()` again). */

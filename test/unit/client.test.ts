@@ -580,6 +580,56 @@ describe('browser lifecycle', () => {
     expect(fake.links).toHaveLength(2);
   });
 
+  it("leaves time offline out of the policy's elapsedMs: a policy that gives up after a minute of failures does not give up on the first failure after an hour offline", async () => {
+    const nav = { onLine: true };
+    const seen: number[] = [];
+    const c = await connected({
+      lifecycle: { window, document, navigator: nav },
+      heartbeat: false,
+      reconnect: { policy: ({ elapsedMs }) => (seen.push(elapsedMs), elapsedMs > 60_000 ? null : 1000) },
+    });
+    fake.last.drop(); // the server went: a streak of failures starts
+    await vi.advanceTimersByTimeAsync(1000);
+    fake.last.drop(); // the retry fails too
+    await settle();
+    nav.onLine = false;
+    window.dispatchEvent(new Event('offline'));
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    nav.onLine = true;
+    window.dispatchEvent(new Event('online'));
+    await settle();
+    fake.last.drop(); // the first attempt on a network just back fails, as it often does
+    await settle();
+    expect(seen).toEqual([0, 1000, 1000]);
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it('offline abandons an attempt under way (no stale attempt on the dead network), online starts one at once and a late online or a visible tab keeps it', async () => {
+    const nav = { onLine: true };
+    const visible = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const c = make({ lifecycle: { window, document: visible, navigator: nav }, connectTimeoutMs: 30_000 });
+    await settle();
+    const stale = fake.last;
+    stale.open(); // the hello went out; the network goes before the welcome comes
+    nav.onLine = false;
+    window.dispatchEvent(new Event('offline'));
+    expect(stale.closedWith).toBeDefined();
+    expect(c.state).toBe('reconnecting');
+    nav.onLine = true;
+    visible.dispatchEvent(new Event('visibilitychange')); // back, and the network with it (its `online` comes later)
+    await settle();
+    expect(c.state).toBe('connecting');
+    const fresh = fake.last;
+    window.dispatchEvent(new Event('online'));
+    visible.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    expect(fake.last).toBe(fresh); // the attempt started on the network that is back is not thrown away
+    expect(fresh.closedWith).toBeUndefined();
+    fresh.accept();
+    await settle();
+    expect(c.state).toBe('open');
+  });
+
   it('lets go of the socket on pagehide into the bfcache and resumes on pageshow', async () => {
     const c = await connected({ lifecycle: { window, document, navigator } });
     const link = fake.last;

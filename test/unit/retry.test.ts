@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors/index.js';
+import { RealtimeClient } from '../../src/client/client.js';
 import { exponentialBackoff, RetrySchedule } from '../../src/client/retry.js';
 import type { RetryContext, RetryPolicy } from '../../src/client/retry.js';
 import type { Clock } from '../../src/util/clock.js';
@@ -32,6 +33,20 @@ describe('exponentialBackoff', () => {
   it('honours initialDelayMs, maxDelayMs and factor', () => {
     const policy = exponentialBackoff({ jitter: 'none', initialDelayMs: 100, maxDelayMs: 1000, factor: 3 });
     expect([1, 2, 3, 4].map((n) => policy(ctx(n)))).toEqual([100, 300, 900, 1000]);
+  });
+
+  it('with only maxDelayMs set below 1 s, starts at that cap instead of throwing about initialDelayMs', () => {
+    // The user set no initialDelayMs: its default (1000) must not make their cap an error.
+    expect([1, 2, 3].map((n) => exponentialBackoff({ maxDelayMs: 500, jitter: 'none' })(ctx(n)))).toEqual([
+      500, 500, 500,
+    ]);
+    expect(exponentialBackoff({ maxDelayMs: 0, jitter: 'none' })(ctx(1))).toBe(0);
+    expect(
+      () => new RealtimeClient('ws://test.invalid/x', { autoConnect: false, reconnect: { maxDelayMs: 500 } }),
+    ).not.toThrow();
+    // An initialDelayMs the user did set above the cap is still their mistake, named as such.
+    expect(() => exponentialBackoff({ initialDelayMs: 800, maxDelayMs: 500 })).toThrow(/initialDelayMs/);
+    expect(() => exponentialBackoff({ maxDelayMs: -1 })).toThrow(/maxDelayMs/);
   });
 
   it('with full jitter scales the cap by random(): 0, 0.5 and just under 1', () => {
@@ -113,6 +128,18 @@ describe('RetrySchedule', () => {
     expect(schedule.next('a')).toEqual({ attempt: 1, delayMs: 100 });
     expect(schedule.next('b')).toEqual({ attempt: 2, delayMs: 200 });
     expect(schedule.next('c')).toEqual({ attempt: 3, delayMs: 300 });
+  });
+
+  it('leaves paused time (skip) out of elapsedMs, and a skip before any failure does nothing', () => {
+    const clock = manualClock();
+    const seen: number[] = [];
+    const schedule = new RetrySchedule({ policy: (c) => (seen.push(c.elapsedMs), 0), minUptimeMs: 5000 }, clock);
+    schedule.skip(60_000); // paused before the streak began
+    schedule.next('a');
+    clock.advance(70_000);
+    schedule.skip(60_000); // 60 s of those were offline
+    schedule.next('b');
+    expect(seen).toEqual([0, 10_000]);
   });
 
   it('passes the reason and elapsedMs since the first failure of the streak', () => {
