@@ -22,8 +22,13 @@ export type { SendResult };
 
 type Name<S> = keyof ClientEventsOf<S> & string;
 
-/** `send(text)` takes a name of `C` only when its payload may be absent (`void`, `undefined`). */
-type NoData<C, K> = K extends keyof C ? (undefined extends C[K] ? unknown : never) : unknown;
+/**
+ * What `send(text)` takes: any text without a `ClientEvents` map (raw mode, untyped clients), else
+ * only a name of the map whose payload may be absent (`void`, `undefined`): a typo does not compile.
+ */
+type NoData<C> = string extends keyof C
+  ? string
+  : { [K in keyof C]: undefined extends C[K] ? K : never }[keyof C] & string;
 
 /**
  * A realtime connection that stays up: reconnects with backoff, detects dead links, queues while
@@ -97,11 +102,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   /**
    * Sends an event. While disconnected the message is queued (bounded, see `queue`) and sent,
-   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is; with
-   * maps, `send(event)` compiles only for an event whose payload may be absent.
+   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is; with a
+   * `ClientEvents` map, only its names compile, `send(event)` only for a payload that may be absent.
    */
   send<K extends keyof C & string>(event: K, data: C[K]): SendResult;
-  send<K extends string>(text: K & NoData<C, K>): SendResult;
+  send(text: NoData<C>): SendResult;
   send(event: string, data?: unknown): SendResult {
     const c = this.#c;
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');

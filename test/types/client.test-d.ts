@@ -73,16 +73,34 @@ describe('RealtimeClient types', () => {
     >('wss://x', { autoConnect: false });
     // @ts-expect-error as above, next to events that take none
     c.send('chat');
-    // A payload that may be absent goes without data; a name the map lacks is a raw text.
+    // A payload that may be absent goes without data.
     expectTypeOf(c.send('typing')).toEqualTypeOf<SendResult>();
     expectTypeOf(c.send('seen')).toEqualTypeOf<SendResult>();
-    expectTypeOf(c.send('hello, raw server')).toEqualTypeOf<SendResult>();
-    const text: string = 'chat';
-    expectTypeOf(c.send(text)).toEqualTypeOf<SendResult>();
     // Without maps, any name goes, with or without data.
     const untyped = new RealtimeClient('wss://x', { autoConnect: false });
     untyped.send('anything');
     untyped.send('anything', { x: 1 });
+  });
+
+  it('refuses a name ClientEvents lacks, with or without data: a typo is no raw text on a typed client', () => {
+    const c = new RealtimeClient<ServerEvents, { chat: { text: string }; typing: void }>('wss://x', {
+      autoConnect: false,
+    });
+    // @ts-expect-error a typo of 'chat', with its data
+    c.send('chta', { text: 'hi' });
+    // @ts-expect-error a typo of 'typing': it went out as an event no server handler listens to
+    c.send('typng');
+    const text: string = 'typing';
+    // @ts-expect-error any string may be a typo too
+    c.send(text);
+    // Raw mode has no event names: an untyped client (README) sends any text, a string as well.
+    const raw = new RealtimeClient('wss://x', { protocol: 'raw', autoConnect: false });
+    expectTypeOf(raw.send('hello, raw server')).toEqualTypeOf<SendResult>();
+    expectTypeOf(raw.send(text)).toEqualTypeOf<SendResult>();
+    // A client typed on the receiving side only sends untyped.
+    const receiving = new RealtimeClient<ServerEvents>('wss://x', { autoConnect: false });
+    receiving.send('anything');
+    receiving.send(text, { x: 1 });
   });
 
   it('takes an auth function that may have no token, as the client does (a hello without auth)', () => {
