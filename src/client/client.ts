@@ -9,6 +9,7 @@ import type {
   ClientEventsOf,
   ClientState,
   EventMap,
+  LifecycleEvents,
   QueuedMessage,
   ValidEventMap,
   ValidSendMap,
@@ -21,6 +22,15 @@ import type { RequestOptions } from './requests.js';
 export type { SendResult };
 
 type Name<S> = keyof ClientEventsOf<S> & string;
+
+/**
+ * The payload of `on(event)`: `ClientEventsOf<S>[K]`, with lifecycle names resolved apart from `S`
+ * so that code generic in `S` (a helper taking any client) still sees their payloads.
+ */
+type Payload<S, K> = K extends keyof LifecycleEvents ? LifecycleEvents[K] : S[K & keyof S];
+
+/** The emitter's map, as `on()` types it. */
+type Events<S> = { [K in Name<S>]: Payload<S, K> };
 
 /**
  * What `send(text)` takes: any text without a `ClientEvents` map (raw mode, untyped clients), else
@@ -76,28 +86,28 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   // Prototype methods, not per-instance arrows: an idle client should cost little memory.
   /** Subscribes to a server or lifecycle event; returns the unsubscribe function. */
-  on<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#c.events<ClientEventsOf<S>>().on(event, handler);
+  on<K extends Name<S>>(event: K, handler: (payload: Payload<S, K>) => void): () => void {
+    return this.#c.events<Events<S>>().on(event, handler);
   }
 
   /** Like `on`, for one payload only. */
-  once<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#c.events<ClientEventsOf<S>>().once(event, handler);
+  once<K extends Name<S>>(event: K, handler: (payload: Payload<S, K>) => void): () => void {
+    return this.#c.events<Events<S>>().once(event, handler);
   }
 
   /** Removes one handler, or every handler of the event. */
-  off<K extends Name<S>>(event: K, handler?: (payload: ClientEventsOf<S>[K]) => void): void {
-    this.#c.events<ClientEventsOf<S>>().off(event, handler);
+  off<K extends Name<S>>(event: K, handler?: (payload: Payload<S, K>) => void): void {
+    this.#c.events<Events<S>>().off(event, handler);
   }
 
   /** Resolves with the next payload of `event`; rejects on timeout, abort or `close()`. */
-  waitFor<K extends Name<S>>(event: K, options?: WaitForOptions): Promise<ClientEventsOf<S>[K]> {
-    return this.#c.events<ClientEventsOf<S>>().waitFor(event, options);
+  waitFor<K extends Name<S>>(event: K, options?: WaitForOptions): Promise<Payload<S, K>> {
+    return this.#c.events<Events<S>>().waitFor(event, options);
   }
 
   /** Async iterator over payloads of `event`; `break`, the signal or `close()` ends it. */
-  stream<K extends Name<S>>(event: K, options?: StreamOptions): EventStream<ClientEventsOf<S>[K]> {
-    return this.#c.events<ClientEventsOf<S>>().stream(event, options);
+  stream<K extends Name<S>>(event: K, options?: StreamOptions): EventStream<Payload<S, K>> {
+    return this.#c.events<Events<S>>().stream(event, options);
   }
 
   /**

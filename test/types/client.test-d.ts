@@ -3,11 +3,15 @@ import WebSocket from 'ws';
 import SockJS from 'sockjs-client';
 import {
   RealtimeClient,
+  type ClientState,
   type EventStream,
+  type LifecycleEvents,
   type QueuedMessage,
   type SendResult,
   type StreamOptions,
   type SurelinkError,
+  type ValidEventMap,
+  type ValidSendMap,
   type WaitForOptions,
 } from '../../src/index.js';
 
@@ -148,5 +152,20 @@ describe('the types of stream() and waitFor() are exported', () => {
     expectTypeOf(prices).toEqualTypeOf<EventStream<{ symbol: string; value: number }>>();
     const wait: WaitForOptions = { timeoutMs: 1000 };
     expectTypeOf(c.waitFor('chat', wait)).resolves.toEqualTypeOf<ServerEvents['chat']>();
+  });
+});
+
+describe('code generic in the event maps', () => {
+  it('sees the lifecycle payloads, as a helper that takes any client needs', () => {
+    // A status indicator or a logging hook for every client of an app: before, `e.to` did not
+    // compile here (ClientEventsOf<S>['state'] stayed unresolved for a generic S).
+    function watch<S extends ValidEventMap<S>, C extends ValidSendMap<C>>(c: RealtimeClient<S, C>): void {
+      c.on('state', (e) => expectTypeOf(e.to).toEqualTypeOf<ClientState>());
+      c.once('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
+      expectTypeOf(c.waitFor('open')).resolves.toEqualTypeOf<LifecycleEvents['open']>();
+      expectTypeOf(c.stream('reconnecting')).toEqualTypeOf<EventStream<LifecycleEvents['reconnecting']>>();
+    }
+    watch(new RealtimeClient<ServerEvents, ClientEvents>('wss://x', { autoConnect: false }));
+    watch(new RealtimeClient('wss://x', { autoConnect: false }));
   });
 });
