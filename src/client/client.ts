@@ -33,12 +33,11 @@ type Payload<S, K> = K extends keyof LifecycleEvents ? LifecycleEvents[K] : S[K 
 type Events<S> = { [K in Name<S>]: Payload<S, K> };
 
 /**
- * What `send(text)` takes: any text without a `ClientEvents` map (raw mode, untyped clients), else
- * only a name of the map whose payload may be absent (`void`, `undefined`): a typo does not compile.
+ * What `send(text)` takes: the names of `C` whose payload may be absent (`void`, `undefined`), so a
+ * typo does not compile; any text without a `ClientEvents` map (raw mode, untyped clients), whose
+ * default `EventMap` maps every string to `unknown`.
  */
-type NoData<C> = string extends keyof C
-  ? string
-  : { [K in keyof C]: undefined extends C[K] ? K : never }[keyof C] & string;
+type NoData<C> = { [K in keyof C]: undefined extends C[K] ? K : never }[keyof C] & string;
 
 /**
  * A realtime connection that stays up: reconnects with backoff, detects dead links, queues while

@@ -101,6 +101,19 @@ describe('RealtimeClient types', () => {
     const raw = new RealtimeClient('wss://x', { protocol: 'raw', autoConnect: false });
     expectTypeOf(raw.send('hello, raw server')).toEqualTypeOf<SendResult>();
     expectTypeOf(raw.send(text)).toEqualTypeOf<SendResult>();
+    // A map with an index signature is a map: a name it covers goes without data only if it may.
+    const indexed = new RealtimeClient<ServerEvents, Record<string, { text: string }>>('wss://x', {
+      autoConnect: false,
+    });
+    // @ts-expect-error its payload is required
+    indexed.send('any');
+    indexed.send('any', { text: 'hi' });
+    const rooms = new RealtimeClient<ServerEvents, { [room: `room:${string}`]: void }>('wss://x', {
+      autoConnect: false,
+    });
+    rooms.send('room:1');
+    // @ts-expect-error not a name of the map
+    rooms.send('rom:1');
     // A client typed on the receiving side only sends untyped.
     const receiving = new RealtimeClient<ServerEvents>('wss://x', { autoConnect: false });
     receiving.send('anything');
@@ -167,5 +180,11 @@ describe('code generic in the event maps', () => {
     }
     watch(new RealtimeClient<ServerEvents, ClientEvents>('wss://x', { autoConnect: false }));
     watch(new RealtimeClient('wss://x', { autoConnect: false }));
+  });
+
+  it("types a lifecycle payload as itself under a map with an index signature, not mixed with the map's", () => {
+    const c = new RealtimeClient<Record<string, { x: number }>>('wss://x', { autoConnect: false });
+    c.on('open', (e) => expectTypeOf(e).toEqualTypeOf<LifecycleEvents['open']>());
+    c.on('anything', (e) => expectTypeOf(e).toEqualTypeOf<{ x: number }>());
   });
 });
