@@ -9,6 +9,7 @@ import type {
   ClientEventsOf,
   ClientState,
   EventMap,
+  LifecycleEvents,
   QueuedMessage,
   ValidEventMap,
   ValidSendMap,
@@ -22,8 +23,21 @@ export type { SendResult };
 
 type Name<S> = keyof ClientEventsOf<S> & string;
 
-/** `send(text)` takes a name of `C` only when its payload may be absent (`void`, `undefined`). */
-type NoData<C, K> = K extends keyof C ? (undefined extends C[K] ? unknown : never) : unknown;
+/**
+ * The payload of `on(event)`: `ClientEventsOf<S>[K]`, with lifecycle names resolved apart from `S`
+ * so that code generic in `S` (a helper taking any client) still sees their payloads.
+ */
+type Payload<S, K> = K extends keyof LifecycleEvents ? LifecycleEvents[K] : S[K & keyof S];
+
+/** The emitter's map, as `on()` types it. */
+type Events<S> = { [K in Name<S>]: Payload<S, K> };
+
+/**
+ * What `send(text)` takes: the names of `C` whose payload may be absent (`void`, `undefined`), so a
+ * typo does not compile; any text without a `ClientEvents` map (raw mode, untyped clients), whose
+ * default `EventMap` maps every string to `unknown`.
+ */
+type NoData<C> = { [K in keyof C]: undefined extends C[K] ? K : never }[keyof C] & string;
 
 /**
  * A realtime connection that stays up: reconnects with backoff, detects dead links, queues while
@@ -71,37 +85,37 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
 
   // Prototype methods, not per-instance arrows: an idle client should cost little memory.
   /** Subscribes to a server or lifecycle event; returns the unsubscribe function. */
-  on<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#c.events<ClientEventsOf<S>>().on(event, handler);
+  on<K extends Name<S>>(event: K, handler: (payload: Payload<S, K>) => void): () => void {
+    return this.#c.events<Events<S>>().on(event, handler);
   }
 
   /** Like `on`, for one payload only. */
-  once<K extends Name<S>>(event: K, handler: (payload: ClientEventsOf<S>[K]) => void): () => void {
-    return this.#c.events<ClientEventsOf<S>>().once(event, handler);
+  once<K extends Name<S>>(event: K, handler: (payload: Payload<S, K>) => void): () => void {
+    return this.#c.events<Events<S>>().once(event, handler);
   }
 
   /** Removes one handler, or every handler of the event. */
-  off<K extends Name<S>>(event: K, handler?: (payload: ClientEventsOf<S>[K]) => void): void {
-    this.#c.events<ClientEventsOf<S>>().off(event, handler);
+  off<K extends Name<S>>(event: K, handler?: (payload: Payload<S, K>) => void): void {
+    this.#c.events<Events<S>>().off(event, handler);
   }
 
   /** Resolves with the next payload of `event`; rejects on timeout, abort or `close()`. */
-  waitFor<K extends Name<S>>(event: K, options?: WaitForOptions): Promise<ClientEventsOf<S>[K]> {
-    return this.#c.events<ClientEventsOf<S>>().waitFor(event, options);
+  waitFor<K extends Name<S>>(event: K, options?: WaitForOptions): Promise<Payload<S, K>> {
+    return this.#c.events<Events<S>>().waitFor(event, options);
   }
 
   /** Async iterator over payloads of `event`; `break`, the signal or `close()` ends it. */
-  stream<K extends Name<S>>(event: K, options?: StreamOptions): EventStream<ClientEventsOf<S>[K]> {
-    return this.#c.events<ClientEventsOf<S>>().stream(event, options);
+  stream<K extends Name<S>>(event: K, options?: StreamOptions): EventStream<Payload<S, K>> {
+    return this.#c.events<Events<S>>().stream(event, options);
   }
 
   /**
    * Sends an event. While disconnected the message is queued (bounded, see `queue`) and sent,
-   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is; with
-   * maps, `send(event)` compiles only for an event whose payload may be absent.
+   * in order, before `open` is announced. In raw mode, `send(text)` sends the text as is; with a
+   * `ClientEvents` map, only its names compile, `send(event)` only for a payload that may be absent.
    */
   send<K extends keyof C & string>(event: K, data: C[K]): SendResult;
-  send<K extends string>(text: K & NoData<C, K>): SendResult;
+  send(text: NoData<C>): SendResult;
   send(event: string, data?: unknown): SendResult {
     const c = this.#c;
     if (typeof event !== 'string' || event === '') throw new InvalidArgumentError('send() needs a non-empty string');

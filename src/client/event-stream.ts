@@ -3,6 +3,8 @@
  * listener) and a pull consumer (`for await`). Kept apart from the emitter so each reads alone.
  */
 
+// Not `AsyncIterableIterator<T, undefined, undefined>`: TypeScript before 5.6 declares that type
+// with one parameter, and an app on such a version could not compile the declaration or iterate it.
 /**
  * Payloads of one event as an async iterator.
  *
@@ -11,7 +13,8 @@
  * for await (const p of prices) if (p.value > limit) break; // break removes the listener
  * console.log(prices.dropped); // payloads lost because the consumer fell behind
  */
-export interface EventStream<T> extends AsyncIterableIterator<T, undefined, undefined> {
+export interface EventStream<T> extends AsyncIterator<T, undefined, undefined> {
+  [Symbol.asyncIterator](): EventStream<T>;
   /** Payloads dropped (oldest first) because more than `bufferSize` were waiting. */
   readonly dropped: number;
 }

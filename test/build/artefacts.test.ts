@@ -241,6 +241,29 @@ describe('bundled declarations', () => {
       expect(read(file)).not.toMatch(/from\s*['"](?:ws|sockjs|node:[^'"]*)['"]/);
     }
   });
+
+  it('compile on TypeScript 5.0: iterator types with one type argument, no lib type newer than 5.0', () => {
+    // TypeScript 5.6 gave these TReturn and TNext; an app on 5.0-5.5 cannot compile a declaration
+    // that passes them, and `for await` over `client.stream()` fails there too.
+    const changedIn56 = new Set(['Iterable', 'IterableIterator', 'AsyncIterable', 'AsyncIterableIterator']);
+    const newerThan50 =
+      /\b(?:NoInfer|BuiltinIteratorReturn|(?:Async)?IteratorObject|(?:Array|Map|Set|String)Iterator)\b/;
+    const found: string[] = [];
+    for (const file of ['index.d.ts', 'index.d.cts', 'server.d.ts', 'server.d.cts']) {
+      const visit = (node: ts.Node): void => {
+        if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
+          const name = (ts.isTypeReferenceNode(node) ? node.typeName : node.expression).getText(source);
+          if (changedIn56.has(name) && (node.typeArguments?.length ?? 0) > 1)
+            found.push(`${file}: ${node.getText(source)}`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      const source = ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
+      visit(source);
+      if (newerThan50.test(source.text)) found.push(`${file}: ${newerThan50.exec(source.text)?.[0]}`);
+    }
+    expect(found).toEqual([]);
+  });
 });
 
 describe('script-tag bundles', () => {

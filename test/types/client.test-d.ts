@@ -3,11 +3,15 @@ import WebSocket from 'ws';
 import SockJS from 'sockjs-client';
 import {
   RealtimeClient,
+  type ClientState,
   type EventStream,
+  type LifecycleEvents,
   type QueuedMessage,
   type SendResult,
   type StreamOptions,
   type SurelinkError,
+  type ValidEventMap,
+  type ValidSendMap,
   type WaitForOptions,
 } from '../../src/index.js';
 
@@ -73,16 +77,47 @@ describe('RealtimeClient types', () => {
     >('wss://x', { autoConnect: false });
     // @ts-expect-error as above, next to events that take none
     c.send('chat');
-    // A payload that may be absent goes without data; a name the map lacks is a raw text.
+    // A payload that may be absent goes without data.
     expectTypeOf(c.send('typing')).toEqualTypeOf<SendResult>();
     expectTypeOf(c.send('seen')).toEqualTypeOf<SendResult>();
-    expectTypeOf(c.send('hello, raw server')).toEqualTypeOf<SendResult>();
-    const text: string = 'chat';
-    expectTypeOf(c.send(text)).toEqualTypeOf<SendResult>();
     // Without maps, any name goes, with or without data.
     const untyped = new RealtimeClient('wss://x', { autoConnect: false });
     untyped.send('anything');
     untyped.send('anything', { x: 1 });
+  });
+
+  it('refuses a name ClientEvents lacks, with or without data: a typo is no raw text on a typed client', () => {
+    const c = new RealtimeClient<ServerEvents, { chat: { text: string }; typing: void }>('wss://x', {
+      autoConnect: false,
+    });
+    // @ts-expect-error a typo of 'chat', with its data
+    c.send('chta', { text: 'hi' });
+    // @ts-expect-error a typo of 'typing': it went out as an event no server handler listens to
+    c.send('typng');
+    const text: string = 'typing';
+    // @ts-expect-error any string may be a typo too
+    c.send(text);
+    // Raw mode has no event names: an untyped client (README) sends any text, a string as well.
+    const raw = new RealtimeClient('wss://x', { protocol: 'raw', autoConnect: false });
+    expectTypeOf(raw.send('hello, raw server')).toEqualTypeOf<SendResult>();
+    expectTypeOf(raw.send(text)).toEqualTypeOf<SendResult>();
+    // A map with an index signature is a map: a name it covers goes without data only if it may.
+    const indexed = new RealtimeClient<ServerEvents, Record<string, { text: string }>>('wss://x', {
+      autoConnect: false,
+    });
+    // @ts-expect-error its payload is required
+    indexed.send('any');
+    indexed.send('any', { text: 'hi' });
+    const rooms = new RealtimeClient<ServerEvents, { [room: `room:${string}`]: void }>('wss://x', {
+      autoConnect: false,
+    });
+    rooms.send('room:1');
+    // @ts-expect-error not a name of the map
+    rooms.send('rom:1');
+    // A client typed on the receiving side only sends untyped.
+    const receiving = new RealtimeClient<ServerEvents>('wss://x', { autoConnect: false });
+    receiving.send('anything');
+    receiving.send(text, { x: 1 });
   });
 
   it('takes an auth function that may have no token, as the client does (a hello without auth)', () => {
@@ -130,5 +165,26 @@ describe('the types of stream() and waitFor() are exported', () => {
     expectTypeOf(prices).toEqualTypeOf<EventStream<{ symbol: string; value: number }>>();
     const wait: WaitForOptions = { timeoutMs: 1000 };
     expectTypeOf(c.waitFor('chat', wait)).resolves.toEqualTypeOf<ServerEvents['chat']>();
+  });
+});
+
+describe('code generic in the event maps', () => {
+  it('sees the lifecycle payloads, as a helper that takes any client needs', () => {
+    // A status indicator or a logging hook for every client of an app: before, `e.to` did not
+    // compile here (ClientEventsOf<S>['state'] stayed unresolved for a generic S).
+    function watch<S extends ValidEventMap<S>, C extends ValidSendMap<C>>(c: RealtimeClient<S, C>): void {
+      c.on('state', (e) => expectTypeOf(e.to).toEqualTypeOf<ClientState>());
+      c.once('close', (e) => expectTypeOf(e.willReconnect).toBeBoolean());
+      expectTypeOf(c.waitFor('open')).resolves.toEqualTypeOf<LifecycleEvents['open']>();
+      expectTypeOf(c.stream('reconnecting')).toEqualTypeOf<EventStream<LifecycleEvents['reconnecting']>>();
+    }
+    watch(new RealtimeClient<ServerEvents, ClientEvents>('wss://x', { autoConnect: false }));
+    watch(new RealtimeClient('wss://x', { autoConnect: false }));
+  });
+
+  it("types a lifecycle payload as itself under a map with an index signature, not mixed with the map's", () => {
+    const c = new RealtimeClient<Record<string, { x: number }>>('wss://x', { autoConnect: false });
+    c.on('open', (e) => expectTypeOf(e).toEqualTypeOf<LifecycleEvents['open']>());
+    c.on('anything', (e) => expectTypeOf(e).toEqualTypeOf<{ x: number }>());
   });
 });
