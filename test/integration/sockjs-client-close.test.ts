@@ -34,3 +34,20 @@ describe.each(['websocket', 'xhr-streaming', 'xhr-polling'])('close() over SockJ
     expect(s.rt.sessions.size).toBe(0);
   });
 });
+
+describe.each(['xhr-streaming', 'xhr-polling'])('close() over SockJS (%s) during the handshake', (sub) => {
+  it('ends the session the hello made: the goodbye after it arrives too', async () => {
+    let asked = 0;
+    let answer: (ok: boolean) => void = () => {};
+    const s = await server({ authenticate: () => (asked++, new Promise<boolean>((resolve) => (answer = resolve))) });
+    const ends: number[] = [];
+    s.rt.on('connection', (session) => session.on('end', ({ code }) => ends.push(code)));
+    const c = client(s.url, { transports: [createSockJSTransport({ transports: [sub] })] });
+    await until(() => asked === 1); // the hello is in, its welcome waits for authenticate
+    c.close();
+    answer(true);
+    await until(() => ends.length > 0, 3000).catch(() => {});
+    expect(ends).toEqual([1000]);
+    expect(s.rt.sessions.size).toBe(0);
+  });
+});
