@@ -15,9 +15,9 @@ export const isDeadLink = (code: number): boolean => code === HEARTBEAT_TIMEOUT 
 
 /**
  * How long a connection closed by the client may still wait for the server to take its goodbye
- * (a close handshake, long polling's last POST and DELETE). A server that never answers (frozen,
- * cut off) would otherwise hold the socket, and a Node process with it: `ws` for 30 s, undici's
- * fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
+ * (a close handshake, long polling's last POST and DELETE, SockJS's last send). A server that
+ * never answers (frozen, cut off) would otherwise hold the socket, and a Node process with it:
+ * `ws` for 30 s, undici's fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
  */
 export const CLOSE_WAIT_MS = 1000;
 
