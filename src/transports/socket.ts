@@ -15,9 +15,9 @@ export const isDeadLink = (code: number): boolean => code === HEARTBEAT_TIMEOUT 
 
 /**
  * How long a connection closed by the client may still wait for the server to take its goodbye
- * (a close handshake, long polling's last POST and DELETE). A server that never answers (frozen,
- * cut off) would otherwise hold the socket, and a Node process with it: `ws` for 30 s, undici's
- * fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
+ * (a close handshake, long polling's last POST and DELETE, SockJS's last send). A server that
+ * never answers (frozen, cut off) would otherwise hold the socket, and a Node process with it:
+ * `ws` for 30 s, undici's fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
  */
 export const CLOSE_WAIT_MS = 1000;
 
@@ -152,6 +152,11 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /** Closes the socket (`close`) for a close with `code`, not a dead link's terminate: at once here. */
+  protected closeSocket(close: () => void, _code: number): void {
+    close();
+  }
+
   #finish(info: CloseInfo, closeSocket?: boolean): void {
     const handlers = this.#handlers;
     if (!handlers) return;
@@ -173,7 +178,7 @@ export class SocketTransport implements Transport {
       // A link presumed dead gets no close handshake: `ws` would hold the socket for 30 s.
       if (isDeadLink(code) && socket.terminate) socket.terminate();
       else {
-        socket.close(isApplicationCode(code) ? code : NORMAL, fitCloseReason(reason));
+        this.closeSocket(() => socket.close(isApplicationCode(code) ? code : NORMAL, fitCloseReason(reason)), code);
         // `ws` (Node) waits 30 s for the server's close frame, and so does a script's exit. The
         // goodbye is written by now; without an answer the socket goes after CLOSE_WAIT_MS.
         if (socket.terminate) unrefTimer(() => socket.terminate?.(), CLOSE_WAIT_MS);

@@ -8,7 +8,7 @@
 import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL } from '../protocol/close-codes.js';
 import { loadSockJS } from './sockjs-loader.js';
-import { isApplicationCode, SocketTransport } from './socket.js';
+import { CLOSE_WAIT_MS, isApplicationCode, isDeadLink, SocketTransport, unrefTimer } from './socket.js';
 import type {
   CloseInfo,
   SockJSConstructor,
@@ -130,6 +130,22 @@ class SockJSSocket extends SocketTransport {
       },
       (error: unknown) => this.fail(asTransportError('sockjs', error, 'could not load sockjs-client')),
     );
+  }
+
+  /**
+   * sockjs-client's XHR transports post what is sent in a request of its own, which its `close()`
+   * aborts: the last message and the close frame after it never left. So an open socket closed on
+   * purpose is closed when the server, which ends the SockJS session on that close frame, closed it
+   * (then this is a no-op), or after CLOSE_WAIT_MS. A dead link is closed at once.
+   */
+  protected override closeSocket(close: () => void, code: number): void {
+    const sub = this.sub;
+    this.sub = undefined; // the first close() decides
+    if (sub?.readyState === 1 && !isDeadLink(code))
+      unrefTimer(() => {
+        if (sub.readyState < 2) close();
+      }, CLOSE_WAIT_MS);
+    else if (sub) close();
   }
 
   /**

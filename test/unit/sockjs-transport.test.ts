@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../src/errors/transport.js';
+import { CLOSE_WAIT_MS } from '../../src/transports/socket.js';
 import { createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, sockjsTransport } from '../../src/transports/sockjs.js';
 import type {
   CloseInfo,
@@ -51,6 +52,7 @@ beforeEach(() => {
   loader.load.mockRejectedValue(new Error('the loader must not be used here'));
 });
 afterEach(() => {
+  vi.useRealTimers();
   delete (globalThis as { SockJS?: unknown }).SockJS;
 });
 
@@ -93,10 +95,11 @@ describe('sockjs transport', () => {
   it('closes with 4400 on a non-text message, once', async () => {
     const { r, socket } = await connected();
     socket.open();
+    vi.useFakeTimers();
     socket.receive({ not: 'text' });
-    await settle();
     expect(r.closes).toHaveLength(1);
     expect(r.closes[0]?.code).toBe(4400);
+    vi.advanceTimersByTime(CLOSE_WAIT_MS);
     expect(socket.closeCalls).toEqual([[4400, 'binary frame received']]);
   });
 
@@ -136,10 +139,12 @@ describe('sockjs transport', () => {
   it('close() fires nothing afterwards and never throws, whatever the code and reason', async () => {
     const { r, transport, socket } = await connected();
     socket.open();
+    vi.useFakeTimers();
     expect(() => transport.close(1006, 'x'.repeat(300))).not.toThrow();
     expect(() => transport.close(4000, 'again')).not.toThrow(); // already closed: sockjs-client would throw
     socket.receive('late');
-    await settle(); // the fake dispatches its close event like sockjs-client: on a timer
+    vi.advanceTimersByTime(CLOSE_WAIT_MS); // then the fake dispatches its close event like sockjs-client: on a timer
+    vi.runAllTimers();
     expect(socket.closeCalls).toEqual([[1000, 'x'.repeat(123)]]);
     expect(r).toMatchObject({ opened: 1, messages: [], closes: [] });
   });
@@ -157,8 +162,30 @@ describe('sockjs transport', () => {
   ])('close(%i) reaches sockjs-client as %i', async (code, wire) => {
     const { transport, socket } = await connected();
     socket.open();
+    vi.useFakeTimers();
     transport.close(code, 'bye');
+    vi.advanceTimersByTime(CLOSE_WAIT_MS);
     expect(socket.closeCalls).toEqual([[wire, 'bye']]);
+  });
+
+  it('closing an open socket on purpose waits for the server to close it, CLOSE_WAIT_MS at most', async () => {
+    // sockjs-client's close() aborts the XHR that carries what was sent last (the close frame).
+    const { transport, socket } = await connected();
+    const { transport: other, socket: closedByServer } = await connected();
+    socket.open();
+    closedByServer.open();
+    vi.useFakeTimers();
+    transport.send('["c",1000,"client closed"]');
+    transport.close(1000, 'bye');
+    vi.advanceTimersByTime(CLOSE_WAIT_MS - 1);
+    expect(socket.closeCalls).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(socket.closeCalls).toEqual([[1000, 'bye']]);
+    // The server closed it first: nothing more to do (the fake throws on a second close, like sockjs-client's _close).
+    other.close(1000, 'bye');
+    closedByServer.drop(1000, 'client closed', true);
+    expect(() => vi.advanceTimersByTime(CLOSE_WAIT_MS)).not.toThrow();
+    expect(closedByServer.closeCalls).toEqual([]);
   });
 
   it('close() before open closes the socket and fires nothing', async () => {
