@@ -102,7 +102,14 @@ async function server(options: Omit<RealtimeServerOptions<unknown>, 'server'> = 
     server: http,
     ...options,
   });
-  servers.push({ http, close: () => rt.close() });
+  servers.push({
+    http,
+    close: async () => {
+      const closing = rt.close();
+      if (options.clock instanceof ManualClock) options.clock.advance(60_000); // its shutdown waits
+      await closing;
+    },
+  });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return { rt, ws: `ws://127.0.0.1:${port}/realtime`, poll: `http://127.0.0.1:${port}/realtime/poll` };
@@ -1100,5 +1107,72 @@ describe('the reference client against a hand-written WebSocket server', () => {
     await until(() => conns.length === 2);
     const h = await (conns[1] as Conn).next('h');
     expect((h[1] as { resume: string }).resume).toBe('r'.repeat(24));
+  });
+});
+
+describe('fourth batch', () => {
+  const post = (url: string, c: string, body: string) => fetch(`${url}?c=${c}`, { method: 'POST', body });
+  async function openPoll(url: string, body = '') {
+    const res = await fetch(url, { method: 'POST', body });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { c: string }).c;
+  }
+
+  it('handshake checks run in the documented order', async () => {
+    const { ws } = await server({ authenticate: (t) => (t === 'ok' ? 'id' : false), maxSessions: 1 });
+    await refused(ws, '["h",{"v":2,"ack":-1}]', 4400);
+    await refused(ws, '["h",{"v":2,"ack":0,"auth":"bad"}]', 4426);
+    const a = await peer(ws);
+    const w = await a.hello({ auth: 'ok' });
+    await refused(ws, `["h",{"v":1,"ack":5,"auth":"bad","resume":"${w.resume as string}"}]`, 4401);
+    await refused(ws, `["h",{"v":1,"ack":5,"auth":"ok","resume":"${w.resume as string}"}]`, 4400);
+  });
+
+  it('long poll: GET held 25 s by default, POST after the close frame 204 for 10 s then 404', async () => {
+    const clock = new ManualClock();
+    const s = await server({ clock, heartbeat: { intervalMs: 60_000 } });
+    const c = await openPoll(s.poll);
+    await post(s.poll, c, '[["h",{"v":1,"ack":0}]]');
+    await (await fetch(`${s.poll}?c=${c}`)).json();
+    let answered = false;
+    const held = fetch(`${s.poll}?c=${c}`).then(async (r) => ((answered = true), await r.json()));
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(24_999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answered).toBe(false);
+    clock.advance(1);
+    expect(await held).toEqual([]);
+    await post(s.poll, c, '[["zz"]]');
+    const frames = (await (await fetch(`${s.poll}?c=${c}`)).json()) as J[];
+    expect(frames.at(-1)?.slice(0, 2)).toEqual(['c', 4400]);
+    clock.advance(9_999);
+    expect((await post(s.poll, c, '[["e",1,"x"]]')).status).toBe(204);
+    clock.advance(2);
+    expect((await post(s.poll, c, '[["e",1,"x"]]')).status).toBe(404);
+  });
+
+  it('long poll: a batch inside a body is processed; query kept; HEAD is 405', async () => {
+    const s = await server();
+    const c = await openPoll(`${s.poll}?room=a`);
+    await fetch(`${s.poll}?room=a&c=${c}`, { method: 'POST', body: '[["h",{"v":1,"ack":0}]]' });
+    await (await fetch(`${s.poll}?c=${c}&room=a`)).json();
+    // A batch in a body element: the reference server processes it as on WebSocket (PROTOCOL.md, Batches).
+    await post(s.poll, c, '[[["e",1,"x"]]]');
+    expect((await (await fetch(`${s.poll}?c=${c}`)).json()) as J[]).toEqual([['a', 1]]);
+    const head = await fetch(`${s.poll}?c=${c}`, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+  });
+
+  it('server frame too large for the client: send() throws, a response becomes HANDLER_ERROR', async () => {
+    const s = await server();
+    s.rt.handle('big', () => 'x'.repeat(1_048_576));
+    const p = await peer(s.ws);
+    await p.hello();
+    const session = [...s.rt.sessions.values()][0];
+    expect(() => session?.send('t', 'x'.repeat(1_048_576))).toThrow();
+    p.send(['q', 1, 1, 'big']);
+    const r = await p.next('r');
+    expect(r.slice(2, 4)).toEqual([1, 0]);
+    expect((r[4] as { code: string }).code).toBe('HANDLER_ERROR');
   });
 });
