@@ -1094,6 +1094,23 @@ describe('the reference client against a hand-written WebSocket server', () => {
     void cl;
   });
 
+  it('the client ignores an hb interval of 0 and keeps every frame within welcome.f', async () => {
+    const conns: Conn[] = [];
+    const url = await handServer((c) => conns.push(c));
+    const cl = await client(url, { heartbeat: { intervalMs: 20_000 } });
+    await until(() => conns.length === 1);
+    const s = conns[0] as Conn;
+    await s.next('h');
+    s.ws.send(welcome({ hb: [0, 0], f: 100 }));
+    await until(() => cl.state === 'open');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.frames.filter((f) => f[0] === 'p')).toEqual([]);
+    expect(() => cl.send('x', 'y'.repeat(60))).toThrow(/100|large|limit/i);
+    cl.send('x', 'y'.repeat(10));
+    expect(await s.next('e')).toEqual(['e', 1, 'x', 'y'.repeat(10)]);
+    expect(cl.state).toBe('open');
+  });
+
   it('the client retries a WebSocket 1000 without a close frame', async () => {
     const conns: Conn[] = [];
     const url = await handServer((c) => conns.push(c));
@@ -1174,5 +1191,95 @@ describe('fourth batch', () => {
     const r = await p.next('r');
     expect(r.slice(2, 4)).toEqual([1, 0]);
     expect((r[4] as { code: string }).code).toBe('HANDLER_ERROR');
+  });
+});
+
+describe('fifth batch', () => {
+  it('a client close frame with any code 1000…4999 ends the connection cleanly, the session as documented', async () => {
+    const s = await server();
+    const errors: unknown[] = [];
+    process.on('uncaughtException', (e) => errors.push(e));
+    try {
+      for (const code of [1001, 1004, 1005, 1006, 1015, 2000, 2999, 3000, 4999]) {
+        const p = await peer(s.ws);
+        const w = await p.hello();
+        p.send(['c', code, 'x']);
+        const closed = await p.closed();
+        expect(p.closeFrame(), String(code)).toBeUndefined();
+        expect([1000, code], String(code)).toContain(closed.code);
+        const q = await peer(s.ws);
+        expect((await q.hello({ resume: w.resume })).resumed, String(code)).toBe(true);
+        q.send(['c', 1000, '']);
+        await q.closed();
+      }
+    } finally {
+      process.removeAllListeners('uncaughtException');
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('early frames over one message in all: 4400', async () => {
+    let release: (() => void) | undefined;
+    const s = await server({ maxFrameBytes: 200, authenticate: () => new Promise((r) => (release = () => r('id'))) });
+    const p = await peer(s.ws);
+    p.send(['h', { v: 1, ack: 0 }]);
+    for (let i = 1; i <= 5; i++) p.send(['e', i, 'x', 'y'.repeat(50)]);
+    expect((await p.closed()).code).toBe(4400);
+    release?.();
+  });
+
+  it('server session.close with 1011 and 1000', async () => {
+    const s = await server();
+    for (const code of [1011, 1000, 4000]) {
+      const p = await peer(s.ws);
+      await p.hello();
+      [...s.rt.sessions.values()].at(-1)?.close(code, 'bye');
+      const closed = await p.closed();
+      expect(p.closeFrame()?.slice(0, 2)).toEqual(['c', code]);
+      expect(closed.code).toBe(code);
+    }
+  });
+});
+
+describe('sixth batch', () => {
+  it('reserved names: server send throws; a request named like one', async () => {
+    const s = await server();
+    const p = await peer(s.ws);
+    await p.hello();
+    const session = [...s.rt.sessions.values()][0];
+    expect(() => session?.send('open' as never, 1)).toThrow();
+    expect(() => s.rt.broadcast('queue:overflow' as never, 1)).toThrow();
+    // The reserved names are event names: a request may be called `open` (no handler here).
+    p.send(['q', 1, 1, 'open']);
+    expect(((await p.next('r'))[4] as { code: string }).code).toBe('NO_HANDLER');
+  });
+
+  it('the 50 ms ack timer is not restarted by an ack for the count', async () => {
+    const clock = new ManualClock();
+    const s = await server({ clock });
+    const p = await peer(s.ws);
+    await p.hello({ b: 1048576 });
+    const sync = async (ts: number) => (p.send(['p', ts]), await p.next('o'));
+    p.send(['e', 1, 'x']);
+    await sync(1);
+    clock.advance(10);
+    p.send(Array.from({ length: 63 }, (_, i) => ['e', i + 2, 'x']));
+    expect(await p.next('a')).toEqual(['a', 64]);
+    clock.advance(10);
+    p.send(['e', 65, 'x']);
+    await sync(2);
+    clock.advance(30);
+    expect(await p.next('a')).toEqual(['a', 65]);
+  });
+
+  it('server batches hold at most 65 536 code units', async () => {
+    const s = await server();
+    const p = await peer(s.ws);
+    await p.hello({ b: 1048576 * 8 });
+    const session = [...s.rt.sessions.values()][0];
+    for (let i = 0; i < 40; i++) session?.send('t', 'y'.repeat(10_000));
+    for (let i = 0; i < 40; i++) await p.next('e');
+    for (const m of p.messages.slice(1))
+      if (Array.isArray(JSON.parse(m)[0])) expect(m.length).toBeLessThanOrEqual(65_536);
   });
 });
