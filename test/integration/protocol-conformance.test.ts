@@ -1111,6 +1111,61 @@ describe('the reference client against a hand-written WebSocket server', () => {
     expect(cl.state).toBe('open');
   });
 
+  it('the client takes frames and batches with whitespace around and inside', async () => {
+    const conns: Conn[] = [];
+    const url = await handServer((c) => conns.push(c));
+    const cl = await client(url);
+    const got: unknown[] = [];
+    cl.on('x' as never, (d: unknown) => got.push(d));
+    await until(() => conns.length === 1);
+    const s = conns[0] as Conn;
+    await s.next('h');
+    s.ws.send(`\n ${welcome({ b: 1048576 }).replace(/,/g, ' ,\n ')} \t`);
+    await until(() => cl.state === 'open');
+    s.ws.send(' [ "e" , 1 , "x" , 1 ] ');
+    s.ws.send('\n[ [ "e" , 2 , "x" , 2 ] ,\r\n [ "e" , 3 , "x" , 3 ] ]\n');
+    s.ws.send('[\t["e",4,"x",4]]');
+    await until(() => got.length === 4);
+    expect(got).toEqual([1, 2, 3, 4]);
+    expect(cl.state).toBe('open');
+  });
+
+  it('long polling: the client takes numbered bodies and an opening answer with whitespace', async () => {
+    const held: import('node:http').ServerResponse[] = [];
+    const posts: string[] = [];
+    let gets = 0;
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        res.setHeader('cache-control', 'no-store');
+        if (req.method === 'POST' && !req.url?.includes('c='))
+          return res.end(' { "c" : "abcdefghijklmnopqrstuv" , "b" : 1048576 } ');
+        if (req.method === 'POST') {
+          posts.push(body);
+          if (body.includes('"h"')) return res.end(`\n [ 1 ,\n ${welcome()} ] `);
+          return res.writeHead(204).end();
+        }
+        if (req.method === 'GET' && ++gets === 1) return res.end(' [ 2 , [ "e" , 1 , "x" , 7 ] ] ');
+        held.push(res);
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    servers.push({
+      http,
+      close: async () => {
+        for (const r of held) r.end('[]');
+      },
+    });
+    const { port } = http.address() as AddressInfo;
+    const cl = await client(`ws://127.0.0.1:${port}/rt`, { transports: ['longpoll'] });
+    const got: unknown[] = [];
+    cl.on('x' as never, (d: unknown) => got.push(d));
+    await until(() => got.length === 1);
+    expect(got).toEqual([7]);
+    expect(cl.state).toBe('open');
+  });
+
   it('the client retries a WebSocket 1000 without a close frame', async () => {
     const conns: Conn[] = [];
     const url = await handServer((c) => conns.push(c));
@@ -1281,5 +1336,55 @@ describe('sixth batch', () => {
     for (let i = 0; i < 40; i++) await p.next('e');
     for (const m of p.messages.slice(1))
       if (Array.isArray(JSON.parse(m)[0])) expect(m.length).toBeLessThanOrEqual(65_536);
+  });
+});
+
+describe('whitespace is allowed around and inside the JSON', () => {
+  it('server: frames and batches with whitespace, on WebSocket and in long-polling bodies', async () => {
+    const got: unknown[] = [];
+    const s = await server();
+    s.rt.on('connection', (session) => session.on('x', (d: unknown) => got.push(d)));
+    const p = await peer(s.ws);
+    p.sendText(' \n[ "h" , { "v" : 1 , "ack" : 0 , "b" : 1048576 } ]\t');
+    await p.next('w');
+    p.sendText(' [ "e" , 1 , "x" , 1 ] ');
+    p.sendText('\n[ [ "e" , 2 , "x" , 2 ] ,\n [ "e" , 3 , "x" , 3 ] ]\n');
+    p.sendText('[\r\n["e",4,"x",4]]');
+    p.send(['p', 1]);
+    await p.next('o');
+    expect(got).toEqual([1, 2, 3, 4]);
+    expect(p.closeInfo).toBeNull();
+
+    const opened = await fetch(s.poll, { method: 'POST', body: ' { "n" : 1 } ' });
+    const { c } = (await opened.json()) as { c: string };
+    const res = await fetch(`${s.poll}?c=${c}`, { method: 'POST', body: ' [ [ "h" , { "v" : 1 , "ack" : 0 } ] ]\n' });
+    const body = (await res.json()) as unknown[];
+    expect(body[0]).toBe(1);
+    const res2 = await fetch(`${s.poll}?c=${c}`, {
+      method: 'POST',
+      body: '\n[ [ "e" , 1 , "x" , "a" ] ,\n\t[ "e" , 2 , "x" , "]b[" ] ]',
+    });
+    expect(res2.status).toBeLessThan(300);
+    await res2.text();
+    expect(got.slice(4)).toEqual(['a', ']b[']);
+  });
+});
+
+describe('close code literals', () => {
+  it('the server takes 1e3 and 1000.0 as the close code 1000, and refuses 1000.5', async () => {
+    const s = await server();
+    for (const [text, ends] of [
+      ['["c",1e3,""]', true],
+      ['["c",1000.0,""]', true],
+      ['["c",1000.5,""]', false],
+    ] as const) {
+      const p = await peer(s.ws);
+      const w = await p.hello();
+      p.sendText(text);
+      const closed = await p.closed();
+      if (!ends) expect(closed.code, text).toBe(4400);
+      const q = await peer(s.ws);
+      expect((await q.hello({ resume: w.resume })).resumed, text).toBe(false); // 1000 ends it, 4400 discards it
+    }
   });
 });
