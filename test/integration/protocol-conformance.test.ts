@@ -543,6 +543,7 @@ describe('long polling HTTP contract', () => {
     expect(get.map((f) => f[0])).toEqual(['w']);
     const big = await fetch(`${poll}?c=${c}`, { method: 'POST', body: `[["e",1,"x","${'z'.repeat(300)}"]]` });
     expect(big.status).toBe(413);
+    expect(big.headers.get('cache-control')).toBe('no-store');
     const last = await fetch(`${poll}?c=${c}`);
     expect(last.status).toBe(404);
   });
@@ -1386,5 +1387,26 @@ describe('close code literals', () => {
       const q = await peer(s.ws);
       expect((await q.hello({ resume: w.resume })).resumed, text).toBe(false); // 1000 ends it, 4400 discards it
     }
+  });
+});
+
+describe('a refused resume leaves the session as it was', () => {
+  it('the attached connection keeps working after a resume refused for its ack or its identity', async () => {
+    const s = await server({ authenticate: (t) => t ?? false });
+    const a = await peer(s.ws);
+    const w = await a.hello({ auth: 'alice' });
+    const session = [...s.rt.sessions.values()][0];
+    session?.send('t', 1);
+    await a.next('e');
+    const b = await peer(s.ws);
+    b.send(['h', { v: 1, ack: 9, auth: 'alice', resume: w.resume }]);
+    expect((await b.closed()).code).toBe(4400);
+    const c = await peer(s.ws);
+    expect((await c.hello({ auth: 'bob', resume: w.resume })).resumed).toBe(false);
+    session?.send('t', 2);
+    expect(await a.next('e')).toEqual(['e', 2, 't', 2]);
+    a.send(['p', 1]);
+    expect(await a.next('o')).toEqual(['o', 1]);
+    expect(a.closeInfo).toBeNull();
   });
 });
