@@ -17,8 +17,8 @@ import {
   UNAUTHORIZED,
   UNSUPPORTED_VERSION,
 } from '../protocol/close-codes.js';
-import { SERVER_FRAMES, decodeFrameOf, encodeControl } from '../protocol/codec.js';
-import { PROTOCOL_VERSION, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
+import { SERVER_FRAMES, decodeFrameOf, encodeClose, encodeControl } from '../protocol/codec.js';
+import { PROTOCOL_VERSION, type CloseFrame, type HelloFrame, type WelcomeFrame } from '../protocol/frames.js';
 import type {
   CloseInfo,
   Transport,
@@ -209,6 +209,12 @@ class Handshake implements TransportHandlers {
   }
 
   cancel(farewell?: string): void {
+    this.#say(farewell);
+    this.#end(NORMAL, 'cancelled');
+  }
+
+  /** Writes a last frame on the transport, if the hello went out on it. */
+  #say(farewell: string | undefined): void {
     const now = this.#now;
     const said = now instanceof Link || now?.sent ? now.transport : undefined;
     try {
@@ -216,7 +222,6 @@ class Handshake implements TransportHandlers {
     } catch {
       // The transport is going anyway.
     }
-    this.#end(NORMAL, 'cancelled');
   }
 
   // A transport that misbehaves and calls back after it was closed is ignored.
@@ -236,9 +241,14 @@ class Handshake implements TransportHandlers {
     const now = this.#now;
     if (now instanceof Link) return now.receive(text);
     if (!now) return;
-    const welcome = handshakeReply(text, now.name);
-    if (welcome instanceof Error) this.#fail(welcome);
-    else this.#welcomed(now, welcome);
+    const reply = handshakeReply(text);
+    // Refused input gets a close frame saying why, as after the handshake (PROTOCOL.md, "Bad input");
+    // a server's own close frame gets none.
+    if (reply instanceof ProtocolError) {
+      this.#say(encodeClose(reply.closeCode, reply.message));
+      this.#fail(reply);
+    } else if (reply.type === 'close') this.#fail(errorForClose(now.name, reply));
+    else this.#welcomed(now, reply);
   }
 
   onClose(info: CloseInfo): void {
@@ -268,11 +278,10 @@ class Handshake implements TransportHandlers {
   }
 }
 
-/** Before `welcome`, only `welcome` or `close` are valid: the welcome, or why the attempt failed. */
-function handshakeReply(text: string, name: TransportName): WelcomeFrame | SurelinkError {
+/** Before `welcome`, only `welcome` or `close` are valid: either, or why we refuse the reply. */
+function handshakeReply(text: string): WelcomeFrame | CloseFrame | ProtocolError {
   const frame = decodeFrameOf(SERVER_FRAMES, text);
-  if (frame instanceof ProtocolError) return frame;
-  if (frame.type === 'close') return errorForClose(name, frame);
+  if (frame instanceof ProtocolError || frame.type === 'close') return frame;
   if (frame.type !== 'welcome') return new ProtocolError(`expected welcome, got ${frame.type}`);
   if (frame.v !== PROTOCOL_VERSION) {
     return new ProtocolError(`server speaks protocol v${frame.v}, client v${PROTOCOL_VERSION}`, UNSUPPORTED_VERSION);

@@ -135,7 +135,12 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     const w = link.welcome;
     if (!w) return (this.out.pump(), false);
     const result = this.session.welcome(w);
-    if (!('resumed' in result)) return result;
+    if (!('resumed' in result)) {
+      // Refused like any server frame (onMessage): the server learns why, the next hello starts anew.
+      this.session.end();
+      link.send(encodeClose(result.closeCode, result.message));
+      return result;
+    }
     if (!result.resumed) this.out.sessionLost(result.unconfirmed);
     // What this server refuses for size would end the session (4413): out of the queue (frame-size.ts).
     this.out.discard(this.session.log.limit(w.f ?? w.b ?? MAX_FRAME_CHARS), 'oversize');
