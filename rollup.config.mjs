@@ -91,11 +91,12 @@ const typeDiagnosticsOnce = (warning, warn) => {
 };
 
 /**
- * The client's close codes and batch limit, in a chunk of their own that imports nothing and starts with them: an
- * app's esbuild inlines a top-level constant only when nothing that may have effects (an import among others) comes
- * before it in its module, and dist/index.js starts with its imports. About 34 bytes min+gzip of the import.
+ * The client's constants (src/protocol/limits.ts, then the close codes), in a chunk of their own that imports nothing
+ * and starts with them: an app's esbuild inlines a top-level constant only when nothing that may have effects (an
+ * import among others) comes before it in its module, and dist/index.js starts with its imports. About 44 bytes
+ * min+gzip of the import.
  */
-const CONSTANTS = /src[\\/]protocol[\\/](close-codes|batch)\.ts$/;
+const CONSTANTS = /src[\\/]protocol[\\/](limits|close-codes)\.ts$/;
 
 /** ESM + CJS build of one entry point, every package and Node built-in left external. */
 function library(input, name, { plugins = [], reportTypes = false, manualChunks } = {}) {
