@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { FRAME_TOO_LARGE } from './close-codes.js';
-import { MAX_FRAME_CHARS, MAX_NAME_CHARS } from './limits.js';
+import { MAX_FRAME_CHARS, MAX_NAME_CHARS, MAX_REASON_BYTES } from './limits.js';
 import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
@@ -13,9 +13,6 @@ export { MAX_FRAME_CHARS };
 
 /** {@link MAX_FRAME_CHARS} by default; the server lowers it through its own option. */
 export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: MAX_FRAME_CHARS };
-
-/** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
-const MAX_REASON_BYTES = 123;
 
 /**
  * Encodes one frame as its wire text. Never throws for frames built by this library. Optional
