@@ -9,6 +9,7 @@ import { TransportError } from '../errors/transport.js';
 import { ABNORMAL, CONNECT_TIMEOUT, HEARTBEAT_TIMEOUT, NORMAL } from '../protocol/close-codes.js';
 import { fitCloseReason } from '../protocol/codec.js';
 import { CLOSE_WAIT_MS } from '../protocol/limits.js';
+import { nothing } from '../util/logger.js';
 import type { CloseInfo, SockJSLike, Transport, TransportHandlers, TransportName, WebSocketLike } from './transport.js';
 
 /** Whether `code` is of a link presumed dead: it is terminated, and nothing more is sent on it. */
@@ -31,8 +32,6 @@ interface SocketEvent {
   /** sockjs-client: true only when the server sent a close frame. */
   readonly wasClean?: boolean;
 }
-
-const ignore = (): void => {};
 
 /** A timer that does not keep Node's event loop alive (browsers have no `unref`). */
 export function unrefTimer(fn: () => void, ms: number): void {
@@ -159,7 +158,7 @@ export class SocketTransport implements Transport {
     if (!this.#ws) {
       socket.onopen = socket.onmessage = socket.onclose = null;
       // Keep a no-op error handler: `ws` emits 'error' on a socket closed while connecting.
-      socket.onerror = ignore;
+      socket.onerror = nothing;
     }
     // Application codes only: 1006 and friends may not be sent by an endpoint.
     try {
