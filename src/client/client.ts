@@ -17,7 +17,8 @@ import type {
 import type { EventStream, StreamOptions, WaitForOptions } from './events.js';
 import { resolveOptions, type ClientOptions } from './options.js';
 import { toMessage, type SendResult } from './outgoing.js';
-import type { RequestOptions } from './requests.js';
+import { PingWaiters } from './pings.js';
+import { PendingRequests, type RequestOptions } from './requests.js';
 
 export type { SendResult };
 
@@ -144,7 +145,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     if (c.disposed) throw new ClosedError('client was closed');
     checkCallOptions('request', options);
     if (options.signal?.aborted) throw new AbortError(`request '${event}' aborted`);
-    const requests = c.ownRequests();
+    const requests = (c.requests ??= new PendingRequests(c.clock));
     // Withdrawn, it is written so: else a page dying before its next write leaves it stored, to be sent by the next page.
     const { id, promise } = requests.create(
       event,
@@ -176,7 +177,10 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
         ? new ClosedError('client was closed')
         : new NotConnectedError('ping() needs an open connection');
     const ts = o.clock.now();
-    const done = c.pings().wait(ts, options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000));
+    const done = (c.pings ??= new PingWaiters(c.clock)).wait(
+      ts,
+      options.timeoutMs ?? (o.heartbeat ? o.heartbeat.timeoutMs : 10_000),
+    );
     c.sendPing(ts); // the heartbeat's ping: a protocol ping here, as raw mode was refused above
     return done;
   }

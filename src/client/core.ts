@@ -23,8 +23,8 @@ import type { Link } from './link.js';
 import type { ResolvedOptions } from './options.js';
 import { Outgoing, type OutgoingDeps } from './outgoing.js';
 import { Persistence } from './persistence.js';
-import { PingWaiters } from './pings.js';
-import { PendingRequests } from './requests.js';
+import type { PingWaiters } from './pings.js';
+import type { PendingRequests } from './requests.js';
 import { ClientSession, type SessionHooks } from './session.js';
 
 /** The factories of each transport list (lists of names are shared, see options.ts). */
@@ -52,9 +52,10 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   declare readonly out: Outgoing;
   declare readonly persistence: Persistence;
   #events: TypedEmitter<EventMap> | undefined;
-  /** The requests of this client, from its first on (see `ownRequests`). */
+  /** The requests of this client, created with its first (`request()`). */
   declare requests: PendingRequests | undefined;
-  #pings: PingWaiters | undefined;
+  /** The pings waiting for their pong, from the first `ping()` on. */
+  declare pings: PingWaiters | undefined;
   /** Latest round-trip time (from `ping()` or the heartbeat). */
   declare rtt: number | undefined;
   disposed = false;
@@ -86,15 +87,6 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   /** The emitter, created with the first subscription; `M` types it for the caller (client.ts). */
   events<M extends object = EventMap>(): TypedEmitter<M> {
     return (this.#events ??= new TypedEmitter(this)) as unknown as TypedEmitter<M>;
-  }
-
-  /** The requests of this client, created with its first. */
-  ownRequests(): PendingRequests {
-    return (this.requests ??= new PendingRequests(this.clock));
-  }
-
-  pings(): PingWaiters {
-    return (this.#pings ??= new PingWaiters(this.clock));
   }
 
   emit(event: string, payload: unknown): void {
@@ -164,7 +156,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
   lost(): void {
     this.session.detached();
     // On close() the link goes first: its pings are left to `closed()`, which rejects them as closed.
-    if (!this.disposed) this.#pings?.rejectAll(new NotConnectedError('connection lost'));
+    if (!this.disposed) this.pings?.rejectAll(new NotConnectedError('connection lost'));
   }
 
   closed(): void {
@@ -174,7 +166,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     // next page resumes, and the lifecycle listeners that would store it as the page goes are gone.
     if (!this.disposed) this.save();
     this.out.stop();
-    this.#pings?.rejectAll(new ClosedError('client closed'));
+    this.pings?.rejectAll(new ClosedError('client closed'));
     this.requests?.rejectAll(new ClosedError('client closed'));
   }
 
@@ -198,6 +190,6 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
     // Assigned before the call: `?.` would skip it with the call, and the heartbeat's pongs, which
     // no ping() waits for, would never set `rtt`.
     const rtt = (this.rtt = Math.max(0, this.clock.now() - ts));
-    this.#pings?.pong(ts, rtt);
+    this.pings?.pong(ts, rtt);
   }
 }

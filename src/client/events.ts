@@ -163,11 +163,6 @@ export class TypedEmitter<M extends object> {
     return this.#listeners(event).length;
   }
 
-  /** Removes every handler added with `on`/`once`. Pending `waitFor`s and streams: see `end()`. */
-  removeAllListeners(): void {
-    this.off(undefined as never); // no event: off() looks at every event's listeners
-  }
-
   /**
    * Settles everything pending: open streams finish (after their buffered payloads) and pending
    * `waitFor`s reject with `error`. Handlers added with `on`/`once` stay; the emitter remains usable.
@@ -185,10 +180,9 @@ export class TypedEmitter<M extends object> {
   }
 
   /**
-   * Adds a listener. Without `end` (on/once), `fn` is the app's handler: off() and
-   * removeAllListeners() find it. With `end` (waitFor/stream), `end()` settles it, and nothing but
-   * the listener itself removes it otherwise. `onAbort` listens on `signal` as long (one already
-   * aborted is the caller's to act on).
+   * Adds a listener. Without `end` (on/once), `fn` is the app's handler: off() finds it. With `end`
+   * (waitFor/stream), `end()` settles it, and nothing but the listener itself removes it otherwise.
+   * `onAbort` listens on `signal` as long (one already aborted is the caller's to act on).
    */
   #add<T>(
     event: string,

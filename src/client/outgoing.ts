@@ -5,7 +5,7 @@
 import { NotConnectedError } from '../errors/not-connected.js';
 import { SessionLostError } from '../errors/session-lost.js';
 import { TimeoutError } from '../errors/timeout.js';
-import { Timer } from '../util/clock.js';
+import { Timer, type Clock } from '../util/clock.js';
 import type { QueuedMessage } from './event-types.js';
 import { tooLarge } from './frame-size.js';
 import type { OutboundEntry } from './outbound.js';
@@ -19,6 +19,7 @@ export type SendResult = 'sent' | 'queued' | 'dropped';
 
 export interface OutgoingDeps {
   readonly options: ResolvedOptions;
+  readonly clock: Clock;
   readonly session: ClientSession;
   readonly persistence: Persistence;
   /** Absent until the client's first request. */
@@ -59,7 +60,7 @@ export class Outgoing {
       if (d.send(event)) return 'sent';
       online = false;
     }
-    const now = o.clock.now();
+    const now = d.clock.now();
     const ttl = o.queue.ttlMs;
     // Field by field: spreads here were the largest cost of a send.
     const entry: NewEntry = { event, data, queuedAt: now, seq: 0 };
@@ -169,13 +170,14 @@ export class Outgoing {
 
   #expire(): void {
     this.#expiry?.stop();
-    this.discard(this.#d.session.log.expire(this.#d.options.clock.now()), 'expired');
+    this.discard(this.#d.session.log.expire(this.#d.clock.now()), 'expired');
   }
 
   #armExpiry(): void {
-    const at = this.#d.session.log.nextExpiry();
-    if (at === Infinity || this.#expiry?.pending || this.#d.disposed) return;
-    (this.#expiry ??= new Timer(this.#d.options.clock)).start(Math.max(0, at - this.#d.options.clock.now()), () => {
+    const d = this.#d;
+    const at = d.session.log.nextExpiry();
+    if (at === Infinity || this.#expiry?.pending || d.disposed) return;
+    (this.#expiry ??= new Timer(d.clock)).start(Math.max(0, at - d.clock.now()), () => {
       this.#expire();
       this.#armExpiry();
     });

@@ -4,12 +4,9 @@
  * transport and by the server's WebSocket and SockJS connections.
  */
 
-/**
- * Most UTF-16 code units a batch gathers from several frames. At 3 UTF-8 bytes per unit at most
- * this stays below 192 KiB, well under the server's default limit (1 MiB). A single larger frame
- * still goes, alone.
- */
-export const MAX_BATCH_CHARS = 65_536;
+import { MAX_BATCH_CHARS } from './limits.js';
+
+export { MAX_BATCH_CHARS };
 
 /** `[frame,frame,...]`, where each frame is already JSON text. */
 export function encodeBatch(frames: readonly string[]): string {

@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors/protocol.js';
 import { FRAME_TOO_LARGE } from './close-codes.js';
-import { MAX_NAME_CHARS } from './frames.js';
+import { MAX_FRAME_CHARS, MAX_NAME_CHARS, MAX_REASON_BYTES } from './limits.js';
 import type { AckFrame, CloseFrame, Frame, HelloFrame, PingFrame, PongFrame, WelcomeFrame } from './frames.js';
 
 /** Limits applied while decoding. */
@@ -9,14 +9,10 @@ export interface DecodeLimits {
   readonly maxFrameChars: number;
 }
 
-/** 1 MiB of text: the largest frame a client accepts or sends. A plain number, so bundlers inline it. */
-export const MAX_FRAME_CHARS = 1 << 20;
+export { MAX_FRAME_CHARS };
 
 /** {@link MAX_FRAME_CHARS} by default; the server lowers it through its own option. */
 export const DEFAULT_LIMITS: DecodeLimits = { maxFrameChars: MAX_FRAME_CHARS };
-
-/** Longest close reason: 123 UTF-8 bytes, as in a WebSocket close frame. */
-const MAX_REASON_BYTES = 123;
 
 /**
  * Encodes one frame as its wire text. Never throws for frames built by this library. Optional

@@ -3,8 +3,9 @@
  * is a one-letter type tag; arrays keep the per-message overhead to a few bytes.
  */
 
-/** The protocol version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+import { MAX_NAME_CHARS } from './limits.js';
+
+export { PROTOCOL_VERSION, MAX_NAME_CHARS } from './limits.js';
 
 /** Heartbeat settings the server announces in `welcome`. */
 export interface HeartbeatSettings {
@@ -145,9 +146,6 @@ export const SESSION_EVENTS = ['disconnect', 'resume', 'end'] as const;
 export type SessionEvent = (typeof SESSION_EVENTS)[number];
 
 const session: ReadonlySet<string> = new Set(SESSION_EVENTS);
-
-/** Longest event or request name: a peer refuses a frame with a longer one (4400). */
-export const MAX_NAME_CHARS = 256;
 
 /**
  * Why `name` is not a valid event or request name (1 to {@link MAX_NAME_CHARS} chars), or `undefined`

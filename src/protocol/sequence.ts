@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import { Timer } from '../util/clock.js';
+import { ACK_DELAY_MS, ACK_EVERY_FRAMES } from './limits.js';
 
 /** Sender side: allocates sequence numbers and holds what the peer has not acknowledged. */
 export class Outbox {
@@ -87,11 +88,6 @@ export class Inbox {
     return 'deliver';
   }
 }
-
-/** Deliveries that make an ack go out at once (the reference implementation's, PROTOCOL.md). */
-const ACK_EVERY_FRAMES = 64;
-/** Longest an owed ack waits for more deliveries. */
-const ACK_DELAY_MS = 50;
 
 /**
  * Batches cumulative acks: one ack frame after 64 deliveries or 50 ms, whichever comes first, so

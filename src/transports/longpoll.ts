@@ -12,13 +12,11 @@ import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL, closeCodeForHttpStatus } from '../protocol/close-codes.js';
 import { closeOf, encodeBatch, MAX_BATCH_CHARS, parseOpened, parsePolled, takeBatch } from './longpoll-wire.js';
 import type { PolledFrame } from './longpoll-wire.js';
-import { CLOSE_WAIT_MS, isDeadLink, unrefTimer } from './socket.js';
+import { CLOSE_WAIT_MS, KEEPALIVE_MAX_CHARS } from '../protocol/limits.js';
+import { isDeadLink, unrefTimer } from './socket.js';
 import type { CloseInfo, Transport, TransportContext, TransportFactory, TransportHandlers } from './transport.js';
 
 type Fetch = typeof globalThis.fetch;
-
-/** Browsers cap the bodies of all `keepalive` requests in flight at 64 KiB together. */
-const KEEPALIVE_MAX_CHARS = 16_384;
 
 function fetchOf(ctx: TransportContext): Fetch | undefined {
   const f = ctx.fetch ?? (globalThis as { fetch?: Fetch }).fetch;

@@ -8,18 +8,12 @@ import { ProtocolError } from '../errors/protocol.js';
 import { TransportError } from '../errors/transport.js';
 import { ABNORMAL, CONNECT_TIMEOUT, HEARTBEAT_TIMEOUT, NORMAL } from '../protocol/close-codes.js';
 import { fitCloseReason } from '../protocol/codec.js';
+import { CLOSE_WAIT_MS } from '../protocol/limits.js';
+import { nothing } from '../util/logger.js';
 import type { CloseInfo, SockJSLike, Transport, TransportHandlers, TransportName, WebSocketLike } from './transport.js';
 
 /** Whether `code` is of a link presumed dead: it is terminated, and nothing more is sent on it. */
 export const isDeadLink = (code: number): boolean => code === HEARTBEAT_TIMEOUT || code === CONNECT_TIMEOUT;
-
-/**
- * How long a connection closed by the client may still wait for the server to take its goodbye
- * (a close handshake, long polling's last POST and DELETE, SockJS's last send). A server that
- * never answers (frozen, cut off) would otherwise hold the socket, and a Node process with it:
- * `ws` for 30 s, undici's fetch for 5 minutes a request. A timer that never keeps Node alive by itself: `unref`ed there.
- */
-export const CLOSE_WAIT_MS = 1000;
 
 /** Codes a server may send and `close()` accepts (WebSocket and SockJS alike). */
 export function isApplicationCode(code: unknown): code is number {
@@ -38,8 +32,6 @@ interface SocketEvent {
   /** sockjs-client: true only when the server sent a close frame. */
   readonly wasClean?: boolean;
 }
-
-const ignore = (): void => {};
 
 /** A timer that does not keep Node's event loop alive (browsers have no `unref`). */
 export function unrefTimer(fn: () => void, ms: number): void {
@@ -171,7 +163,7 @@ export class SocketTransport implements Transport {
     if (!this.#ws) {
       socket.onopen = socket.onmessage = socket.onclose = null;
       // Keep a no-op error handler: `ws` emits 'error' on a socket closed while connecting.
-      socket.onerror = ignore;
+      socket.onerror = nothing;
     }
     // Application codes only: 1006 and friends may not be sent by an endpoint.
     try {

@@ -8,7 +8,8 @@
 import { asTransportError, TransportError } from '../errors/transport.js';
 import { ABNORMAL } from '../protocol/close-codes.js';
 import { loadSockJS } from './sockjs-loader.js';
-import { CLOSE_WAIT_MS, isApplicationCode, isDeadLink, SocketTransport, unrefTimer } from './socket.js';
+import { CLOSE_WAIT_MS } from '../protocol/limits.js';
+import { isApplicationCode, isDeadLink, SocketTransport, unrefTimer } from './socket.js';
 import type {
   CloseInfo,
   SockJSConstructor,

@@ -1,5 +1,4 @@
-/** Longest delay a timer takes (browsers run a longer `setTimeout` at once). */
-export const MAX_DELAY_MS = 2_147_483_647;
+export { MAX_DELAY_MS } from '../protocol/limits.js';
 
 /** Opaque timer handle. */
 export type TimerHandle = unknown;

@@ -6,7 +6,8 @@ export interface Logger {
   error(message: string, ...details: unknown[]): void;
 }
 
-const nothing = (): void => {};
+/** Does nothing: the silent logger's every level, a handler slot left harmless. */
+export const nothing = (): void => {};
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
 

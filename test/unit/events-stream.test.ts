@@ -186,13 +186,13 @@ describe('end()', () => {
     await expect(p).resolves.toBe(2);
   });
 
-  it('end() then removeAllListeners() leaves nothing behind', () => {
+  it('end() then off() leaves nothing behind', () => {
     const { events } = setup();
     events.on('chat', vi.fn());
     void events.stream('price');
     events.waitFor('price', { timeoutMs: 100 }).catch(() => {});
     events.end(new ClosedError('ended'));
-    events.removeAllListeners();
+    events.off('chat');
     expect(events.listenerCount()).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });

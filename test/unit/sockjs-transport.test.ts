@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../src/errors/transport.js';
-import { CLOSE_WAIT_MS } from '../../src/transports/socket.js';
+import { CLOSE_WAIT_MS } from '../../src/protocol/limits.js';
 import { createSockJSTransport, DEFAULT_SOCKJS_TRANSPORTS, sockjsTransport } from '../../src/transports/sockjs.js';
 import type {
   CloseInfo,
