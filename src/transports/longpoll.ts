@@ -62,7 +62,7 @@ class LongPollTransport implements Transport {
   /** Undefined once closed, by either side: then no handler fires. */
   #handlers: TransportHandlers | undefined;
   /**
-   * Abort the open request or the current poll, and the current POST. One per request: undici's
+   * Abort the current poll, and the opening POST or the current POST. One per request: undici's
    * fetch keeps a listener on a signal until the request is garbage-collected and counts them all
    * on every fetch, so a shared signal makes each request slower than the one before.
    */
@@ -80,7 +80,7 @@ class LongPollTransport implements Transport {
   constructor(url: string, fetch: Fetch, handlers: TransportHandlers) {
     this.#fetch = fetch;
     this.#handlers = handlers;
-    void this.#open(url);
+    this.#posting = this.#open(url);
   }
 
   send(data: string): void {
@@ -98,10 +98,14 @@ class LongPollTransport implements Transport {
     this.#finish(undefined, !isDeadLink(code));
   }
 
+  /**
+   * The opening POST, as `#posting` (it goes on `#up`): a deliberate close meanwhile lets it finish,
+   * for the DELETE of the id it makes, which else would hold a handshake place on the server.
+   */
   async #open(url: string): Promise<void> {
     try {
       // `n`: this client takes numbered batches, in POST responses too.
-      const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#down));
+      const [id, maxBatchChars] = parseOpened(await this.#exchange('POST', url, '{"n":1}', this.#up));
       const u = new URL(url);
       // Appended to the application's query as it is written: searchParams would rewrite all of it
       // (`%20` to `+`, `;` to `%3B`, `a` to `a=`), which a signed URL or a proxy routing on the
@@ -113,6 +117,7 @@ class LongPollTransport implements Transport {
       this.#fail(error);
       return;
     }
+    this.#posting = undefined;
     this.#handlers?.onOpen();
     if (!this.#handlers) return;
     this.#post();
@@ -242,24 +247,28 @@ class LongPollTransport implements Transport {
       this.#up.abort();
       this.#outbox = [];
     }
-    const url = this.#connectionUrl;
-    if (url !== undefined && !this.#idGone) void this.#flushThenDelete(url);
+    // While opening, only a deliberate close has an id to wait for (see `#open`).
+    if (!this.#idGone && (flush || this.#connectionUrl)) void this.#flushThenDelete();
     if (info) handlers.onClose(info);
   }
 
   /**
    * Best effort, after close: the remaining frames in order, then the DELETE, the POST in flight
-   * and these given up after CLOSE_WAIT_MS. Unbounded, a server that never answers held each of
-   * them for undici's 5 minutes, and a Node script that had called `close()` with them.
+   * (the opening one too) and these given up after CLOSE_WAIT_MS. Unbounded, a server that never
+   * answers held each of them for undici's 5 minutes, and a Node script that had called `close()`
+   * with them.
    */
-  async #flushThenDelete(url: string): Promise<void> {
+  async #flushThenDelete(): Promise<void> {
     const bye = new AbortController();
     unrefTimer(() => {
       bye.abort();
       this.#up.abort();
     }, CLOSE_WAIT_MS);
+    await this.#posting;
+    // Undefined: the opening POST failed or was given up: no id to end.
+    const url = this.#connectionUrl;
+    if (url === undefined) return;
     try {
-      await this.#posting;
       while (this.#outbox.length > 0) await this.#postBatch(url, bye, true);
     } catch {
       // The connection is gone already; the DELETE below is just as harmless.

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../src/errors/transport.js';
 import { longpollTransport } from '../../src/transports/longpoll.js';
 import { MAX_BATCH_CHARS, takeBatch } from '../../src/transports/longpoll-wire.js';
+import { CLOSE_WAIT_MS } from '../../src/transports/socket.js';
 import type { CloseInfo, Transport, TransportContext } from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -249,6 +250,39 @@ describe('long-polling transport (scripted fetch)', () => {
     expect(s.fetch.requests).toHaveLength(1); // no id yet: nothing to DELETE
     expect(s.handlers.onOpen).not.toHaveBeenCalled();
     expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+
+  it('a deliberate close() before the open answer lets it come, then DELETEs the id it made', async () => {
+    const s = setup();
+    const open = s.fetch.one('POST', false);
+    s.transport.close(1000, 'cancelled');
+    await settle();
+    expect(open.aborted).toBe(false); // else the server keeps the id, and a handshake place, 10 s or more
+    open.respond(200, '{"c":"late-1"}');
+    await settle();
+    expect(s.fetch.one('DELETE').url).toBe('http://h.test/realtime/poll?room=a&c=late-1');
+    expect(s.fetch.of('POST')).toHaveLength(0); // no hello
+    expect(s.fetch.of('GET')).toHaveLength(0);
+    expect(s.handlers.onOpen).not.toHaveBeenCalled();
+    expect(s.handlers.onClose).not.toHaveBeenCalled();
+  });
+
+  it('gives up an open answer that does not come within CLOSE_WAIT_MS of a deliberate close()', async () => {
+    vi.useFakeTimers();
+    try {
+      const s = setup();
+      const open = s.fetch.one('POST', false);
+      s.transport.close(1000, 'cancelled');
+      await settle();
+      vi.advanceTimersByTime(CLOSE_WAIT_MS);
+      await settle();
+      expect(open.aborted).toBe(true);
+      expect(s.fetch.requests).toHaveLength(1);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(s.handlers.onClose).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('close() aborts the poll, DELETEs with keepalive and fires no handler afterwards', async () => {

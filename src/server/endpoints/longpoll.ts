@@ -142,17 +142,22 @@ class LongPollEndpoint implements Endpoint {
     const connection = id === null ? undefined : this.#connections.get(id);
     // Besides an ended connection, an id unknown here is a load balancer spreading one
     // connection's requests over several processes: say so to whoever reads the 404.
-    if (!connection) {
-      if (id === null) return reply(res, 'missing connection id', 400);
-      this.#forgetFarewells();
-      if (req.method !== 'POST' || !this.#farewells.has(id)) return reply(res, UNKNOWN_CONNECTION, 404);
-      req.resume(); // its frames came after the close: the session is over
-      return noContent(res);
-    }
+    if (!connection) return id === null ? reply(res, 'missing connection id', 400) : this.#unknown(id, req, res);
     connection.touch();
     if (req.method === 'GET') return connection.poll(res);
     if (req.method === 'POST') return this.#upload(connection, req, res);
     connection.remove();
+    noContent(res);
+  }
+
+  /**
+   * A request for an id not (or no longer) here: 404, but a POST gets 204 for a while after a GET
+   * took the id's close frame (see `#farewells`).
+   */
+  #unknown(id: string, req: IncomingMessage, res: ServerResponse): void {
+    this.#forgetFarewells();
+    if (req.method !== 'POST' || !this.#farewells.has(id)) return reply(res, UNKNOWN_CONNECTION, 404);
+    req.resume(); // its frames came after the close: the session is over
     noContent(res);
   }
 
@@ -179,7 +184,8 @@ class LongPollEndpoint implements Endpoint {
     const max = this.#maxBodyBytes;
     const body = await readBody(req, max);
     if (body === undefined) return; // the client went away mid-request
-    if (connection.ended) return reply(res, 'unknown connection', 404);
+    // Ended while its body came in (a slow upload): as if it had come after, which it did for the session.
+    if (connection.ended) return this.#unknown(connection.id, req, res);
     if (body === tooLarge) {
       reply(res, `body exceeds ${max} bytes`, 413);
       return connection.refuse(new ProtocolError(`long-polling body exceeds ${max} bytes`, CloseCode.FrameTooLarge));
