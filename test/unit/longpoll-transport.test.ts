@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../src/errors/transport.js';
 import { longpollTransport } from '../../src/transports/longpoll.js';
 import { MAX_BATCH_CHARS, takeBatch } from '../../src/transports/longpoll-wire.js';
-import { CLOSE_WAIT_MS } from '../../src/transports/socket.js';
+import { CLOSE_WAIT_MS } from '../../src/protocol/limits.js';
 import type { CloseInfo, Transport, TransportContext } from '../../src/transports/transport.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
