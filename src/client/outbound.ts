@@ -179,9 +179,16 @@ export class OutboundLog {
     return this.#removeQueued((e) => e.expiresAt !== undefined && e.expiresAt <= now);
   }
 
-  /** Withdraws a queued request (timed out or aborted before it was sent). */
-  removeRequest(requestId: number): void {
+  /**
+   * Withdraws a request not sent yet (timed out or aborted) when it is queued. `untake` (the link is
+   * open): entries taken for transmissions still waiting for their write are queued again first, so
+   * it goes with them; true when there were any (their transmissions are void: take them anew).
+   */
+  removeRequest(requestId: number, untake?: boolean): boolean | undefined {
+    const taken = untake && this.#cursor > this.#sentUpTo;
+    if (taken) this.#cursor = this.#sentUpTo;
     this.#removeQueued((e) => e.requestId === requestId);
+    return taken;
   }
 
   /** Earliest TTL deadline among queued entries; `Infinity` when none has one. */
