@@ -100,4 +100,47 @@ describe('a request given up on while its write is under way', () => {
     await land();
     expect(t.fake.last.sent.slice(1)).toEqual(['["e",2,"a",2]', '["e",3,"b",3]']);
   });
+
+  it('rejected by a fatal close during its write: withdrawn, connect() does not send it', async () => {
+    const { store, land } = slowStore();
+    const c = t.make({ queue: { storage: store, storageKey: 'k' } });
+    await land();
+    t.fake.last.accept({ resume: 'r1' });
+    await land();
+    const r = c.request('q', 1).catch((e: Error) => e.name);
+    c.send('a', 2);
+    t.fake.last.push({ type: 'close', code: 4401, reason: 'auth expired' });
+    await land();
+    expect(c.state).toBe('closed');
+    expect(await r).toBe('ClosedError');
+    c.connect();
+    await land();
+    t.fake.last.accept({ resume: 'r1', resumed: true });
+    await land();
+    expect(t.fake.last.sent.slice(1)).toEqual(['["e",1,"a",2]']);
+  });
+
+  it('a link that fails in the middle of a batch and stops the client: what went out keeps its number', async () => {
+    const { store, land } = slowStore();
+    const c = t.make({ queue: { storage: store, storageKey: 'k' }, reconnect: false });
+    await land();
+    const r = c.request('q', 1).catch((e: Error) => e.name);
+    c.send('a', 2);
+    c.send('b', 3);
+    const link = t.fake.last;
+    const send = link.send.bind(link);
+    link.send = (text: string) => {
+      if (text.includes('"a"')) throw new Error('socket gone'); // the request went out, 'a' did not
+      send(text);
+    };
+    link.accept({ resume: 'r1' });
+    await land();
+    expect(c.state).toBe('closed');
+    expect(await r).toBe('ClosedError');
+    c.connect();
+    await land();
+    t.fake.last.accept({ resumed: true, ack: 1 });
+    await land();
+    expect(t.fake.last.sent.slice(1)).toEqual(['["e",2,"a",2]', '["e",3,"b",3]']);
+  });
 });
