@@ -180,13 +180,14 @@ export class OutboundLog {
   }
 
   /**
-   * Withdraws a request not sent yet (timed out or aborted) when it is queued. `untake` (the link is
-   * open): entries taken for transmissions still waiting for their write are queued again first, so
-   * it goes with them; true when there were any (their transmissions are void: take them anew).
+   * Withdraws a request not sent yet (timed out, aborted, rejected at a stop) when it is queued.
+   * `untake`: entries taken but not on the wire (waiting for their write, or left by a write that
+   * failed) are queued again first, so it goes with them; true when there were any (transmissions
+   * still waiting for a write are void then: take them anew).
    */
   removeRequest(requestId: number, untake?: boolean): boolean | undefined {
     const taken = untake && this.#cursor > this.#sentUpTo;
-    if (taken) this.#cursor = this.#sentUpTo;
+    if (taken) this.untake(this.#sentUpTo + 1); // counted as queued again, found or not
     this.#removeQueued((e) => e.requestId === requestId);
     return taken;
   }

@@ -4,7 +4,8 @@
  * says, it is withdrawn: the server never runs it, and what was sent with it still goes, in order.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { AbortError, TimeoutError } from '../../src/errors/index.js';
+import { OutboundLog } from '../../src/client/outbound.js';
+import { AbortError, QueueFullError, TimeoutError } from '../../src/errors/index.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
@@ -142,5 +143,16 @@ describe('a request given up on while its write is under way', () => {
     t.fake.last.accept({ resumed: true, ack: 1 });
     await land();
     expect(t.fake.last.sent.slice(1)).toEqual(['["e",2,"a",2]', '["e",3,"b",3]']);
+  });
+
+  it('entries queued again by a withdrawal count toward the queue bounds, the request found or not', () => {
+    const msg = (n: number) => ({ event: 'm', data: n, queuedAt: 0 });
+    const log = new OutboundLog({ maxMessages: 1000, maxBytes: 40, overflow: 'error' });
+    log.append(msg(1));
+    log.append(msg(2));
+    expect(log.takeQueued()).toHaveLength(2); // taken for a write that has not landed
+    expect(log.removeRequest(7, true)).toBe(true); // the link went, say: the batch is queued again
+    expect(log.queued).toBe(2);
+    expect(() => log.append(msg(3))).toThrow(QueueFullError);
   });
 });
