@@ -147,11 +147,7 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
     if (options.signal?.aborted) throw new AbortError(`request '${event}' aborted`);
     const requests = (c.requests ??= new PendingRequests(c.clock));
     // Withdrawn, it is written so: else a page dying before its next write leaves it stored, to be sent by the next page.
-    const { id, promise } = requests.create(
-      event,
-      options,
-      (gaveUp) => (c.session.log.removeRequest(gaveUp), c.save()),
-    );
+    const { id, promise } = requests.create(event, options, (gaveUp) => c.out.withdraw(gaveUp));
     try {
       if (c.out.append(event, data, id) === 'dropped') throw new NotConnectedError('offline queue full');
     } catch (error) {

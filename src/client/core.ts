@@ -161,7 +161,7 @@ export class ClientCore extends Connection implements SessionHooks, OutgoingDeps
 
   closed(): void {
     // Rejected below, so withdrawn as an aborted one is: still queued, connect() or the next page sent it.
-    for (const id of this.requests?.ids() ?? []) this.session.log.removeRequest(id);
+    for (const id of this.requests?.ids() ?? []) this.session.log.removeRequest(id, true);
     // Stopped by a fatal error, not close(): the server may keep the session, which connect() or the
     // next page resumes, and the lifecycle listeners that would store it as the page goes are gone.
     if (!this.disposed) this.save();

@@ -179,9 +179,17 @@ export class OutboundLog {
     return this.#removeQueued((e) => e.expiresAt !== undefined && e.expiresAt <= now);
   }
 
-  /** Withdraws a queued request (timed out or aborted before it was sent). */
-  removeRequest(requestId: number): void {
+  /**
+   * Withdraws a request not sent yet (timed out, aborted, rejected at a stop) when it is queued.
+   * `untake`: entries taken but not on the wire (waiting for their write, or left by a write that
+   * failed) are queued again first, so it goes with them; true when there were any (transmissions
+   * still waiting for a write are void then: take them anew).
+   */
+  removeRequest(requestId: number, untake?: boolean): boolean | undefined {
+    const taken = untake && this.#cursor > this.#sentUpTo;
+    if (taken) this.untake(this.#sentUpTo + 1); // counted as queued again, found or not
     this.#removeQueued((e) => e.requestId === requestId);
+    return taken;
   }
 
   /** Earliest TTL deadline among queued entries; `Infinity` when none has one. */

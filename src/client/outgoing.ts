@@ -84,6 +84,19 @@ export class Outgoing {
     this.#epoch++;
   }
 
+  /**
+   * A request timed out or aborted: withdrawn unless it is on the wire. Online, one waiting for its
+   * write goes too (the write's transmission is void: the rest is taken and written anew).
+   */
+  withdraw(id: number): void {
+    const d = this.#d;
+    if (d.session.log.removeRequest(id, d.writable)) {
+      this.#epoch++;
+      this.pump();
+    }
+    void d.persistence.save();
+  }
+
   /** Transmits everything queued; with persistence, only after it is stored (so a reload never sends twice). */
   pump(): void {
     const d = this.#d;

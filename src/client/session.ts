@@ -19,8 +19,8 @@ import { OutboundLog, dataJsonOf, type OutboundEntry, type OutboundLimits, type 
 
 export interface SessionHooks {
   readonly clock: Clock;
-  /** Writes one frame to the current link. */
-  send(text: string): void;
+  /** Writes one frame to the current link; falsy when there is none, or it went. */
+  send(text: string): boolean | undefined;
   /** An application event arrived (exactly once, in order). */
   emit(event: string, data: unknown): void;
   /** A pong for a ping sent at `ts`. */
@@ -105,14 +105,16 @@ export class ClientSession {
     return { resumed, unconfirmed };
   }
 
-  /** Transmits entries taken from the log, in order. */
+  /**
+   * Transmits entries taken from the log, in order, each counted as sent once written: a handler
+   * the link's loss runs in the middle (`close`, `error`) finds the rest not sent, free to withdraw.
+   */
   transmit(entries: readonly OutboundEntry[]): void {
-    for (const e of entries) this.transmitOne(e);
-    this.log.sent(entries.at(-1)!.seq);
+    for (const e of entries) if (this.transmitOne(e)) this.log.sent(e.seq);
   }
 
-  transmitOne(e: OutboundEntry): void {
-    this.#hooks.send(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
+  transmitOne(e: OutboundEntry): boolean | undefined {
+    return this.#hooks.send(encodeWithDataJson(e.seq, e.event, dataJsonOf(e), e.requestId));
   }
 
   /** The link is gone: stop the ack timer (the next hello carries the ack). */
