@@ -20,8 +20,11 @@ export type Authenticate<Identity> = (
 /** Options of {@link createRealtimeServer}. Only `server` is required. */
 export interface RealtimeServerOptions<Identity = unknown> {
   /**
-   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. One
-   * server per `path`: another on the same server and path throws until this one is closed.
+   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone: the
+   * endpoints go in front of its `request` and `upgrade` listeners, which then only see what they
+   * leave (a catch-all 404, a `ws` server in server mode on another path). Listeners added later
+   * see every request, the endpoints' too: add yours first. One server per `path`: another on the
+   * same server and path throws until this one is closed.
    */
   server: Server;
   /**
