@@ -20,13 +20,17 @@ export type Authenticate<Identity> = (
 /** Options of {@link createRealtimeServer}. Only `server` is required. */
 export interface RealtimeServerOptions<Identity = unknown> {
   /**
-   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone. One
-   * server per `path`: another on the same server and path throws until this one is closed.
+   * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone: the
+   * endpoints go in front of its `request` and `upgrade` listeners, which then only see what they
+   * leave (a catch-all 404, a `ws` server in server mode on another path). Listeners added later
+   * see every request, the endpoints' too: add yours first. One server per `path`: another on the
+   * same server and path throws until this one is closed.
    */
   server: Server;
   /**
-   * Path of the endpoint. Upgrade requests for other paths are left to the http server's other
-   * `upgrade` listeners; where there are none, they are answered 404.
+   * Path of the endpoint, as clients request it: percent-encoded (`/real%20time`), without a query
+   * or fragment; any other form throws. Upgrade requests for other paths are left to the http
+   * server's other `upgrade` listeners; where there are none, they are answered 404.
    * @default '/realtime'
    */
   path?: string;
@@ -196,6 +200,14 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   const path = options.path ?? '/realtime';
   if (typeof path !== 'string' || !path.startsWith('/'))
     throw new InvalidArgumentError(`createRealtimeServer: path must start with "/", got ${JSON.stringify(path)}`);
+  // Compared with each request's path as clients send it: one in another form (a query, a space,
+  // a non-ASCII letter, a `..`) matched no request, and every transport answered 404.
+  const asSent = new URL(`http://h${path}`).pathname;
+  if (asSent !== path)
+    throw new InvalidArgumentError(
+      `createRealtimeServer: path ${JSON.stringify(path)} is not a path as clients request it ` +
+        `(percent-encoded, no query or fragment): write ${JSON.stringify(asSent)}`,
+    );
   // Checked here, or every client would be refused 4401 with nothing said but an info log line.
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
     throw new InvalidArgumentError('createRealtimeServer: authenticate must be a function');

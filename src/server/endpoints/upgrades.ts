@@ -10,27 +10,29 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { interceptEvent, seenBy } from './intercept-requests.js';
 
 /** Takes (handles, or answers) an upgrade request and returns true, or returns false to leave it. */
 export type UpgradeTaker = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
-type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-
 const ours = new WeakSet<object>();
-/** Requests one of our listeners took: every listener sees each request, in order, at once. */
-const taken = new WeakSet<IncomingMessage>();
 
-/** Adds `take` as an `'upgrade'` listener of `server`; returns its removal. */
+/**
+ * Puts `take` in front of the server's `'upgrade'` listeners (see `interceptEvent`): those only see
+ * the upgrades it leaves. Listening beside them, a `ws` server in server mode on another path (or
+ * an application listener that destroys the sockets of paths it does not know, as in `ws`'s README)
+ * answered 400 each WebSocket surelink had just accepted. Returns its removal.
+ */
 export function listenForUpgrades(server: Server, take: UpgradeTaker): () => void {
-  const listener: UpgradeListener = (req, socket, head) => {
-    if (taken.has(req)) return;
-    if (take(req, socket, head)) return void taken.add(req);
-    const all = server.listeners('upgrade');
-    if (all.at(-1) === listener && all.every((l) => ours.has(l))) rejectUpgrade(socket, 404, 'Not Found');
+  const listener: UpgradeTaker = (req, socket, head) => {
+    if (take(req, socket, head)) return true;
+    const all = seenBy(server, 'upgrade');
+    if (all.at(-1) !== listener || !all.every((l) => ours.has(l as object))) return false;
+    rejectUpgrade(socket, 404, 'Not Found');
+    return true;
   };
   ours.add(listener);
-  server.on('upgrade', listener);
-  return () => void server.off('upgrade', listener);
+  return interceptEvent(server, 'upgrade', listener);
 }
 
 /** Answers an upgrade request with an HTTP error and closes the socket once it is written. */
