@@ -46,6 +46,8 @@ export class Outgoing {
 
   constructor(deps: OutgoingDeps) {
     this.#d = deps;
+    // A restored queue's TTL runs offline too, as this page's does: else reported only at connect.
+    void deps.persistence.ready?.then(() => this.#armExpiry());
   }
 
   /** Records a message (it gets its sequence number now) and transmits it when connected. */
