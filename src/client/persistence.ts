@@ -142,12 +142,14 @@ export class Persistence {
         return failed(e);
       }
       if (!(saving instanceof Promise)) return landed();
-      return this.#within(saving.then(landed, failed), t, (reason) => {
+      const done = saving.then(landed, failed);
+      return this.#within(done, t, (reason) => {
         this.#late = true;
         this.#failed(reason);
-        // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as it
-        // is when it settles follows it.
-        void this.#track(saving).then(() => {
+        // Writes queued from now on (clear()'s removal) wait for it, and for the removal its failure
+        // makes (a store may complete them in any order), and a save of the session as it is then
+        // follows it.
+        void this.#track(done).then(() => {
           this.#late = false;
           void this.save();
         });
