@@ -212,8 +212,12 @@ export class Persistence {
     // Not the owner yet (its load not read), it has nothing to remove: it lets go at once, not behind
     // a load that may never answer (given up on, that load would have let go too).
     const removing = this.#owner && this.#write(() => t.store.remove(t.key));
-    closing.set(t.key, this.#held ?? removing); // neither rejects
-    void Promise.resolve(removing).then(() => this.#release?.());
+    // Once removed, it lets go; the next client on the key waits for both (no lock where a lock
+    // manager refuses, as in an opaque origin: the removal still counts).
+    closing.set(
+      t.key,
+      Promise.resolve(removing).then(() => (this.#release?.(), this.#held)),
+    );
   }
 
   /**

@@ -1,10 +1,10 @@
 /**
- * Where there are no Web Locks (Node 20 and 22, a store of one tab), a client created right after
- * another on the same key was closed (a re-login, a remount) must not read the stored session
- * before the closed one's removal landed: it would send again the queue `close()` returned, and the
- * removal, landing later, would take its own session away.
+ * Where there are no Web Locks (Node 20 and 22, a store of one tab, an opaque origin whose lock
+ * manager refuses), a client created right after another on the same key was closed (a re-login, a
+ * remount) must not read the stored session before the closed one's removal landed: it would send
+ * again the queue `close()` returned, and the removal, landing later, would take its own session away.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { settle, useFakeClientFixture } from '../helpers/fake-transport.js';
 
@@ -40,5 +40,25 @@ describe('a client created right after close() on the same key, without Web Lock
     next.send('m', 'next');
     await settle();
     expect((saved.get('k') as SessionSnapshot | undefined)?.outbound.entries.map((e) => e.data)).toEqual(['next']);
+  });
+});
+
+describe('… where the lock manager refuses (an opaque origin)', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('does not adopt the closed one’s queue', async () => {
+    vi.stubGlobal('navigator', {
+      locks: { request: () => Promise.reject(new DOMException('opaque', 'SecurityError')) },
+    });
+    const saved = new Map<string, unknown>();
+    const options = { queue: { storage: asyncStore(saved, 20), storageKey: 'k' } };
+    const first = f.make(options);
+    await settle();
+    first.send('m', 'first');
+    await settle();
+    expect(first.close().map((m) => m.data)).toEqual(['first']);
+    const next = f.make(options);
+    await settle();
+    expect(next.queued).toBe(0);
   });
 });
