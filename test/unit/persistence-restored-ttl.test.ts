@@ -51,4 +51,17 @@ describe('a restored queue under queue.ttlMs', () => {
     expect(expired).toHaveBeenCalledWith({ expired: [expect.objectContaining({ data: 1 })] });
     expect(after.queued).toBe(0);
   });
+
+  it('reports them when their TTL runs out, also when the page queued a message before its load', async () => {
+    stored.clear();
+    page().send('m', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    const after = page();
+    const expired = vi.fn();
+    after.on('queue:expired', expired);
+    after.send('m', 2); // at start-up, before the stored queue was read: expires at 6 s
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(expired).toHaveBeenCalledWith({ expired: [expect.objectContaining({ data: 1 })] });
+    expect(after.queued).toBe(1);
+  });
 });
