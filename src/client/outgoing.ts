@@ -46,6 +46,9 @@ export class Outgoing {
 
   constructor(deps: OutgoingDeps) {
     this.#d = deps;
+    // A restored queue's TTL runs offline too, as this page's does: else reported only at connect.
+    // Armed again: restored entries run out before what this page queued while the load was under way.
+    void deps.persistence.ready?.then(() => (this.#expiry?.stop(), this.#armExpiry()));
   }
 
   /** Records a message (it gets its sequence number now) and transmits it when connected. */

@@ -14,11 +14,13 @@ const LOAD_FAILED = 'surelink: could not load the persisted session';
 
 /**
  * Per key, the lock of a client of this page that was closed, until let go (the promise its
- * `request()` returned). A client created right after (React StrictMode's second mount, a remount on
- * a route change, a re-login) waits for it before its `ifAvailable` request, else it would find the
- * lock taken, as if by another tab, and run in memory for good. A settled entry stays: one per key.
+ * `request()` returned), or without Web Locks its removal. A client created right after (React
+ * StrictMode's second mount, a remount on a route change, a re-login) waits for it before its
+ * `ifAvailable` request, else it would find the lock taken, as if by another tab, and run in memory
+ * for good, or before its load, else it would read, and send again, the queue `close()` returned.
+ * A settled entry stays: one per key.
  */
-const closing = new Map<string, Promise<unknown> | undefined>();
+const closing = new Map<string, unknown>();
 
 /** What is used of the Web Locks API (`navigator.locks`). */
 interface LockManagerLike {
@@ -142,12 +144,14 @@ export class Persistence {
         return failed(e);
       }
       if (!(saving instanceof Promise)) return landed();
-      return this.#within(saving.then(landed, failed), t, (reason) => {
+      const done = saving.then(landed, failed);
+      return this.#within(done, t, (reason) => {
         this.#late = true;
         this.#failed(reason);
-        // Writes queued from now on (clear()'s removal) wait for it, and a save of the session as it
-        // is when it settles follows it.
-        void this.#track(saving).then(() => {
+        // Writes queued from now on (clear()'s removal) wait for it, and for the removal its failure
+        // makes (a store may complete them in any order), and a save of the session as it is then
+        // follows it.
+        void this.#track(done).then(() => {
           this.#late = false;
           void this.save();
         });
@@ -204,38 +208,42 @@ export class Persistence {
     const first = !this.#cleared;
     this.#cleared = true;
     if (!t || !first) return;
-    closing.set(t.key, this.#held);
     this.#stop?.();
     // Not the owner yet (its load not read), it has nothing to remove: it lets go at once, not behind
     // a load that may never answer (given up on, that load would have let go too).
     const removing = this.#owner && this.#write(() => t.store.remove(t.key));
-    void Promise.resolve(removing).then(() => this.#release?.());
+    // Once removed, it lets go; the next client on the key waits for both (no lock where a lock
+    // manager refuses, as in an opaque origin: the removal still counts).
+    closing.set(
+      t.key,
+      Promise.resolve(removing).then(() => (this.#release?.(), this.#held)),
+    );
   }
 
   /**
    * Takes the key's Web Lock if free (true), or learns that another client holds it (false), once a
    * client of this page closed on the key let go of it (`closing`). True for a store of this tab
    * alone, where there is no Web Locks API (Node 20 and 22; Node 24 has them per process) or
-   * where it refuses (an opaque origin).
+   * where it refuses (an opaque origin), once such a client's removal is done.
    */
-  #own(t: PersistenceTarget): boolean | Promise<boolean> {
+  #own(t: PersistenceTarget): Promise<boolean> {
     const locks = t.store.perTab
       ? undefined
       : (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
-    return (
-      !locks ||
-      new Promise<boolean>((resolve) => {
-        this.#held = Promise.resolve(closing.get(t.key))
-          .then(() =>
-            locks.request(`surelink:${t.key}`, { ifAvailable: true }, (lock) => {
-              resolve(!!lock);
-              // Held until `clear()` (or the page goes): a promise that `#release` resolves.
-              return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;
-            }),
-          )
-          .catch(() => resolve(true));
-      })
-    );
+    const after = Promise.resolve(closing.get(t.key));
+    return !locks
+      ? after.then(() => true)
+      : new Promise<boolean>((resolve) => {
+          this.#held = after
+            .then(() =>
+              locks.request(`surelink:${t.key}`, { ifAvailable: true }, (lock) => {
+                resolve(!!lock);
+                // Held until `clear()` (or the page goes): a promise that `#release` resolves.
+                return lock ? new Promise<void>((r) => (this.#release = r)) : undefined;
+              }),
+            )
+            .catch(() => resolve(true));
+        });
   }
 
   /** Also lets acks go out without the store (as without storage) until a write lands again. */

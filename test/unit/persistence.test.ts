@@ -242,7 +242,9 @@ describe('persisted session across a page reload', () => {
 
     it('the hello of a reconnect carries the stored count while a write is under way; the rest follows it', async () => {
       const { store, writes } = slowStore();
-      const c = page({ heartbeat: false, queue: { storage: store, storageKey: 'k' } });
+      // A key of its own: its last write never lands, and the removal at close() waits for it, so
+      // does the next client on the key (as for a closed client's lock).
+      const c = page({ heartbeat: false, queue: { storage: store, storageKey: 'reconnect' } });
       const ticks: unknown[] = [];
       c.on('tick' as never, (n: unknown) => ticks.push(n));
       await settle();
@@ -290,7 +292,7 @@ describe('persisted session across a page reload', () => {
       const store: SessionStore = { load: () => undefined, save: () => new Promise(() => {}), remove: () => {} };
       page({
         heartbeat: false,
-        queue: { storage: store, storageKey: 'k' },
+        queue: { storage: store, storageKey: 'hung' }, // its own: see 'reconnect' above
         logger: { debug() {}, info() {}, warn, error() {} },
       });
       await settle();
@@ -523,7 +525,7 @@ describe('the session is stored as the page goes (pagehide, freeze) or goes offl
       save: (_k, snapshot) => new Promise<void>((done) => void writes.push({ snapshot, done })),
       remove: async () => {},
     };
-    const c = await received(0, { queue: { storage: store, storageKey: 'k' } });
+    const c = await received(0, { queue: { storage: store, storageKey: 'behind' } }); // its own key, as 'reconnect'
     c.send('m', 1); // transmitted once stored
     pushEvents(fake.last, 1, 3);
     pagehide(false);
@@ -952,6 +954,7 @@ describe('a store write that never settles', () => {
   const warn = vi.fn();
   beforeEach(() => warn.mockClear());
 
+  let hungKeys = 0;
   /** An open client on a store whose writes settle only when the test says so. */
   async function hung(
     remove: SessionStore['remove'] = () => {},
@@ -964,7 +967,7 @@ describe('a store write that never settles', () => {
     };
     const c = page({
       heartbeat: false,
-      queue: { storage: store, storageKey: 'k' },
+      queue: { storage: store, storageKey: `hung${++hungKeys}` }, // each its own, as 'reconnect'
       logger: { debug() {}, info() {}, warn, error() {} },
     });
     await settle();
@@ -1050,7 +1053,7 @@ describe('a store write that never settles', () => {
     expect(removed).not.toHaveBeenCalled();
     writes[0]?.settle();
     await settle();
-    expect(removed).toHaveBeenCalledWith('k');
+    expect(removed).toHaveBeenCalledWith(`hung${hungKeys}`);
     expect(writes).toHaveLength(1); // nothing saved after close
   });
 });
