@@ -15,8 +15,9 @@ const JSON_HEADERS = {
 };
 
 /**
- * Installs the lab on `server`: connection tracking and the upgrade gate. Call it before
- * `createRealtimeServer`, so the gate's 'upgrade' listener runs before the realtime server's.
+ * Installs the lab on `server`: connection tracking and the upgrade gate. Call it after
+ * `createRealtimeServer`: the realtime server takes the upgrades on its path before the 'upgrade'
+ * listeners it finds, so the gate goes in front of it (`prependListener`), as a proxy would be.
  * @param {import('node:http').Server} server
  */
 export function attachLab(server) {
@@ -26,7 +27,7 @@ export function attachLab(server) {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('upgrade', (_req, socket) => {
+  server.prependListener('upgrade', (_req, socket) => {
     if (refuseUpgrades) refuseUpgrade(socket);
   });
 

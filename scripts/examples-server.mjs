@@ -57,9 +57,8 @@ const CONTENT_TYPES = {
  */
 export async function startExamplesServer({ port = 8080, host = 'localhost' } = {}) {
   const server = createServer();
-  // Both before the realtime server: it puts its own HTTP routes (long polling, SockJS) in front of
-  // the 'request' listeners it finds, and the lab's upgrade gate must see upgrades before it does.
-  const lab = attachLab(server);
+  // Before the realtime server, which puts its own HTTP routes (long polling, SockJS) in front of
+  // the 'request' listeners it finds; `lab` is attached after it (its upgrade gate goes in front).
   server.on('request', (req, res) => {
     if (pathOf(req.url).startsWith('/lab/')) return lab.handle(req, res, labView);
     serveStatic(req, res).catch((error) => {
@@ -69,6 +68,7 @@ export async function startExamplesServer({ port = 8080, host = 'localhost' } = 
     });
   });
   const realtime = createRealtimeServer({ server, path: REALTIME_PATH });
+  const lab = attachLab(server);
   const demo = attachDemo(realtime);
   const labView = { sessions: () => realtime.sessions.size, received: () => demo.received() };
 

@@ -22,9 +22,11 @@ export interface RealtimeServerOptions<Identity = unknown> {
   /**
    * The HTTP(S) server to attach to. Its other routes and upgrade listeners are left alone: the
    * endpoints go in front of its `request` and `upgrade` listeners, which then only see what they
-   * leave (a catch-all 404, a `ws` server in server mode on another path). Listeners added later
-   * see every request, the endpoints' too: add yours first. One server per `path`: another on the
-   * same server and path throws until this one is closed.
+   * leave (a catch-all 404, a `ws` server in server mode on another path), as sockjs's
+   * `installHandlers` does. Listeners added later see every request, the endpoints' too: add yours
+   * first; or, to see the endpoints' upgrades before they do (a gate, as a proxy would be), add it
+   * after with `prependListener`. One server per `path`: another on the same server and path
+   * throws until this one is closed.
    */
   server: Server;
   /**
