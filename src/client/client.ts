@@ -182,9 +182,11 @@ export class RealtimeClient<S extends ValidEventMap<S> = EventMap, C extends Val
   }
 
   /**
-   * Closes for good: no reconnects, and no timer, listener or socket left behind. Returns the
-   * messages never confirmed delivered (still queued, or sent without an acknowledgement). In raw
-   * mode, which has no acknowledgements, that is the texts never written to a socket.
+   * Closes for good: no reconnects, and no timer, listener or socket left behind. The goodbye still
+   * goes out, after what was sent just before it, on every transport; a server that does not answer
+   * it is waited for 1 s at most (README, "In Node"). Returns the messages never confirmed
+   * delivered (still queued, or sent without an acknowledgement). In raw mode, which has no
+   * acknowledgements, that is the texts never written to a socket.
    */
   close(): readonly QueuedMessage[] {
     const c = this.#c;

@@ -128,7 +128,11 @@ export interface QueueOptions {
   maxBytes?: number;
   /** What to drop when full (`'error'` makes `send` throw `QueueFullError`). @default 'drop-oldest' */
   overflow?: 'drop-oldest' | 'drop-newest' | 'error';
-  /** A queued message not sent within this many ms is dropped (`queue:expired`). @default undefined (never) */
+  /**
+   * A queued message not sent within this many ms of its `send()` is dropped (`queue:expired`), offline
+   * too, one restored from `storage` after a reload included (counted from its first page's `send()`).
+   * @default undefined (never)
+   */
   ttlMs?: number;
   /**
    * Keeps the session (resume token, queued and unacknowledged messages) across page reloads:

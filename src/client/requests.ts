@@ -17,9 +17,16 @@ interface Pending {
 
 /** Options of `request()`. */
 export interface RequestOptions {
-  /** Reject with `TimeoutError` when no response came in this long; `Infinity`: never. @default 10000 */
+  /**
+   * Reject with `TimeoutError` when no response came in this long; `Infinity`: never. A request not
+   * written to the link by then is withdrawn, as on abort.
+   * @default 10000
+   */
   timeoutMs?: number;
-  /** Abort the wait; the request is withdrawn from the queue if it was not sent yet. */
+  /**
+   * Abort the wait. A request not written to the link yet (queued, or waiting for its write to an
+   * asynchronous store) is withdrawn: it is not sent.
+   */
   signal?: AbortSignal;
 }
 
