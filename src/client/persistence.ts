@@ -88,7 +88,8 @@ export class Persistence {
   async #load(t: PersistenceTarget): Promise<void> {
     if (!(await this.#own(t))) {
       this.#cleared = true;
-      return t.options.logger.warn(`surelink: another tab holds '${t.key}'`);
+      // Another tab, or another client of this page on the same key (two on one URL without their own).
+      return t.options.logger.warn(`surelink: another tab or client holds '${t.key}': one queue.storageKey per client`);
     }
     // Closed or given up on meanwhile: the stored session is left unread (see `clear()`), unlocked.
     if (this.#cleared) return this.#release?.();

@@ -4,12 +4,20 @@
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { MAX_DELAY_MS } from '../util/clock.js';
-import type { Clock } from '../util/clock.js';
 
-export function positive(name: string, value: number | undefined, fallback: number): number {
+/**
+ * The smallest `maxFrameBytes` and `longPoll.maxBodyBytes` taken. Every connection starts with a
+ * `hello` that must fit: about 80 bytes with a resume token, plus the auth token (a JWT is often
+ * several hundred bytes). A smaller limit refused every client with 4413 at connect.
+ */
+export const MIN_FRAME_BYTES = 1024;
+
+export function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0)
-    throw new InvalidArgumentError(`createRealtimeServer: ${name} must be a positive integer, got ${shown(value)}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new InvalidArgumentError(
+      `createRealtimeServer: ${name} must be ${min > 1 ? `an integer of at least ${min}` : 'a positive integer'}, got ${shown(value)}`,
+    );
   return v;
 }
 
@@ -37,15 +45,21 @@ export function objectOption<T extends object>(name: string, value: T | null | u
   return value;
 }
 
-/** A clock without its methods failed with a TypeError at its first timer, in a socket callback. */
-export function clockOption(value: Clock | null | undefined): Clock | undefined {
-  const clock = objectOption('clock', value);
-  const methods = ['now', 'setTimeout', 'clearTimeout'] as const;
-  if (clock && !methods.every((m) => typeof clock[m] === 'function'))
+/**
+ * An object option whose methods the server calls: a clock without them failed with a TypeError at
+ * its first timer, in a socket callback; a logger without them was silence (each call threw, caught).
+ */
+export function withMethods<T extends object>(
+  name: string,
+  value: T | null | undefined,
+  methods: readonly (keyof T & string)[],
+): T | undefined {
+  const o = objectOption(name, value);
+  if (o && !methods.every((m) => typeof o[m] === 'function'))
     throw new InvalidArgumentError(
-      'createRealtimeServer: clock must be an object with now, setTimeout and clearTimeout',
+      `createRealtimeServer: ${name} must be an object with ${methods.slice(0, -1).join(', ')} and ${methods.at(-1)}`,
     );
-  return clock;
+  return o;
 }
 
 /** A bad option value for a message: a string quoted, or "got 5" would read as a valid number. */

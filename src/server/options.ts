@@ -5,7 +5,7 @@ import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { guarded, silentLogger } from '../util/logger.js';
-import { clockOption, delay, objectOption, positive, shown } from './option-checks.js';
+import { MIN_FRAME_BYTES, delay, objectOption, positive, shown, withMethods } from './option-checks.js';
 
 /**
  * Decides who a connecting client is. Receives `hello.auth` (never read from the URL) and the
@@ -73,6 +73,7 @@ export interface RealtimeServerOptions<Identity = unknown> {
    * their batches within it; on long polling as `welcome.f`, with `longPoll.maxBodyBytes`. The
    * surelink client refuses larger data at `send()` once it knows, so the session is not lost.
    * Messages above twice this size are cut off by `ws` itself while still arriving (close 1009).
+   * At least 1024: a `hello` (about 80 bytes with a resume token) and its auth token must fit.
    * @default 1048576 (1 MiB)
    */
   maxFrameBytes?: number;
@@ -164,6 +165,7 @@ export interface LongPollOptions {
   /**
    * Largest accepted POST body in bytes (a JSON array of frames, brackets and commas included).
    * A larger body gets HTTP 413 and closes the connection with 4413, like an oversize frame.
+   * At least 1024, as `maxFrameBytes`.
    * @default maxFrameBytes
    */
   maxBodyBytes?: number;
@@ -213,7 +215,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   // Checked here, or every client would be refused 4401 with nothing said but an info log line.
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
     throw new InvalidArgumentError('createRealtimeServer: authenticate must be a function');
-  const given = objectOption('logger', options.logger);
+  const given = withMethods('logger', options.logger, ['debug', 'info', 'warn', 'error']);
   const logger = given ? guarded(given) : silentLogger;
   const heartbeat = objectOption('heartbeat', options.heartbeat);
   const longPoll = objectOption('longPoll', options.longPoll);
@@ -227,7 +229,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     },
     handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
     maxHandshakes: positive('maxHandshakes', options.maxHandshakes, 1000),
-    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20),
+    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20, MIN_FRAME_BYTES),
     sessionGraceMs: delay('sessionGraceMs', options.sessionGraceMs, 120_000, 0),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
@@ -237,10 +239,15 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     allowOrigin: originPolicy(options.allowedOrigins, logger),
     longPoll: {
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', longPoll?.pollTimeoutMs, 25_000),
-      maxBodyBytes: positive('longPoll.maxBodyBytes', longPoll?.maxBodyBytes, options.maxFrameBytes ?? 1 << 20),
+      maxBodyBytes: positive(
+        'longPoll.maxBodyBytes',
+        longPoll?.maxBodyBytes,
+        options.maxFrameBytes ?? 1 << 20,
+        MIN_FRAME_BYTES,
+      ),
     },
     logger,
-    clock: clockOption(options.clock) ?? systemClock,
+    clock: withMethods('clock', options.clock, ['now', 'setTimeout', 'clearTimeout']) ?? systemClock,
   };
 }
 

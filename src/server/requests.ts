@@ -101,13 +101,14 @@ function failure(thrown: unknown): RequestOutcome {
 
 function messageOf(thrown: unknown): string {
   try {
-    if (thrown instanceof Error) return String(thrown.message);
-    // A plain `{ code, message }`, the wire's own error shape: its message, not "[object Object]".
-    const message = (thrown as { message?: unknown } | null | undefined)?.message;
-    return typeof message === 'string' ? message : String(thrown);
+    // An Error's message, or a plain `{ code, message }`'s (the wire's own error shape). Without a
+    // non-empty string one (`{ code }` alone), the generic message: not "[object Object]".
+    const message = (thrown as { message?: unknown }).message;
+    if (typeof message === 'string' && message !== '') return message;
   } catch {
-    return 'request handler threw a value that has no string form';
+    // A getter that throws: no message to read.
   }
+  return HANDLER_FAILED;
 }
 
 /**

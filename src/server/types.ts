@@ -92,8 +92,8 @@ export interface RealtimeServer<
   /**
    * Registers the handler of one request name (one handler per name). What it returns (or
    * resolves to) is the response; a throw of an error with a string `code` becomes an `ok: false`
-   * response with that `code` and its `message` (Node's system errors excepted: `ENOENT` and the
-   * like name paths and hosts). Any other throw is a bug: the client gets `'HANDLER_ERROR'` with a
+   * response with that `code` and its `message` (`'request handler failed'` if it has no
+   * non-empty string one; Node's system errors excepted: `ENOENT` and the like name paths and hosts). Any other throw is a bug: the client gets `'HANDLER_ERROR'` with a
    * generic message (the real one may name internals) and the `error` event the error. Requests
    * nobody handles get `'NO_HANDLER'`. A response larger than a client accepts (1,048,576 UTF-16
    * code units) becomes `'HANDLER_ERROR'` too, and the `error` event says why.

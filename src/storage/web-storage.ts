@@ -12,6 +12,13 @@ import type { SessionSnapshot, SessionStore } from './store.js';
  * new RealtimeClient(url, { queue: { storage: webStorageStore(sessionStorage) } });
  */
 export function webStorageStore(storage: WebStorage = globalThis.localStorage): SessionStore {
+  let perTab = false;
+  try {
+    perTab = storage === globalThis.sessionStorage;
+  } catch {
+    // Where storage is blocked (a sandboxed or third-party iframe), reading `sessionStorage` throws
+    // SecurityError: `storage`, the app's own, is not it.
+  }
   return {
     load(key) {
       const text = storage.getItem(key);
@@ -29,7 +36,7 @@ export function webStorageStore(storage: WebStorage = globalThis.localStorage): 
     save(key, snapshot: SessionSnapshot) {
       storage.setItem(key, JSON.stringify(snapshot));
     },
-    perTab: storage === globalThis.sessionStorage,
+    perTab,
     remove(key) {
       storage.removeItem(key);
     },

@@ -157,7 +157,7 @@ describe.skipIf(skipBrowserTests)("the stored session's lock and the back/forwar
       expect(await sendAll(a.page, ['new a 1', 'new a 2'])).toEqual(['sent', 'sent']);
       expect(await state(a.page)).toEqual({
         opens: [false],
-        warnings: [`surelink: another tab holds '${KEY}'`],
+        warnings: [`surelink: another tab or client holds '${KEY}': one queue.storageKey per client`],
         locks: [`surelink:${KEY}`],
       });
       expect(await c.evaluate((key) => localStorage.getItem(key) ?? '', KEY)).not.toContain('new a');

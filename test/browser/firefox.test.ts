@@ -261,7 +261,7 @@ describe.skipIf(skipFirefoxTests)('the client in Firefox', () => {
       expect(await barrier(second)).toBe('barrier');
       expect(await recorded(second)).toEqual({
         opens: [{ transport: 'websocket', resumed: false }],
-        warnings: [`surelink: another tab holds '${keyOf('auto')}'`],
+        warnings: [`surelink: another tab or client holds '${keyOf('auto')}': one queue.storageKey per client`],
         locks: [`surelink:${keyOf('auto')}`], // the first tab's: the query lists every tab's locks
       });
       expect(await gotAfter(first, 5)).toEqual(range(1, 5));

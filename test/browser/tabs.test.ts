@@ -79,7 +79,7 @@ describe.skipIf(skipBrowserTests)('two tabs sharing a session store in Chromium'
       expect(await state(first.page)).toEqual({ opens: [false], warnings: [] });
       expect(await state(second.page)).toEqual({
         opens: [false],
-        warnings: ["surelink: another tab holds 'surelink:tabs'"],
+        warnings: ["surelink: another tab or client holds 'surelink:tabs': one queue.storageKey per client"],
       });
       const stored = await first.page.evaluate(() => localStorage.getItem('surelink:tabs') ?? '');
       expect(stored).not.toContain('second');

@@ -193,8 +193,8 @@ describe('handshake validation (each 4400 row)', () => {
   });
 
   it('oversize hello: 4413', async () => {
-    const { ws } = await server({ maxFrameBytes: 200 });
-    await refused(ws, `["h",{"v":1,"ack":0,"auth":"${'x'.repeat(300)}"}]`, 4413);
+    const { ws } = await server({ maxFrameBytes: 1024 });
+    await refused(ws, `["h",{"v":1,"ack":0,"auth":"${'x'.repeat(1100)}"}]`, 4413);
   });
 
   it('welcome fields: v, sid, resume (≥128 bits), resumed, ack, hb, b', async () => {
@@ -329,8 +329,8 @@ describe('frames after the handshake', () => {
   });
 
   it('batch over maxFrameBytes: 4413; server sends batches only to a hello with b', async () => {
-    const { p } = await open({ maxFrameBytes: 300 }, { b: 1048576 });
-    p.sendText(JSON.stringify(Array.from({ length: 20 }, (_, i) => ['e', i + 1, 'x', 'yyyy'])));
+    const { p } = await open({ maxFrameBytes: 1024 }, { b: 1048576 });
+    p.sendText(JSON.stringify(Array.from({ length: 60 }, (_, i) => ['e', i + 1, 'x', 'yyyy'])));
     expect((await p.closed()).code).toBe(4413);
 
     const { rt, p: q } = await open();
@@ -349,8 +349,8 @@ describe('frames after the handshake', () => {
   });
 
   it('frame limit is in UTF-8 bytes', async () => {
-    const { p } = await open({ maxFrameBytes: 100 });
-    p.send(['e', 1, 'x', '€'.repeat(30)]);
+    const { p } = await open({ maxFrameBytes: 1024 });
+    p.send(['e', 1, 'x', '€'.repeat(340)]); // 353 characters, 1033 bytes
     expect((await p.closed()).code).toBe(4413);
   });
 
@@ -534,14 +534,14 @@ describe('long polling HTTP contract', () => {
   });
 
   it('a POST repeating the hello text is dropped with 204; body over the limit 413', async () => {
-    const { poll } = await server({ longPoll: { maxBodyBytes: 200 } });
+    const { poll } = await server({ longPoll: { maxBodyBytes: 1024 } });
     const { c } = await openPoll(poll);
     const hello = '[["h",{"v":1,"ack":0}]]';
     expect((await fetch(`${poll}?c=${c}`, { method: 'POST', body: hello })).status).toBe(204);
     expect((await fetch(`${poll}?c=${c}`, { method: 'POST', body: hello })).status).toBe(204);
     const get = (await (await fetch(`${poll}?c=${c}`)).json()) as J[];
     expect(get.map((f) => f[0])).toEqual(['w']);
-    const big = await fetch(`${poll}?c=${c}`, { method: 'POST', body: `[["e",1,"x","${'z'.repeat(300)}"]]` });
+    const big = await fetch(`${poll}?c=${c}`, { method: 'POST', body: `[["e",1,"x","${'z'.repeat(1100)}"]]` });
     expect(big.status).toBe(413);
     expect(big.headers.get('cache-control')).toBe('no-store');
     const last = await fetch(`${poll}?c=${c}`);
@@ -843,21 +843,21 @@ describe('third batch', () => {
   });
 
   it('long poll: f = min(maxFrameBytes, maxBodyBytes - 2); opening b = maxBodyBytes', async () => {
-    const s = await server({ longPoll: { maxBodyBytes: 200 } });
+    const s = await server({ longPoll: { maxBodyBytes: 1024 } });
     const { c, b } = await openPoll(s.poll);
-    expect(b).toBe(200);
+    expect(b).toBe(1024);
     await post(s.poll, c, '[["h",{"v":1,"ack":0}]]');
     const w = ((await (await fetch(`${s.poll}?c=${c}`)).json()) as J[])[0]?.[1] as Record<string, unknown>;
-    expect(w.f).toBe(198);
+    expect(w.f).toBe(1022);
     await post(s.poll, c, '[["c",1000,""]]');
   });
 
   it('long poll: a frame over maxFrameBytes in a body within maxBodyBytes: 4413 close frame', async () => {
-    const s = await server({ maxFrameBytes: 100, longPoll: { maxBodyBytes: 1000 } });
+    const s = await server({ maxFrameBytes: 1024, longPoll: { maxBodyBytes: 4096 } });
     const { c } = await openPoll(s.poll);
     await post(s.poll, c, '[["h",{"v":1,"ack":0}]]');
     await (await fetch(`${s.poll}?c=${c}`)).json();
-    const res = await post(s.poll, c, `[["e",1,"x","${'y'.repeat(150)}"]]`);
+    const res = await post(s.poll, c, `[["e",1,"x","${'y'.repeat(1100)}"]]`);
     expect(res.status).toBe(204);
     const frames = (await (await fetch(`${s.poll}?c=${c}`)).json()) as J[];
     expect(frames.at(-1)?.slice(0, 2)).toEqual(['c', 4413]);
@@ -1276,10 +1276,10 @@ describe('fifth batch', () => {
 
   it('early frames over one message in all: 4400', async () => {
     let release: (() => void) | undefined;
-    const s = await server({ maxFrameBytes: 200, authenticate: () => new Promise((r) => (release = () => r('id'))) });
+    const s = await server({ maxFrameBytes: 1024, authenticate: () => new Promise((r) => (release = () => r('id'))) });
     const p = await peer(s.ws);
     p.send(['h', { v: 1, ack: 0 }]);
-    for (let i = 1; i <= 5; i++) p.send(['e', i, 'x', 'y'.repeat(50)]);
+    for (let i = 1; i <= 5; i++) p.send(['e', i, 'x', 'y'.repeat(250)]);
     expect((await p.closed()).code).toBe(4400);
     release?.();
   });

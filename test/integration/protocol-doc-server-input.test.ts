@@ -127,7 +127,7 @@ describe.each<Kind>(['websocket', 'longpoll'])(
     });
 
     it('refuses early frames that add up to more than one message (4400)', async () => {
-      const s = await start({ maxFrameBytes: 1000, authenticate: () => new Promise<never>(() => undefined) });
+      const s = await start({ maxFrameBytes: 1024, authenticate: () => new Promise<never>(() => undefined) });
       const c = await link(s, kind);
       await c.send(['h', { v: 1, ack: 0 }]);
       await c.send(['e', 1, 'n', 'x'.repeat(600)]);

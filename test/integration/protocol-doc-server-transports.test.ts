@@ -209,7 +209,7 @@ describe('long polling specifics', () => {
   });
 
   it('answers a body over maxBodyBytes with 413 and discards the session', async () => {
-    const s = await start({ longPoll: { maxBodyBytes: 1000 } });
+    const s = await start({ longPoll: { maxBodyBytes: 1024 } });
     const p = await idle(s);
     const w = await p.hello();
     expect((await p.post(`[["e",1,"n","${'x'.repeat(2000)}"]]`)).status).toBe(413);
@@ -351,9 +351,9 @@ describe('batches on WebSocket', () => {
   });
 
   it('counts a batch as a whole against maxFrameBytes (4413)', async () => {
-    const s = await start({ maxFrameBytes: 1000 });
+    const s = await start({ maxFrameBytes: 1024 });
     const c = await link(s, 'websocket');
-    expect((await c.hello()).b).toBe(1000);
+    expect((await c.hello()).b).toBe(1024);
     await c.send(['e', 1, 'n', 'x'.repeat(600)], ['e', 2, 'n', 'x'.repeat(600)]);
     expect(await c.closeCode()).toBe(4413);
     expect(s.got).toEqual([]);

@@ -113,10 +113,10 @@ describe('server batches', () => {
   });
 
   it('applies maxFrameBytes to a whole batch (4413), even when every frame in it is small', async () => {
-    const { url } = await start({ maxFrameBytes: 1000 });
+    const { url } = await start({ maxFrameBytes: 1024 });
     const { client } = await fx.connected(url);
     const frames = Array.from({ length: 40 }, (_, i) => event(i + 1, 'x'.repeat(20)));
-    expect(batchOf(...frames).length).toBeGreaterThan(1000);
+    expect(batchOf(...frames).length).toBeGreaterThan(1024);
     client.sendText(batchOf(...frames));
     expect((await client.waitClosed()).code).toBe(4413);
   });

@@ -137,7 +137,7 @@ describe('server handshake', () => {
   it('holds frames pipelined during authentication, up to 128 and one message in size (else 4400)', async () => {
     const pending: ((identity: string) => void)[] = [];
     const { rt, url } = await fx.server({
-      maxFrameBytes: 1000,
+      maxFrameBytes: 1024,
       authenticate: () => new Promise<string>((resolve) => pending.push(resolve)),
     });
     const got: unknown[] = [];

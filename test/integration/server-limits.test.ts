@@ -131,6 +131,9 @@ describe('request rate per session', () => {
     await expect(fx.server({ requestRateLimit: { perSecond: 0 } })).rejects.toThrow('perSecond');
     await expect(fx.server({ requestRateLimit: { burst: 1.5 } })).rejects.toThrow('burst');
     await expect(fx.server({ maxSendBufferBytes: -1 })).rejects.toThrow('maxSendBufferBytes');
+    // Too small for any hello: every client was refused 4413 at connect.
+    await expect(fx.server({ maxFrameBytes: 10 })).rejects.toThrow('maxFrameBytes must be an integer of at least 1024');
+    await expect(fx.server({ longPoll: { maxBodyBytes: 2 } })).rejects.toThrow('longPoll.maxBodyBytes');
     // A number in a string (an environment variable) is named as one: "got 5" read as a valid value.
     await expect(fx.server({ maxSessions: '5' as never })).rejects.toThrow(
       'maxSessions must be a positive integer, got "5"',

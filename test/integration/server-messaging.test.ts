@@ -153,6 +153,26 @@ describe('server messaging', () => {
     expect(errors).toEqual([]);
   });
 
+  it('sends the generic message, not "[object Object]", for a code thrown without a string message', async () => {
+    const { rt, url, errors } = await start();
+    rt.handle('thrown', () => {
+      throw { code: 'NOT_FOUND' };
+    });
+    rt.handle('rejected', () => Promise.reject({ code: 'GONE', message: 42 }));
+    rt.handle('empty', () => {
+      throw Object.assign(new Error(), { code: 'EMPTY' });
+    });
+    const { client } = await fx.connected(url);
+    client.send({ type: 'request', seq: 1, id: 1, event: 'thrown', data: null });
+    client.send({ type: 'request', seq: 2, id: 2, event: 'rejected', data: null });
+    client.send({ type: 'request', seq: 3, id: 3, event: 'empty', data: null });
+    const responses = [await client.next('response'), await client.next('response'), await client.next('response')];
+    expect(responses.sort((a, b) => a.id - b.id)).toMatchObject(
+      ['NOT_FOUND', 'GONE', 'EMPTY'].map((code) => ({ ok: false, error: { code, message: 'request handler failed' } })),
+    );
+    expect(errors).toEqual([]);
+  });
+
   it("keeps a Node system error's message (paths, hosts) from the client, though it has a code", async () => {
     const { rt, url, errors } = await start();
     const missing = path.join(os.tmpdir(), 'surelink-no-such-dir', 'secrets.json');

@@ -88,9 +88,9 @@ describe('server protocol errors', () => {
   });
 
   it('answers an oversize or malformed hello the same way', async () => {
-    const { url } = await fx.server({ maxFrameBytes: 256 });
+    const { url } = await fx.server({ maxFrameBytes: 1024 });
     const big = await fx.client(url);
-    big.send({ type: 'hello', v: 1, ack: 0, auth: 'x'.repeat(300) });
+    big.send({ type: 'hello', v: 1, ack: 0, auth: 'x'.repeat(1100) });
     expect((await big.waitClosed()).code).toBe(CloseCode.FrameTooLarge);
     const bad = await fx.client(url);
     bad.sendText('["h",{"v":"1","ack":0}]');

@@ -7,6 +7,8 @@ import { webStorageStore } from '../../src/storage/web-storage.js';
 import type { SessionSnapshot, SessionStore } from '../../src/storage/store.js';
 import { FakeTransport, useFakeClients, type FakeLink } from '../helpers/fake-transport.js';
 
+/** The warning of a client that finds its key held by another (tab or client of the page). */
+const HELD = (key: string) => `surelink: another tab or client holds '${key}': one queue.storageKey per client`;
 const settle = () => vi.advanceTimersByTimeAsync(0);
 let fake: FakeTransport;
 let clients: RealtimeClient[];
@@ -718,13 +720,25 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     await settle();
     expect(second.send('m', 'second')).toBe('queued');
     await settle();
-    expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+    expect(warn).toHaveBeenCalledWith(HELD('k'));
     expect(second.queued).toBe(1); // not the first tab's message
     expect(stored().outbound.entries.map((e) => e.data)).toEqual(['first']);
     second.close();
     await settle();
     expect(stored().outbound.entries.map((e) => e.data)).toEqual(['first']); // not removed either
     expect(locks.held).toEqual(['surelink:k']);
+  });
+
+  it('two clients of one page on one URL without their own storageKey: the warning names that case and its fix, not only another tab', async () => {
+    const options = {
+      queue: { storage: webStorageStore(localStorage) },
+      logger: { debug() {}, info() {}, warn, error() {} },
+    };
+    page(options);
+    page(options);
+    await settle();
+    expect(warn).toHaveBeenCalledWith(HELD('surelink:ws://test.invalid/realtime'));
+    expect(warn.mock.calls[0]?.[0]).toMatch(/another tab or client.*queue\.storageKey/);
   });
 
   it('after the owning tab goes, the next one adopts the session and sends what it queued, once', async () => {
@@ -820,7 +834,7 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
     await settle();
     fake.last.accept({ sid: 's2', resume: 'r2' });
     await settle();
-    expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+    expect(warn).toHaveBeenCalledWith(HELD('k'));
     pushEvents(owner, 1, 3);
     pushEvents(fake.last, 1, 5);
     pagehide(false); // both clients hear it; the other tab's listener runs last
@@ -904,7 +918,7 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
       const owner = page(options);
       const second = page(options);
       await settle();
-      expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'"); // the second one, in memory
+      expect(warn).toHaveBeenCalledWith(HELD('k')); // the second one, in memory
       warn.mockClear();
       owner.close();
       second.close();
@@ -944,7 +958,7 @@ describe('one tab at a time owns a stored session (Web Locks)', () => {
       tab();
       tab();
       await settle();
-      expect(warn).toHaveBeenCalledWith("surelink: another tab holds 'k'");
+      expect(warn).toHaveBeenCalledWith(HELD('k'));
     });
   });
 });

@@ -25,6 +25,9 @@ describe('server options that take an object', () => {
     ['longPoll', true],
     ['logger', 'console'],
     ['logger', true],
+    // An object without the methods the server calls was silence: each call threw, caught inside.
+    ['logger', {}],
+    ['logger', { info: () => undefined, error: () => undefined }],
     ['clock', 5],
     ['clock', { now: () => 0 }],
   ])('refuses %s: %j, naming the option', (name, value) => {
@@ -52,5 +55,26 @@ describe('server options that take an object', () => {
     expect(d.heartbeat).toEqual({ intervalMs: 20_000, timeoutMs: 10_000 });
     expect(d.requestRateLimit).toEqual({ perSecond: 100, burst: 200 });
     expect(d.longPoll.pollTimeoutMs).toBe(25_000);
+  });
+});
+
+describe('server frame and body limits too small for a hello', () => {
+  // Accepted, they refused every client with 4413 at connect: a hello with a resume token is about
+  // 80 bytes before its auth token.
+  it.each([
+    [{ maxFrameBytes: 1 }, 'maxFrameBytes'],
+    [{ maxFrameBytes: 10 }, 'maxFrameBytes'],
+    [{ maxFrameBytes: 1023 }, 'maxFrameBytes'],
+    [{ longPoll: { maxBodyBytes: 2 } }, 'longPoll.maxBodyBytes'],
+    [{ longPoll: { maxBodyBytes: 1023 } }, 'longPoll.maxBodyBytes'],
+  ])('refuses %j, naming the option and its minimum', (options, name) => {
+    const call = () => resolve(options);
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(`createRealtimeServer: ${name} must be an integer of at least 1024`);
+  });
+
+  it('takes 1024 for both', () => {
+    const o = resolve({ maxFrameBytes: 1024, longPoll: { maxBodyBytes: 1024 } });
+    expect([o.maxFrameBytes, o.longPoll.maxBodyBytes]).toEqual([1024, 1024]);
   });
 });
