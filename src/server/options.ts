@@ -219,6 +219,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
   const logger = given ? guarded(given) : silentLogger;
   const heartbeat = objectOption('heartbeat', options.heartbeat);
   const longPoll = objectOption('longPoll', options.longPoll);
+  const frameBytes = positive('maxFrameBytes', options.maxFrameBytes, 1 << 20, MIN_FRAME_BYTES);
   return {
     server: options.server,
     path,
@@ -229,7 +230,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     },
     handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
     maxHandshakes: positive('maxHandshakes', options.maxHandshakes, 1000),
-    maxFrameBytes: positive('maxFrameBytes', options.maxFrameBytes, 1 << 20, MIN_FRAME_BYTES),
+    maxFrameBytes: frameBytes,
     sessionGraceMs: delay('sessionGraceMs', options.sessionGraceMs, 120_000, 0),
     maxBufferedFrames: positive('maxBufferedFrames', options.maxBufferedFrames, 10_000),
     maxSessions: positive('maxSessions', options.maxSessions, 10_000),
@@ -239,12 +240,7 @@ export function resolveOptions<Identity>(options: RealtimeServerOptions<Identity
     allowOrigin: originPolicy(options.allowedOrigins, logger),
     longPoll: {
       pollTimeoutMs: delay('longPoll.pollTimeoutMs', longPoll?.pollTimeoutMs, 25_000),
-      maxBodyBytes: positive(
-        'longPoll.maxBodyBytes',
-        longPoll?.maxBodyBytes,
-        options.maxFrameBytes ?? 1 << 20,
-        MIN_FRAME_BYTES,
-      ),
+      maxBodyBytes: positive('longPoll.maxBodyBytes', longPoll?.maxBodyBytes, frameBytes, MIN_FRAME_BYTES),
     },
     logger,
     clock: withMethods('clock', options.clock, ['now', 'setTimeout', 'clearTimeout']) ?? systemClock,
