@@ -1,10 +1,9 @@
 /**
  * Keeps one logical connection up: drives the state machine through connect attempts, the heartbeat, backoff and the
- * browser's lifecycle. It knows links and close codes, not messages; the client above turns links into a session.
- *
- * An idle connected client should cost little memory, so this object is the one host of its helpers (pauses,
- * heartbeat, link): they call its methods instead of holding closures, and the helpers of features not in use
- * (backoff, pauses, probing) are created when first needed.
+ * browser's lifecycle. It knows links and close codes, not messages; the client above turns links into a session.  An
+ * idle connected client should cost little memory, so this object is the one host of its helpers (pauses, heartbeat,
+ * link): they call its methods instead of holding closures, and the helpers of features not in use (backoff, pauses,
+ * probing) are created when first needed.
  */
 import { ProtocolError, TransportError, type SurelinkError } from '../errors/index.js';
 import { HEARTBEAT_TIMEOUT, isRetryable, NORMAL } from '../protocol/close-codes.js';
@@ -13,7 +12,8 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { CloseInfo, TransportFactory, TransportName } from '../transports/transport.js';
 import { preferRemembered, rememberTransport } from '../transports/memory.js';
 import type { Clock } from '../util/clock.js';
-import { errorForClose, isFatal, patience, startAttempt, type Attempt, type HelloMaker } from './connector.js';
+import { patience } from './connect-time.js';
+import { errorForClose, isFatal, startAttempt, type Attempt, type HelloMaker } from './connector.js';
 import type { ClientState } from './event-types.js';
 import { Heartbeat, type HeartbeatConstructorOptions } from './heartbeat.js';
 import { keepaliveInterval, pingText } from './keepalive.js';
@@ -128,8 +128,8 @@ export abstract class Connection implements PauseHost, LinkHandlers, HeartbeatCo
   }
 
   /**
-   * Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. A move a handler
-   * made meanwhile (`close()` in a `state`, `close` or `error` handler) stands: one planned before it (`at`) is void.
+   * Moves to `to` (the table in state-machine.ts decides whether it may), then runs its entry. A move a handler made
+   * meanwhile (`close()` in a `state`, `close` or `error` handler) stands: one planned before it (`at`) is void.
    */
   go(to: ClientState, reason: string, at = this.#generation, next?: ScheduledRetry | string): void {
     if (at !== this.#generation) return;

@@ -30,6 +30,7 @@ import type {
 import { longpollTransport } from '../transports/longpoll.js';
 import { Timer } from '../util/clock.js';
 import { endpointUrl } from '../transports/urls.js';
+import { connectTime } from './connect-time.js';
 import { Link, shut } from './link.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -40,8 +41,8 @@ export interface Attempt {
   /** Once `done` resolved, what the next attempts get: twice what this handshake took (see `patience`). */
   readonly patience: number;
   /**
-   * Abandons the attempt (what `done` does afterwards is moot). `farewell` (a close frame) goes first where the
-   * hello went out, else the server keeps the session it made or took over for it for its grace period.
+   * Abandons the attempt (what `done` does afterwards is moot). `farewell` (a close frame) goes first where the hello
+   * went out, else the server keeps the session it made or took over for it for its grace period.
    */
   cancel(farewell?: string): void;
 }
@@ -52,24 +53,6 @@ export function isFatal(error: SurelinkError): boolean {
   return typeof code === 'number' && !isRetryable(code);
 }
 
-/**
- * The time each transport of the next attempt gets, after `error` ended one that gave each `ms`. On
- * a slow link (GEO satellite, 2G, congested cellular: 1 s of round trip or more) a WebSocket needs 4
- * round trips before `welcome` (TCP, TLS, upgrade, hello), the fallbacks as many: over
- * `connectTimeoutMs` every time. After an attempt where none connected and one timed out, the next
- * gets twice as long. A WebSocket hanging behind a proxy (its fallback connects in the same attempt)
- * or a probe does not make it grow. Once one connects, the next get twice what its handshake took
- * (`Attempt.patience`): a reconnect on the same slow link loses no round, and a fast link after a
- * dead network brings the time back, so a WebSocket hanging behind a proxy still falls back quickly.
- */
-export function patience(ms: number, error: SurelinkError): number {
-  const errors = error instanceof FallbackError ? error.errors : [error];
-  return errors.some((e) => e instanceof ConnectTimeoutError) ? connectTime(ms, ms * 2) : ms;
-}
-
-/** `ms`, at least `floor` and at most 30 s (socket.io waits 20 s, Phoenix 10 s): what an attempt or probe gets. */
-export const connectTime = (floor: number, ms: number): number => Math.max(floor, Math.min(ms, 30_000));
-
 /** Makes the first frame of an attempt (the connection). */
 export interface HelloMaker {
   /** The hello carrying `auth`; `undefined` in raw mode, where the transport opening is the handshake. */
@@ -77,9 +60,9 @@ export interface HelloMaker {
 }
 
 /**
- * An attempt with the client's options on `factories`, in order, each given `ms` (see `patience`).
- * It starts by running `options.auth` and making the hello with it; a failure there is an
- * `AuthError`, and none in `ms` (a token fetched over the same slow link) a `ConnectTimeoutError`.
+ * An attempt with the client's options on `factories`, in order, each given `ms` (see `patience`). It starts by running
+ * `options.auth` and making the hello with it; a failure there is an `AuthError`, and none in `ms` (a token fetched
+ * over the same slow link) a `ConnectTimeoutError`.
  */
 export function startAttempt(
   o: ResolvedOptions,
@@ -187,9 +170,9 @@ interface Waiting {
 }
 
 /**
- * The handlers of one transport: the hello/welcome exchange, then every frame forwarded to the
- * link. Prototype methods, not closures: this object lives as long as the connection does, and
- * holds one field (what it waits with, then the link).
+ * The handlers of one transport: the hello/welcome exchange, then every frame forwarded to the link. Prototype methods,
+ * not closures: this object lives as long as the connection does, and holds one field (what it waits with, then the
+ * link).
  */
 class Handshake implements TransportHandlers {
   #now: Waiting | Link | undefined;
@@ -290,9 +273,9 @@ function handshakeReply(text: string): WelcomeFrame | CloseFrame | ProtocolError
 }
 
 /**
- * Maps a close (frame or transport) to the error users see. A transport's 1000 (`transport`) came
- * without a close frame: a proxy or a restart ended the connection, not the session, so it maps to
- * 1006, retried like any drop (PROTOCOL.md, "Closing and close codes").
+ * Maps a close (frame or transport) to the error users see. A transport's 1000 (`transport`) came without a close
+ * frame: a proxy or a restart ended the connection, not the session, so it maps to 1006, retried like any drop
+ * (PROTOCOL.md, "Closing and close codes").
  */
 export function errorForClose(
   name: TransportName,

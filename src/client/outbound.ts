@@ -1,10 +1,9 @@
 /**
- * Everything the client has sent and the server has not acknowledged, in one ordered log: the
- * offline queue (not yet transmitted) and the in-flight tail (transmitted, not yet acked). Every
- * entry gets its sequence number when it is appended, so a copy persisted before a page reload
- * is re-sent after it under the same number and the server drops what it already has: exactly
- * once. Only untransmitted entries are ever dropped or renumbered; that keeps the numbering the
- * server sees gap-free.
+ * Everything the client has sent and the server has not acknowledged, in one ordered log: the offline queue (not yet
+ * transmitted) and the in-flight tail (transmitted, not yet acked). Every entry gets its sequence number when it is
+ * appended, so a copy persisted before a page reload is re-sent after it under the same number and the server drops
+ * what it already has: exactly once. Only untransmitted entries are ever dropped or renumbered; that keeps the
+ * numbering the server sees gap-free.
  */
 import { InvalidArgumentError } from '../errors/invalid-argument.js';
 import { QueueFullError } from '../errors/queue-full.js';
@@ -45,8 +44,8 @@ const NONE: readonly OutboundEntry[] = [];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * The JSON text of an entry's data, kept from the size check to the wire so a message is
- * stringified once. A symbol key: JSON and structured clone skip it, so it is never persisted.
+ * The JSON text of an entry's data, kept from the size check to the wire so a message is stringified once. A symbol
+ * key: JSON and structured clone skip it, so it is never persisted.
  */
 const DATA_JSON: unique symbol = Symbol();
 type WithJson = { [DATA_JSON]?: string };
@@ -74,10 +73,9 @@ export class OutboundLog {
   }
 
   /**
-   * Appends `item` (it becomes the entry: numbered in place, so give each its own object),
-   * applying the bounds to the queued part unless it is transmitted at once (`now`: the link is
-   * open, so nothing stays queued). Returns the entries the overflow
-   * policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
+   * Appends `item` (it becomes the entry: numbered in place, so give each its own object), applying the bounds to the
+   * queued part unless it is transmitted at once (`now`: the link is open, so nothing stays queued). Returns the
+   * entries the overflow policy dropped (possibly the new one); throws `QueueFullError` under the `'error'` policy.
    */
   append(item: Item, now?: boolean): readonly OutboundEntry[] {
     const json = dataJsonOf(item);
@@ -95,11 +93,10 @@ export class OutboundLog {
   }
 
   /**
-   * A message sent on an open link with nothing queued before it (the common case): appended and
-   * marked transmitted in one step, without the queue's bookkeeping. The queue's bounds do not
-   * apply: it is not queued. Returns the entry to transmit, or `undefined` when entries are queued
-   * (the caller then goes through `append`). Throws like `append` for data JSON cannot encode or
-   * over the frame limit.
+   * A message sent on an open link with nothing queued before it (the common case): appended and marked transmitted in
+   * one step, without the queue's bookkeeping. The queue's bounds do not apply: it is not queued. Returns the entry to
+   * transmit, or `undefined` when entries are queued (the caller then goes through `append`). Throws like `append` for
+   * data JSON cannot encode or over the frame limit.
    */
   appendTransmitted(item: Item): OutboundEntry | undefined {
     const json = dataJsonOf(item);
@@ -124,8 +121,8 @@ export class OutboundLog {
   }
 
   /**
-   * A batch taken from `seq` on was never transmitted (the link went while its write was under
-   * way): queued again, as if never taken, so the offline queue and the next write count it.
+   * A batch taken from `seq` on was never transmitted (the link went while its write was under way): queued again, as
+   * if never taken, so the offline queue and the next write count it.
    */
   untake(seq: number): void {
     if (seq > this.#cursor) return;
@@ -151,8 +148,8 @@ export class OutboundLog {
   }
 
   /**
-   * The server started a new session: entries that may have reached the old one are taken out
-   * (their fate is unknown: the app is told), and the never-transmitted rest is renumbered from 1.
+   * The server started a new session: entries that may have reached the old one are taken out (their fate is unknown:
+   * the app is told), and the never-transmitted rest is renumbered from 1.
    */
   newSession(): OutboundEntry[] {
     const sent = this.#upTo(this.#sentUpTo);
@@ -163,11 +160,10 @@ export class OutboundLog {
   }
 
   /**
-   * The server's welcome says the largest frame it takes (`maxBytes`): larger data is refused at
-   * `append` from now on (frames stay within 1 MiB of code units whatever it says), and queued
-   * entries over it are taken out and returned, the rest renumbered (sent, one would end the
-   * session: 4413). Called once the welcome was applied, when every entry is queued: the server
-   * has delivered none of them (`resume`, `newSession`).
+   * The server's welcome says the largest frame it takes (`maxBytes`): larger data is refused at `append` from now on
+   * (frames stay within 1 MiB of code units whatever it says), and queued entries over it are taken out and returned,
+   * the rest renumbered (sent, one would end the session: 4413). Called once the welcome was applied, when every entry
+   * is queued: the server has delivered none of them (`resume`, `newSession`).
    */
   limit(maxBytes: number): OutboundEntry[] {
     this.max = maxBytes;
@@ -180,10 +176,9 @@ export class OutboundLog {
   }
 
   /**
-   * Withdraws a request not sent yet (timed out, aborted, rejected at a stop) when it is queued.
-   * `untake`: entries taken but not on the wire (waiting for their write, or left by a write that
-   * failed) are queued again first, so it goes with them; true when there were any (transmissions
-   * still waiting for a write are void then: take them anew).
+   * Withdraws a request not sent yet (timed out, aborted, rejected at a stop) when it is queued. `untake`: entries
+   * taken but not on the wire (waiting for their write, or left by a write that failed) are queued again first, so it
+   * goes with them; true when there were any (transmissions still waiting for a write are void then: take them anew).
    */
   removeRequest(requestId: number, untake?: boolean): boolean | undefined {
     const taken = untake && this.#cursor > this.#sentUpTo;
@@ -205,9 +200,9 @@ export class OutboundLog {
   }
 
   /**
-   * The log as it is now, for good: an asynchronous store may read it a tick later, after sends
-   * that grew the live array. A view of it had stored entries numbered past `nextSeq`, and the next
-   * page gave new messages numbers the server held, which it then dropped as duplicates.
+   * The log as it is now, for good: an asynchronous store may read it a tick later, after sends that grew the live
+   * array. A view of it had stored entries numbered past `nextSeq`, and the next page gave new messages numbers the
+   * server held, which it then dropped as duplicates.
    */
   snapshot(): OutboundSnapshot {
     return {
@@ -221,8 +216,8 @@ export class OutboundLog {
   }
 
   /**
-   * Puts a persisted log in front of what was appended since this instance started (nothing of
-   * which was transmitted yet, so renumbering it is safe).
+   * Puts a persisted log in front of what was appended since this instance started (nothing of which was transmitted
+   * yet, so renumbering it is safe).
    */
   restore(s: OutboundSnapshot): void {
     this.#acked = s.acked;
@@ -234,8 +229,8 @@ export class OutboundLog {
   }
 
   /**
-   * How many entries have a number up to `seq` (with the cursor: how many were transmitted): a binary
-   * search, as bursts append thousands of entries.
+   * How many entries have a number up to `seq` (with the cursor: how many were transmitted): a binary search, as bursts
+   * append thousands of entries.
    */
   #upTo(seq: number): number {
     let lo = 0;
@@ -249,8 +244,8 @@ export class OutboundLog {
   }
 
   /**
-   * Makes `kept` the log, its queued part counted, then appends `requeue`, renumbered from `nextSeq`
-   * (so the numbering stays gap-free).
+   * Makes `kept` the log, its queued part counted, then appends `requeue`, renumbered from `nextSeq` (so the numbering
+   * stays gap-free).
    */
   #rebuild(kept: OutboundEntry[], nextSeq: number, requeue: readonly OutboundEntry[]): void {
     this.#entries = kept;
@@ -281,18 +276,17 @@ export class OutboundLog {
     const rest: OutboundEntry[] = [];
     for (const e of this.#entries.slice(head)) (match(e) ? removed : rest).push(e);
     this.#rebuild(this.#entries.slice(0, head), this.#cursor + 1, rest);
-    // Queued entries an earlier link transmitted (re-sends after a resume, which the server did not
-    // deliver) no longer have the numbers they went under: as if never transmitted, so the server
-    // cannot acknowledge them and a lost session does not report them.
+    // Queued entries an earlier link transmitted (re-sends after a resume, which the server did not deliver) no longer
+    // have the numbers they went under: as if never transmitted, so the server cannot acknowledge them and a lost
+    // session does not report them.
     this.#sentUpTo = Math.min(this.#sentUpTo, this.#cursor);
     return removed;
   }
 }
 
 /**
- * `JSON.stringify(item.data)`: kept from the size check of an entry (so what was checked is what
- * goes out), made now for one restored after a reload; `undefined` without data. Throws when JSON
- * cannot encode it.
+ * `JSON.stringify(item.data)`: kept from the size check of an entry (so what was checked is what goes out), made now
+ * for one restored after a reload; `undefined` without data. Throws when JSON cannot encode it.
  */
 export function dataJsonOf(item: Item): string | undefined {
   if (item.data === undefined) return undefined;
@@ -301,8 +295,6 @@ export function dataJsonOf(item: Item): string | undefined {
   try {
     return JSON.stringify(item.data);
   } catch (cause) {
-    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, {
-      cause,
-    });
+    throw new InvalidArgumentError(`'${item.event}' data is not JSON`, { cause });
   }
 }

@@ -8,7 +8,7 @@
  * generation number, so a stopped probe's late outcome is ignored the same way); this keeps when
  * to run the next one, and a loss of the current link that happened while one ran.
  */
-import { connectTime } from './connector.js';
+import { connectTime } from './connect-time.js';
 import { Timer, type Clock } from '../util/clock.js';
 import type { CloseInfo, TransportName } from '../transports/transport.js';
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../../src/client/client.js';
-import { patience } from '../../src/client/connector.js';
+import { patience } from '../../src/client/connect-time.js';
 import { resolveOptions } from '../../src/client/options.js';
 import { AckScheduler, Inbox } from '../../src/protocol/sequence.js';
 import { ConnectTimeoutError, FallbackError } from '../../src/errors/index.js';
