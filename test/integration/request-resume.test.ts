@@ -39,6 +39,18 @@ function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
   return { promise, open };
 }
 
+/** A 'slow' handler that waits for `release`, then answers `result`; counts its runs, and sees its answer written. */
+function slowHandler(s: Awaited<ReturnType<typeof setup>>['s'], result: unknown) {
+  const h = { release: gate(), runs: 0, answered: false };
+  s.rt.handle('slow', async () => {
+    h.runs++;
+    await h.release.promise;
+    setImmediate(() => (h.answered = true)); // the response is written a microtask after the return
+    return result;
+  });
+  return h;
+}
+
 describe('requests across drops, against the real server', () => {
   it.each([
     ['websocket', false],
@@ -112,52 +124,36 @@ describe('requests across drops, against the real server', () => {
 
   it('a handler that answers while the server still holds the half-open link: the resume replays it', async () => {
     const { s, proxy, url, sessions } = await setup({ heartbeat: { intervalMs: 60_000, timeoutMs: 60_000 } });
-    const release = gate();
-    let runs = 0;
-    let answered = false;
-    s.rt.handle('slow', async () => {
-      runs++;
-      await release.promise;
-      setImmediate(() => (answered = true));
-      return 7;
-    });
+    const slow = slowHandler(s, 7);
     const c = client(url, { heartbeat: { intervalMs: 100, timeoutMs: 100 }, transports: ['websocket'] });
     const opens: boolean[] = [];
     c.on('open', ({ resumed }) => opens.push(resumed));
     await c.waitFor('open', { timeoutMs: 5000 });
     const answer = c.request('slow', undefined, { timeoutMs: 20_000 });
-    await until(() => runs === 1);
+    await until(() => slow.runs === 1);
     proxy.silence();
-    release.open(); // written to the silent link, which the server still takes for alive
-    await until(() => answered);
+    slow.release.open(); // written to the silent link, which the server still takes for alive
+    await until(() => slow.answered);
     expect(sessions[0]?.connected).toBe(true);
     await expect(answer).resolves.toBe(7); // the client's heartbeat gives the link up and resumes
     expect(opens).toEqual([false, true]);
-    expect(runs).toBe(1);
+    expect(slow.runs).toBe(1);
   });
 
   it('a response written but swallowed by the drop is replayed on resume; the handler ran once', async () => {
     const { s, proxy, url, sessions } = await setup();
-    const release = gate();
-    let runs = 0;
-    let answered = false;
-    s.rt.handle('slow', async () => {
-      runs++;
-      await release.promise;
-      setImmediate(() => (answered = true)); // the response is written a microtask after the return
-      return 42;
-    });
+    const slow = slowHandler(s, 42);
     const c = client(url);
     await c.waitFor('open', { timeoutMs: 5000 });
     const answer = c.request('slow', undefined, { timeoutMs: 20_000 });
-    await until(() => runs === 1);
+    await until(() => slow.runs === 1);
     proxy.mode = 'blackhole'; // the response goes nowhere, and no ack for it comes back
-    release.open();
-    await until(() => answered);
+    slow.release.open();
+    await until(() => slow.answered);
     proxy.mode = 'forward';
     proxy.cut();
     await expect(answer).resolves.toBe(42);
-    expect(runs).toBe(1);
+    expect(slow.runs).toBe(1);
     expect(sessions).toHaveLength(1);
   });
 
@@ -248,26 +244,18 @@ describe('requests across drops, against the real server', () => {
 
   it('a request aborted after the server got it: the handler runs, the late response is ignored quietly', async () => {
     const { s, url } = await setup();
-    const release = gate();
-    let runs = 0;
-    let answered = false;
-    s.rt.handle('slow', async () => {
-      runs++;
-      await release.promise;
-      setImmediate(() => (answered = true));
-      return 1;
-    });
+    const slow = slowHandler(s, 1);
     const c = client(url);
     const errors: unknown[] = [];
     c.on('error', (e) => errors.push(e));
     await c.waitFor('open', { timeoutMs: 5000 });
     const controller = new AbortController();
     const answer = c.request('slow', undefined, { signal: controller.signal });
-    await until(() => runs === 1);
+    await until(() => slow.runs === 1);
     controller.abort();
     await expect(answer).rejects.toBeInstanceOf(AbortError);
-    release.open();
-    await until(() => answered);
+    slow.release.open();
+    await until(() => slow.answered);
     expect(await c.request('slow')).toBe(1); // the link is fine, and the late response went nowhere
     expect(errors).toEqual([]);
     expect(c.state).toBe('open');

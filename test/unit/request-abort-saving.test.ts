@@ -30,6 +30,16 @@ function slowStore(): { store: SessionStore; land(): Promise<void>; stored: () =
   return { store, land, stored: () => stored };
 }
 
+/** Makes `link`'s transport throw on the frame of event 'a': the request before it went out, 'a' did not. */
+function failAtA<L extends { send(text: string): void }>(link: L): L {
+  const send = link.send.bind(link);
+  link.send = (text: string) => {
+    if (text.includes('"a"')) throw new Error('socket gone');
+    send(text);
+  };
+  return link;
+}
+
 describe('a request given up on while its write is under way', () => {
   it.each(['abort', 'timeout'] as const)(
     '%s: withdrawn, never sent; the rest goes with gap-free numbers',
@@ -85,12 +95,7 @@ describe('a request given up on while its write is under way', () => {
     c.send('a', 2);
     c.send('b', 3);
     c.on('close', () => ac.abort());
-    const link = t.fake.last;
-    const send = link.send.bind(link);
-    link.send = (text: string) => {
-      if (text.includes('"a"')) throw new Error('socket gone'); // the request went out, 'a' did not
-      send(text);
-    };
+    const link = failAtA(t.fake.last);
     link.accept({ resume: 'r1' });
     await land();
     expect(await r).toBe('AbortError');
@@ -128,12 +133,7 @@ describe('a request given up on while its write is under way', () => {
     const r = c.request('q', 1).catch((e: Error) => e.name);
     c.send('a', 2);
     c.send('b', 3);
-    const link = t.fake.last;
-    const send = link.send.bind(link);
-    link.send = (text: string) => {
-      if (text.includes('"a"')) throw new Error('socket gone'); // the request went out, 'a' did not
-      send(text);
-    };
+    const link = failAtA(t.fake.last);
     link.accept({ resume: 'r1' });
     await land();
     expect(c.state).toBe('closed');
