@@ -27,7 +27,10 @@ const FEATURES = [
   ['offline queue: bounds, overflow, TTL', /client\/(outbound|outgoing)\.ts/],
   ['persistence (queue across reloads)', /client\/persistence\.ts|storage\//],
   ['requests and ping()', /client\/(requests|pings)\.ts/],
-  ['connection: state machine, attempts, handshake', /client\/(connection|connector|connect-time|state-machine|link)\.ts/],
+  [
+    'connection: state machine, attempts, handshake',
+    /client\/(connection|connector|connect-time|state-machine|link)\.ts/,
+  ],
   ['reconnect backoff', /client\/retry\.ts/],
   ['heartbeat', /client\/(heartbeat|keepalive)\.ts/],
   ['browser lifecycle (offline, visibility, bfcache)', /client\/(lifecycle|pauses)\.ts/],
