@@ -7,7 +7,7 @@
  * nothing said on the server. Surelink's endpoints now go in front of the `'upgrade'` listeners
  * already there, as they do for `'request'`: those see only the upgrades surelink leaves.
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -28,6 +28,18 @@ function firstMessage(url: string): Promise<string> {
   });
 }
 
+/** Listens on `http` and stops the three at the end of the test; returns the port. */
+async function serve(http: Server, rt: { close(): Promise<void> }, graphql: WebSocketServer): Promise<number> {
+  const port = await listen(http);
+  defer(async () => {
+    await rt.close();
+    graphql.close();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
+  return port;
+}
+
 describe('a ws server in server mode on another path of the same http server', () => {
   it('keeps its path, and surelink keeps its WebSocket (and SockJS); close() leaves it alone', async () => {
     const http = createServer((_req, res) => res.writeHead(404).end());
@@ -36,13 +48,7 @@ describe('a ws server in server mode on another path of the same http server', (
     const own = http.listeners('upgrade');
     const rt = createRealtimeServer({ server: http });
     rt.handle('where', () => 'surelink');
-    const port = await listen(http);
-    defer(async () => {
-      await rt.close();
-      graphql.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    });
+    const port = await serve(http, rt, graphql);
 
     for (const transport of ['websocket', 'sockjs'] as const) {
       const c = client(`ws://127.0.0.1:${port}/realtime`, { transports: [transport], connectTimeoutMs: 2000 });
@@ -67,13 +73,7 @@ describe('a ws server in server mode on another path of the same http server', (
       else socket.destroy();
     });
     const rt = createRealtimeServer({ server: http });
-    const port = await listen(http);
-    defer(async () => {
-      await rt.close();
-      graphql.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    });
+    const port = await serve(http, rt, graphql);
     const c = client(`ws://127.0.0.1:${port}/realtime`, { transports: ['websocket'], connectTimeoutMs: 2000 });
     defer(() => c.close());
     await until(() => c.state === 'open');
